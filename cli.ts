@@ -1,0 +1,15 @@
+// The `zt` executable: one command for the node service, root, controller, idtool and CLI.
+import { Command } from "commander";
+import { ZT_VERSION } from "./src/version.ts";
+
+/** Builds the top-level command; subcommands register themselves from src/cli/. */
+export function buildCli(): Command {
+  const program = new Command("zt")
+    .description("zt: an open, wire-compatible ZeroTier One 1.x node, root and controller")
+    .version(ZT_VERSION, "-v, --version");
+  return program;
+}
+
+if (import.meta.main) {
+  await buildCli().parseAsync(Deno.args, { from: "user" });
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what zt's tests need on a fresh Debian machine: Deno 2 (from npm) and the netns tools.
+set -euo pipefail
+
+if ! command -v deno >/dev/null 2>&1; then
+  echo "setup: installing deno 2 from npm"
+  npm install -g deno@2 >/dev/null 2>&1 || npm install -g --allow-scripts=deno deno@2
+fi
+deno --version | head -1
+
+need=()
+for pair in ip:iproute2 iperf3:iperf3 tcpdump:tcpdump iptables:iptables ping:iputils-ping; do
+  cmd=${pair%%:*}
+  pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]} (not root or no apt-get); e2e tests will skip"
+  fi
+fi
+
+# Cache npm dependencies so tests do not race to download them.
+deno install --quiet >/dev/null 2>&1 || deno cache mod.ts cli.ts
