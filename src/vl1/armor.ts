@@ -1,0 +1,132 @@
+// In-place packet armor/dearmor for ciphers 0, 1, 3 and the HELLO cryptField (spec §3.4).
+import { poly1305 } from "../crypto/poly1305.ts";
+import { Salsa20 } from "../crypto/salsa20.ts";
+import {
+  Cipher,
+  FLAG_ENCRYPTED,
+  FLAGS_AUTH_MASK,
+  FLAGS_CIPHER_MASK,
+  IDX_DEST,
+  IDX_FLAGS,
+  IDX_MAC,
+  IDX_VERB,
+  MAX_PACKET_LENGTH,
+  MIN_PACKET_LENGTH,
+} from "./packet.ts";
+import type { PeerKeys } from "./peer_keys.ts";
+
+/** Ciphers `armor` can apply. */
+export type ArmorCipher = 0 | 1 | 3;
+
+// Module-level scratch: the packet path is synchronous, so one set serves every call.
+const SALSA = new Salsa20(new Uint8Array(32), new Uint8Array(8), 12);
+const MANGLED = new Uint8Array(32); // per-packet Salsa20 key
+const OTK = new Uint8Array(64); // keystream block 0; bytes 0..31 are the Poly1305 key
+const OTK32 = OTK.subarray(0, 32);
+const NONCE = new Uint8Array(8); // cryptField nonce
+const IV8 = new Uint8Array(8); // cipher 3 IV (pre-armor packet ID)
+const AAD = new Uint8Array(11); // cipher 3 AAD: dest, source, flags (hops masked)
+const TAG = new Uint8Array(16); // cipher 3 tag: wire packet ID ‖ MAC field
+
+/** Derives the per-packet Salsa20 key and the Poly1305 one-time key into MANGLED / OTK. */
+function initSalsa(key: Uint8Array, pkt: Uint8Array, len: number): void {
+  const mk = MANGLED;
+  for (let i = 0; i < 18; i++) mk[i] = key[i] ^ pkt[i];
+  mk[18] = key[18] ^ (pkt[IDX_FLAGS] & FLAGS_AUTH_MASK);
+  mk[19] = key[19] ^ (len & 0xff);
+  mk[20] = key[20] ^ ((len >>> 8) & 0xff);
+  for (let i = 21; i < 32; i++) mk[i] = key[i];
+  SALSA.init(mk, pkt, 0);
+  OTK.fill(0);
+  SALSA.xor(OTK, 0, 64); // block 0; payload keystream continues at byte 64
+}
+
+function loadAad(pkt: Uint8Array): void {
+  for (let i = 0; i < 11; i++) AAD[i] = pkt[IDX_DEST + i];
+  AAD[10] &= FLAGS_AUTH_MASK;
+}
+
+function badLength(pkt: Uint8Array, len: number): boolean {
+  return !(Number.isInteger(len) && len >= MIN_PACKET_LENGTH && len <= MAX_PACKET_LENGTH &&
+    len <= pkt.length);
+}
+
+/**
+ * Armors `pkt[0..len)` in place for sending: sets the cipher bits (and the legacy 0x80 flag for
+ * cipher 1), then fills the MAC field (cipher 0), encrypts and MACs (cipher 1), or encrypts with
+ * AES-GMAC-SIV, which also replaces the packet ID with the first half of the tag (cipher 3).
+ * The FRAGMENTED flag must already be set if the packet will be fragmented; hops should be 0.
+ * For cipher 3 the wire packet ID (bytes 0..7 afterwards) is what replies will refer to.
+ * @throws RangeError if `len` is outside 28..10024 or beyond `pkt` (a programming error).
+ */
+export function armor(pkt: Uint8Array, len: number, keys: PeerKeys, cipher: ArmorCipher): void {
+  if (badLength(pkt, len)) throw new RangeError(`armor: bad packet length ${len}`);
+  let f = pkt[IDX_FLAGS] & ~(FLAGS_CIPHER_MASK | FLAG_ENCRYPTED);
+  f |= cipher << 3;
+  if (cipher === Cipher.C25519_POLY1305_SALSA2012) f |= FLAG_ENCRYPTED;
+  pkt[IDX_FLAGS] = f;
+
+  if (cipher === Cipher.AES_GMAC_SIV) {
+    for (let i = 0; i < 8; i++) IV8[i] = pkt[i];
+    loadAad(pkt);
+    keys.aes.encrypt(IV8, AAD, pkt, IDX_VERB, len, TAG, 0);
+    for (let i = 0; i < 8; i++) {
+      pkt[i] = TAG[i];
+      pkt[IDX_MAC + i] = TAG[8 + i];
+    }
+    return;
+  }
+  initSalsa(keys.key, pkt, len);
+  if (cipher === Cipher.C25519_POLY1305_SALSA2012) SALSA.xor(pkt, IDX_VERB, len);
+  const mac = poly1305(OTK32, pkt, IDX_VERB, len);
+  for (let i = 0; i < 8; i++) pkt[IDX_MAC + i] = mac[i];
+}
+
+/**
+ * Authenticates and (ciphers 1, 3) decrypts `pkt[0..len)` in place. Accepts ciphers 0, 1 and 3
+ * whatever the peer's version; hop bits are ignored. Returns false for a bad MAC, an unsupported
+ * cipher (2 is the caller's trusted-path business) or a bad length; on false the buffer contents
+ * after byte 27 are unspecified. After cipher 3 bytes 0..7 still hold the wire packet ID.
+ */
+export function dearmor(pkt: Uint8Array, len: number, keys: PeerKeys): boolean {
+  if (badLength(pkt, len)) return false;
+  const cipher = (pkt[IDX_FLAGS] & FLAGS_CIPHER_MASK) >>> 3;
+  if (cipher === Cipher.AES_GMAC_SIV) {
+    for (let i = 0; i < 8; i++) {
+      TAG[i] = pkt[i];
+      TAG[8 + i] = pkt[IDX_MAC + i];
+    }
+    loadAad(pkt);
+    return keys.aes.decrypt(TAG, 0, AAD, pkt, IDX_VERB, len);
+  }
+  if (cipher !== Cipher.C25519_POLY1305_NONE && cipher !== Cipher.C25519_POLY1305_SALSA2012) {
+    return false;
+  }
+  initSalsa(keys.key, pkt, len);
+  const mac = poly1305(OTK32, pkt, IDX_VERB, len);
+  let diff = 0;
+  for (let i = 0; i < 8; i++) diff |= mac[i] ^ pkt[IDX_MAC + i];
+  if (diff !== 0) return false;
+  if (cipher === Cipher.C25519_POLY1305_SALSA2012) SALSA.xor(pkt, IDX_VERB, len);
+  return true;
+}
+
+/**
+ * HELLO partial encryption (spec §3.4.4): XORs `pkt[start..end)` with Salsa20/12 keystream from
+ * byte 0, key = the raw peer key bytes 0..31, nonce = packet ID with its last byte ANDed 0xF8.
+ * Self-inverse. Apply before `armor` (cipher 0) when sending, and after `dearmor` when receiving.
+ * Returns false (doing nothing) if the range is outside `pkt` or starts inside the header.
+ */
+export function helloCryptField(
+  pkt: Uint8Array,
+  start: number,
+  end: number,
+  keys: PeerKeys,
+): boolean {
+  if (!(start >= IDX_VERB && start <= end && end <= pkt.length)) return false;
+  for (let i = 0; i < 8; i++) NONCE[i] = pkt[i];
+  NONCE[7] &= 0xf8;
+  SALSA.init(keys.key, NONCE, 0);
+  SALSA.xor(pkt, start, end);
+  return true;
+}
