@@ -1,4 +1,4 @@
-// AES-256-GMAC-SIV, ZeroTier's packet cipher 3 (spec §3.4.3): GMAC(K0) tag folded to 8 bytes, SIV via AES(K1), AES-CTR(K1).
+// AES-256-GMAC-SIV, ZeroTier's packet cipher 3 (spec §3.4.3): GMAC(K0) → SIV tag → AES-CTR(K1).
 import { Aes256 } from "./aes.ts";
 import { Ghash } from "./ghash.ts";
 import { kbkdfHmacSha384 } from "./kbkdf.ts";
@@ -80,12 +80,12 @@ export class AesGmacSiv {
     if (aad.length !== AAD_LEN) throw new Error("AesGmacSiv.decrypt: aad must be 11 bytes");
     checkRange(buf, start, end);
     if (!(tagOff >= 0 && tagOff + 16 <= tag.length)) return false;
-    const b = this.#blk;
-    for (let i = 0; i < 16; i++) b[i] = tag[tagOff + i];
+    // Copy the tag first so the caller may pass a tag that lives inside `buf`.
+    const b = this.#blk, x = this.#x;
+    for (let i = 0; i < 16; i++) b[i] = x[i] = tag[tagOff + i];
+    this.#aes1.decryptBlock(x, 0, x, 0); // x = IV8 ‖ T8
     b[12] &= 0x7f;
     this.#aes1.ctr(b, buf, start, end);
-    const x = this.#x;
-    this.#aes1.decryptBlock(tag, tagOff, x, 0); // x = IV8 ‖ T8
     this.#gmacFolded(x, 0, aad, buf, start, end, b); // b = IV8 ‖ T8'
     let diff = 0;
     for (let i = 8; i < 16; i++) diff |= b[i] ^ x[i];
@@ -111,14 +111,7 @@ export class AesGmacSiv {
     // J0 = IV8 ‖ 00000000 ‖ 00000001; tag = GHASH ^ E_K0(J0).
     const e = this.#e;
     for (let i = 0; i < 8; i++) e[i] = out[i] = iv[ivOff + i];
-    e[8] =
-      e[9] =
-      e[10] =
-      e[11] =
-      e[12] =
-      e[13] =
-      e[14] =
-        0;
+    e.fill(0, 8, 15);
     e[15] = 1;
     this.#aes0.encryptBlock(e, 0, e, 0);
     for (let i = 0; i < 8; i++) {
