@@ -12,8 +12,10 @@ export interface TimerHandle {
 export interface ClockOptions {
   /** Start time in ms (default 0). */
   start?: number;
-  /** Most events one `runUntil`/`runFor`/`runUntilTrue` call may run before throwing (default 2,000,000). */
+  /** Most events one `runUntil`/`runFor`/`runUntilTrue` call may run before throwing (default 20,000,000). */
   maxEvents?: number;
+  /** Most events in a row at one virtual instant before throwing (default 100,000): catches zero-delay loops fast. */
+  maxEventsPerInstant?: number;
 }
 
 interface Entry {
@@ -37,10 +39,13 @@ export class Clock {
   eventsRun = 0;
   /** Guard: most events one run call may execute; exceeding it throws (see {@link ClockOptions}). */
   maxEvents: number;
+  /** Guard: most consecutive events at one virtual time within a run call; exceeding it throws. */
+  maxEventsPerInstant: number;
 
   constructor(opts: ClockOptions = {}) {
     this.#now = opts.start ?? 0;
-    this.maxEvents = opts.maxEvents ?? 2_000_000;
+    this.maxEvents = opts.maxEvents ?? 20_000_000;
+    this.maxEventsPerInstant = opts.maxEventsPerInstant ?? 100_000;
   }
 
   /** Current virtual time in ms. */
@@ -147,6 +152,7 @@ export class Clock {
     if (pred?.()) return true;
     this.#running = true;
     let n = 0;
+    let sameInstant = 0;
     try {
       for (;;) {
         this.#dropCancelledTop();
@@ -157,6 +163,14 @@ export class Clock {
             `Clock: more than ${this.maxEvents} events in one run (virtual time ${this.#now} ms, ` +
               `target ${t} ms); a timer or message loop probably never ends ` +
               `(raise clock.maxEvents if this is intended)`,
+          );
+        }
+        sameInstant = top.at === this.#now ? sameInstant + 1 : 0;
+        if (sameInstant > this.maxEventsPerInstant) {
+          throw new Error(
+            `Clock: more than ${this.maxEventsPerInstant} events in a row at virtual time ${this.#now} ms ` +
+              `without time advancing; a zero-delay callback loop probably never ends ` +
+              `(raise clock.maxEventsPerInstant if this is intended)`,
           );
         }
         this.#pop();

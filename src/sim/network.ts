@@ -100,10 +100,16 @@ export class Network {
   };
   /** Optional observer of every send, delivery, drop and NAT translation. */
   trace?: (e: TraceEvent) => void;
+  #nextSocketId = 1;
 
   constructor(clock: Clock, random: Random) {
     this.clock = clock;
     this.random = random;
+  }
+
+  /** @internal A new simulation-wide socket id. */
+  socketId(): number {
+    return this.#nextSocketId++;
   }
 
   /** Reports a trace event (no-op when nobody listens). */
@@ -381,6 +387,8 @@ export class Host implements Attachment {
 
 /** A UDP socket on a simulated host. */
 export class UdpSocket {
+  /** Small positive integer unique within the simulation (usable as the node's local socket id). */
+  readonly id: number;
   readonly host: Host;
   readonly port: number;
   /** Set when bound to one IP only; otherwise it receives on all host IPs and sends from the first. */
@@ -389,6 +397,7 @@ export class UdpSocket {
   #closed = false;
 
   constructor(host: Host, port: number, boundIp?: string) {
+    this.id = host.net.socketId();
     this.host = host;
     this.port = port;
     this.boundIp = boundIp;

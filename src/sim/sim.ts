@@ -43,8 +43,10 @@ export interface SimOptions {
   internetLink?: LinkOptions;
   /** Clock start time in ms (default 0). */
   startMs?: number;
-  /** Clock guard: most events per run call (default 2,000,000). */
+  /** Clock guard: most events per run call (default 20,000,000). */
   maxEvents?: number;
+  /** Clock guard: most consecutive events at one instant (default 100,000). */
+  maxEventsPerInstant?: number;
 }
 
 /**
@@ -69,7 +71,11 @@ export class Sim {
   readonly internet: Realm;
 
   constructor(seed: number | string = 1, opts: SimOptions = {}) {
-    this.clock = new Clock({ start: opts.startMs, maxEvents: opts.maxEvents });
+    this.clock = new Clock({
+      start: opts.startMs,
+      maxEvents: opts.maxEvents,
+      maxEventsPerInstant: opts.maxEventsPerInstant,
+    });
     this.random = new Random(seed);
     this.net = new Network(this.clock, this.random.fork());
     this.internet = new Realm(this.net, "internet", opts.internetLink ?? { latencyMs: 5 });
@@ -83,6 +89,11 @@ export class Sim {
   /** Whole-network datagram counters. */
   get stats(): SimStats {
     return this.net.stats;
+  }
+
+  /** Observer for every send, delivery, drop and NAT translation (undefined = none). */
+  get trace(): ((e: TraceEvent) => void) | undefined {
+    return this.net.trace;
   }
 
   /** Sets an observer for every send, delivery, drop and NAT translation. */

@@ -93,10 +93,20 @@ Deno.test("clock: runUntilTrue stops at the event that satisfies the predicate",
 });
 
 Deno.test("clock: a loop that never advances time hits the guard with a clear error", () => {
-  const c = new Clock({ maxEvents: 1000 });
+  const c = new Clock();
   const spin = () => c.after(0, spin);
   c.after(0, spin);
-  assert.throws(() => c.runFor(1), /more than 1000 events in one run/);
+  assert.throws(() => c.runFor(1), /more than 100000 events in a row at virtual time 0 ms/);
+});
+
+Deno.test("clock: the per-run event budget stops runaway loops that do advance time", () => {
+  const c = new Clock({ maxEvents: 1000 });
+  const spin = () => c.after(1, spin);
+  c.after(0, spin);
+  c.runFor(500); // 501 events: fine
+  assert.throws(() => c.runFor(10_000), /more than 1000 events in one run/);
+  c.maxEvents = 100_000;
+  c.runFor(10_000); // a bigger budget lets legitimate long runs through
 });
 
 Deno.test("clock: re-entrant run from a callback is refused", () => {

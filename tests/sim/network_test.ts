@@ -92,6 +92,7 @@ Deno.test("bind: port conflicts, ephemeral ports, per-IP sockets on a multi-home
   assert.throws(() => h.bind(9993), /already bound/);
   assert.throws(() => h.bind(9993, "198.18.0.2"), /already bound/);
   const e1 = h.bind(), e2 = h.bind(0);
+  assert.deepEqual([any.id, e1.id, e2.id], [1, 2, 3]);
   assert.equal(e1.port, 49152);
   assert.equal(e2.port, 49153);
   const only2 = h.bind(4000, "198.18.0.2");
