@@ -1,12 +1,14 @@
 // The `zt` executable: one command for the node service, root, controller, idtool and CLI.
 import { Command } from "commander";
 import { ZT_VERSION } from "./src/version.ts";
+import { registerRun } from "./src/cli/run.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
 export function buildCli(): Command {
   const program = new Command("zt")
     .description("zt: an open, wire-compatible ZeroTier One 1.x node, root and controller")
     .version(ZT_VERSION, "-v, --version");
+  registerRun(program);
   return program;
 }
 

@@ -1,0 +1,149 @@
+// JSON shapes of the local API (spec §11.1): /status, /health, peer and moon objects.
+import { toHex } from "../util/hex.ts";
+import type { InetAddress } from "../vl1/inet_address.ts";
+import type { World } from "../vl1/world.ts";
+import { SOFTWARE_VERSION } from "../version.ts";
+import type { ServicePeerInfo } from "./service_node.ts";
+
+/** A JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** The reference emits object keys sorted (its JSON library's map order); so do we. */
+export function sortKeys(v: unknown): Json {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (typeof v === "object" && v !== null) {
+    const out: { [k: string]: Json } = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
+  return null;
+}
+
+/** The version string we advertise ("1.14.1"). */
+export const VERSION_STRING =
+  `${SOFTWARE_VERSION.major}.${SOFTWARE_VERSION.minor}.${SOFTWARE_VERSION.revision}`;
+
+/** `GET /health`. */
+export function healthJson(online: boolean, clock: number): Json {
+  return sortKeys({
+    online,
+    versionMajor: SOFTWARE_VERSION.major,
+    versionMinor: SOFTWARE_VERSION.minor,
+    versionRev: SOFTWARE_VERSION.revision,
+    versionBuild: 0,
+    version: VERSION_STRING,
+    clock,
+  });
+}
+
+/** Inputs of {@link statusJson}. */
+export interface StatusInputs {
+  /** Our address (10 hex). */
+  address: string;
+  /** Our public identity string. */
+  publicIdentity: string;
+  /** Node online. */
+  online: boolean;
+  /** Current time, ms. */
+  clock: number;
+  /** local.conf as read. */
+  localConf: Record<string, unknown>;
+  /** Effective settings reported under config.settings. */
+  effective: {
+    primaryPort: number;
+    secondaryPort: number;
+    tertiaryPort: number;
+    allowTcpFallbackRelay: boolean;
+    forceTcpRelay: boolean;
+    portMappingEnabled: boolean;
+    softwareUpdate: string;
+    softwareUpdateChannel: string;
+    homeDir: string;
+  };
+  /** Addresses we listen on. */
+  listeningOn: InetAddress[];
+  /** Our addresses as seen by peers. */
+  surfaceAddresses: InetAddress[];
+  /** The planet in use. */
+  planet: World;
+}
+
+/** `GET /status` (spec §11.1; field set and order as the reference's). */
+export function statusJson(s: StatusInputs): Json {
+  const rawSettings = typeof s.localConf.settings === "object" && s.localConf.settings !== null &&
+      !Array.isArray(s.localConf.settings)
+    ? s.localConf.settings as Record<string, unknown>
+    : {};
+  const config = {
+    ...s.localConf,
+    settings: {
+      ...rawSettings,
+      ...s.effective,
+      listeningOn: s.listeningOn.map((a) => a.toString()),
+      surfaceAddresses: s.surfaceAddresses.map((a) => a.toString()),
+    },
+  };
+  return sortKeys({
+    address: s.address,
+    publicIdentity: s.publicIdentity,
+    online: s.online,
+    tcpFallbackActive: false,
+    versionMajor: SOFTWARE_VERSION.major,
+    versionMinor: SOFTWARE_VERSION.minor,
+    versionRev: SOFTWARE_VERSION.revision,
+    versionBuild: 0,
+    version: VERSION_STRING,
+    clock: s.clock,
+    config,
+    planetWorldId: Number(s.planet.id),
+    planetWorldTimestamp: Number(s.planet.timestamp),
+  });
+}
+
+/** A peer object (spec §11.1, `_peerToJson`; no bonding). */
+export function peerJson(p: ServicePeerInfo): Json {
+  const v = p.version;
+  return sortKeys({
+    address: p.address.toString(),
+    versionMajor: v ? v.major : -1,
+    versionMinor: v ? v.minor : -1,
+    versionRev: v ? v.revision : -1,
+    version: v ? `${v.major}.${v.minor}.${v.revision}` : "-1.-1.-1",
+    latency: p.latency,
+    role: p.role,
+    isBonded: false,
+    tunneled: false,
+    paths: p.paths.map((x) => ({
+      active: true,
+      address: x.address.toString(),
+      expired: x.expired,
+      lastReceive: x.lastReceive,
+      lastSend: x.lastSend,
+      // The reference reports 0 here for ordinary (non-bonded) paths; so do we.
+      localPort: 0,
+      localSocket: x.localSocket,
+      preferred: x.preferred,
+      trustedPathId: Number(x.trustedPathId),
+    })),
+  });
+}
+
+/** A moon object (spec §11.1, `_moonToJson`). */
+export function moonJson(w: World): Json {
+  return sortKeys({
+    id: w.id.toString(16).padStart(16, "0"),
+    timestamp: Number(w.timestamp),
+    signature: toHex(w.signature),
+    updatesMustBeSignedBy: toHex(w.updatesMustBeSignedBy),
+    roots: w.roots.map((r) => ({
+      identity: r.identity.toString(false),
+      stableEndpoints: r.stableEndpoints.map((e) => e.toString()),
+    })),
+    waiting: false,
+  });
+}

@@ -1,0 +1,358 @@
+// The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
+import type { Address } from "../vl1/address.ts";
+import type { Identity } from "../vl1/identity.ts";
+import type { InetAddress } from "../vl1/inet_address.ts";
+import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
+import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
+import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
+import { type ApiRoutes, createApiApp } from "./api_server.ts";
+import { atomicWriteFileSync, FileStore } from "./file_store.ts";
+import { initHome } from "./home.ts";
+import { localInterfaceAddresses } from "./local_addresses.ts";
+import { loadLocalConf, type LocalConf } from "./local_conf.ts";
+import type { Logger } from "./logger.ts";
+import { makePathCheck } from "./path_check.ts";
+import type { ServiceNode } from "./service_node.ts";
+import { PortInUseError, UdpTransport } from "./udp_transport.ts";
+
+/** A problem that stops the service before it runs (message is user-facing, exit status 1). */
+export class ServiceError extends Error {
+  /** @param message what went wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ServiceError";
+  }
+}
+
+/** What a node factory receives (the shape of src/vl1/node.ts's NodeOptions). */
+export interface NodeFactoryOptions {
+  /** Our identity, with private key. */
+  identity: Identity;
+  /** The adapter. */
+  host: NodeHost;
+  /** Current time, ms. */
+  now: number;
+  /** The planet to use. */
+  planet: World;
+  /** Node settings from local.conf. */
+  settings: Partial<NodeSettings>;
+}
+
+/** Options of {@link Service.start}. */
+export interface ServiceOptions {
+  /** Home directory (created if missing). */
+  home: string;
+  /** Primary port: overrides local.conf; 0 = random in 20000..65499. */
+  port?: number;
+  /** Logger. */
+  log: Logger;
+  /** Builds the node (normally `(o) => new Node(o)`). */
+  createNode: (o: NodeFactoryOptions) => ServiceNode;
+  /** Random source (default: crypto.getRandomValues). */
+  random?: (n: number) => Uint8Array;
+  /** Clock (default Date.now). */
+  now?: () => number;
+  /** Local API listen addresses (default 127.0.0.1 and ::1). */
+  apiHosts?: string[];
+  /** More API routes (networks, controller, metrics). */
+  apiExtensions?: ApiRoutes[];
+}
+
+/** Strong random bytes from the platform. */
+export function systemRandom(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) {
+    crypto.getRandomValues(out.subarray(off, Math.min(n, off + 65536)));
+  }
+  return out;
+}
+
+/** Random port in the reference's range 20000..65499. */
+function randomPort(random: (n: number) => Uint8Array): number {
+  const b = random(2);
+  return 20000 + (((b[0] << 8) | b[1]) % 45500);
+}
+
+/** Bounds on the node's requested tick delay. */
+const MIN_TICK_MS = 60;
+const MAX_TICK_MS = 5000;
+/** Tries when picking a random port. */
+const RANDOM_PORT_TRIES = 16;
+
+/** Loads `<home>/planet` if present and a valid planet, else the built-in default. */
+export function loadPlanet(home: string, log: Logger): { planet: World; fromFile: boolean } {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = Deno.readFileSync(`${home}/planet`);
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes !== undefined) {
+    const w = parseWorld(bytes);
+    if (w && w.type === WorldType.PLANET) return { planet: w, fromFile: true };
+    log.warn(`${home}/planet is not a valid planet; using the built-in default`);
+  }
+  return { planet: parseWorld(DEFAULT_PLANET)!, fromFile: false };
+}
+
+/** Converts local.conf `physical` entries to node settings. */
+function physicalSettings(conf: LocalConf): PhysicalNetwork[] {
+  return conf.physical
+    .filter((p) => p.mtu !== undefined || p.trustedPathId !== 0n)
+    .map((p) => ({
+      network: p.network,
+      ...(p.mtu !== undefined ? { mtu: p.mtu } : {}),
+      ...(p.trustedPathId !== 0n ? { trustedPathId: p.trustedPathId } : {}),
+    }));
+}
+
+/** The running service. Create with {@link Service.start}; stop with {@link Service.stop}. */
+export class Service {
+  /** Home directory. */
+  readonly home: string;
+  /** Primary port (UDP and API TCP). */
+  readonly port: number;
+  /** The node. */
+  readonly node: ServiceNode;
+  /** local.conf as loaded. */
+  readonly conf: LocalConf;
+  /** Resolves when the service has stopped. */
+  readonly stopped: Promise<void>;
+  readonly #log: Logger;
+  readonly #transport: UdpTransport;
+  readonly #servers: Deno.HttpServer[];
+  readonly #now: () => number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopping = false;
+  #resolveStopped!: () => void;
+
+  private constructor(
+    p: {
+      home: string;
+      port: number;
+      node: ServiceNode;
+      conf: LocalConf;
+      log: Logger;
+      transport: UdpTransport;
+      servers: Deno.HttpServer[];
+      now: () => number;
+    },
+  ) {
+    this.home = p.home;
+    this.port = p.port;
+    this.node = p.node;
+    this.conf = p.conf;
+    this.#log = p.log;
+    this.#transport = p.transport;
+    this.#servers = p.servers;
+    this.#now = p.now;
+    this.stopped = new Promise((r) => (this.#resolveStopped = r));
+  }
+
+  /**
+   * Starts everything. @throws HomeError (identity/home problems), ServiceError (local.conf,
+   * TCP port), PortInUseError (UDP port taken).
+   */
+  static async start(opts: ServiceOptions): Promise<Service> {
+    const log = opts.log;
+    const random = opts.random ?? systemRandom;
+    const now = opts.now ?? Date.now;
+    const home = opts.home;
+
+    const hs = initHome(home, { random, log: (m) => log.info(m) });
+    const lc = loadLocalConf(`${home}/local.conf`);
+    if (!lc.ok) throw new ServiceError(lc.error);
+    const conf = lc.conf;
+    for (const w of conf.warnings) log.warn(`local.conf: ${w}`);
+    if (conf.settings.allowSecondaryPort) {
+      log.info("allowSecondaryPort: zt binds only the primary port for now (no secondary port)");
+    }
+    if (conf.settings.portMappingEnabled) {
+      log.debug("portMappingEnabled: ignored (zt never does UPnP/NAT-PMP)");
+    }
+
+    const { planet, fromFile } = loadPlanet(home, log);
+    log.debug(
+      `planet ${planet.id} (timestamp ${planet.timestamp}) from ${fromFile ? "home" : "built-in"}`,
+    );
+
+    // Late-bound: the transport delivers to the node, which is built after the port is known.
+    let node: ServiceNode | undefined;
+    const onPacket = (sock: number, remote: InetAddress, data: Uint8Array) => {
+      node?.receive(now(), sock, remote, data);
+    };
+
+    const wanted = opts.port ?? conf.settings.primaryPort;
+    let port = wanted;
+    let transport: UdpTransport | undefined;
+    for (let tries = 0; transport === undefined; tries++) {
+      if (wanted === 0) port = randomPort(random);
+      try {
+        transport = await UdpTransport.open({ port, bind: conf.settings.bind, log, onPacket });
+      } catch (e) {
+        if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
+      }
+    }
+
+    const servers: Deno.HttpServer[] = [];
+    const store = new FileStore(home, (m) => log.warn(m));
+    const pathCheck = makePathCheck(conf);
+    let service: Service | undefined;
+    const host: NodeHost = {
+      send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
+      random,
+      storePut: (kind, id, data) => store.put(kind, id, data),
+      storeGet: (kind, id) => store.get(kind, id),
+      event: (e) => service?.onEvent(e) ?? Service.logEvent(log, hs.identity.address, e),
+      pathCheck: (peer, sock, remote) => pathCheck(peer, sock, remote),
+    };
+    try {
+      node = opts.createNode({
+        identity: hs.identity,
+        host,
+        now: now(),
+        planet,
+        settings: {
+          physical: physicalSettings(conf),
+          localAddresses: localInterfaceAddresses(port, conf.settings.bind),
+        },
+      });
+      for (const id of store.list("moon")) {
+        log.info(`orbiting moon ${id} (from moons.d)`);
+        node.orbit(now(), BigInt("0x" + id), undefined);
+      }
+
+      const app = createApiApp({
+        node,
+        authToken: () => hs.authToken,
+        metricsToken: () => hs.metricsToken,
+        allowManagementFrom: () => conf.settings.allowManagementFrom,
+        now,
+        statusExtras: () => ({
+          localConf: conf.raw,
+          effective: {
+            primaryPort: port,
+            secondaryPort: 0,
+            tertiaryPort: 0,
+            allowTcpFallbackRelay: false,
+            forceTcpRelay: false,
+            portMappingEnabled: false,
+            softwareUpdate: conf.settings.softwareUpdate,
+            softwareUpdateChannel: conf.settings.softwareUpdateChannel,
+            homeDir: home,
+          },
+          listeningOn: localInterfaceAddresses(port, conf.settings.bind),
+          surfaceAddresses: node!.surfaceAddresses(),
+        }),
+      }, opts.apiExtensions ?? []);
+      const apiHosts = opts.apiHosts ?? ["127.0.0.1", "::1"];
+      for (const hostname of apiHosts) {
+        try {
+          servers.push(Deno.serve(
+            { hostname, port, onListen: () => {} },
+            (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
+          ));
+        } catch (e) {
+          if (e instanceof Deno.errors.AddrInUse) {
+            throw new ServiceError(
+              `TCP port ${port} (local API) is already in use on ${hostname} ` +
+                `(is zerotier-one or another zt running?)`,
+            );
+          }
+          if (hostname === apiHosts[0]) throw e;
+          log.warn(`local API not available on ${hostname}: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+      try {
+        atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
+      } catch (e) {
+        log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
+      }
+    } catch (e) {
+      for (const s of servers) await s.shutdown().catch(() => {});
+      await transport.close();
+      throw e;
+    }
+
+    service = new Service({ home, port, node, conf, log, transport, servers, now });
+    log.info(
+      `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
+        `${hs.identityCreated ? ", new identity" : ""})`,
+    );
+    service.#scheduleTick(0);
+    return service;
+  }
+
+  /** Logs a node event (ONLINE/OFFLINE lines, traces at debug). */
+  static logEvent(log: Logger, address: Address, e: NodeEvent): void {
+    switch (e.type) {
+      case "online":
+        log.info(`zt: node ${address} is ONLINE`);
+        break;
+      case "offline":
+        log.info(`zt: node ${address} is OFFLINE`);
+        break;
+      case "trace":
+        log.debug(e.message);
+        break;
+      case "fatalIdentityCollision":
+        log.error("identity collision reported by a root: this address is taken; stopping");
+        break;
+      default:
+        log.debug(`event ${e.type}`);
+    }
+  }
+
+  /** Node event handler. */
+  onEvent(e: NodeEvent): void {
+    Service.logEvent(this.#log, this.node.identity.address, e);
+    if (e.type === "fatalIdentityCollision") void this.stop();
+  }
+
+  /** Runs node.tick and re-arms the timer with its requested delay (bounded 60..5000 ms). */
+  #scheduleTick(delay: number): void {
+    if (this.#stopping) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      let next = MAX_TICK_MS;
+      try {
+        next = this.node.tick(this.#now());
+      } catch (e) {
+        this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
+      }
+      if (!Number.isFinite(next)) next = MAX_TICK_MS;
+      this.#scheduleTick(Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, next)));
+    }, delay);
+  }
+
+  /** UDP socket statistics. */
+  transportStats(): UdpTransport["stats"] {
+    return this.#transport.stats;
+  }
+
+  /** Local addresses the UDP sockets are bound to. */
+  boundAddresses(): InetAddress[] {
+    return this.#transport.boundAddresses();
+  }
+
+  /**
+   * Stops: timers, the local API, the peer cache write (if the node offers one), UDP sockets.
+   * zerotier-one.port is left in place (as the reference does). Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return await this.stopped;
+    this.#stopping = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const n = this.node as ServiceNode & { savePeers?: (now: number) => void };
+    try {
+      n.savePeers?.(this.#now());
+    } catch (e) {
+      this.#log.warn(`writing the peer cache failed: ${e instanceof Error ? e.message : e}`);
+    }
+    await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
+    await this.#transport.close();
+    this.#log.info(`zt: node ${this.node.identity.address} stopped`);
+    this.#resolveStopped();
+  }
+}
