@@ -2,6 +2,8 @@
 import { Command } from "commander";
 import { ZT_VERSION } from "./src/version.ts";
 import { registerRun } from "./src/cli/run.ts";
+import { idtoolCommand } from "./src/cli/idtool.ts";
+import { debugDecodeCommand } from "./src/cli/debug_decode.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
 export function buildCli(): Command {
@@ -9,6 +11,10 @@ export function buildCli(): Command {
     .description("zt: an open, wire-compatible ZeroTier One 1.x node, root and controller")
     .version(ZT_VERSION, "-v, --version");
   registerRun(program);
+  program.addCommand(idtoolCommand());
+  program.addCommand(
+    new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
+  );
   return program;
 }
 
