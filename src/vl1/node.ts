@@ -1,0 +1,589 @@
+// The sans-I/O VL1 node: receive/tick entry points, peers and roots, online status, VL2 hook (spec §9).
+import type { Address } from "./address.ts";
+import { isFragment, Reassembler } from "./fragment.ts";
+import type { Identity } from "./identity.ts";
+import type { InetAddress } from "./inet_address.ts";
+import { Incoming, isNontrivialVerb } from "./incoming.ts";
+import { ExpectingReplies } from "./expect_reply.ts";
+import type { NodeHost } from "./node_host.ts";
+import {
+  DIRECT_PATH_PUSH_INTERVAL,
+  DIRECT_PATH_PUSH_INTERVAL_HAVEPATH,
+  HOUSEKEEPING_PERIOD,
+  IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
+  MIN_UNITE_INTERVAL,
+  type NodeSettings,
+  PATH_HEARTBEAT_PERIOD,
+  PEER_ACTIVITY_TIMEOUT,
+  PING_CHECK_INTERVAL,
+  resolveSettings,
+  TIMER_GRANULARITY,
+  WHOIS_RETRY_DELAY,
+} from "./node_settings.ts";
+import {
+  getDest,
+  getSource,
+  IDX_PAYLOAD,
+  isFragmented,
+  MIN_PACKET_LENGTH,
+  Verb,
+} from "./packet.ts";
+import { isUsableScope, LATENCY_UNKNOWN, type Path } from "./path.ts";
+import type { Peer } from "./peer.ts";
+import { IdentityValidationGate, RateGate } from "./rate_limit.ts";
+import { SelfAwareness } from "./self_awareness.ts";
+import { Switch } from "./switch.ts";
+import { type PeerRole, Topology } from "./topology.ts";
+import { encodePushDirectPaths } from "./verbs/push_direct_paths.ts";
+import { WhoisQueue } from "./whois_queue.ts";
+import { parseWorld, serializeWorld, type World } from "./world.ts";
+
+export type { NodeSettings } from "./node_settings.ts";
+
+/** Construction options of a {@link Node}. */
+export interface NodeOptions {
+  /** Our identity, with private key. */
+  identity: Identity;
+  /** The adapter to the outside world. */
+  host: NodeHost;
+  /** Current time (ms). */
+  now: number;
+  /** The planet to use. */
+  planet: World;
+  /** Optional settings (MTU / trusted paths per CIDR, local addresses, limits). */
+  settings?: Partial<NodeSettings>;
+}
+
+/** The VL2 hook (see {@link Node.setUpperLayer}). */
+export interface UpperLayer {
+  /**
+   * An authenticated, decompressed VL2 packet (FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*), or an
+   * OK/ERROR not consumed by VL1. `payload` is the verb payload (from packet offset 28).
+   */
+  handle(
+    now: number,
+    source: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    info: { hops: number; packetId: bigint; remote: InetAddress; localSocket: number },
+  ): boolean | void;
+  /** Called from {@link Node.tick}. */
+  tick?(now: number): void;
+}
+
+/** One path in {@link PeerInfo}. */
+export interface PathInfo {
+  address: InetAddress;
+  localSocket: number;
+  lastSend: number;
+  lastReceive: number;
+  preferred: boolean;
+  expired: boolean;
+  trustedPathId: bigint;
+}
+
+/** A peer as reported by `/peer`. */
+export interface PeerInfo {
+  address: Address;
+  version: { major: number; minor: number; revision: number } | undefined;
+  /** Latency in ms, -1 unknown. */
+  latency: number;
+  role: PeerRole;
+  paths: PathInfo[];
+}
+
+/** The VL1 node. Drive it with {@link receive} and {@link tick}; it acts through its host. */
+export class Node {
+  /** Our identity (with private key). */
+  readonly identity: Identity;
+  /** Our address. */
+  readonly address: Address;
+  /** @internal */ readonly host: NodeHost;
+  /** @internal */ readonly settings: NodeSettings;
+  /** @internal */ readonly topology: Topology;
+  /** @internal */ readonly expecting = new ExpectingReplies();
+  /** @internal */ readonly whois = new WhoisQueue();
+  /** @internal */ readonly switch: Switch;
+  /** @internal */ readonly incoming: Incoming;
+  /** @internal */ readonly selfAwareness = new SelfAwareness();
+  /** @internal */ readonly uniteGate = new RateGate(MIN_UNITE_INTERVAL, 16_384);
+  /** @internal */ readonly identityGate = new IdentityValidationGate(
+    IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
+  );
+  readonly #reassembler = new Reassembler();
+  #upper: UpperLayer | undefined;
+  #online = false;
+  #lastPingCheck = -Infinity;
+  #lastHousekeeping: number;
+  #lastQueueTick = -Infinity;
+  readonly #pings = new Map<bigint, { sent: number; cb?: (rtt: number) => void }>();
+  readonly #worldBytes = new WeakMap<World, Uint8Array>();
+  #now: number;
+
+  /** A node; nothing is sent until the first {@link tick}. */
+  constructor(opts: NodeOptions) {
+    if (!opts.identity.hasPrivate()) throw new Error("Node: identity needs a private key");
+    this.identity = opts.identity;
+    this.address = opts.identity.address;
+    this.host = opts.host;
+    this.settings = resolveSettings(opts.settings);
+    this.#now = opts.now;
+    this.#lastHousekeeping = opts.now;
+    this.topology = new Topology(opts.identity, opts.host, opts.planet, this.settings.maxPeers);
+    this.switch = new Switch(this);
+    this.incoming = new Incoming(this);
+    this.topology.onCacheLoad = (peer, paths) => {
+      for (const a of paths) {
+        if (this.shouldUsePath(peer.identity.address.value, -1, a)) {
+          this.switch.sendHello(this.#now, peer, -1, a);
+        }
+      }
+    };
+  }
+
+  /** One datagram arrived. The node may modify `data` in place. Never throws. */
+  receive(now: number, localSocket: number, remote: InetAddress, data: Uint8Array): void {
+    try {
+      this.#now = now;
+      this.#receive(now, localSocket, remote, data);
+    } catch (e) {
+      this.#trace(`receive: internal error ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Background work; returns ms until the next tick is wanted (60..5000). Never throws. */
+  tick(now: number): number {
+    try {
+      this.#now = now;
+      return this.#tick(now);
+    } catch (e) {
+      this.#trace(`tick: internal error ${e instanceof Error ? e.message : String(e)}`);
+      return PING_CHECK_INTERVAL;
+    }
+  }
+
+  /** Some upstream heard from within 500 s, or we are a root. */
+  online(): boolean {
+    return this.#online;
+  }
+
+  /** Whether our identity is a root of the planet or a moon. */
+  isRoot(): boolean {
+    return this.topology.amUpstream;
+  }
+
+  /** The current planet. */
+  planet(): World {
+    return this.topology.planet;
+  }
+
+  /** Orbited moons. */
+  moons(): World[] {
+    return this.topology.moons;
+  }
+
+  /** Orbits a moon: loads `moon/<id16>` from the store, else remembers the seed to ask. */
+  orbit(now: number, worldId: bigint, seed: Address | undefined): void {
+    this.#now = now;
+    this.topology.orbit(worldId, seed, parseWorld);
+  }
+
+  /** Leaves a moon. */
+  deorbit(worldId: bigint): void {
+    this.topology.deorbit(worldId);
+  }
+
+  /** Known peers. */
+  peers(): PeerInfo[] {
+    return [...this.topology.peers.values()].map((p) => this.#info(p));
+  }
+
+  /** One known peer. */
+  peer(addr: Address): PeerInfo | undefined {
+    const p = this.topology.peers.get(addr.value);
+    return p ? this.#info(p) : undefined;
+  }
+
+  /** Our externally observed addresses. */
+  surfaceAddresses(): InetAddress[] {
+    return this.selfAwareness.whoami();
+  }
+
+  /**
+   * Sends a packet to a node (WHOIS + queue if unknown; direct path, else via an upstream).
+   * Returns the post-armor packet ID, or undefined if queued or failed.
+   */
+  sendPacket(
+    now: number,
+    dest: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    opts?: { compress?: boolean; encrypt?: boolean },
+  ): bigint | undefined {
+    try {
+      this.#now = now;
+      return this.switch.send(now, dest.value, verb, payload, {
+        encrypt: opts?.encrypt ?? true,
+        compress: opts?.compress ?? false,
+      });
+    } catch (e) {
+      this.#trace(`sendPacket: internal error ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
+
+  /** Sends an ECHO; `onReply` gets the RTT when the OK(ECHO) arrives. */
+  ping(now: number, dest: Address, onReply?: (rtt: number) => void): void {
+    const id = this.sendPacket(now, dest, Verb.ECHO, new Uint8Array(0));
+    if (id === undefined) {
+      // Queued behind a WHOIS: remember by destination instead; matched on first OK(ECHO) below.
+      this.#pendingPings.push({ dest: dest.value, sent: now, cb: onReply });
+      if (this.#pendingPings.length > 64) this.#pendingPings.shift();
+      return;
+    }
+    if (this.#pings.size >= 1024) this.#pings.clear();
+    this.#pings.set(id, { sent: now, cb: onReply });
+  }
+
+  /** Sets the VL2 hook. */
+  setUpperLayer(h: UpperLayer): void {
+    this.#upper = h;
+  }
+
+  /**
+   * VL2 tells VL1 that a packet from `source` on (socket, remote) established trust (a
+   * credential-gated frame or credentials): enables relaying over that path and path pushes.
+   */
+  noteTrustEstablished(now: number, source: Address, localSocket: number, remote: InetAddress) {
+    const p = this.topology.peers.get(source.value);
+    if (!p) return;
+    p.lastTrustEstablished = now;
+    this.topology.findPath(localSocket, remote)?.received(now, true);
+  }
+
+  /** Inbound credential rate gate (1 s per peer) for VL2; true if allowed now. */
+  allowCredentials(now: number, source: Address): boolean {
+    return this.topology.peers.get(source.value)?.allowCredentials(now) ?? false;
+  }
+
+  /** Counts for memory-bound checks: peers, paths, queued packets. */
+  stats(): { peers: number; paths: number; queued: number } {
+    return {
+      peers: this.topology.peers.size,
+      paths: this.topology.pathCount,
+      queued: this.whois.size,
+    };
+  }
+
+  // ---- internals used by Switch / Incoming ----
+
+  readonly #pendingPings: { dest: number; sent: number; cb?: (rtt: number) => void }[] = [];
+
+  /** @internal OK(ECHO) matching a ping; true if consumed. */
+  pingReply(now: number, inRe: bigint): boolean {
+    const w = this.#pings.get(inRe);
+    if (!w) return false;
+    this.#pings.delete(inRe);
+    w.cb?.(now - w.sent);
+    return true;
+  }
+
+  /** @internal Whether a physical address may carry traffic for `peer` (spec §9.2). */
+  shouldUsePath(peer: number, localSocket: number, remote: InetAddress): boolean {
+    if (!isUsableScope(remote, this.settings.allowLoopbackPaths)) return false;
+    if (this.topology.isProhibitedEndpoint(peer, remote)) return false;
+    return this.host.pathCheck ? this.host.pathCheck(peer, localSocket, remote) : true;
+  }
+
+  /** @internal Self-awareness report from `peer`; resets paths on a trusted surface change. */
+  iam(now: number, peer: Peer, localSocket: number, reporterPhys: InetAddress, mine: InetAddress) {
+    const trusted = this.topology.isUpstream(peer.identity.address.value);
+    const r = this.selfAwareness.iam(
+      now,
+      peer.identity.address,
+      localSocket,
+      reporterPhys,
+      mine,
+      trusted,
+    );
+    if (!r) return;
+    this.#trace(`surface changed to ${mine}: resetting paths in scope ${r.scope}`);
+    for (const p of this.topology.peers.values()) {
+      for (const pp of p.pathsInScope(r.scope, r.family)) {
+        this.switch.attemptToContactAt(now, p, pp.path.localSocket, pp.path.address, false);
+        pp.path.sent(now);
+        pp.lastReceive = 0;
+      }
+    }
+  }
+
+  /** @internal Cached serialized world. */
+  serializedWorld(w: World): Uint8Array {
+    let b = this.#worldBytes.get(w);
+    if (!b) {
+      b = serializeWorld(w);
+      this.#worldBytes.set(w, b);
+    }
+    return b;
+  }
+
+  /** @internal Hands a packet to VL2. */
+  toUpper(
+    now: number,
+    peer: Peer,
+    verb: Verb,
+    p: Uint8Array,
+    hops: number,
+    localSocket: number,
+    remote: InetAddress,
+  ): void {
+    if (!this.#upper) return;
+    try {
+      this.#upper.handle(now, peer.identity.address, verb, p.subarray(IDX_PAYLOAD), {
+        hops,
+        packetId: new DataView(p.buffer, p.byteOffset, 8).getBigUint64(0),
+        remote,
+        localSocket,
+      });
+    } catch (e) {
+      this.#trace(`upper layer threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** @internal A peer became known (OK(WHOIS)): flush queued packets to/from it. */
+  peerLearned(now: number, peer: Peer): void {
+    const a = peer.identity.address.value;
+    for (const e of this.whois.takeTx(a)) {
+      const id = this.switch.sendToPeer(now, peer, e.verb, e.payload, {
+        encrypt: e.encrypt,
+        compress: e.compress,
+      });
+      if (id !== undefined && e.verb === Verb.ECHO) {
+        const i = this.#pendingPings.findIndex((q) => q.dest === a);
+        if (i >= 0) {
+          const q = this.#pendingPings.splice(i, 1)[0];
+          this.#pings.set(id, { sent: q.sent, cb: q.cb });
+        }
+      }
+    }
+    for (const e of this.whois.takeRx(a)) {
+      this.incoming.handle(now, e.localSocket, e.remote, e.packet);
+    }
+  }
+
+  /** @internal Per-packet bookkeeping after a handler (path learning, pushes; spec §9.2, §9.5). */
+  peerReceived(
+    now: number,
+    peer: Peer,
+    path: Path,
+    hops: number,
+    verb: number,
+    _inReVerb: number,
+    trustEstablished: boolean,
+  ): void {
+    peer.lastReceive = now;
+    if (isNontrivialVerb(verb)) peer.lastNontrivialReceive = now;
+    if (trustEstablished) peer.lastTrustEstablished = now;
+    if (hops === 0) {
+      path.received(now, trustEstablished);
+      const a = peer.identity.address.value;
+      const known = peer.findPath(path);
+      if (known) {
+        known.lastReceive = now;
+      } else if (this.shouldUsePath(a, path.localSocket, path.address)) {
+        const r = peer.learnPath(now, path, verb === Verb.OK);
+        if (r === "confirm") {
+          this.switch.attemptToContactAt(now, peer, path.localSocket, path.address, true);
+          path.sent(now);
+        }
+      }
+    }
+    if (peer.trustEstablished(now)) {
+      const interval = hops === 0 ? DIRECT_PATH_PUSH_INTERVAL_HAVEPATH : DIRECT_PATH_PUSH_INTERVAL;
+      if (now - peer.lastDirectPathPushSent >= interval) {
+        peer.lastDirectPathPushSent = now;
+        this.#pushDirectPaths(now, peer, path);
+      }
+    }
+  }
+
+  // ---- private ----
+
+  #receive(now: number, localSocket: number, remote: InetAddress, data: Uint8Array): void {
+    const len = data.length;
+    if (len === 13) return; // legacy LAN beacon: ignored
+    if (isFragment(data, len)) {
+      const dest = data[8] * 0x1_0000_0000 +
+        (((data[9] << 24) | (data[10] << 16) | (data[11] << 8) | data[12]) >>> 0);
+      if (dest !== this.address.value) {
+        this.switch.relay(now, localSocket, remote, data, true);
+        return;
+      }
+      const whole = this.#reassembler.addFragment(now, data, len);
+      if (whole) this.incoming.handle(now, localSocket, remote, whole);
+      return;
+    }
+    if (len < MIN_PACKET_LENGTH) return;
+    const dest = getDest(data);
+    const source = getSource(data);
+    if (source === this.address.value) return;
+    if (dest !== this.address.value) {
+      this.switch.relay(now, localSocket, remote, data, false);
+      return;
+    }
+    if (isFragmented(data)) {
+      const whole = this.#reassembler.addHead(now, data, len);
+      if (whole) this.incoming.handle(now, localSocket, remote, whole);
+      return;
+    }
+    this.incoming.handle(now, localSocket, remote, data);
+  }
+
+  #tick(now: number): number {
+    let next = PING_CHECK_INTERVAL;
+    if (now - this.#lastPingCheck >= PING_CHECK_INTERVAL) {
+      this.#lastPingCheck = now;
+      this.#pingCheck(now);
+    } else {
+      next = PING_CHECK_INTERVAL - (now - this.#lastPingCheck);
+    }
+    if (now - this.#lastQueueTick >= WHOIS_RETRY_DELAY) {
+      this.#lastQueueTick = now;
+      for (const a of this.whois.expire(now)) this.switch.requestWhois(now, a);
+    }
+    if (this.whois.size > 0) next = Math.min(next, WHOIS_RETRY_DELAY);
+    if (now - this.#lastHousekeeping >= HOUSEKEEPING_PERIOD) {
+      this.#lastHousekeeping = now;
+      this.#housekeeping(now);
+    }
+    if (this.#upper?.tick) {
+      try {
+        this.#upper.tick(now);
+      } catch (e) {
+        this.#trace(`upper tick threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return Math.max(TIMER_GRANULARITY, Math.min(PING_CHECK_INTERVAL, next));
+  }
+
+  #pingCheck(now: number): void {
+    const t = this.topology;
+    const always = t.upstreamsToContact();
+    let lastFromUpstream = 0;
+    for (const a of always.keys()) {
+      const p = t.peers.get(a);
+      if (p) lastFromUpstream = Math.max(lastFromUpstream, p.lastReceive);
+    }
+    const best = t.bestUpstream(now);
+    for (const peer of [...t.peers.values()]) {
+      const a = peer.identity.address.value;
+      const eps = always.get(a);
+      if (eps !== undefined) {
+        always.delete(a);
+        const role = t.role(a);
+        let scale = role === "LEAF" ? 2 : 16;
+        if (role !== "LEAF" && peer.activePaths(now).length === 0) scale = 0;
+        if (now - peer.lastSentFullHello <= PATH_HEARTBEAT_PERIOD * scale) continue;
+        let sent = 0;
+        for (const act of peer.doPingAndKeepalive(now)) {
+          this.switch.attemptToContactAt(
+            now,
+            peer,
+            act.path.localSocket,
+            act.path.address,
+            act.fullHello,
+          );
+          act.path.sent(now);
+          sent |= act.path.address.family === 4 ? 1 : 2;
+        }
+        let contacted = sent !== 0;
+        for (const [bit, fam] of [[1, 4], [2, 6]] as const) {
+          if ((sent & bit) !== 0) continue;
+          const cands = eps.filter((e) => e.family === fam);
+          if (cands.length === 0) continue;
+          const pick = cands[this.host.random(1)[0] % cands.length];
+          this.switch.sendHello(now, peer, -1, pick);
+          contacted = true;
+        }
+        if (!contacted && best && best !== peer) {
+          const up = best.bestPath(now, true);
+          if (up) this.switch.sendHello(now, peer, up.localSocket, up.address);
+        }
+      } else if (peer.isActive(now)) {
+        for (const act of peer.doPingAndKeepalive(now)) {
+          this.switch.attemptToContactAt(
+            now,
+            peer,
+            act.path.localSocket,
+            act.path.address,
+            act.fullHello,
+          );
+          act.path.sent(now);
+        }
+      }
+    }
+    for (const a of always.keys()) this.switch.requestWhois(now, a);
+    const was = this.#online;
+    this.#online = now - lastFromUpstream < PEER_ACTIVITY_TIMEOUT && lastFromUpstream > 0 ||
+      t.amUpstream;
+    if (was !== this.#online) this.host.event({ type: this.#online ? "online" : "offline" });
+  }
+
+  #housekeeping(now: number): void {
+    this.topology.evictInactive(now);
+    this.topology.cleanPaths(now);
+    this.selfAwareness.clean(now);
+    this.uniteGate.clean(now);
+    for (const [id, w] of this.#pings) if (now - w.sent > 60_000) this.#pings.delete(id);
+  }
+
+  #pushDirectPaths(now: number, peer: Peer, path: Path): void {
+    const addrs = [...this.settings.localAddresses, ...this.selfAwareness.whoami()];
+    for (let i = 0; i < addrs.length; i += 40) {
+      const chunk = addrs.slice(i, i + 40).map((address) => ({ flags: 0, address }));
+      const payload = encodePushDirectPaths({ paths: chunk });
+      this.switch.sendVia(
+        now,
+        peer,
+        path.localSocket,
+        path.address,
+        Verb.PUSH_DIRECT_PATHS,
+        payload,
+        {
+          encrypt: true,
+          compress: true,
+        },
+      );
+    }
+  }
+
+  #info(p: Peer): PeerInfo {
+    const now = this.#now;
+    const best = p.bestPath(now);
+    return {
+      address: p.identity.address,
+      version: p.vMajor >= 0
+        ? { major: p.vMajor, minor: p.vMinor, revision: p.vRevision }
+        : undefined,
+      latency: p.latency === LATENCY_UNKNOWN ? -1 : p.latency,
+      role: this.topology.role(p.identity.address.value),
+      paths: p.paths.map((pp) => ({
+        address: pp.path.address,
+        localSocket: pp.path.localSocket,
+        lastSend: pp.path.lastOut,
+        lastReceive: pp.lastReceive,
+        preferred: pp.path === best,
+        expired: now - pp.lastReceive >= 243_000,
+        trustedPathId: 0n,
+      })),
+    };
+  }
+
+  #trace(message: string): void {
+    try {
+      this.host.event({ type: "trace", message });
+    } catch {
+      // the host's problem
+    }
+  }
+}

@@ -1,0 +1,305 @@
+// The packet switch: building, armoring, fragmenting and sending packets; relaying; RENDEZVOUS introductions; WHOIS (spec §3.5, §3.7, §9.4).
+import { armor, helloCryptField } from "./armor.ts";
+import { compressPacket } from "./compression.ts";
+import { FRAG_IDX_HOPS, incrementFragmentHops, pieceCount, splitPacket } from "./fragment.ts";
+import type { InetAddress } from "./inet_address.ts";
+import type { Node } from "./node.ts";
+import { mtuFor, RELAY_MAX_HOPS, trustedPathIdFor } from "./node_settings.ts";
+import {
+  Cipher,
+  getHops,
+  getPacketId,
+  IDX_MAC,
+  IDX_PAYLOAD,
+  incrementHops,
+  MAX_PACKET_LENGTH,
+  PROTO_VERSION,
+  setCipher,
+  setFragmented,
+  Verb,
+  writeHeader,
+} from "./packet.ts";
+import type { Path } from "./path.ts";
+import type { Peer } from "./peer.ts";
+import { encodeHello } from "./verbs/hello.ts";
+import { encodeRendezvous } from "./verbs/rendezvous.ts";
+import { encodeWhois } from "./verbs/whois.ts";
+import { Address } from "./address.ts";
+import { SOFTWARE_VERSION } from "../version.ts";
+
+/** Options for one send. */
+export interface SendOptions {
+  /** Encrypt (cipher 1 or 3); false = cipher 0 (MAC only). */
+  encrypt: boolean;
+  /** Try LZ4 compression of the payload. */
+  compress?: boolean;
+  /** HELLO only: offset (in the payload) of the cryptField section. */
+  cryptFieldStart?: number;
+}
+
+/** Sending and relaying for a Node. */
+export class Switch {
+  readonly #node: Node;
+
+  /** The switch of `node`. */
+  constructor(node: Node) {
+    this.#node = node;
+  }
+
+  /** Sends raw bytes on a physical path; updates the path's send time. */
+  sendRaw(now: number, localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number) {
+    const ok = this.#node.host.send(localSocket, remote, data, ttl);
+    this.#node.topology.findPath(localSocket, remote)?.sent(now);
+    return ok;
+  }
+
+  /**
+   * Builds a packet for `peer` (header, verb, payload), compresses, armors for `peer` (cipher 0,
+   * 1 or 3 per §3.3, or 2 on a trusted physical network), fragments for the MTU of `remote` and
+   * sends it there. Records the post-armor packet ID as expecting a reply. Returns that ID, or
+   * undefined if the packet is too large.
+   */
+  sendVia(
+    now: number,
+    peer: Peer,
+    localSocket: number,
+    remote: InetAddress,
+    verb: Verb,
+    payload: Uint8Array,
+    opts: SendOptions,
+  ): bigint | undefined {
+    const node = this.#node;
+    let len = IDX_PAYLOAD + payload.length;
+    if (len > MAX_PACKET_LENGTH) return undefined;
+    const pkt = new Uint8Array(len);
+    writeHeader(pkt, node.host.random(8), peer.identity.address.value, node.address.value, verb);
+    pkt.set(payload, IDX_PAYLOAD);
+    if (opts.compress) len = compressPacket(pkt, len);
+    if (opts.cryptFieldStart !== undefined) {
+      helloCryptField(pkt, IDX_PAYLOAD + opts.cryptFieldStart, len, peer.keys);
+    }
+    const mtu = mtuFor(node.settings, remote);
+    const tpid = trustedPathIdFor(node.settings, remote);
+    if (pieceCount(len, mtu) > 7) return undefined;
+    if (len > mtu) setFragmented(pkt, true);
+    if (tpid !== undefined) {
+      setCipher(pkt, Cipher.NO_CRYPTO_TRUSTED_PATH);
+      new DataView(pkt.buffer).setBigUint64(IDX_MAC, tpid);
+    } else {
+      armor(pkt, len, peer.keys, opts.encrypt ? (peer.aesSupported ? 3 : 1) : 0);
+      node.expecting.expect(pkt);
+    }
+    const pieces = splitPacket(pkt, len, mtu);
+    if (!pieces) return undefined;
+    for (const d of pieces) this.sendRaw(now, localSocket, remote, d);
+    peer.lastSend = now;
+    return getPacketId(pkt);
+  }
+
+  /**
+   * Sends to `peer` over its best direct path, else through the best upstream, else over an
+   * expired path, else (for upstreams) to a stable endpoint. Returns the wire packet ID.
+   */
+  sendToPeer(now: number, peer: Peer, verb: Verb, payload: Uint8Array, opts: SendOptions) {
+    const via = this.#route(now, peer);
+    if (!via) return undefined;
+    return this.sendVia(now, peer, via.localSocket, via.remote, verb, payload, opts);
+  }
+
+  /**
+   * Sends to an address: resolves the peer (queueing the packet and sending WHOIS if unknown).
+   * Returns the wire packet ID, or undefined if queued or failed.
+   */
+  send(now: number, dest: number, verb: Verb, payload: Uint8Array, opts: SendOptions) {
+    const node = this.#node;
+    if (dest === node.address.value) return undefined;
+    const peer = node.topology.getPeer(dest);
+    if (!peer) {
+      node.whois.queueTx({
+        dest,
+        verb,
+        payload: payload.slice(),
+        encrypt: opts.encrypt,
+        compress: opts.compress ?? false,
+        created: now,
+      });
+      this.requestWhois(now, dest);
+      return undefined;
+    }
+    return this.sendToPeer(now, peer, verb, payload, opts);
+  }
+
+  /** Sends WHOIS for `addr` to the best upstream (at most once per 500 ms per address). */
+  requestWhois(now: number, addr: number): void {
+    const node = this.#node;
+    if (addr === node.address.value || !node.whois.shouldSendWhois(now, addr)) return;
+    const up = node.topology.bestUpstream(now, addr);
+    if (!up) return;
+    const payload = encodeWhois({ addresses: [new Address(addr)] });
+    this.sendToPeer(now, up, Verb.WHOIS, payload, { encrypt: true });
+  }
+
+  /** Sends a HELLO to `peer` at (socket, remote), or through normal routing if `remote` is undefined. */
+  sendHello(now: number, peer: Peer, localSocket: number, remote: InetAddress | undefined) {
+    const node = this.#node;
+    const t = node.topology;
+    const h = encodeHello({
+      protocolVersion: PROTO_VERSION,
+      versionMajor: SOFTWARE_VERSION.major,
+      versionMinor: SOFTWARE_VERSION.minor,
+      versionRevision: SOFTWARE_VERSION.revision,
+      timestamp: BigInt(Math.max(0, Math.floor(now))),
+      identity: node.identity,
+      destination: remote,
+      planetWorldId: t.planet.id,
+      planetWorldTimestamp: t.planet.timestamp,
+      moons: [
+        ...t.moons.map((m) => ({ type: m.type, worldId: m.id, timestamp: m.timestamp })),
+        ...t.moonsWanted.map((id) => ({ type: 127, worldId: id, timestamp: 0n })),
+      ],
+    });
+    const opts = { encrypt: false, cryptFieldStart: h.cryptFieldStart };
+    if (remote) return this.sendVia(now, peer, localSocket, remote, Verb.HELLO, h.payload, opts);
+    return this.sendToPeer(now, peer, Verb.HELLO, h.payload, opts);
+  }
+
+  /**
+   * Contacts `peer` at an address: ECHO if its version is known (≥ proto 5, not 1.1.0) and no
+   * full HELLO is asked for, else HELLO (spec §4.5).
+   */
+  attemptToContactAt(
+    now: number,
+    peer: Peer,
+    localSocket: number,
+    remote: InetAddress,
+    fullHello: boolean,
+  ): void {
+    const oldBuggy = peer.vMajor === 1 && peer.vMinor === 1 && peer.vRevision === 0;
+    if (!fullHello && peer.vProto >= 5 && !oldBuggy) {
+      this.sendVia(now, peer, localSocket, remote, Verb.ECHO, new Uint8Array(0), {
+        encrypt: true,
+      });
+    } else {
+      this.sendHello(now, peer, localSocket, remote);
+    }
+  }
+
+  /**
+   * Relays a packet or fragment `d` that is not for us (spec §3.7): only if we are a root or the
+   * arrival path has trust established, and hops < 3; increments hops; forwards to the
+   * destination's direct path (introducing source and destination at most every 30 s), else to
+   * our best upstream unless it is the source.
+   */
+  relay(now: number, localSocket: number, remote: InetAddress, d: Uint8Array, fragment: boolean) {
+    const node = this.#node;
+    const t = node.topology;
+    const hops = fragment ? d[FRAG_IDX_HOPS] & 7 : getHops(d);
+    if (hops >= RELAY_MAX_HOPS) return;
+    if (!t.amUpstream) {
+      const p = t.findPath(localSocket, remote);
+      if (!p || !p.trustEstablished(now)) return;
+    }
+    const dest = readAddr(d, 8);
+    const source = fragment ? undefined : readAddr(d, 13);
+    if (fragment) incrementFragmentHops(d);
+    else incrementHops(d);
+    const destPeer = t.getPeer(dest);
+    const direct = destPeer?.bestPath(now);
+    if (destPeer && direct) {
+      this.sendRaw(now, direct.localSocket, direct.address, d);
+      if (source !== undefined && source !== node.address.value && t.amUpstream) {
+        const srcPeer = t.getPeer(source);
+        if (srcPeer && node.uniteGate.allow(now, uniteKey(source, dest))) {
+          this.introduce(now, srcPeer, destPeer);
+        }
+      }
+      return;
+    }
+    const up = t.bestUpstream(now, source);
+    const upPath = up?.bestPath(now, true);
+    if (up && upPath && up.identity.address.value !== dest) {
+      this.sendRaw(now, upPath.localSocket, upPath.address, d);
+      if (source !== undefined) {
+        const srcPeer = t.getPeer(source);
+        const k = uniteKey(source, up.identity.address.value);
+        if (srcPeer && node.uniteGate.allow(now, k)) this.introduce(now, up, srcPeer);
+      }
+    } else if (up && upPath) {
+      this.sendRaw(now, upPath.localSocket, upPath.address, d);
+    }
+  }
+
+  /**
+   * Sends each of `a` and `b` a RENDEZVOUS describing the other's best path in the highest scope
+   * where both have one of the same family (IPv6 preferred), in random order (spec §9.4).
+   */
+  introduce(now: number, a: Peer, b: Peer): void {
+    const ma = a.bestByScope(now);
+    const mb = b.bestByScope(now);
+    let mine: Path | undefined;
+    let theirs: Path | undefined;
+    for (let s = 7; s >= 0 && !mine; s--) {
+      for (const fam of [6, 4]) {
+        const k = `${fam}/${s}`;
+        if (ma.has(k) && mb.has(k)) {
+          mine = ma.get(k);
+          theirs = mb.get(k);
+          break;
+        }
+      }
+    }
+    if (!mine || !theirs) return;
+    const toA = () =>
+      this.sendVia(
+        now,
+        a,
+        mine.localSocket,
+        mine.address,
+        Verb.RENDEZVOUS,
+        encodeRendezvous({ flags: 0, peer: b.identity.address, endpoint: theirs.address }),
+        { encrypt: true },
+      );
+    const toB = () =>
+      this.sendVia(
+        now,
+        b,
+        theirs.localSocket,
+        theirs.address,
+        Verb.RENDEZVOUS,
+        encodeRendezvous({ flags: 0, peer: a.identity.address, endpoint: mine.address }),
+        { encrypt: true },
+      );
+    if ((this.#node.host.random(1)[0] & 1) === 0) {
+      toA();
+      toB();
+    } else {
+      toB();
+      toA();
+    }
+  }
+
+  #route(now: number, peer: Peer): { localSocket: number; remote: InetAddress } | undefined {
+    const t = this.#node.topology;
+    const direct = peer.bestPath(now);
+    if (direct) return { localSocket: direct.localSocket, remote: direct.address };
+    const up = t.bestUpstream(now, peer.identity.address.value);
+    const upPath = up?.bestPath(now, true);
+    if (upPath) return { localSocket: upPath.localSocket, remote: upPath.address };
+    const old = peer.bestPath(now, true);
+    if (old) return { localSocket: old.localSocket, remote: old.address };
+    const eps = t.upstreamsToContact().get(peer.identity.address.value);
+    if (eps && eps.length > 0) return { localSocket: -1, remote: eps[0] };
+    return undefined;
+  }
+}
+
+/** Reads a 40-bit address at `off` (caller checked bounds). */
+function readAddr(d: Uint8Array, off: number): number {
+  return d[off] * 0x1_0000_0000 +
+    (((d[off + 1] << 24) | (d[off + 2] << 16) | (d[off + 3] << 8) | d[off + 4]) >>> 0);
+}
+
+/** Order-independent key of an address pair. */
+function uniteKey(a: number, b: number): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}

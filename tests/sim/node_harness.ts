@@ -1,0 +1,123 @@
+// Test helper: runs zt VL1 Nodes on simulator hosts with a tick loop driven by the virtual clock.
+import { c25519Generate } from "../../src/crypto/c25519.ts";
+import { type Host, Random, type Sim, type UdpSocket } from "../../src/sim/sim.ts";
+import { Identity } from "../../src/vl1/identity.ts";
+import { InetAddress } from "../../src/vl1/inet_address.ts";
+import { Node, type NodeSettings } from "../../src/vl1/node.ts";
+import type { NodeEvent, NodeHost, StateKind } from "../../src/vl1/node_host.ts";
+import { signWorld, type World, WorldType } from "../../src/vl1/world.ts";
+
+/** Generates `n` identities deterministically from `seed` (about 1 s each). */
+export function makeIdentities(seed: string, n: number): Identity[] {
+  const rnd = new Random(seed).source();
+  const out: Identity[] = [];
+  for (let i = 0; i < n; i++) out.push(Identity.generate(rnd));
+  return out;
+}
+
+/** A planet with the given roots (identity + "ip/port" endpoint). */
+export function makePlanet(
+  roots: { identity: Identity; endpoint: string }[],
+  seed = "planet",
+): World {
+  const { publicKey, privateKey } = c25519Generate(new Random(seed).source());
+  return signWorld(
+    {
+      type: WorldType.PLANET,
+      id: 7n,
+      timestamp: 1000n,
+      updatesMustBeSignedBy: publicKey,
+      roots: roots.map((r) => ({
+        identity: new Identity(r.identity.address, r.identity.publicKey),
+        stableEndpoints: [InetAddress.parse(r.endpoint)!],
+      })),
+    },
+    privateKey,
+    publicKey,
+  );
+}
+
+/** A node on a simulated host, with its store and recorded events. */
+export class SimNode {
+  readonly node: Node;
+  readonly host: Host;
+  socket: UdpSocket;
+  readonly store = new Map<string, Uint8Array>();
+  readonly events: NodeEvent[] = [];
+  readonly sim: Sim;
+  stopped = false;
+  #timer: { cancel(): void } | undefined;
+
+  constructor(
+    sim: Sim,
+    host: Host,
+    identity: Identity,
+    planet: World,
+    port = 9993,
+    settings?: Partial<NodeSettings>,
+  ) {
+    this.sim = sim;
+    this.host = host;
+    this.socket = host.bind(port);
+    const rnd = sim.random.fork();
+    const store = this.store;
+    const events = this.events;
+    const nh: NodeHost = {
+      send: (_ls, remote, data, ttl) => {
+        if (this.stopped) return false;
+        return this.socket.send({ ip: remote.toIpString(), port: remote.port }, data, ttl);
+      },
+      random: (n) => rnd.bytes(n),
+      storePut(kind: StateKind, id: string, data: Uint8Array | undefined) {
+        if (data) store.set(`${kind}/${id}`, data.slice());
+        else store.delete(`${kind}/${id}`);
+      },
+      storeGet: (kind: StateKind, id: string) => store.get(`${kind}/${id}`),
+      event: (e) => {
+        if (e.type !== "trace") events.push(e);
+      },
+    };
+    this.node = new Node({ identity, host: nh, now: sim.now, planet, settings });
+    this.#listen();
+    this.#schedule(0);
+  }
+
+  #listen(): void {
+    this.socket.onReceive((src, bytes) => {
+      if (this.stopped) return;
+      const remote = InetAddress.fromIp(src.ip, src.port);
+      if (remote) this.node.receive(this.sim.now, 0, remote, bytes);
+    });
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = this.sim.clock.after(delay, () => {
+      if (this.stopped) return;
+      this.#schedule(this.node.tick(this.sim.now));
+    });
+  }
+
+  /** Stops the node (vanishes: no more sending, receiving or ticks). */
+  stop(): void {
+    this.stopped = true;
+    this.#timer?.cancel();
+  }
+
+  /** Address as 10 hex digits. */
+  get addr(): string {
+    return this.node.address.toString();
+  }
+
+  /** Whether we have a non-expired direct path to `other`. */
+  hasDirectPath(other: SimNode): boolean {
+    const p = this.node.peer(other.node.address);
+    return !!p && p.paths.some((x) => !x.expired);
+  }
+
+  /** Sends ECHO to `other`; resolves the RTT into the returned box when the reply comes. */
+  ping(other: SimNode): { rtt: number | undefined } {
+    const box: { rtt: number | undefined } = { rtt: undefined };
+    this.node.ping(this.sim.now, other.node.address, (rtt) => (box.rtt = rtt));
+    return box;
+  }
+}
