@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { HomeError, resolveHomeDir, SYSTEM_HOME } from "../service/home.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import { daemonize } from "../service/daemonize.ts";
-import { loadNodeFactory } from "../service/node_factory.ts";
+import { createNode } from "../service/node_factory.ts";
 import { Service, ServiceError } from "../service/service.ts";
 import { onShutdownSignal } from "../service/signals.ts";
 import { PortInUseError } from "../service/udp_transport.ts";
@@ -55,7 +55,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
   }
   let service: Service;
   try {
-    service = await Service.start({ home, port, log, createNode: await loadNodeFactory() });
+    service = await Service.start({ home, port, log, createNode });
   } catch (e) {
     if (e instanceof PortInUseError || e instanceof HomeError || e instanceof ServiceError) {
       fail(e.message);

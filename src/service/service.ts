@@ -106,6 +106,25 @@ function physicalSettings(conf: LocalConf): PhysicalNetwork[] {
     }));
 }
 
+/**
+ * Writes the peer cache through the node: its `savePeers(now)` if it has one, else each peer via
+ * its topology's `savePeer` (the node writes peers on eviction/periodically on its own).
+ */
+function savePeerCache(node: ServiceNode, now: number): void {
+  const n = node as ServiceNode & {
+    savePeers?: (now: number) => void;
+    topology?: { peers?: Map<unknown, unknown>; savePeer?: (p: unknown) => void };
+  };
+  if (typeof n.savePeers === "function") {
+    n.savePeers(now);
+    return;
+  }
+  const t = n.topology;
+  if (t && t.peers instanceof Map && typeof t.savePeer === "function") {
+    for (const p of t.peers.values()) t.savePeer(p);
+  }
+}
+
 /** The running service. Create with {@link Service.start}; stop with {@link Service.stop}. */
 export class Service {
   /** Home directory. */
@@ -197,13 +216,16 @@ export class Service {
     const servers: Deno.HttpServer[] = [];
     const store = new FileStore(home, (m) => log.warn(m));
     const pathCheck = makePathCheck(conf);
-    let service: Service | undefined;
+    const ref: { service?: Service } = {};
     const host: NodeHost = {
       send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
       random,
       storePut: (kind, id, data) => store.put(kind, id, data),
       storeGet: (kind, id) => store.get(kind, id),
-      event: (e) => service?.onEvent(e) ?? Service.logEvent(log, hs.identity.address, e),
+      event: (e) => {
+        if (ref.service) ref.service.onEvent(e);
+        else Service.logEvent(log, hs.identity.address, e);
+      },
       pathCheck: (peer, sock, remote) => pathCheck(peer, sock, remote),
     };
     try {
@@ -274,7 +296,8 @@ export class Service {
       throw e;
     }
 
-    service = new Service({ home, port, node, conf, log, transport, servers, now });
+    const service = new Service({ home, port, node, conf, log, transport, servers, now });
+    ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
         `${hs.identityCreated ? ", new identity" : ""})`,
@@ -344,9 +367,8 @@ export class Service {
     this.#stopping = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const n = this.node as ServiceNode & { savePeers?: (now: number) => void };
     try {
-      n.savePeers?.(this.#now());
+      savePeerCache(this.node, this.#now());
     } catch (e) {
       this.#log.warn(`writing the peer cache failed: ${e instanceof Error ? e.message : e}`);
     }
