@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { fixtureText } from "../fixtures.ts";
 import { Identity } from "../../src/vl1/identity.ts";
-import { PeerKeys } from "../../src/vl1/peer_keys.ts";
 import { dearmor } from "../../src/vl1/armor.ts";
 import { uncompressPacket } from "../../src/vl1/compression.ts";
-import { isFragment, Reassembler } from "../../src/vl1/fragment.ts";
+import { dissect, Keyring } from "../../src/vl1/dissect.ts";
+import { parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
 import {
   getCipher,
   getDest,
@@ -14,34 +14,17 @@ import {
   getVerb,
   isCompressed,
   isFragmented,
-  MIN_PACKET_LENGTH,
   verbName,
 } from "../../src/vl1/packet.ts";
-import { parseHex } from "../../src/util/hex.ts";
-
-interface Datagram {
-  t: number;
-  src: string;
-  dst: string;
-  hex: string;
-}
 
 const NODES = ["r", "c", "a", "b"];
 
-function loadIdentities(): Map<number, Identity> {
-  const m = new Map<number, Identity>();
-  for (const h of NODES) {
+function loadIdentities(): Identity[] {
+  return NODES.map((h) => {
     const id = Identity.fromString(fixtureText(`identities/${h}.secret`));
     assert.ok(id, `identity ${h}`);
-    m.set(id.address.value, id);
-  }
-  return m;
-}
-
-function loadCapture(): Datagram[] {
-  return fixtureText("captures/session.jsonl").split("\n").filter((l) => l.trim() !== "").map((l) =>
-    JSON.parse(l) as Datagram
-  );
+    return id;
+  });
 }
 
 /** A whole (possibly reassembled) packet from the capture, before dearmoring. */
@@ -51,50 +34,26 @@ interface WirePacket {
 }
 
 Deno.test("capture: every ZeroTier datagram authenticates, fragments reassemble, LZ4 inflates", () => {
-  const ids = loadIdentities();
-  const keyCache = new Map<string, PeerKeys | undefined>();
-  const keysFor = (src: number, dst: number): PeerKeys | undefined => {
-    const k = `${src}>${dst}`;
-    if (!keyCache.has(k)) {
-      const a = ids.get(src), b = ids.get(dst);
-      const key = a && b ? a.agree(b) : undefined;
-      keyCache.set(k, key ? new PeerKeys(key) : undefined);
-    }
-    return keyCache.get(k);
-  };
+  const keyring = new Keyring(loadIdentities());
+  const capture = parseCaptureJsonl(fixtureText("captures/session.jsonl"));
+  assert.ok(capture.ok);
+  assert.equal(capture.datagrams.length, 275);
 
-  const capture = loadCapture();
-  assert.equal(capture.length, 275);
-
-  // Each receiving host reassembles its own fragments, as a node would.
-  const reassemblers = new Map<string, Reassembler>();
-  const packets: WirePacket[] = [];
-  const piecesSeen = new Map<string, number>();
-  let junk = 0, fragmentedPackets = 0, pieces = 0;
-  for (const d of capture) {
-    const b = parseHex(d.hex);
-    assert.ok(b);
-    if (b.length < MIN_PACKET_LENGTH && !isFragment(b)) {
-      assert.equal(b.length, 4, "only the 4-byte NAT probes are not ZeroTier datagrams");
-      junk++;
-      continue;
-    }
-    const now = Math.round(d.t * 1000);
-    let r = reassemblers.get(d.dst);
-    if (!r) reassemblers.set(d.dst, r = new Reassembler());
-    if (isFragment(b) || isFragmented(b)) {
-      pieces++;
-      const pieceKey = `${d.dst} ${d.hex.slice(0, 16)}`;
-      piecesSeen.set(pieceKey, (piecesSeen.get(pieceKey) ?? 0) + 1);
-      if (!isFragment(b)) fragmentedPackets++;
-      const whole = isFragment(b) ? r.addFragment(now, b) : r.addHead(now, b);
-      if (whole) packets.push({ bytes: whole, datagrams: piecesSeen.get(pieceKey)! });
-    } else {
-      packets.push({ bytes: b, datagrams: 1 });
-    }
+  // The dissector splits the capture into junk and whole packets (each receiving host
+  // reassembles its own fragments); the armor layer is then exercised on those packets directly.
+  const records = dissect(capture.datagrams, keyring);
+  const junk = records.filter((r) => r.kind === "junk").length;
+  const fragmentedPackets = records.filter((r) => r.kind === "head").length;
+  const pieces = records.filter((r) => r.fragment !== undefined).length;
+  const packets: WirePacket[] = records
+    .filter((r) => r.wire !== undefined)
+    .map((r) => ({ bytes: r.wire!.slice(), datagrams: r.pieces?.length ?? 1 }));
+  for (const r of records.filter((r) => r.kind === "junk")) {
+    assert.equal(r.length, 4, "only the 4-byte NAT probes are not ZeroTier datagrams");
   }
   assert.equal(junk, 3);
   assert.equal(fragmentedPackets, 8);
+  const keysFor = (src: number, dst: number) => keyring.keysFor(src, dst);
 
   let authenticated = 0, reassembled = 0, relayed = 0, compressed = 0;
   const ciphers = new Set<number>();
