@@ -1,6 +1,8 @@
 // In-place packet armor/dearmor for ciphers 0, 1, 3 and the HELLO cryptField (spec §3.4).
+import { kbkdfHmacSha384 } from "../crypto/kbkdf.ts";
 import { poly1305 } from "../crypto/poly1305.ts";
 import { Salsa20 } from "../crypto/salsa20.ts";
+import { loadWasmKernel, type WasmKernel, type WasmSivKey } from "../crypto/wasm_kernel.ts";
 import {
   Cipher,
   FLAG_ENCRYPTED,
@@ -17,6 +19,45 @@ import type { PeerKeys } from "./peer_keys.ts";
 
 /** Ciphers `armor` can apply. */
 export type ArmorCipher = 0 | 1 | 3;
+
+/** Implementation behind armor/dearmor/helloCryptField: the WASM kernel or plain TypeScript. */
+export type ArmorBackend = "wasm" | "ts";
+
+// The WASM kernel (wasm/zt_crypto.c) when it instantiates here; the TypeScript code otherwise.
+const KERNEL: WasmKernel | undefined = loadWasmKernel();
+let wasm: WasmKernel | undefined = KERNEL;
+
+/** The backend now in use. */
+export function armorBackend(): ArmorBackend {
+  return wasm !== undefined ? "wasm" : "ts";
+}
+
+/**
+ * Chooses the backend (tests and benchmarks compare both). "wasm" takes effect only if the kernel
+ * loaded. Returns the backend now in use.
+ */
+export function setArmorBackend(backend: ArmorBackend): ArmorBackend {
+  wasm = backend === "wasm" ? KERNEL : undefined;
+  return armorBackend();
+}
+
+// Per-peer AES-GMAC-SIV contexts in kernel memory, freed when their PeerKeys is collected.
+const SIV_KEYS = new WeakMap<PeerKeys, WasmSivKey>();
+const SIV_FREE = new FinalizationRegistry<WasmSivKey>((k) => KERNEL?.freeSivKey(k));
+
+function wasmSivKey(kernel: WasmKernel, keys: PeerKeys): WasmSivKey {
+  let k = SIV_KEYS.get(keys);
+  if (k === undefined) {
+    const k0 = kbkdfHmacSha384(keys.key, 0x30).subarray(0, 32);
+    const k1 = kbkdfHmacSha384(keys.key, 0x31).subarray(0, 32);
+    k = kernel.sivKey(k0, k1);
+    k0.fill(0);
+    k1.fill(0);
+    SIV_KEYS.set(keys, k);
+    SIV_FREE.register(keys, k);
+  }
+  return k;
+}
 
 // Module-level scratch: the packet path is synchronous, so one set serves every call.
 const SALSA = new Salsa20(new Uint8Array(32), new Uint8Array(8), 12);
@@ -66,6 +107,11 @@ export function armor(pkt: Uint8Array, len: number, keys: PeerKeys, cipher: Armo
   if (cipher === Cipher.C25519_POLY1305_SALSA2012) f |= FLAG_ENCRYPTED;
   pkt[IDX_FLAGS] = f;
 
+  if (wasm !== undefined) {
+    if (cipher === Cipher.AES_GMAC_SIV) wasm.armorC3(pkt, len, wasmSivKey(wasm, keys));
+    else wasm.armorC1(pkt, len, keys.key, cipher === Cipher.C25519_POLY1305_SALSA2012);
+    return;
+  }
   if (cipher === Cipher.AES_GMAC_SIV) {
     for (let i = 0; i < 8; i++) IV8[i] = pkt[i];
     loadAad(pkt);
@@ -91,6 +137,14 @@ export function armor(pkt: Uint8Array, len: number, keys: PeerKeys, cipher: Armo
 export function dearmor(pkt: Uint8Array, len: number, keys: PeerKeys): boolean {
   if (badLength(pkt, len)) return false;
   const cipher = (pkt[IDX_FLAGS] & FLAGS_CIPHER_MASK) >>> 3;
+  if (wasm !== undefined) {
+    if (cipher === Cipher.AES_GMAC_SIV) return wasm.dearmorC3(pkt, len, wasmSivKey(wasm, keys));
+    if (cipher === Cipher.C25519_POLY1305_NONE) return wasm.dearmorC1(pkt, len, keys.key, false);
+    if (cipher === Cipher.C25519_POLY1305_SALSA2012) {
+      return wasm.dearmorC1(pkt, len, keys.key, true);
+    }
+    return false;
+  }
   if (cipher === Cipher.AES_GMAC_SIV) {
     for (let i = 0; i < 8; i++) {
       TAG[i] = pkt[i];
@@ -126,6 +180,10 @@ export function helloCryptField(
   if (!(start >= IDX_VERB && start <= end && end <= pkt.length)) return false;
   for (let i = 0; i < 8; i++) NONCE[i] = pkt[i];
   NONCE[7] &= 0xf8;
+  if (wasm !== undefined) {
+    wasm.salsa20Xor(keys.key, NONCE, pkt, start, end);
+    return true;
+  }
   SALSA.init(keys.key, NONCE, 0);
   SALSA.xor(pkt, start, end);
   return true;
