@@ -64,7 +64,7 @@ export class Path {
 
   /** Heard from within 19 s. */
   alive(now: number): boolean {
-    return now - this.lastIn < PATH_ALIVE_TIMEOUT;
+    return this.lastIn > 0 && now - this.lastIn < PATH_ALIVE_TIMEOUT;
   }
 
   /** Nothing sent for 14 s. */
@@ -80,7 +80,9 @@ export class Path {
   /** Lower is better: latency (penalised when not alive) × (8 − scope). */
   quality(now: number): number {
     const age = Math.min(now - this.lastIn, PEER_PING_PERIOD * 10);
-    const l = age < PATH_ALIVE_TIMEOUT ? this.latency : this.latency + 0xffff + age;
+    const l = this.lastIn > 0 && age < PATH_ALIVE_TIMEOUT
+      ? this.latency
+      : this.latency + 0xffff + age;
     return l * (8 - this.scope);
   }
 

@@ -135,7 +135,8 @@ export class Peer {
 
   /** Peer is active: non-trivial traffic within 500 s. */
   isActive(now: number): boolean {
-    return now - this.lastNontrivialReceive < PEER_ACTIVITY_TIMEOUT;
+    return this.lastNontrivialReceive > 0 &&
+      now - this.lastNontrivialReceive < PEER_ACTIVITY_TIMEOUT;
   }
 
   /** Trust established (VL2 credentials/frames) within 10 min. */
@@ -244,7 +245,7 @@ export class Peer {
   /** Relay quality (lower is better; Infinity after 500 s of silence), for upstream choice. */
   relayQuality(now: number): number {
     const tsr = now - this.lastReceive;
-    if (tsr >= PEER_ACTIVITY_TIMEOUT) return Infinity;
+    if (this.lastReceive <= 0 || tsr >= PEER_ACTIVITY_TIMEOUT) return Infinity;
     const l = this.latency === LATENCY_UNKNOWN || this.latency === 0 ? 0xffff : this.latency;
     return l * (1 + Math.floor(tsr / 61_000));
   }
