@@ -1,0 +1,164 @@
+// The controller's HTTP routes (spec §10.1) as a Hono sub-app the service mounts on its local API.
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Controller } from "./controller.ts";
+import type { Json } from "./json.ts";
+import { canonicalJson } from "./json.ts";
+
+const HEX16 = /^[0-9a-fA-F]{16}$/;
+const HEX10 = /^[0-9a-fA-F]{10}$/;
+const NEW_NWID = /^[0-9a-fA-F]{10}_{6}$/;
+
+/** Sends sorted-key compact JSON (`{}` for undefined), or JSONP when `?jsonp=fn` is given. */
+function send(c: Context, body: Json | undefined, status = 200): Response {
+  const text = body === undefined ? "{}" : canonicalJson(body);
+  const fn = c.req.query("jsonp");
+  if (fn !== undefined && /^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$/.test(fn)) {
+    return new Response(`${fn}(${text});`, {
+      status,
+      headers: { "content-type": "application/javascript" },
+    });
+  }
+  return new Response(text, { status, headers: { "content-type": "application/json" } });
+}
+
+/** A 400 answer naming the problem. */
+function bad(c: Context, description: string): Response {
+  return send(c, { error: 400, description }, 400);
+}
+
+/** Reads the request body as JSON (`{}` when empty); a string result is the error message. */
+async function readBody(c: Context): Promise<{ body: unknown } | string> {
+  const text = await c.req.text();
+  if (text.trim() === "") return { body: {} };
+  try {
+    return { body: JSON.parse(text) };
+  } catch {
+    return "body: invalid JSON";
+  }
+}
+
+/**
+ * Builds the controller routes (spec §10.1). Authentication is the mounting service's job.
+ *
+ * - `GET /controller` → `{"controller":true,"apiVersion":4,"clock":ms,"databaseReady":true}`
+ *   (tab-indented, as the reference writes it)
+ * - `GET /controller/network` → sorted array of network IDs
+ * - `POST|PUT /controller/network` and `/controller/network/<ourAddr10>______` → create with a
+ *   random ID; `POST|PUT /controller/network/<nwid16>` → create or update
+ * - `GET|DELETE /controller/network/<nwid16>` → the network (DELETE: the deleted one)
+ * - `GET /controller/network/<nwid16>/member` → `{"<addr10>": revision, ...}`
+ * - `GET|POST|PUT|DELETE /controller/network/<nwid16>/member/<addr10>`
+ * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
+ * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
+ *
+ * Malformed IDs in the URL and invalid bodies answer 400 `{"error":400,"description":"<field>:
+ * <problem>"}` and change nothing; unknown networks/members answer 404 `{}`.
+ */
+export function controllerApi(ctl: Controller): Hono {
+  const app = new Hono();
+
+  app.get("/controller", () =>
+    new Response(
+      `{\n\t"controller": true,\n\t"apiVersion": 4,\n\t"clock": ${ctl.now()},\n\t"databaseReady": true\n}\n`,
+      { headers: { "content-type": "application/json" } },
+    ));
+
+  app.get("/controller/network", (c) => send(c, ctl.listNetworks()));
+
+  app.get("/unstable/controller/network", (c) => {
+    const data: Json[] = [];
+    for (const id of ctl.listNetworks()) {
+      const n = ctl.getNetwork(id);
+      if (!n) continue;
+      const counts = ctl.memberCounts(id);
+      n.meta = { authorizedMemberCount: counts.authorized, totalMemberCount: counts.total };
+      data.push(n);
+    }
+    return send(c, { data, meta: { networkCount: data.length } });
+  });
+
+  const create = async (c: Context, nwid: string | undefined) => {
+    const b = await readBody(c);
+    if (typeof b === "string") return bad(c, b);
+    const r = ctl.postNetwork(nwid, b.body);
+    if (!r.ok) return r.status === 404 ? send(c, {}, 404) : bad(c, r.error);
+    return send(c, r.value);
+  };
+  app.on(["POST", "PUT"], "/controller/network", (c) => create(c, undefined));
+
+  app.get("/controller/network/:nwid", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    const n = ctl.getNetwork(nwid);
+    return n ? send(c, n) : send(c, {}, 404);
+  });
+
+  app.on(["POST", "PUT"], "/controller/network/:nwid", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid) && !NEW_NWID.test(nwid)) {
+      return bad(c, "nwid: expected 16 hex digits or <controller address>______");
+    }
+    return create(c, nwid);
+  });
+
+  app.delete("/controller/network/:nwid", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    const n = ctl.deleteNetwork(nwid);
+    return n ? send(c, n) : send(c, {}, 404);
+  });
+
+  app.get("/controller/network/:nwid/member", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    const ms = ctl.listMembers(nwid);
+    if (!ms) return send(c, {}, 404);
+    const out: Record<string, Json> = {};
+    for (const m of ms) out[String(m.id)] = typeof m.revision === "number" ? m.revision : 0;
+    return send(c, out);
+  });
+
+  app.get("/unstable/controller/network/:nwid/member", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    const ms = ctl.listMembers(nwid);
+    if (!ms) return send(c, {}, 404);
+    const authorized = ms.filter((m) => m.authorized === true).length;
+    return send(c, { data: ms, meta: { authorizedCount: authorized, totalCount: ms.length } });
+  });
+
+  const memberIds = (c: Context): { nwid: string; addr: string } | string => {
+    const nwid = c.req.param("nwid") ?? "";
+    const addr = c.req.param("addr") ?? "";
+    if (!HEX16.test(nwid)) return "nwid: expected 16 hex digits";
+    if (!HEX10.test(addr)) return "address: expected 10 hex digits";
+    return { nwid, addr };
+  };
+
+  app.get("/controller/network/:nwid/member/:addr", (c) => {
+    const ids = memberIds(c);
+    if (typeof ids === "string") return bad(c, ids);
+    const m = ctl.getMember(ids.nwid, ids.addr);
+    return m ? send(c, m) : send(c, {}, 404);
+  });
+
+  app.on(["POST", "PUT"], "/controller/network/:nwid/member/:addr", async (c) => {
+    const ids = memberIds(c);
+    if (typeof ids === "string") return bad(c, ids);
+    const b = await readBody(c);
+    if (typeof b === "string") return bad(c, b);
+    const r = ctl.postMember(ids.nwid, ids.addr, b.body);
+    if (!r.ok) return r.status === 404 ? send(c, {}, 404) : bad(c, r.error);
+    return send(c, r.value);
+  });
+
+  app.delete("/controller/network/:nwid/member/:addr", (c) => {
+    const ids = memberIds(c);
+    if (typeof ids === "string") return bad(c, ids);
+    const m = ctl.deleteMember(ids.nwid, ids.addr);
+    return m ? send(c, m) : send(c, {}, 404);
+  });
+
+  return app;
+}

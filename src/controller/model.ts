@@ -1,0 +1,385 @@
+// Network and member records (spec §10.3-10.4): defaults, POST validation (zod) and updates.
+import { z } from "zod";
+import { InetAddress } from "../vl1/inet_address.ts";
+import type { Json, JsonObject } from "./json.ts";
+import { cloneJson, isJsonObject } from "./json.ts";
+import { defaultRules, parseRulesJson } from "./rules_json.ts";
+
+/** Outcome of applying a POST body: the updated record, or a 400 message naming the field. */
+export type PostResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** MTU bounds of a virtual network (spec §10.3). */
+export const MIN_MTU = 1280;
+/** MTU upper bound. */
+export const MAX_MTU = 10000;
+/** Most routes a network may have (netconf `RT` limit). */
+export const MAX_ROUTES = 128;
+/** Most rules in a capability. */
+export const MAX_CAPABILITY_RULES = 64;
+
+/** Fields dropped from a network before it is saved. */
+const NETWORK_TRANSIENT = [
+  "clock",
+  "authorizedMemberCount",
+  "activeMemberCount",
+  "totalMemberCount",
+  "lastModified",
+];
+/** Fields dropped from a member before it is saved. */
+const MEMBER_TRANSIENT = [
+  "clock",
+  "physicalAddr",
+  "recentLog",
+  "lastModified",
+  "lastRequestMetaData",
+  "authenticationURL",
+  "authenticationClientID",
+];
+
+function setDefault(o: JsonObject, key: string, v: Json): void {
+  if (!(key in o)) o[key] = v;
+}
+
+/**
+ * Fills in the network defaults (spec §10.3) without overwriting fields that are present, and
+ * forces `id`, `nwid` (lower-case) and `objtype`. Returns a new object. QUIRK kept from the
+ * reference: `remoteTraceLevel` is reset to 0 every time.
+ */
+export function initNetwork(src: JsonObject, nwid: string, now: number): JsonObject {
+  const o = cloneJson(src);
+  const id = nwid.toLowerCase();
+  o.id = id;
+  o.nwid = id;
+  o.objtype = "network";
+  setDefault(o, "revision", 0);
+  setDefault(o, "creationTime", now);
+  setDefault(o, "name", "");
+  setDefault(o, "private", true);
+  setDefault(o, "enableBroadcast", true);
+  setDefault(o, "multicastLimit", 32);
+  setDefault(o, "mtu", 2800);
+  setDefault(o, "v4AssignMode", { zt: false });
+  setDefault(o, "v6AssignMode", { "6plane": false, rfc4193: false, zt: false });
+  setDefault(o, "routes", []);
+  setDefault(o, "ipAssignmentPools", []);
+  setDefault(o, "rules", defaultRules());
+  setDefault(o, "rulesSource", "");
+  setDefault(o, "capabilities", []);
+  setDefault(o, "tags", []);
+  setDefault(o, "authTokens", [null]);
+  setDefault(o, "dns", []);
+  setDefault(o, "remoteTraceTarget", null);
+  o.remoteTraceLevel = 0;
+  setDefault(o, "ssoEnabled", false);
+  setDefault(o, "clientId", "");
+  setDefault(o, "authorizationEndpoint", "");
+  return o;
+}
+
+/**
+ * Fills in the member defaults (spec §10.4) without overwriting present fields; forces `id`,
+ * `address` (lower-case), `nwid` and `objtype`. Same `remoteTraceLevel` quirk as networks.
+ */
+export function initMember(
+  src: JsonObject,
+  nwid: string,
+  address: string,
+  now: number,
+): JsonObject {
+  const o = cloneJson(src);
+  const a = address.toLowerCase();
+  o.id = a;
+  o.address = a;
+  o.nwid = nwid.toLowerCase();
+  o.objtype = "member";
+  setDefault(o, "revision", 0);
+  setDefault(o, "creationTime", now);
+  setDefault(o, "authorized", false);
+  setDefault(o, "activeBridge", false);
+  setDefault(o, "noAutoAssignIps", false);
+  setDefault(o, "ipAssignments", []);
+  setDefault(o, "tags", []);
+  setDefault(o, "capabilities", []);
+  setDefault(o, "authenticationExpiryTime", 0);
+  setDefault(o, "remoteTraceTarget", null);
+  o.remoteTraceLevel = 0;
+  setDefault(o, "ssoExempt", false);
+  setDefault(o, "lastAuthorizedTime", 0);
+  setDefault(o, "lastDeauthorizedTime", 0);
+  setDefault(o, "lastAuthorizedCredentialType", null);
+  setDefault(o, "lastAuthorizedCredential", null);
+  setDefault(o, "vMajor", -1);
+  setDefault(o, "vMinor", -1);
+  setDefault(o, "vRev", -1);
+  setDefault(o, "vProto", -1);
+  return o;
+}
+
+/** A network record as it is saved (transient fields removed). */
+export function networkForSave(n: JsonObject): JsonObject {
+  const o = cloneJson(n);
+  for (const k of NETWORK_TRANSIENT) delete o[k];
+  return o;
+}
+
+/** A member record as it is saved (transient fields removed). */
+export function memberForSave(m: JsonObject): JsonObject {
+  const o = cloneJson(m);
+  for (const k of MEMBER_TRANSIENT) delete o[k];
+  return o;
+}
+
+// ---- validation helpers ----------------------------------------------------------------------
+
+/** True for a bare IPv4/IPv6 address text. */
+function isIp(s: string): boolean {
+  return InetAddress.fromIp(s) !== undefined;
+}
+
+/** Parses `ip/bits` with a netmask valid for the family; undefined otherwise. */
+export function parseCidr(s: string): InetAddress | undefined {
+  if (!s.includes("/")) return undefined;
+  const a = InetAddress.parse(s);
+  if (!a || a.port > (a.family === 4 ? 32 : 128)) return undefined;
+  return a;
+}
+
+const u32 = z.int({ error: "expected an integer" }).min(0).max(0xffffffff);
+const ipString = z.string({ error: "expected an IP address string" }).refine(isIp, {
+  message: "expected an IP address",
+});
+const cidrString = z.string({ error: "expected a CIDR string" }).refine(
+  (s) => parseCidr(s) !== undefined,
+  { message: "expected an IPv4/IPv6 CIDR (address/bits) with a valid netmask" },
+);
+const remoteTraceTarget = z.string().regex(/^[0-9a-fA-F]{10}$/, {
+  message: "expected a 10-hex-digit address or null",
+}).nullable();
+
+/** zod schema of a network POST body (every field optional; unknown fields ignored). */
+export const networkPostSchema = z.object({
+  name: z.string(),
+  private: z.boolean(),
+  enableBroadcast: z.boolean(),
+  multicastLimit: u32,
+  mtu: z.int({ error: "expected an integer" }),
+  v4AssignMode: z.union([z.string(), z.object({ zt: z.boolean().optional() })], {
+    error: 'expected {"zt":bool} or a string',
+  }),
+  v6AssignMode: z.union([
+    z.string(),
+    z.object({
+      zt: z.boolean().optional(),
+      rfc4193: z.boolean().optional(),
+      "6plane": z.boolean().optional(),
+    }),
+  ], { error: 'expected {"rfc4193","zt","6plane":bool} or a string' }),
+  routes: z.array(z.object({ target: cidrString, via: ipString.nullable().optional() })).max(
+    MAX_ROUTES,
+  ),
+  ipAssignmentPools: z.array(
+    z.object({ ipRangeStart: ipString, ipRangeEnd: ipString }).refine(
+      (p) => p.ipRangeStart.includes(":") === p.ipRangeEnd.includes(":"),
+      { message: "start and end must be the same address family", path: ["ipRangeEnd"] },
+    ),
+  ),
+  rules: z.array(z.unknown()),
+  capabilities: z.array(z.object({
+    id: u32,
+    default: z.boolean().optional(),
+    rules: z.array(z.unknown()).optional(),
+  })),
+  tags: z.array(z.object({ id: u32, default: u32.nullable().optional() })),
+  authTokens: z.union([z.record(z.string(), z.number()), z.null(), z.array(z.unknown())], {
+    error: "expected an object of token → expiry (ms)",
+  }),
+  dns: z.union([
+    z.object({ domain: z.string().max(127), servers: z.array(ipString) }),
+    z.array(z.unknown()).max(0),
+  ], { error: 'expected {"domain":string,"servers":[ip,...]} or []' }),
+  remoteTraceTarget,
+  remoteTraceLevel: z.int().min(0),
+}).partial();
+
+/** zod schema of a member POST body (every field optional; unknown fields ignored). */
+export const memberPostSchema = z.object({
+  authorized: z.boolean(),
+  activeBridge: z.boolean(),
+  noAutoAssignIps: z.boolean(),
+  ipAssignments: z.array(
+    z.string({ error: "expected an IP address string" }).refine(
+      (s) => InetAddress.parse(s) !== undefined,
+      { message: "expected an IP address" },
+    ),
+  ).max(32),
+  tags: z.array(z.tuple([u32, u32])),
+  capabilities: z.array(u32),
+  name: z.string(),
+  authenticationExpiryTime: z.int().min(0),
+  authenticationURL: z.string(),
+  remoteTraceTarget,
+  remoteTraceLevel: z.int().min(0),
+}).partial();
+
+/** Renders a zod path like `routes[2].target`. */
+function pathText(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) s += typeof p === "number" ? `[${p}]` : (s ? "." : "") + String(p);
+  return s || "body";
+}
+
+function zodError(err: z.ZodError): string {
+  const i = err.issues[0];
+  return `${pathText(i.path)}: ${i.message}`;
+}
+
+// ---- updates ---------------------------------------------------------------------------------
+
+/**
+ * Applies a network POST body to `current` (an initialized record). Returns the updated copy or
+ * a message naming the bad field; `current` is never modified.
+ */
+export function applyNetworkPost(current: JsonObject, body: unknown): PostResult<JsonObject> {
+  if (!isJsonObject(body)) return { ok: false, error: "body: expected a JSON object" };
+  const p = networkPostSchema.safeParse(body);
+  if (!p.success) return { ok: false, error: zodError(p.error) };
+  const b = p.data;
+  const n = cloneJson(current);
+  if (b.name !== undefined) n.name = b.name;
+  if (b.private !== undefined) n.private = b.private;
+  if (b.enableBroadcast !== undefined) n.enableBroadcast = b.enableBroadcast;
+  if (b.multicastLimit !== undefined) n.multicastLimit = b.multicastLimit;
+  if (b.mtu !== undefined) n.mtu = Math.max(MIN_MTU, Math.min(MAX_MTU, b.mtu));
+  if (b.v4AssignMode !== undefined) {
+    const m = isJsonObject(n.v4AssignMode) ? cloneJson(n.v4AssignMode) : {};
+    if (typeof b.v4AssignMode === "string") m.zt = b.v4AssignMode === "zt";
+    else if (b.v4AssignMode.zt !== undefined) m.zt = b.v4AssignMode.zt;
+    if (typeof m.zt !== "boolean") m.zt = false;
+    n.v4AssignMode = m;
+  }
+  if (b.v6AssignMode !== undefined) {
+    const m = isJsonObject(n.v6AssignMode) ? cloneJson(n.v6AssignMode) : {};
+    const v = b.v6AssignMode;
+    if (typeof v === "string") {
+      const parts = v.split(",").map((s) => s.trim());
+      for (const k of ["rfc4193", "zt", "6plane"]) m[k] = parts.includes(k);
+    } else {
+      for (const k of ["rfc4193", "zt", "6plane"] as const) if (v[k] !== undefined) m[k] = v[k]!;
+    }
+    for (const k of ["rfc4193", "zt", "6plane"]) if (typeof m[k] !== "boolean") m[k] = false;
+    n.v6AssignMode = m;
+  }
+  if (b.routes !== undefined) {
+    n.routes = b.routes.map((r) => {
+      const t = parseCidr(r.target)!;
+      const via = r.via ? InetAddress.fromIp(r.via) : undefined;
+      return {
+        target: t.toString(),
+        via: via && via.family === t.family ? via.toIpString() : null,
+      };
+    });
+  }
+  if (b.ipAssignmentPools !== undefined) {
+    n.ipAssignmentPools = b.ipAssignmentPools.map((p) => ({
+      ipRangeStart: InetAddress.fromIp(p.ipRangeStart)!.toIpString(),
+      ipRangeEnd: InetAddress.fromIp(p.ipRangeEnd)!.toIpString(),
+    }));
+  }
+  if (b.rules !== undefined) {
+    const r = parseRulesJson(b.rules, "rules");
+    if (!r.ok) return r;
+    n.rules = r.rules;
+  }
+  if (b.capabilities !== undefined) {
+    const byId = new Map<number, JsonObject>();
+    for (let i = 0; i < b.capabilities.length; i++) {
+      const c = b.capabilities[i];
+      const r = parseRulesJson(c.rules ?? [], `capabilities[${i}].rules`, MAX_CAPABILITY_RULES);
+      if (!r.ok) return r;
+      byId.set(c.id, { default: c.default ?? false, id: c.id, rules: r.rules });
+    }
+    n.capabilities = [...byId.keys()].sort((x, y) => x - y).map((id) => byId.get(id)!);
+  }
+  if (b.tags !== undefined) {
+    const byId = new Map<number, JsonObject>();
+    for (const t of b.tags) byId.set(t.id, { default: t.default ?? null, id: t.id });
+    n.tags = [...byId.keys()].sort((x, y) => x - y).map((id) => byId.get(id)!);
+  }
+  if (b.authTokens !== undefined) {
+    n.authTokens = isJsonObject(b.authTokens as Json) ? cloneJson(b.authTokens as JsonObject) : [
+      null,
+    ];
+  }
+  if (b.dns !== undefined) {
+    n.dns = Array.isArray(b.dns) ? [] : {
+      domain: b.dns.domain,
+      servers: b.dns.servers.map((s) => InetAddress.fromIp(s)!.toIpString()),
+    };
+  }
+  if (b.remoteTraceTarget !== undefined) {
+    n.remoteTraceTarget = b.remoteTraceTarget === null ? null : b.remoteTraceTarget.toLowerCase();
+  }
+  if (b.remoteTraceLevel !== undefined) n.remoteTraceLevel = b.remoteTraceLevel;
+  return { ok: true, value: n };
+}
+
+/** What a member POST did to authorization. */
+export type AuthorizationChange = "authorized" | "deauthorized" | undefined;
+
+/**
+ * Applies a member POST body to `current` (an initialized record) at time `now`. API
+ * authorization records credential type `"api"`. `current` is never modified.
+ */
+export function applyMemberPost(
+  current: JsonObject,
+  body: unknown,
+  now: number,
+): PostResult<{ member: JsonObject; change: AuthorizationChange }> {
+  if (!isJsonObject(body)) return { ok: false, error: "body: expected a JSON object" };
+  const p = memberPostSchema.safeParse(body);
+  if (!p.success) return { ok: false, error: zodError(p.error) };
+  const b = p.data;
+  const m = cloneJson(current);
+  let change: AuthorizationChange;
+  if (b.authorized !== undefined && b.authorized !== (m.authorized === true)) {
+    m.authorized = b.authorized;
+    if (b.authorized) {
+      m.lastAuthorizedTime = now;
+      m.lastAuthorizedCredentialType = "api";
+      m.lastAuthorizedCredential = null;
+      change = "authorized";
+    } else {
+      m.lastDeauthorizedTime = now;
+      change = "deauthorized";
+    }
+  }
+  if (b.activeBridge !== undefined) m.activeBridge = b.activeBridge;
+  if (b.noAutoAssignIps !== undefined) m.noAutoAssignIps = b.noAutoAssignIps;
+  if (b.ipAssignments !== undefined) {
+    const seen = new Set<string>();
+    const ips: string[] = [];
+    for (const s of b.ipAssignments) {
+      const ip = InetAddress.parse(s)!.toIpString();
+      if (!seen.has(ip)) ips.push(ip);
+      seen.add(ip);
+    }
+    m.ipAssignments = ips;
+  }
+  if (b.tags !== undefined) {
+    const byId = new Map<number, number>();
+    for (const [id, v] of b.tags) byId.set(id, v);
+    m.tags = [...byId.keys()].sort((x, y) => x - y).map((id) => [id, byId.get(id)!]);
+  }
+  if (b.capabilities !== undefined) {
+    m.capabilities = [...new Set(b.capabilities)].sort((x, y) => x - y);
+  }
+  if (b.name !== undefined) m.name = b.name;
+  if (b.authenticationExpiryTime !== undefined) {
+    m.authenticationExpiryTime = b.authenticationExpiryTime;
+  }
+  if (b.remoteTraceTarget !== undefined) {
+    m.remoteTraceTarget = b.remoteTraceTarget === null ? null : b.remoteTraceTarget.toLowerCase();
+  }
+  if (b.remoteTraceLevel !== undefined) m.remoteTraceLevel = b.remoteTraceLevel;
+  return { ok: true, value: { member: m, change } };
+}

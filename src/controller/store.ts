@@ -1,0 +1,152 @@
+// Controller database interface and the shared cached implementation with revision bumping.
+import type { JsonObject } from "./json.ts";
+import { canonicalJson, cloneJson } from "./json.ts";
+
+/** Outcome of a save: the record as stored and whether anything really changed. */
+export interface SaveResult {
+  /** The stored record (a copy; `revision` bumped if changed). */
+  record: JsonObject;
+  /** False if the content equalled the stored one (ignoring `revision`): nothing was written. */
+  changed: boolean;
+}
+
+/**
+ * Storage of network and member records (spec §10.2). IDs are lower-case hex strings (16 digits
+ * for networks, 10 for members). Every returned object is a copy. Saves bump `revision` by one
+ * only when the content (ignoring `revision`) differs from what is stored.
+ */
+export interface ControllerStore {
+  /** All network IDs, sorted. */
+  listNetworkIds(): string[];
+  /** One network, or undefined. */
+  getNetwork(nwid: string): JsonObject | undefined;
+  /** Saves (creates or replaces) a network; its `id` names it. */
+  saveNetwork(network: JsonObject): SaveResult;
+  /** Deletes a network and all its members; returns the deleted network. */
+  deleteNetwork(nwid: string): JsonObject | undefined;
+  /** Members of a network, sorted by address. */
+  listMembers(nwid: string): JsonObject[];
+  /** One member, or undefined. */
+  getMember(nwid: string, address: string): JsonObject | undefined;
+  /** Saves a member; its `nwid` and `id` name it. */
+  saveMember(member: JsonObject): SaveResult;
+  /** Deletes one member; returns it. */
+  deleteMember(nwid: string, address: string): JsonObject | undefined;
+}
+
+/** Content of a record ignoring its revision, for change detection. */
+function contentKey(o: JsonObject): string {
+  const c = { ...o };
+  delete c.revision;
+  return canonicalJson(c);
+}
+
+/** The revision a changed record gets. */
+function nextRevision(old: JsonObject | undefined, incoming: JsonObject): number {
+  const base = old ?? incoming;
+  const r = typeof base.revision === "number" && Number.isFinite(base.revision) ? base.revision : 0;
+  return r + 1;
+}
+
+/**
+ * A store that keeps everything in memory and reports real changes to persistence hooks
+ * (no-ops here; {@link FileStore} writes files). The revision rule lives here so every backend
+ * behaves the same.
+ */
+export abstract class CachedStore implements ControllerStore {
+  /** nwid → network record. */
+  protected readonly networks = new Map<string, JsonObject>();
+  /** nwid → (address → member record). */
+  protected readonly members = new Map<string, Map<string, JsonObject>>();
+
+  /** Persists a changed network (called after the cache would change; throw to abort). */
+  protected abstract persistNetwork(network: JsonObject): void;
+  /** Persists a changed member. */
+  protected abstract persistMember(member: JsonObject): void;
+  /** Removes a network and its members from persistent storage. */
+  protected abstract removeNetwork(nwid: string): void;
+  /** Removes a member from persistent storage. */
+  protected abstract removeMember(nwid: string, address: string): void;
+
+  /** Puts a loaded record into the cache as is (no revision change, no persistence). */
+  protected loadNetwork(n: JsonObject): void {
+    this.networks.set(String(n.id), n);
+  }
+
+  /** Puts a loaded member into the cache as is. */
+  protected loadMember(m: JsonObject): void {
+    const nwid = String(m.nwid);
+    let ms = this.members.get(nwid);
+    if (!ms) this.members.set(nwid, ms = new Map());
+    ms.set(String(m.id), m);
+  }
+
+  listNetworkIds(): string[] {
+    return [...this.networks.keys()].sort();
+  }
+
+  getNetwork(nwid: string): JsonObject | undefined {
+    const n = this.networks.get(nwid.toLowerCase());
+    return n ? cloneJson(n) : undefined;
+  }
+
+  saveNetwork(network: JsonObject): SaveResult {
+    const id = String(network.id).toLowerCase();
+    const old = this.networks.get(id);
+    if (old && contentKey(old) === contentKey(network)) {
+      return { record: cloneJson(old), changed: false };
+    }
+    const rec = cloneJson(network);
+    rec.revision = nextRevision(old, network);
+    this.persistNetwork(rec);
+    this.networks.set(id, rec);
+    return { record: cloneJson(rec), changed: true };
+  }
+
+  deleteNetwork(nwid: string): JsonObject | undefined {
+    const id = nwid.toLowerCase();
+    const old = this.networks.get(id);
+    if (!old) return undefined;
+    this.removeNetwork(id);
+    this.networks.delete(id);
+    this.members.delete(id);
+    return cloneJson(old);
+  }
+
+  listMembers(nwid: string): JsonObject[] {
+    const ms = this.members.get(nwid.toLowerCase());
+    if (!ms) return [];
+    return [...ms.keys()].sort().map((a) => cloneJson(ms.get(a)!));
+  }
+
+  getMember(nwid: string, address: string): JsonObject | undefined {
+    const m = this.members.get(nwid.toLowerCase())?.get(address.toLowerCase());
+    return m ? cloneJson(m) : undefined;
+  }
+
+  saveMember(member: JsonObject): SaveResult {
+    const nwid = String(member.nwid).toLowerCase();
+    const addr = String(member.id).toLowerCase();
+    const old = this.members.get(nwid)?.get(addr);
+    if (old && contentKey(old) === contentKey(member)) {
+      return { record: cloneJson(old), changed: false };
+    }
+    const rec = cloneJson(member);
+    rec.revision = nextRevision(old, member);
+    this.persistMember(rec);
+    let ms = this.members.get(nwid);
+    if (!ms) this.members.set(nwid, ms = new Map());
+    ms.set(addr, rec);
+    return { record: cloneJson(rec), changed: true };
+  }
+
+  deleteMember(nwid: string, address: string): JsonObject | undefined {
+    const id = nwid.toLowerCase();
+    const addr = address.toLowerCase();
+    const old = this.members.get(id)?.get(addr);
+    if (!old) return undefined;
+    this.removeMember(id, addr);
+    this.members.get(id)!.delete(addr);
+    return cloneJson(old);
+  }
+}

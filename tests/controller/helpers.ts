@@ -1,0 +1,89 @@
+// Shared helpers for controller tests: temp copies of the fixture database, identities, a controller.
+import { Identity } from "../../src/vl1/identity.ts";
+import { Controller } from "../../src/controller/controller.ts";
+import { FileStore } from "../../src/controller/file_store.ts";
+import type { ControllerStore } from "../../src/controller/store.ts";
+import { FIXTURES, fixtureText } from "../fixtures.ts";
+
+/** The fixture controller database folder. */
+export const FIXTURE_DB = FIXTURES + "controller/controller.d";
+/** Lab network IDs. */
+export const LAB_NET = "5b1c20a311fca1ca";
+/** Rules network ID. */
+export const RULES_NET = "5b1c20a311309832";
+/** Member addresses. */
+export const ADDR_A = "98bec71608";
+/** Member b. */
+export const ADDR_B = "beccf08a89";
+
+/** Recursively copies `src` into `dst` with writable modes (fixtures are read-only). */
+export function copyTree(src: string, dst: string): void {
+  Deno.mkdirSync(dst, { recursive: true });
+  for (const e of Deno.readDirSync(src)) {
+    if (e.isDirectory) copyTree(`${src}/${e.name}`, `${dst}/${e.name}`);
+    else if (e.isFile) {
+      Deno.writeFileSync(`${dst}/${e.name}`, Deno.readFileSync(`${src}/${e.name}`));
+    }
+  }
+}
+
+/** A temp copy of the fixture database; returns its path. */
+export function tempFixtureDb(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "zt-ctl-" });
+  copyTree(FIXTURE_DB, `${dir}/controller.d`);
+  return `${dir}/controller.d`;
+}
+
+/** Identity of host `h` from the fixtures (secret if available). */
+export function labIdentity(h: "a" | "b" | "c" | "r", secret = false): Identity {
+  return Identity.fromString(fixtureText(`identities/${h}.${secret ? "secret" : "public"}`))!;
+}
+
+/** A deterministic random source (xorshift) for tests. */
+export function seededRandom(seed = 1): (n: number) => Uint8Array {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      b[i] = s & 0xff;
+    }
+    return b;
+  };
+}
+
+/** A controller with c's identity over `store`, with a settable clock. */
+export function labController(
+  store: ControllerStore,
+  clock = { t: 1_795_303_700_000 },
+): { ctl: Controller; clock: { t: number } } {
+  const ctl = new Controller({
+    identity: labIdentity("c", true),
+    store,
+    random: seededRandom(7),
+    now: () => clock.t,
+  });
+  return { ctl, clock };
+}
+
+/** Opens a FileStore over a temp copy of the fixture database. */
+export function fixtureFileStore(): { store: FileStore; dir: string } {
+  const dir = tempFixtureDb();
+  return { store: new FileStore(dir), dir };
+}
+
+/** Every file under `dir` with its content (for "nothing changed on disk" checks). */
+export function snapshotTree(dir: string, prefix = ""): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) {
+      for (const [k, v] of snapshotTree(p, `${prefix}${e.name}/`)) out.set(k, v);
+    } else out.set(prefix + e.name, Deno.readTextFileSync(p));
+  }
+  return out;
+}
