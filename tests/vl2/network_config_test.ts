@@ -19,7 +19,8 @@ import { comDeserialize, comIssuedTo, comVerify } from "../../src/vl2/credential
 import { capabilityDeserialize, capabilityVerify } from "../../src/vl2/credentials/capability.ts";
 import { tagDeserialize, tagVerify } from "../../src/vl2/credentials/tag.ts";
 import { cooDeserialize, cooOwnsIp, cooVerify } from "../../src/vl2/credentials/coo.ts";
-import { CAP, COM, CONTROLLER, COO, CTMD, MEMBER, NETCONF, NWID, TAG, TS } from "./vectors.ts";
+import { CAP, COM, CONTROLLER, COO, CTMD, MEMBER, NETCONF, NWID, REV, TAG, TS } from "./vectors.ts";
+import { revocationDeserialize } from "../../src/vl2/credentials/revocation.ts";
 import { fixtureBytes, fixtureText } from "../fixtures.ts";
 
 const ip = (s: string) => InetAddress.parse(s)!;
@@ -201,4 +202,27 @@ Deno.test("netconf: every real config from controller c parses, verifies and re-
   const empty = fixtureBytes(`homes/b/networks.d/${nets.rules_net}.conf`);
   assert.equal(Dictionary.parse(empty).entries.length, 0);
   assert.equal(parseNetworkConfig(empty), undefined);
+});
+
+Deno.test("netconf and credential parsers never throw on mutated input", () => {
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  const parsers: [Uint8Array, (b: Uint8Array) => unknown][] = [
+    [NETCONF, parseNetworkConfig],
+    [COM, (b) => comDeserialize(b)],
+    [CAP, (b) => capabilityDeserialize(b)],
+    [TAG, (b) => tagDeserialize(b)],
+    [COO, (b) => cooDeserialize(b)],
+    [REV, (b) => revocationDeserialize(b)],
+  ];
+  for (const [base, parse] of parsers) {
+    for (let i = 0; i < 400; i++) {
+      const m = base.slice(0, base.length - rnd(8));
+      for (let k = rnd(6) + 1; k > 0; k--) m[rnd(m.length)] = rnd(256);
+      parse(m); // must not throw
+    }
+  }
 });
