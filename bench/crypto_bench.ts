@@ -2,6 +2,9 @@
 import { AesGmacSiv } from "../src/crypto/aes_gmac_siv.ts";
 import { poly1305 } from "../src/crypto/poly1305.ts";
 import { Salsa20 } from "../src/crypto/salsa20.ts";
+import { loadWasmKernel } from "../src/crypto/wasm_kernel.ts";
+import { armor, type ArmorBackend, dearmor, setArmorBackend } from "../src/vl1/armor.ts";
+import { PeerKeys } from "../src/vl1/peer_keys.ts";
 
 const SIZE = 1400;
 
@@ -63,6 +66,40 @@ export async function run(): Promise<void> {
     }),
   );
   if (failures !== 0) throw new Error(`gmac-siv decrypt failed ${failures} times`);
+
+  const kernel = loadWasmKernel();
+  if (kernel === undefined) {
+    console.log("wasm kernel: unavailable (no WebAssembly SIMD here)");
+  } else {
+    line("wasm salsa20/12", measure(() => kernel.salsa20Xor(key32, nonce, buf, 0, SIZE)));
+    line("wasm poly1305", measure(() => kernel.poly1305(key32, buf, 0, SIZE)));
+    const wk = kernel.sivKey(key32, key32.map((x) => x ^ 0x5c));
+    const ctr = new Uint8Array(16).map((_, i) => i);
+    line("wasm aes-256-ctr", measure(() => kernel.aesCtr(wk, ctr, buf, 0, SIZE)));
+    line("wasm ghash", measure(() => kernel.ghash(wk, buf)));
+    kernel.freeSivKey(wk);
+  }
+
+  // Whole packets through armor then dearmor; MB/s counts each packet's bytes once.
+  const keys = new PeerKeys(new Uint8Array(48).map((_, i) => 0x40 + i));
+  const pkt = new Uint8Array(SIZE);
+  const backends: ArmorBackend[] = kernel === undefined ? ["ts"] : ["ts", "wasm"];
+  for (const backend of backends) {
+    setArmorBackend(backend);
+    for (const cipher of [1, 3] as const) {
+      let bad = 0;
+      const mbps = measure(() => {
+        pkt.set(buf);
+        armor(pkt, SIZE, keys, cipher);
+        if (!dearmor(pkt, SIZE, keys)) bad++;
+      });
+      if (bad !== 0) throw new Error(`armor+dearmor cipher ${cipher} failed ${bad} times`);
+      console.log(
+        `armor+dearmor cipher ${cipher} (${SIZE} B, ${backend}): ${mbps.toFixed(1)} MB/s`,
+      );
+    }
+  }
+  setArmorBackend("wasm");
   await Promise.resolve();
 }
 
