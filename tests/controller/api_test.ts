@@ -1,5 +1,6 @@
 // Controller HTTP API against the recorded 1.14.1 answers: GETs, POST defaults, 400s, DELETE.
 import assert from "node:assert/strict";
+import { Hono } from "hono";
 import { controllerApi } from "../../src/controller/api.ts";
 import { fixtureText } from "../fixtures.ts";
 
@@ -331,4 +332,14 @@ Deno.test("JSONP wrapping", async () => {
   const { app } = setup();
   const r = await app.request("/controller/network?jsonp=cb");
   assert.equal(await r.text(), `cb(${fixtureText("controller/networks.json")});`);
+});
+
+Deno.test("mounts under a parent app (as the service does)", async () => {
+  const { ctl } = setup();
+  const parent = new Hono();
+  parent.get("/status", (c) => c.json({ ok: true }));
+  parent.route("/", controllerApi(ctl));
+  const r = await parent.request(`/controller/network/${LAB_NET}`);
+  assert.equal(await r.text(), fixtureText("controller/network-lab.json"));
+  assert.equal((await parent.request("/status")).status, 200);
 });

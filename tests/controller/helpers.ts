@@ -27,9 +27,27 @@ export function copyTree(src: string, dst: string): void {
   }
 }
 
+const tempDirs: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const d of tempDirs) {
+    try {
+      Deno.removeSync(d, { recursive: true });
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** A temp directory removed when the test process ends. */
+export function tempDir(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "zt-ctl-" });
+  tempDirs.push(dir);
+  return dir;
+}
+
 /** A temp copy of the fixture database; returns its path. */
 export function tempFixtureDb(): string {
-  const dir = Deno.makeTempDirSync({ prefix: "zt-ctl-" });
+  const dir = tempDir();
   copyTree(FIXTURE_DB, `${dir}/controller.d`);
   return `${dir}/controller.d`;
 }
