@@ -22,11 +22,13 @@ async function run(args: string[], capture = false): Promise<{ ok: boolean; tail
 
 let failed = 0;
 let passed = 0;
-for (const [name, args] of [
-  ["fmt", ["fmt", "--check"]],
-  ["lint", ["lint"]],
-  ["check", ["task", "check"]],
-] as const) {
+for (
+  const [name, args] of [
+    ["fmt", ["fmt", "--check"]],
+    ["lint", ["lint"]],
+    ["check", ["task", "check"]],
+  ] as const
+) {
   const r = await run([...args]);
   console.log(`ci: ${name} ${r.ok ? "ok" : "FAILED"}`);
   if (r.ok) passed++;

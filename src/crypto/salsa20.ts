@@ -146,7 +146,7 @@ export class Salsa20 {
     // 64-bit little-endian block counter in words 8 and 9.
     s[8] = (s[8] + 1) >>> 0;
     if (s[8] === 0) s[9] = (s[9] + 1) >>> 0;
-    if (!LITTLE_ENDIAN) for (let i = 0; i < 16; i++) x[i] = bswap(x[i]);
+    if (!LITTLE_ENDIAN) { for (let i = 0; i < 16; i++) x[i] = bswap(x[i]); }
   }
 }
 
