@@ -36,12 +36,18 @@ for (
 }
 
 const t = await run(["test", "--allow-all", "--parallel", "tests/"], true);
-const all = [...t.tail.matchAll(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)];
+const all = [
+  ...t.tail.matchAll(
+    /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?:[^|\n]*\| (\d+) ignored)?/g,
+  ),
+];
+let ignored = 0;
 if (all.length > 0) {
   const last = all[all.length - 1];
   passed += Number(last[1]);
   failed += Number(last[2]);
+  ignored = Number(last[3] ?? 0);
 }
 if (!t.ok && all.length === 0) failed++;
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed${ignored > 0 ? `, ${ignored} skipped` : ""}`);
 Deno.exit(failed === 0 && t.ok ? 0 : 1);
