@@ -480,11 +480,11 @@ static inline void bs_transpose(v128_t r[8]) {
   swapmove(&r[3], &r[7], m4, 4);
 }
 
-// AES S-box on all 128 bytes: Boyar & Peralta's depth-16, 113-gate circuit (x0 = bit 7).
+// AES S-box on all 128 bytes: Boyar & Peralta's depth-16, 113-gate circuit (x0 = bit 7), minus
+// its final complements (the S-box's 0x63 constant), which bs_expand folds into round keys 1..14.
 static inline void bs_sbox(v128_t q[8]) {
 #define X(a, b) wasm_v128_xor(a, b)
 #define A(a, b) wasm_v128_and(a, b)
-#define XN(a, b) wasm_v128_not(wasm_v128_xor(a, b))
   const v128_t x0 = q[7], x1 = q[6], x2 = q[5], x3 = q[4];
   const v128_t x4 = q[3], x5 = q[2], x6 = q[1], x7 = q[0];
   // Top linear layer.
@@ -519,9 +519,9 @@ static inline void bs_sbox(v128_t q[8]) {
   v128_t t58 = X(z4, t46), t59 = X(z3, t54), t60 = X(t46, t57), t61 = X(z14, t57);
   v128_t t62 = X(t52, t58), t63 = X(t49, t58), t64 = X(z4, t59), t65 = X(t61, t62);
   v128_t t66 = X(z1, t63);
-  v128_t s0 = X(t59, t63), s6 = XN(t56, t62), s7 = XN(t48, t60), t67 = X(t64, t65);
-  v128_t s3 = X(t53, t66), s4 = X(t51, t66), s5 = X(t47, t65), s1 = XN(t64, s3);
-  v128_t s2 = XN(t55, t67);
+  v128_t s0 = X(t59, t63), s6 = X(t56, t62), s7 = X(t48, t60), t67 = X(t64, t65);
+  v128_t s3 = X(t53, t66), s4 = X(t51, t66), s5 = X(t47, t65), s1 = X(t64, s3);
+  v128_t s2 = X(t55, t67);
   q[7] = s0;
   q[6] = s1;
   q[5] = s2;
@@ -532,7 +532,6 @@ static inline void bs_sbox(v128_t q[8]) {
   q[0] = s7;
 #undef X
 #undef A
-#undef XN
 }
 
 // Byte k = row + 4*column. ShiftRows: new (r, c) = old (r, c + r).
@@ -587,10 +586,15 @@ static void bs_encrypt8(v128_t r[8], const v128_t *bk) {
 }
 
 // Bitsliced schedule: each round key byte k becomes 0x00/0xFF in byte k of plane j for bit j.
+// Keys 1..14 also carry the S-box constant 0x63 left out of bs_sbox: a constant in every byte
+// passes ShiftRows and MixColumns unchanged (2c ^ 3c ^ c ^ c = c).
 static void bs_expand(v128_t bk[120], const u32 ek[60]) {
   for (int round = 0; round < 15; round++) {
     u8 rk[16];
     for (int w = 0; w < 4; w++) stbe32(rk + 4 * w, ek[4 * round + w]);
+    if (round > 0) {
+      for (int k = 0; k < 16; k++) rk[k] ^= 0x63;
+    }
     for (int j = 0; j < 8; j++) {
       u8 plane[16];
       for (int k = 0; k < 16; k++) plane[k] = (u8)(0 - ((rk[k] >> j) & 1));
