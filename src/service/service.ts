@@ -6,11 +6,15 @@ import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
+import { configRoutes } from "./config_api.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
+import { type MetricsInput, MetricsWriter, nodeCounters, ServiceMetrics } from "./metrics.ts";
+import { metricsRoutes } from "./metrics_api.ts";
+import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, UdpTransport } from "./udp_transport.ts";
@@ -54,8 +58,10 @@ export interface ServiceOptions {
   now?: () => number;
   /** Local API listen addresses (default 127.0.0.1 and ::1). */
   apiHosts?: string[];
-  /** More API routes (networks, controller, metrics). */
+  /** More API routes (networks, controller). */
   apiExtensions?: ApiRoutes[];
+  /** Network and controller figures for the metrics (peers and packets come from the node). */
+  metricsExtras?: () => Pick<MetricsInput, "networks" | "controller">;
 }
 
 /** Strong random bytes from the platform. */
@@ -141,6 +147,7 @@ export class Service {
   readonly #transport: UdpTransport;
   readonly #servers: Deno.HttpServer[];
   readonly #now: () => number;
+  readonly #metricsWriter: MetricsWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
@@ -155,6 +162,7 @@ export class Service {
       transport: UdpTransport;
       servers: Deno.HttpServer[];
       now: () => number;
+      metricsWriter: MetricsWriter;
     },
   ) {
     this.home = p.home;
@@ -165,6 +173,7 @@ export class Service {
     this.#transport = p.transport;
     this.#servers = p.servers;
     this.#now = p.now;
+    this.#metricsWriter = p.metricsWriter;
     this.stopped = new Promise((r) => (this.#resolveStopped = r));
   }
 
@@ -214,6 +223,16 @@ export class Service {
     }
 
     const servers: Deno.HttpServer[] = [];
+    const metrics = new ServiceMetrics();
+    const metricsInput = (): MetricsInput => ({
+      counters: nodeCounters(node),
+      peers: node?.peers() ?? [],
+      ...(opts.metricsExtras?.() ?? {}),
+    });
+    const renderMetrics = async () => {
+      metrics.update(metricsInput());
+      return await metrics.text();
+    };
     const store = new FileStore(home, (m) => log.warn(m));
     const pathCheck = makePathCheck(conf);
     const ref: { service?: Service } = {};
@@ -266,7 +285,12 @@ export class Service {
           listeningOn: localInterfaceAddresses(port, conf.settings.bind),
           surfaceAddresses: node!.surfaceAddresses(),
         }),
-      }, opts.apiExtensions ?? []);
+      }, [
+        moonRoutes(),
+        configRoutes(home),
+        metricsRoutes(renderMetrics),
+        ...(opts.apiExtensions ?? []),
+      ]);
       const apiHosts = opts.apiHosts ?? ["127.0.0.1", "::1"];
       for (const hostname of apiHosts) {
         try {
@@ -296,7 +320,18 @@ export class Service {
       throw e;
     }
 
-    const service = new Service({ home, port, node, conf, log, transport, servers, now });
+    const metricsWriter = new MetricsWriter(home, metrics, metricsInput, (m) => log.warn(m));
+    const service = new Service({
+      home,
+      port,
+      node,
+      conf,
+      log,
+      transport,
+      servers,
+      now,
+      metricsWriter,
+    });
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
@@ -373,6 +408,7 @@ export class Service {
       this.#log.warn(`writing the peer cache failed: ${e instanceof Error ? e.message : e}`);
     }
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
+    await this.#metricsWriter.stop();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
     this.#resolveStopped();

@@ -89,6 +89,7 @@ export class Incoming {
     if (source === node.address.value || source === 0 || source >= 0xff_0000_0000) return;
     const cipher = getCipher(pkt);
     if (cipher === Cipher.C25519_POLY1305_NONE && (pkt[IDX_VERB] & VERB_MASK) === Verb.HELLO) {
+      node.counters.received(Verb.HELLO, source);
       this.#hello(now, localSocket, remote, pkt, false);
       return;
     }
@@ -104,6 +105,7 @@ export class Incoming {
       if (trustedPathIdFor(node.settings, remote) !== id) return;
       trusted = true;
     } else if (!dearmor(pkt, len, peer.keys)) {
+      node.counters.peerError(source);
       return;
     }
     if (peer.isDuplicate(pkt)) return;
@@ -124,6 +126,7 @@ export class Incoming {
     const node = this.#node;
     const verb = getVerb(p);
     const hops = getHops(p);
+    node.counters.received(verb, peer.identity.address.value, p.subarray(IDX_PAYLOAD));
     const path = node.topology.getPath(localSocket, remote);
     let inReVerb = -1;
     switch (verb) {

@@ -6,6 +6,7 @@ import type { InetAddress } from "./inet_address.ts";
 import { Incoming, isNontrivialVerb } from "./incoming.ts";
 import { ExpectingReplies } from "./expect_reply.ts";
 import type { NodeHost } from "./node_host.ts";
+import { NodeCounters } from "./node_counters.ts";
 import {
   DIRECT_PATH_PUSH_INTERVAL,
   DIRECT_PATH_PUSH_INTERVAL_HAVEPATH,
@@ -106,6 +107,8 @@ export class Node {
   /** @internal */ readonly switch: Switch;
   /** @internal */ readonly incoming: Incoming;
   /** @internal */ readonly selfAwareness = new SelfAwareness();
+  /** Traffic counters (read them with `counters.snapshot()`; metrics). */
+  readonly counters = new NodeCounters();
   /** @internal */ readonly uniteGate = new RateGate(MIN_UNITE_INTERVAL, 16_384);
   /** @internal */ readonly identityGate = new IdentityValidationGate(
     IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
@@ -145,6 +148,7 @@ export class Node {
   receive(now: number, localSocket: number, remote: InetAddress, data: Uint8Array): void {
     try {
       this.#now = now;
+      this.counters.receivedBytes(data.length);
       this.#receive(now, localSocket, remote, data);
     } catch (e) {
       this.#trace(`receive: internal error ${e instanceof Error ? e.message : String(e)}`);

@@ -49,6 +49,7 @@ export class Switch {
   /** Sends raw bytes on a physical path; updates the path's send time. */
   sendRaw(now: number, localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number) {
     const ok = this.#node.host.send(localSocket, remote, data, ttl);
+    this.#node.counters.sentBytes(data.length);
     this.#node.topology.findPath(localSocket, remote)?.sent(now);
     return ok;
   }
@@ -92,6 +93,7 @@ export class Switch {
     const pieces = splitPacket(pkt, len, mtu);
     if (!pieces) return undefined;
     for (const d of pieces) this.sendRaw(now, localSocket, remote, d);
+    node.counters.sent(verb, peer.identity.address.value, payload);
     peer.lastSend = now;
     return getPacketId(pkt);
   }

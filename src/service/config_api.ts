@@ -1,0 +1,93 @@
+// GET /config and POST/PUT /config/settings on the local API: read and merge-edit local.conf (spec §11.1, §11.3).
+import type { Context } from "hono";
+import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import { type Json, sortKeys } from "./api_status.ts";
+import { atomicWriteFileSync } from "./file_store.ts";
+import { parseLocalConf } from "./local_conf.ts";
+
+/** Plain-object check. */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads `<home>/local.conf` as JSON: `{}` if missing; an error message if unreadable/bad. */
+export function readLocalConfJson(
+  path: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { ok: true, value: {} };
+    return { ok: false, error: `cannot read ${path}: ${e instanceof Error ? e.message : e}` };
+  }
+  if (text.trim() === "") return { ok: true, value: {} };
+  try {
+    const v = JSON.parse(text);
+    if (!isObject(v)) return { ok: false, error: `${path} is not a JSON object` };
+    return { ok: true, value: v };
+  } catch (e) {
+    return { ok: false, error: `${path}: ${e instanceof Error ? e.message : e}` };
+  }
+}
+
+/**
+ * Merges `patch`'s top-level keys into `conf.settings` (a copy; other sections untouched).
+ * Returns the new local.conf object.
+ */
+export function mergeSettings(
+  conf: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const settings = isObject(conf.settings) ? { ...conf.settings } : {};
+  for (const [k, v] of Object.entries(patch)) settings[k] = v;
+  return { ...conf, settings };
+}
+
+/** The local.conf text the reference writes: keys sorted, 4-space indent. */
+export function formatLocalConf(conf: Record<string, unknown>): string {
+  return JSON.stringify(sortKeys(conf), null, 4);
+}
+
+/**
+ * Config routes. `GET /config` → local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
+ * with a JSON object body merges each key into `settings` and rewrites local.conf atomically
+ * (4-space indent), answering `{}`. Bad JSON, a non-object body, or a result that is not a valid
+ * local.conf → 400 `{error, description}` and the file is left as it was. The running service
+ * reads local.conf at start, so changed settings apply at the next start.
+ */
+export function configRoutes(home: string): ApiRoutes {
+  const path = `${home}/local.conf`;
+  return (app) => {
+    app.get("/config", (c) => {
+      const r = readLocalConfJson(path);
+      if (!r.ok) return sendJson(c, { error: 500, description: r.error }, 500);
+      return sendJson(c, sortKeys(r.value));
+    });
+    const update = async (c: Context<ApiEnv>) => {
+      const text = await c.req.text();
+      let patch: unknown;
+      try {
+        patch = JSON.parse(text);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        return sendJson(c, { error: 400, description: `body is not valid JSON: ${why}` }, 400);
+      }
+      if (!isObject(patch)) {
+        return sendJson(c, { error: 400, description: "body must be a JSON object" }, 400);
+      }
+      const cur = readLocalConfJson(path);
+      if (!cur.ok) return sendJson(c, { error: 500, description: cur.error }, 500);
+      const next = mergeSettings(cur.value, patch);
+      const out = formatLocalConf(next);
+      const check = parseLocalConf(out, "local.conf");
+      if (!check.ok) {
+        return sendJson(c, { error: 400, description: `rejected: ${check.error}` }, 400);
+      }
+      atomicWriteFileSync(path, new TextEncoder().encode(out), 0o644);
+      return sendJson(c, {} as Json);
+    };
+    app.post("/config/settings", update);
+    app.put("/config/settings", update);
+  };
+}
