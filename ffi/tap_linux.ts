@@ -1,0 +1,451 @@
+// Linux TAP device through /dev/net/tun and Deno FFI: create, set MAC/MTU/up, read and write frames.
+//
+// Reading: one nonblocking FFI `poll` (on a helper thread) waits for the TAP fd or a wake-up
+// eventfd; then the JS thread drains the nonblocking fd with synchronous `read`s into one reused
+// buffer until EAGAIN (bounded per round), handing each frame to the callback as a view.
+import {
+  cString,
+  EACCES,
+  EAGAIN,
+  EBUSY,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EINTR,
+  EINVAL,
+  ENODEV,
+  ENOENT,
+  ENXIO,
+  EPERM,
+  errno,
+  libc,
+  LibcError,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDWR,
+  POLLIN,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  strerror,
+} from "./libc.ts";
+
+/** The TUN/TAP clone device. */
+export const TUN_PATH = "/dev/net/tun";
+/** Longest interface name Linux accepts (IFNAMSIZ - 1). */
+export const MAX_IFNAME = 15;
+/** Largest frame the read buffer holds: MTU limit 10000 + Ethernet header, rounded up. */
+export const TAP_READ_BUFFER = 16384;
+/** Most frames read per poll round before polling again (lets other tasks run). */
+export const MAX_DRAIN_PER_ROUND = 512;
+const READ_LEN = BigInt(TAP_READ_BUFFER);
+
+const TUNSETIFF = 0x400454can;
+const IFF_TAP = 0x0002;
+const IFF_NO_PI = 0x1000;
+const SIOCGIFFLAGS = 0x8913n;
+const SIOCSIFFLAGS = 0x8914n;
+const SIOCSIFMTU = 0x8922n;
+const SIOCSIFHWADDR = 0x8924n;
+const IFF_UP = 0x1;
+const IFF_MULTICAST = 0x1000;
+const ARPHRD_ETHER = 1;
+const AF_INET = 2;
+/** sizeof(struct ifreq) on 64-bit Linux. */
+const IFREQ_SIZE = 40;
+
+/** Base32 alphabet of the device names (RFC 4648, lower case). */
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/**
+ * The reference's Linux device name for network `nwid` (spec §11.1 `portDeviceName`):
+ * "zt" + base32 of the 40-bit value `((nwid XOR (nwid >> 24)) + trial) mod 2^40`, 5 bytes
+ * big-endian → 8 characters. `trial` counts up on a name collision.
+ */
+export function linuxTapDeviceName(nwid: bigint, trial = 0): string {
+  const v = ((nwid ^ (nwid >> 24n)) + BigInt(trial)) & 0xff_ffff_ffffn;
+  let out = "zt";
+  for (let shift = 35n; shift >= 0n; shift -= 5n) out += BASE32[Number((v >> shift) & 31n)];
+  return out;
+}
+
+/** Whether an interface called `name` exists in this network namespace. */
+export function linuxInterfaceExists(name: string): boolean {
+  try {
+    Deno.statSync(`/proc/sys/net/ipv4/conf/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first free device name for `nwid` ({@link linuxTapDeviceName} with trial 0, 1, ...), as the
+ * reference picks it. `exists` is injectable for tests. @throws Error after 1000 collisions.
+ */
+export function pickLinuxTapDeviceName(
+  nwid: bigint,
+  exists: (name: string) => boolean = linuxInterfaceExists,
+): string {
+  for (let trial = 0; trial < 1000; trial++) {
+    const name = linuxTapDeviceName(nwid, trial);
+    if (!exists(name)) return name;
+  }
+  throw new Error(`zt: no free TAP device name for network ${nwid.toString(16).padStart(16, "0")}`);
+}
+
+/** A TAP device could not be created or configured; the message says what is missing. */
+export class TapError extends Error {
+  /** errno of the failing call, if any. */
+  readonly errno: number | undefined;
+  /**
+   * @param message what went wrong and how to fix it.
+   * @param code errno of the failing call.
+   */
+  constructor(message: string, code?: number) {
+    super(message);
+    this.name = "TapError";
+    this.errno = code;
+  }
+}
+
+/** Called with each frame read from the device; `frame` is a view valid only during the call. */
+export type FrameCallback = (frame: Uint8Array) => void;
+
+/** Counters of one device (monotonic). */
+export interface TapCounters {
+  /** Frames handed to the frame callback. */
+  framesRead: number;
+  /** Frames written to the kernel. */
+  framesWritten: number;
+  /** Writes the kernel refused (device down, frame too big, ...). */
+  writeErrors: number;
+  /** Completed nonblocking polls (frames per poll = framesRead / polls). */
+  polls: number;
+  /** Exceptions thrown by the frame callback (caught; the loop goes on). */
+  callbackErrors: number;
+}
+
+/** MAC as 6 bytes from a 48-bit number or bytes. */
+function macBytes(mac: number | Uint8Array): Uint8Array {
+  if (mac instanceof Uint8Array) {
+    if (mac.length !== 6) throw new RangeError("MAC must be 6 bytes");
+    return mac;
+  }
+  if (!Number.isInteger(mac) || mac < 0 || mac > 0xffff_ffff_ffff) {
+    throw new RangeError(`bad MAC ${mac}`);
+  }
+  const b = new Uint8Array(6);
+  let v = mac;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return b;
+}
+
+/** A fresh `struct ifreq` carrying `name`. */
+function ifreq(name: string): Uint8Array<ArrayBuffer> {
+  const r = new Uint8Array(IFREQ_SIZE);
+  r.set(new TextEncoder().encode(name).subarray(0, MAX_IFNAME));
+  return r;
+}
+
+/** The NUL-terminated name in an `ifreq`. */
+function ifreqName(r: Uint8Array): string {
+  const end = r.subarray(0, 16).indexOf(0);
+  return new TextDecoder().decode(r.subarray(0, end < 0 ? 16 : end));
+}
+
+/** Turns an errno from opening/creating the device into an actionable message. */
+function createError(step: string, name: string, code: number): TapError {
+  const what = `zt: cannot create TAP device ${name}`;
+  switch (code) {
+    case ENOENT:
+      return new TapError(
+        `${what}: ${TUN_PATH} not found (load the tun module: modprobe tun)`,
+        code,
+      );
+    case ENXIO:
+    case ENODEV:
+      return new TapError(
+        `${what}: the tun driver is not available (load the tun module: modprobe tun)`,
+        code,
+      );
+    case EACCES:
+    case EPERM:
+      return new TapError(
+        `${what}: permission denied (run as root or grant CAP_NET_ADMIN)`,
+        code,
+      );
+    case EBUSY:
+      return new TapError(`${what}: the name is already used by another device`, code);
+    case EINVAL:
+      return new TapError(`${what}: invalid name or an interface of another type has it`, code);
+    default:
+      return new TapError(`${what}: ${step}: ${strerror(code)} (errno ${code})`, code);
+  }
+}
+
+/**
+ * One Linux TAP interface (IFF_TAP | IFF_NO_PI, not persistent: closing the fd removes it).
+ * Create it with {@link LinuxTapDevice.open}.
+ */
+export class LinuxTapDevice {
+  /** The kernel's name for the interface. */
+  readonly name: string;
+  /** Counters (frames read/written, polls, errors). */
+  readonly counters: TapCounters = {
+    framesRead: 0,
+    framesWritten: 0,
+    writeErrors: 0,
+    polls: 0,
+    callbackErrors: 0,
+  };
+  #fd: number;
+  #wakeFd: number;
+  #mtu: number;
+  #mac: Uint8Array;
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  #onFrame: FrameCallback | undefined;
+  #onError: ((e: unknown) => void) | undefined;
+  readonly #readBuf = new Uint8Array(TAP_READ_BUFFER);
+  readonly #pollFds = new Uint8Array(16);
+
+  private constructor(fd: number, wakeFd: number, name: string, mac: Uint8Array, mtu: number) {
+    this.#fd = fd;
+    this.#wakeFd = wakeFd;
+    this.name = name;
+    this.#mac = mac;
+    this.#mtu = mtu;
+    const dv = new DataView(this.#pollFds.buffer);
+    dv.setInt32(0, fd, true);
+    dv.setInt16(4, POLLIN, true);
+    dv.setInt32(8, wakeFd, true);
+    dv.setInt16(12, POLLIN, true);
+  }
+
+  /**
+   * Creates TAP interface `name` (≤ 15 chars), sets its MAC and MTU and brings it up.
+   * @throws TapError with a clear reason (no /dev/net/tun, not root, name taken, ...).
+   */
+  static open(name: string, mac: number | Uint8Array, mtu: number): LinuxTapDevice {
+    if (name.length === 0 || name.length > MAX_IFNAME || /[\s/:]/.test(name)) {
+      throw new TapError(`zt: cannot create TAP device: bad interface name "${name}"`);
+    }
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new TapError(`zt: cannot create TAP device ${name}: bad MTU ${mtu}`);
+    }
+    const macb = new Uint8Array(macBytes(mac));
+    const l = libc();
+    const fd = l.open(cString(TUN_PATH), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0) throw createError(`open ${TUN_PATH}`, name, errno());
+    const req = ifreq(name);
+    new DataView(req.buffer).setInt16(16, IFF_TAP | IFF_NO_PI, true);
+    if (l.ioctl(fd, TUNSETIFF, req) < 0) {
+      const code = errno();
+      l.close(fd);
+      throw createError("ioctl(TUNSETIFF)", name, code);
+    }
+    const actual = ifreqName(req);
+    const wakeFd = l.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) {
+      const code = errno();
+      l.close(fd);
+      throw new TapError(`zt: cannot create TAP device ${name}: eventfd: ${strerror(code)}`, code);
+    }
+    const dev = new LinuxTapDevice(fd, wakeFd, actual, macb, mtu);
+    try {
+      dev.setMac(macb);
+      dev.setMtu(mtu);
+      dev.setUp(true);
+    } catch (e) {
+      dev.#closeFds();
+      const code = e instanceof LibcError ? e.errno : undefined;
+      if (code === EPERM || code === EACCES) throw createError("configure", name, code);
+      throw new TapError(
+        `zt: cannot configure TAP device ${actual}: ${(e as Error).message}`,
+        code,
+      );
+    }
+    return dev;
+  }
+
+  /** Current MTU. */
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /** Current MAC (a copy). */
+  get mac(): Uint8Array {
+    return new Uint8Array(this.#mac);
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs one interface ioctl on a throwaway AF_INET socket. @throws LibcError. */
+  #ifIoctl(what: string, request: bigint, req: Uint8Array<ArrayBuffer>): void {
+    const l = libc();
+    const s = l.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) throw new LibcError("socket", errno());
+    try {
+      if (l.ioctl(s, request, req) < 0) {
+        throw new LibcError(`ioctl(${what}) on ${this.name}`, errno());
+      }
+    } finally {
+      l.close(s);
+    }
+  }
+
+  /** Sets the interface MAC (SIOCSIFHWADDR). @throws LibcError. */
+  setMac(mac: number | Uint8Array): void {
+    const b = macBytes(mac);
+    const req = ifreq(this.name);
+    new DataView(req.buffer).setUint16(16, ARPHRD_ETHER, true);
+    req.set(b, 18);
+    this.#ifIoctl("SIOCSIFHWADDR", SIOCSIFHWADDR, req);
+    this.#mac = new Uint8Array(b);
+  }
+
+  /** Sets the interface MTU (SIOCSIFMTU). @throws LibcError. */
+  setMtu(mtu: number): void {
+    const req = ifreq(this.name);
+    new DataView(req.buffer).setInt32(16, mtu, true);
+    this.#ifIoctl("SIOCSIFMTU", SIOCSIFMTU, req);
+    this.#mtu = mtu;
+  }
+
+  /** Brings the interface up (with IFF_MULTICAST) or down (SIOCSIFFLAGS). @throws LibcError. */
+  setUp(up: boolean): void {
+    const req = ifreq(this.name);
+    this.#ifIoctl("SIOCGIFFLAGS", SIOCGIFFLAGS, req);
+    const dv = new DataView(req.buffer);
+    let flags = dv.getUint16(16, true);
+    flags = up ? flags | IFF_UP | IFF_MULTICAST : flags & ~IFF_UP;
+    dv.setUint16(16, flags, true);
+    this.#ifIoctl("SIOCSIFFLAGS", SIOCSIFFLAGS, req);
+  }
+
+  /**
+   * Writes one Ethernet frame `frame[start, end)` to the kernel (synchronous). Returns false if
+   * the device is closed or the kernel refused it (counted in `writeErrors`).
+   */
+  write(frame: Uint8Array, start = 0, end = frame.length): boolean {
+    if (this.#closed || end <= start) return false;
+    const view = start === 0 && end === frame.length ? frame : frame.subarray(start, end);
+    const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, BigInt(end - start));
+    if (n !== end - start) {
+      this.counters.writeErrors++;
+      return false;
+    }
+    this.counters.framesWritten++;
+    return true;
+  }
+
+  /**
+   * Sets the frame callback and starts the read loop (once). Frames are views into one reused
+   * buffer: copy anything kept after the callback returns. Exceptions from the callback are
+   * caught, counted and passed to `onError` if given.
+   */
+  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void {
+    this.#onFrame = cb;
+    this.#onError = onError;
+    if (!this.#loop && !this.#closed) this.#loop = this.#readLoop();
+  }
+
+  /** Reads whatever is queued now, without waiting; returns the number of frames delivered. */
+  drain(): number {
+    const l = libc();
+    const buf = this.#readBuf;
+    const cb = this.#onFrame;
+    let count = 0;
+    while (count < MAX_DRAIN_PER_ROUND && !this.#closed) {
+      const n = l.read(this.#fd, buf, READ_LEN);
+      if (n <= 0) {
+        if (n < 0) {
+          const code = errno();
+          if (code === EINTR) continue;
+          if (code !== EAGAIN) this.#report(new LibcError(`read ${this.name}`, code));
+        }
+        break;
+      }
+      count++;
+      this.counters.framesRead++;
+      if (cb) {
+        try {
+          cb(buf.subarray(0, n));
+        } catch (e) {
+          this.counters.callbackErrors++;
+          this.#report(e);
+        }
+      }
+    }
+    return count;
+  }
+
+  #report(e: unknown): void {
+    try {
+      this.#onError?.(e);
+    } catch {
+      // an error handler that throws must not stop the loop
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const l = libc();
+    const fds = this.#pollFds;
+    const dv = new DataView(fds.buffer);
+    let failures = 0;
+    while (!this.#closed) {
+      dv.setInt16(6, 0, true);
+      dv.setInt16(14, 0, true);
+      const r = await l.pollAsync(fds, 2n, -1);
+      if (this.#closed) break;
+      this.counters.polls++;
+      if (r < 0) {
+        // errno belongs to the helper thread; EINTR is the only expected cause.
+        if (++failures > 1000) {
+          this.#report(new Error(`poll on ${this.name} keeps failing; read loop stopped`));
+          break;
+        }
+        continue;
+      }
+      failures = 0;
+      if (dv.getInt16(14, true) !== 0) break; // woken by close()
+      const rev = dv.getInt16(6, true);
+      if (rev & POLLIN) this.drain();
+      else if (rev !== 0) {
+        this.#report(
+          new Error(`TAP device ${this.name} failed (poll revents 0x${rev.toString(16)})`),
+        );
+        break;
+      }
+    }
+  }
+
+  #closeFds(): void {
+    const l = libc();
+    if (this.#fd >= 0) l.close(this.#fd);
+    if (this.#wakeFd >= 0) l.close(this.#wakeFd);
+    this.#fd = -1;
+    this.#wakeFd = -1;
+  }
+
+  /**
+   * Stops the read loop and closes the device; the kernel then deletes the interface (with its
+   * addresses and routes). Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#loop) {
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      libc().write(this.#wakeFd, one, 8n);
+      await this.#loop;
+    }
+    this.#closeFds();
+  }
+}

@@ -1,0 +1,209 @@
+// The Tap adapter: a virtual Ethernet interface per network (frames in and out, managed IPs and
+// routes, multicast groups), and createTap() choosing the OS implementation (Linux so far).
+import {
+  type FrameCallback,
+  LinuxTapDevice,
+  pickLinuxTapDeviceName,
+  type TapCounters,
+} from "../../ffi/tap_linux.ts";
+import type { InetAddress } from "../vl1/inet_address.ts";
+import type { Route } from "../vl2/network_config.ts";
+import type { ManagedPolicy, SystemRoute } from "./managed_diff.ts";
+import { type ApplyReport, type IpRunner, ManagedRoutes, runIp } from "./managed_routes.ts";
+
+export type { FrameCallback, TapCounters } from "../../ffi/tap_linux.ts";
+
+/** The broadcast MAC as a 48-bit number. */
+const BROADCAST = 0xffff_ffff_ffff;
+
+/** A multicast group the interface listens to (spec §5.3): 48-bit MAC and 32-bit ADI. */
+export interface MulticastSubscription {
+  /** Group MAC (48-bit number). */
+  mac: number;
+  /** Additional distinguishing information (u32; the IPv4 address for ARP groups). */
+  adi: number;
+}
+
+/**
+ * A virtual Ethernet interface for one network. Lifecycle: {@link createTap} → `open` →
+ * `onFrame` / `write` / `syncManaged` ... → `close` (the interface disappears).
+ */
+export interface Tap {
+  /** OS interface name (`portDeviceName`); "" until opened. */
+  readonly deviceName: string;
+  /** Frame counters. */
+  readonly counters: TapCounters;
+  /** Addresses zt applied to the interface (port = prefix bits). */
+  readonly addresses: InetAddress[];
+  /** Routes zt applied to the interface. */
+  readonly routes: SystemRoute[];
+  /**
+   * Creates the interface `name` with MAC `mac` (48-bit number or 6 bytes) and MTU `mtu`, up.
+   * @throws TapError saying what is missing (driver, permission, name clash).
+   */
+  open(name: string, mac: number | Uint8Array, mtu: number): Promise<void>;
+  /** Sends one Ethernet frame `frame[start, end)` into the OS; false if refused or closed. */
+  write(frame: Uint8Array, start?: number, end?: number): boolean;
+  /**
+   * Receives frames the OS sends out of the interface. `frame` is a view into a reused buffer,
+   * valid only during the call. Callback exceptions are caught and given to `onError`.
+   */
+  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void;
+  /** Changes the MTU (network config update). */
+  setMtu(mtu: number): void;
+  /** Makes the applied addresses exactly `addresses` (diffed against what was applied). */
+  setAddresses(addresses: InetAddress[]): Promise<ApplyReport>;
+  /** Makes the applied routes exactly `routes` (diffed against what was applied). */
+  setRoutes(routes: SystemRoute[]): Promise<ApplyReport>;
+  /**
+   * Applies a network config's assigned addresses and routes as `policy` allows
+   * (allowManaged / allowGlobal / allowDefault), removing what no longer applies.
+   */
+  syncManaged(
+    assigned: InetAddress[],
+    routes: Route[],
+    policy: ManagedPolicy,
+  ): Promise<ApplyReport>;
+  /**
+   * Multicast groups to announce (MULTICAST_LIKE): the interface's kernel link-layer
+   * memberships plus (broadcast, IPv4) for each applied IPv4 address (spec §5.3).
+   */
+  multicastGroups(): MulticastSubscription[];
+  /** Stops reading and removes the interface (with its addresses and routes). */
+  close(): Promise<void>;
+}
+
+/**
+ * The OS interface name for network `nwid` as the reference picks it on Linux
+ * ("zt" + 8 base32 chars, skipping names already taken).
+ */
+export function tapDeviceName(nwid: bigint): string {
+  return pickLinuxTapDeviceName(nwid);
+}
+
+/**
+ * Link-layer multicast MACs of interface `dev` from `/proc/net/dev_mcast` text (lines
+ * "index name refcount global hexmac"), sorted, without duplicates.
+ */
+export function parseDevMcast(text: string, dev: string): number[] {
+  const out = new Set<number>();
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || f[1] !== dev || !/^[0-9a-fA-F]{12}$/.test(f[4])) continue;
+    out.add(parseInt(f[4], 16));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Linux implementation of {@link Tap} (FFI device + iproute2 for addresses and routes). */
+class LinuxTap implements Tap {
+  #dev: LinuxTapDevice | undefined;
+  #managed: ManagedRoutes | undefined;
+  #run: IpRunner;
+  #closed = false;
+
+  constructor(run: IpRunner) {
+    this.#run = run;
+  }
+
+  get deviceName(): string {
+    return this.#dev?.name ?? "";
+  }
+
+  get counters(): TapCounters {
+    return this.#dev?.counters ??
+      { framesRead: 0, framesWritten: 0, writeErrors: 0, polls: 0, callbackErrors: 0 };
+  }
+
+  get addresses(): InetAddress[] {
+    return this.#managed?.addresses ?? [];
+  }
+
+  get routes(): SystemRoute[] {
+    return this.#managed?.routes ?? [];
+  }
+
+  #device(): LinuxTapDevice {
+    if (!this.#dev || this.#closed) throw new Error("zt: TAP device is not open");
+    return this.#dev;
+  }
+
+  open(name: string, mac: number | Uint8Array, mtu: number): Promise<void> {
+    if (this.#dev) return Promise.reject(new Error("zt: TAP device already opened"));
+    try {
+      this.#dev = LinuxTapDevice.open(name, mac, mtu);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#managed = new ManagedRoutes(this.#dev.name, this.#run);
+    return Promise.resolve();
+  }
+
+  write(frame: Uint8Array, start = 0, end = frame.length): boolean {
+    return this.#dev ? this.#dev.write(frame, start, end) : false;
+  }
+
+  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void {
+    this.#device().onFrame(cb, onError);
+  }
+
+  setMtu(mtu: number): void {
+    this.#device().setMtu(mtu);
+  }
+
+  setAddresses(addresses: InetAddress[]): Promise<ApplyReport> {
+    this.#device();
+    return this.#managed!.setAddresses(addresses);
+  }
+
+  setRoutes(routes: SystemRoute[]): Promise<ApplyReport> {
+    this.#device();
+    return this.#managed!.setRoutes(routes);
+  }
+
+  syncManaged(
+    assigned: InetAddress[],
+    routes: Route[],
+    policy: ManagedPolicy,
+  ): Promise<ApplyReport> {
+    this.#device();
+    return this.#managed!.sync(assigned, routes, policy);
+  }
+
+  multicastGroups(): MulticastSubscription[] {
+    const dev = this.#device();
+    let text = "";
+    try {
+      text = Deno.readTextFileSync("/proc/net/dev_mcast");
+    } catch {
+      // no procfs: only the ARP groups
+    }
+    const groups: MulticastSubscription[] = parseDevMcast(text, dev.name).map((mac) => ({
+      mac,
+      adi: 0,
+    }));
+    for (const a of this.addresses) {
+      const v4 = a.ipv4Number();
+      if (v4 !== undefined) groups.push({ mac: BROADCAST, adi: v4 });
+    }
+    return groups;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#managed?.forget();
+    await this.#dev?.close();
+  }
+}
+
+/**
+ * A new, unopened {@link Tap} for this OS.
+ * @param os the OS to build for (default: this one).
+ * @param run how addresses and routes are applied (default: iproute2's `ip`).
+ * @throws Error "TAP devices are only implemented for Linux so far" on other systems.
+ */
+export function createTap(os: string = Deno.build.os, run: IpRunner = runIp): Tap {
+  if (os === "linux") return new LinuxTap(run);
+  throw new Error(`zt: TAP devices are only implemented for Linux so far (this is ${os})`);
+}
