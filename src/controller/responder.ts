@@ -29,8 +29,10 @@ export interface ResponderNode extends PacketSender {
   peerIdentity(addr: Address): Identity | undefined;
 }
 
-/** Adapts a real VL1 {@link Node} to {@link ResponderNode}. */
-export function responderNode(node: Node): ResponderNode {
+/** Adapts a real VL1 {@link Node} (or anything shaped like it) to {@link ResponderNode}. */
+export function responderNode(
+  node: Pick<Node, "address" | "sendPacket" | "topology">,
+): ResponderNode {
   return {
     address: node.address,
     sendPacket: (now, dest, verb, payload, opts) => node.sendPacket(now, dest, verb, payload, opts),

@@ -7,6 +7,7 @@ import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
 import { configRoutes } from "./config_api.ts";
+import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
@@ -18,6 +19,7 @@ import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, UdpTransport } from "./udp_transport.ts";
+import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 
 /** A problem that stops the service before it runs (message is user-facing, exit status 1). */
 export class ServiceError extends Error {
@@ -62,6 +64,8 @@ export interface ServiceOptions {
   apiExtensions?: ApiRoutes[];
   /** Network and controller figures for the metrics (peers and packets come from the node). */
   metricsExtras?: () => Pick<MetricsInput, "networks" | "controller">;
+  /** Run the embedded network controller (default true: every 1.14 node has one, spec §10). */
+  controller?: boolean;
 }
 
 /** Strong random bytes from the platform. */
@@ -141,6 +145,13 @@ export class Service {
   readonly node: ServiceNode;
   /** local.conf as loaded. */
   readonly conf: LocalConf;
+  /**
+   * The node's VL2 hook (undefined for nodes that cannot carry VL2 traffic). The member side
+   * plugs in with `setMember`, the embedded controller with `setConfigRequestHandler`.
+   */
+  upperLayer: UpperLayerMux | undefined;
+  /** The embedded network controller (undefined if disabled or its database failed to open). */
+  controller: ControllerService | undefined;
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
@@ -223,10 +234,13 @@ export class Service {
     }
 
     const servers: Deno.HttpServer[] = [];
+    let upper: UpperLayerMux | undefined;
+    let ctlService: ControllerService | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
       peers: node?.peers() ?? [],
+      ...(ctlService ? { controller: ctlService.metrics() } : {}),
       ...(opts.metricsExtras?.() ?? {}),
     });
     const renderMetrics = async () => {
@@ -258,6 +272,22 @@ export class Service {
           localAddresses: localInterfaceAddresses(port, conf.settings.bind),
         },
       });
+      upper = installUpperLayer(node);
+      if (opts.controller !== false) {
+        try {
+          ctlService = ControllerService.open({
+            home,
+            conf,
+            identity: hs.identity,
+            random,
+            now,
+            log,
+          });
+          ctlService.attach(node, upper);
+        } catch (e) {
+          log.warn(`network controller disabled: ${e instanceof Error ? e.message : e}`);
+        }
+      }
       for (const id of store.list("moon")) {
         log.info(`orbiting moon ${id} (from moons.d)`);
         node.orbit(now(), BigInt("0x" + id), undefined);
@@ -289,6 +319,7 @@ export class Service {
         moonRoutes(),
         configRoutes(home),
         metricsRoutes(renderMetrics),
+        ...(ctlService ? [ctlService.routes()] : []),
         ...(opts.apiExtensions ?? []),
       ]);
       const apiHosts = opts.apiHosts ?? ["127.0.0.1", "::1"];
@@ -332,6 +363,8 @@ export class Service {
       now,
       metricsWriter,
     });
+    service.upperLayer = upper;
+    service.controller = ctlService;
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
@@ -409,6 +442,7 @@ export class Service {
     }
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
+    this.controller?.stop();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
     this.#resolveStopped();
