@@ -4,6 +4,7 @@ import { ZT_VERSION } from "./src/version.ts";
 import { registerRun } from "./src/cli/run.ts";
 import { idtoolCommand } from "./src/cli/idtool.ts";
 import { debugDecodeCommand } from "./src/cli/debug_decode.ts";
+import { controllerCommand } from "./src/cli/controller.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
 export function buildCli(): Command {
@@ -12,6 +13,7 @@ export function buildCli(): Command {
     .version(ZT_VERSION, "-v, --version");
   registerRun(program);
   program.addCommand(idtoolCommand());
+  program.addCommand(controllerCommand());
   program.addCommand(
     new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
   );
