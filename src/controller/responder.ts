@@ -66,6 +66,11 @@ export interface ControllerResponderOptions {
   random: (n: number) => Uint8Array;
   /** Optional diagnostics sink. */
   log?: (message: string) => void;
+  /**
+   * Receives what would be sent to our own address (the controller's node is a member of its
+   * own network): NETWORK_CONFIG chunks and NETWORK_CREDENTIALS payloads. Unset: dropped.
+   */
+  localDelivery?: (now: number, verb: Verb, payload: Uint8Array) => void;
 }
 
 /** What {@link ControllerResponder.answer} produced for one request. */
@@ -120,6 +125,7 @@ export class ControllerResponder implements UpperLayer {
   readonly #random: (n: number) => Uint8Array;
   readonly #log: (m: string) => void;
   readonly #unsubscribe: () => void;
+  #local: ControllerResponderOptions["localDelivery"];
   readonly #stats: ResponderStats = {
     requests: 0,
     configsSent: 0,
@@ -135,12 +141,18 @@ export class ControllerResponder implements UpperLayer {
     this.#node = opts.node;
     this.#random = opts.random;
     this.#log = opts.log ?? (() => {});
+    this.#local = opts.localDelivery;
     this.#unsubscribe = this.controller.onChange((e) => this.onControllerEvent(e));
   }
 
   /** A copy of the counters. */
   get stats(): ResponderStats {
     return { ...this.#stats };
+  }
+
+  /** Sets (or clears) the {@link ControllerResponderOptions.localDelivery} sink. */
+  setLocalDelivery(fn: ControllerResponderOptions["localDelivery"]): void {
+    this.#local = fn;
   }
 
   /** Stops listening to controller events. */
@@ -280,14 +292,15 @@ export class ControllerResponder implements UpperLayer {
 
   #push(now: number, nwid: string, member: string): void {
     const addr = this.#addressOf(member);
-    if (!addr) return;
+    if (!addr && !this.#local) return;
     const d = this.controller.pushDecision(now, nwid, member);
     if (!d || d.kind !== "config") return;
     const a = this.#prepare(d, d.networkId);
     if (a.kind !== "config") return;
     this.#stats.pushes++;
     for (const c of a.chunks) {
-      this.#node.sendPacket(now, addr, Verb.NETWORK_CONFIG, c, { compress: true });
+      if (addr) this.#node.sendPacket(now, addr, Verb.NETWORK_CONFIG, c, { compress: true });
+      else this.#local?.(now, Verb.NETWORK_CONFIG, c);
     }
   }
 
@@ -299,13 +312,16 @@ export class ControllerResponder implements UpperLayer {
     ];
     for (const t of targets) {
       const addr = this.#addressOf(t);
-      if (!addr) continue;
+      if (!addr) {
+        if (Address.parse(t)) this.#local?.(now, Verb.NETWORK_CREDENTIALS, payload);
+        continue;
+      }
       this.#stats.revocationsSent++;
       this.#node.sendPacket(now, addr, Verb.NETWORK_CREDENTIALS, payload);
     }
   }
 
-  /** The address `hex10` unless it is ours (the controller never sends to itself). */
+  /** The address `hex10` unless it is ours (sent to {@link localDelivery} instead). */
   #addressOf(hex10: string): Address | undefined {
     const own = this.#node.address;
     if (own.toString() === hex10.toLowerCase()) return undefined;

@@ -321,3 +321,25 @@ Deno.test("mux: config requests to the controller side, the rest to the member s
   assert.throws(() => mux.tick(6), /boom/);
   assert.deepEqual(seen, ["member:tick"]);
 });
+
+Deno.test("the controller's own node: answer() directly, pushes and revocations go to localDelivery", () => {
+  const { node, resp, ctl, clock } = setup();
+  const local: { verb: Verb; payload: Uint8Array }[] = [];
+  resp.setLocalDelivery((_now, verb, payload) => local.push({ verb, payload }));
+  const self = C.address.toString();
+  assert.ok(ctl.postMember(LAB_NET, self, { authorized: true }).ok);
+  const a = resp.answer(clock.t, C, request(LAB_NET), undefined);
+  assert.equal(a.kind, "config");
+  if (a.kind !== "config") return;
+  assert.equal(parseNetworkConfig(assemble(LAB_NET, a.chunks, false))!.issuedTo, C.address.value);
+  clock.t += 1000;
+  ctl.postNetwork(LAB_NET, { name: "self-renamed" });
+  assert.equal(node.sent.length, 0, "nothing sent to ourselves");
+  const pushed = local.filter((l) => l.verb === Verb.NETWORK_CONFIG).map((l) => l.payload);
+  assert.equal(parseNetworkConfig(assemble(LAB_NET, pushed, false))!.name, "self-renamed");
+  ctl.postMember(LAB_NET, self, { authorized: false });
+  const rev = local.filter((l) => l.verb === Verb.NETWORK_CREDENTIALS);
+  assert.equal(rev.length, 1);
+  const r = revocationDeserialize(decodeNetworkCredentials(rev[0].payload)!.revocations[0])!;
+  assert.equal(r.revocation.target, C.address.value);
+});
