@@ -4,6 +4,7 @@ import { ZT_VERSION } from "./src/version.ts";
 import { registerRun } from "./src/cli/run.ts";
 import { idtoolCommand } from "./src/cli/idtool.ts";
 import { debugDecodeCommand } from "./src/cli/debug_decode.ts";
+import { rulesCommand } from "./src/cli/rules.ts";
 import { controllerCommand } from "./src/cli/controller.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
@@ -17,6 +18,7 @@ export function buildCli(): Command {
   program.addCommand(
     new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
   );
+  program.addCommand(rulesCommand());
   return program;
 }
 

@@ -478,16 +478,24 @@ class Compiler {
     }
     const resolve = this.opts.resolveInclude;
     if (resolve === undefined) {
-      failAt(fileTok, `cannot include ${show(fileTok)}: no include resolver was given`);
+      failAt(
+        fileTok,
+        `cannot include ${JSON.stringify(fileTok.text)}: no include resolver was given`,
+      );
     }
     const from = this.fileStack[this.fileStack.length - 1] ?? this.opts.file;
     let got: ResolvedInclude | undefined;
     try {
       got = resolve(fileTok.text, from);
     } catch (e) {
-      failAt(fileTok, `cannot include ${show(fileTok)}: ${e instanceof Error ? e.message : e}`);
+      failAt(
+        fileTok,
+        `cannot include ${JSON.stringify(fileTok.text)}: ${e instanceof Error ? e.message : e}`,
+      );
     }
-    if (got === undefined) failAt(fileTok, `cannot include ${show(fileTok)}: file not found`);
+    if (got === undefined) {
+      failAt(fileTok, `cannot include ${JSON.stringify(fileTok.text)}: file not found`);
+    }
     const chain = [...this.fileStack.map((f) => f ?? this.opts.file ?? "<main>")];
     if (this.fileStack.includes(got.file) || (this.opts.file === got.file)) {
       failAt(fileTok, `include cycle: ${[...chain, got.file].join(" -> ")}`);
@@ -509,7 +517,7 @@ class Compiler {
         failAt(
           t,
           scope.params.size === 0 && this.macroStack.length === 0
-            ? `macro parameter $${name} used outside a macro`
+            ? `expected a value, got macro parameter $${name} outside a macro`
             : `unknown macro parameter $${name} in ${scope.where}${
               known.length ? ` (expected one of ${known.join(", ")})` : ""
             }`,

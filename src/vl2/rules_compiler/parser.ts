@@ -341,7 +341,9 @@ class Parser {
     const addToken = (t: Token) => {
       let column = t.column;
       for (const c of t.text) {
-        chars.push({ c, pos: { ...t, column } });
+        const pos: SourcePos = { line: t.line, column };
+        if (t.file !== undefined) pos.file = t.file;
+        chars.push({ c, pos });
         column++;
       }
     };
@@ -382,7 +384,7 @@ class Parser {
     let cur: { c: string; pos: SourcePos }[] = [];
     const flush = (pos: SourcePos) => {
       if (cur.length === 0) failAt(pos, `expected an argument in the list of ${show(first)}`);
-      args.push({ kind: "word", text: cur.map((ch) => ch.c).join(""), ...cur[0].pos });
+      args.push({ ...cur[0].pos, kind: "word", text: cur.map((ch) => ch.c).join("") });
       cur = [];
     };
     for (const ch of inner) {
