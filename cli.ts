@@ -6,6 +6,7 @@ import { idtoolCommand } from "./src/cli/idtool.ts";
 import { debugDecodeCommand } from "./src/cli/debug_decode.ts";
 import { rulesCommand } from "./src/cli/rules.ts";
 import { controllerCommand } from "./src/cli/controller.ts";
+import { registerZerotierCli } from "./src/cli/zerotier_cli.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
 export function buildCli(): Command {
@@ -18,6 +19,7 @@ export function buildCli(): Command {
   program.addCommand(
     new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
   );
+  registerZerotierCli(program);
   program.addCommand(rulesCommand());
   return program;
 }
