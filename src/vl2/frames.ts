@@ -1,0 +1,851 @@
+// The VL2 data plane: tap frames out as FRAME/EXT_FRAME/multicast, inbound frames gated, checked and written to the tap (spec §4.6, §4.7, §4.14, §8.6).
+import { Address } from "../vl1/address.ts";
+import type { InetAddress } from "../vl1/inet_address.ts";
+import type { PeerInfo } from "../vl1/node.ts";
+import { ErrorCode, MAX_PACKET_LENGTH, Verb } from "../vl1/packet.ts";
+import { encodeError } from "../vl1/verbs/error.ts";
+import {
+  decodeExtFrame,
+  decodeFrame,
+  encodeOkExtFrame,
+  EXT_FRAME_FLAG_ACK,
+  writeExtFrameHeader,
+  writeFrameHeader,
+} from "../vl1/verbs/frame.ts";
+import {
+  decodeMulticastFrame,
+  encodeOkMulticastFrame,
+  MULTICAST_FRAME_FLAG_REPLICATE,
+} from "../vl1/verbs/multicast.ts";
+import { decodeOk } from "../vl1/verbs/ok.ts";
+import type { World } from "../vl1/world.ts";
+import { type CertificateOfMembership, comDeserialize } from "./credentials/com.ts";
+import {
+  arpRequestTarget,
+  ethDst,
+  ETHERNET_HEADER_LENGTH,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  ethSrc,
+  ethType,
+  writeEthernetHeader,
+} from "./ethernet.ts";
+import {
+  BROADCAST_MAC,
+  firstOctetForNetwork,
+  isMulticastMac,
+  macFromAddress,
+  macXorMask,
+} from "./mac.ts";
+import { isSpecialist, Multicaster, type MulticastGroup, specialistsWith } from "./multicast.ts";
+import { ndpEmulate } from "./ndp_emulation.ts";
+import {
+  NETCONF_FLAG_DISABLE_COMPRESSION,
+  NETCONF_FLAG_ENABLE_BROADCAST,
+  NETCONF_FLAG_ENABLE_IPV6_NDP_EMULATION,
+  type NetworkConfig,
+  SPECIALIST_ACTIVE_BRIDGE,
+  SPECIALIST_MULTICAST_REPLICATOR,
+} from "./network_config.ts";
+import type { FrameHandler, PacketInfo } from "./networks.ts";
+
+export type { PacketInfo };
+
+/** How often a packet held for missing credentials is re-run (ZT_WHOIS_RETRY_DELAY). */
+export const FRAME_RETRY_INTERVAL = 500;
+/** How long such a packet is held (ZT_RECEIVE_QUEUE_TIMEOUT). */
+export const FRAME_RETRY_TIMEOUT = 5_000;
+/** Most packets held for retry (ZT_RX_QUEUE_SIZE); the oldest is dropped beyond this. */
+export const FRAME_RETRY_QUEUE_SIZE = 32;
+/** Largest Ethernet payload accepted on receive (MULTICAST_FRAME's bound; also the max MTU). */
+export const MAX_FRAME_PAYLOAD = 10_000;
+/** Most MAC → bridge routes learned per network. */
+export const MAX_BRIDGE_ROUTES = 4_096;
+
+/** What the data plane needs of one joined network (`src/vl2/network.ts` `Network` fits). */
+export interface DataPlaneNetwork {
+  /** Network ID. */
+  readonly id: bigint;
+  /** The controller's address. */
+  readonly controller: number;
+  /** The applied config (undefined while requesting: nothing is sent or delivered). */
+  readonly config: NetworkConfig | undefined;
+  /** Our MAC on this network. */
+  readonly mac: number;
+  /** The network gate (spec §8.6). */
+  gate(now: number, peer: number): boolean;
+  /** Pushes our credentials to `to` if due (spec §7.9). */
+  pushCredentials(now: number, to: number, onNeedCertificate?: boolean): boolean;
+  /** Offers a (legacy, inline) COM received with a frame or gather. Optional. */
+  addCom?(now: number, com: CertificateOfMembership): unknown;
+}
+
+/** Network lookup (`src/vl2/networks.ts` `Networks` fits). */
+export interface DataPlaneNetworks {
+  /** A joined network. */
+  get(nwid: bigint): DataPlaneNetwork | undefined;
+  /** All joined networks. */
+  list(): Iterable<DataPlaneNetwork>;
+}
+
+/** What the data plane needs of the VL1 node (a `Node` fits; tests may fake it). */
+export interface DataPlaneNode {
+  /** Our address. */
+  readonly address: Address;
+  /** See `Node.sendPacket` (the payload is copied before it returns). */
+  sendPacket(
+    now: number,
+    dest: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    opts?: { compress?: boolean; encrypt?: boolean },
+  ): bigint | undefined;
+  /** See `Node.noteTrustEstablished`. */
+  noteTrustEstablished(
+    now: number,
+    source: Address,
+    localSocket: number,
+    remote: InetAddress,
+  ): void;
+  /** Whether we are a root (roots answer LIKE/GATHER for networks they are not in). */
+  isRoot(): boolean;
+  /** The planet (its roots get our LIKEs and GATHERs). */
+  planet(): World;
+  /** Orbited moons (their roots too). */
+  moons(): World[];
+  /** A known peer (for latency when choosing a root or replicator). */
+  peer(addr: Address): Pick<PeerInfo, "latency"> | undefined;
+}
+
+/**
+ * Writes one Ethernet frame `frame[start..end)` to the network's tap. The buffer is reused for
+ * the next frame: consume or copy it before returning.
+ */
+export type TapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number) => void;
+
+/**
+ * The rules-engine hook (spec §8.3-8.5), one place for both directions. The default accepts
+ * everything; a later rules engine replaces {@link Frames.filter}.
+ */
+export interface FrameFilter {
+  /**
+   * Outbound (spec §8.4): may a frame from `srcMac` to `dstMac` with this Ethernet payload
+   * (`payload[start..end)`) go to ZeroTier node `dest`? `dest` is 0 for the pre-check of a
+   * multicast, then each recipient is checked. True = send.
+   */
+  filterOutbound(
+    net: DataPlaneNetwork,
+    dest: number,
+    srcMac: number,
+    dstMac: number,
+    etherType: number,
+    payload: Uint8Array,
+    start: number,
+    end: number,
+  ): boolean;
+  /**
+   * Inbound (spec §8.5): 0 drop, 1 accept (bridging checks apply), 2 super-accept (no
+   * bridging checks).
+   */
+  filterInbound(
+    net: DataPlaneNetwork,
+    source: number,
+    srcMac: number,
+    dstMac: number,
+    etherType: number,
+    payload: Uint8Array,
+    start: number,
+    end: number,
+  ): 0 | 1 | 2;
+}
+
+/** The default filter: accept everything (inbound result 1, so bridging checks still apply). */
+export const ACCEPT_ALL_FILTER: FrameFilter = {
+  filterOutbound: () => true,
+  filterInbound: () => 1,
+};
+
+/** Why a frame was dropped (indexes {@link FrameCounters.drops}). */
+export type FrameDropReason =
+  | "malformed"
+  | "noNetwork"
+  | "noConfig"
+  | "mtu"
+  | "bridging"
+  | "toSelf"
+  | "multicastDisabled"
+  | "broadcastDisabled"
+  | "filter"
+  | "badMac"
+  | "gate"
+  | "retryExpired";
+
+/** Traffic counters of the data plane. */
+export interface FrameCounters {
+  /** FRAMEs sent. */
+  sentFrames: number;
+  /** EXT_FRAMEs sent (bridged). */
+  sentExtFrames: number;
+  /** Multicasts sent (each may go to many recipients). */
+  sentMulticasts: number;
+  /** Frames written to the tap (including synthetic NDP answers). */
+  delivered: number;
+  /** Synthetic neighbor advertisements written. */
+  ndpEmulated: number;
+  /** Packets re-run from the retry queue. */
+  retries: number;
+  /** Drops by reason. */
+  drops: Record<FrameDropReason, number>;
+}
+
+/** Construction options of {@link Frames}. */
+export interface FramesOptions {
+  /** The VL1 node. */
+  node: DataPlaneNode;
+  /** Joined networks. */
+  networks: DataPlaneNetworks;
+  /** Random source (multicast recipient permutations, gather subsets). */
+  random: (n: number) => Uint8Array;
+  /** Inbound frames to the tap (may be set later; default: dropped). */
+  tapWrite?: TapWrite;
+  /** Rules hook (default {@link ACCEPT_ALL_FILTER}). */
+  filter?: FrameFilter;
+  /** Whether our in-process controller recently authorized `peer` on `nwid` (LIKE/GATHER). */
+  controllerAuthorized?: (now: number, nwid: bigint, peer: number) => boolean;
+}
+
+interface Held {
+  verb: Verb;
+  source: Address;
+  payload: Uint8Array;
+  info: PacketInfo;
+  first: number;
+  next: number;
+}
+
+interface NetCache {
+  first: number;
+  mask: number;
+  ourMac: number;
+  /** MAC behind a bridge → that bridge's address (learned from bridged EXT_FRAMEs). */
+  routes: Map<number, number>;
+}
+
+const TWO32 = 0x1_0000_0000;
+const TWO40 = 0x100_0000_0000;
+
+function xor40(a: number, b: number): number {
+  const ah = Math.floor(a / TWO32), bh = Math.floor(b / TWO32);
+  return ((ah ^ bh) & 0xff) * TWO32 + (((a % TWO32) ^ (b % TWO32)) >>> 0);
+}
+
+/**
+ * The data plane of a node: the {@link FrameHandler} the member side (`Networks.frameHandler`)
+ * calls for FRAME, EXT_FRAME, MULTICAST_* and their OKs, plus the tap-facing entry points
+ * {@link tapFrame} and {@link multicastGroupsChanged}. Pure: acts through the node and
+ * {@link tapWrite}.
+ */
+export class Frames implements FrameHandler {
+  /** Where inbound frames go. */
+  tapWrite: TapWrite;
+  /** The rules hook. */
+  filter: FrameFilter;
+  /** Multicast state (groups, members, replication). */
+  readonly multicast: Multicaster;
+  /** Traffic counters. */
+  readonly counters: FrameCounters = {
+    sentFrames: 0,
+    sentExtFrames: 0,
+    sentMulticasts: 0,
+    delivered: 0,
+    ndpEmulated: 0,
+    retries: 0,
+    drops: {
+      malformed: 0,
+      noNetwork: 0,
+      noConfig: 0,
+      mtu: 0,
+      bridging: 0,
+      toSelf: 0,
+      multicastDisabled: 0,
+      broadcastDisabled: 0,
+      filter: 0,
+      badMac: 0,
+      gate: 0,
+      retryExpired: 0,
+    },
+  };
+  readonly #node: DataPlaneNode;
+  readonly #networks: DataPlaneNetworks;
+  readonly #me: number;
+  /** Reused buffer for outbound FRAME / EXT_FRAME payloads. */
+  readonly #tx = new Uint8Array(MAX_PACKET_LENGTH);
+  /** Reused buffer for frames written to the tap. */
+  readonly #rx = new Uint8Array(ETHERNET_HEADER_LENGTH + MAX_PACKET_LENGTH);
+  readonly #cache = new Map<bigint, NetCache>();
+  readonly #addrs = new Map<number, Address>();
+  #held: Held[] = [];
+
+  /** A data plane over `opts.node` / `opts.networks`. */
+  constructor(opts: FramesOptions) {
+    this.#node = opts.node;
+    this.#networks = opts.networks;
+    this.#me = opts.node.address.value;
+    this.tapWrite = opts.tapWrite ?? (() => {});
+    this.filter = opts.filter ?? ACCEPT_ALL_FILTER;
+    this.multicast = new Multicaster({
+      node: opts.node,
+      networks: opts.networks,
+      random: opts.random,
+      filterOutbound: (net, dest, s, d, et, p, a, b) =>
+        this.filter.filterOutbound(net, dest, s, d, et, p, a, b),
+      controllerAuthorized: opts.controllerAuthorized,
+    });
+  }
+
+  // ---- tap side --------------------------------------------------------------------------------
+
+  /**
+   * One Ethernet frame `frame[start..end)` read from network `nwid`'s tap: sent as FRAME to a
+   * member's ZeroTier MAC, EXT_FRAME when bridging is involved, or as a multicast; answered
+   * locally by NDP emulation when that applies. Returns true if something was sent or written.
+   * The frame is not retained. Never throws.
+   */
+  tapFrame(now: number, nwid: bigint, frame: Uint8Array, start = 0, end = frame.length): boolean {
+    try {
+      return this.#tapFrame(now, nwid, frame, start, end);
+    } catch {
+      this.counters.drops.malformed++;
+      return false;
+    }
+  }
+
+  /**
+   * The tap's multicast subscriptions of `nwid` changed (kernel groups, polled by the service).
+   * Our groups are these plus the derived ones; new groups are announced on the next tick.
+   */
+  multicastGroupsChanged(nwid: bigint, groups: readonly MulticastGroup[]): void {
+    this.multicast.groupsChanged(nwid, groups);
+  }
+
+  // ---- network side ----------------------------------------------------------------------------
+
+  /**
+   * One packet from the member side: FRAME, EXT_FRAME, MULTICAST_LIKE, MULTICAST_GATHER,
+   * MULTICAST_FRAME, or OK in reply to MULTICAST_GATHER / MULTICAST_FRAME / EXT_FRAME. A frame
+   * whose sender fails the gate is answered ERROR(NEED_MEMBERSHIP_CERTIFICATE) and held for
+   * retry (every 500 ms, up to 5 s). Returns true if the packet was ours. Never throws.
+   */
+  handle(
+    now: number,
+    source: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): boolean {
+    try {
+      switch (verb) {
+        case Verb.FRAME:
+        case Verb.EXT_FRAME:
+        case Verb.MULTICAST_FRAME:
+          if (!this.#run(now, source, verb, payload, info)) {
+            this.#hold(now, source, verb, payload, info);
+          }
+          return true;
+        case Verb.MULTICAST_LIKE:
+          this.multicast.handleLike(now, source, payload);
+          return true;
+        case Verb.MULTICAST_GATHER:
+          this.multicast.handleGather(now, source, payload, info);
+          return true;
+        case Verb.OK: {
+          const ok = decodeOk(payload);
+          if (!ok) return false;
+          const v = ok.inReVerb & 0x1f;
+          if (v === Verb.EXT_FRAME || v === Verb.FRAME) return true;
+          return this.multicast.handleOk(now, v, payload);
+        }
+        default:
+          return false;
+      }
+    } catch {
+      this.counters.drops.malformed++;
+      return true;
+    }
+  }
+
+  /** Re-runs held packets now (e.g. right after credentials arrived); expired ones are dropped. */
+  retryHeld(now: number): void {
+    const list = this.#held;
+    if (list.length === 0) return;
+    this.#held = [];
+    for (const h of list) {
+      if (now - h.first > FRAME_RETRY_TIMEOUT) {
+        this.counters.drops.retryExpired++;
+        continue;
+      }
+      this.counters.retries++;
+      let done = true;
+      try {
+        done = this.#run(now, h.source, h.verb, h.payload, h.info);
+      } catch {
+        done = true;
+      }
+      if (!done) {
+        h.next = now + FRAME_RETRY_INTERVAL;
+        this.#held.push(h);
+      }
+    }
+  }
+
+  /** Number of packets held for retry. */
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
+  /** Periodic work: due retries, multicast announcements and expiry. */
+  tick(now: number): void {
+    if (this.#held.length > 0) {
+      let due = false;
+      for (const h of this.#held) {
+        if (now >= h.next || now - h.first > FRAME_RETRY_TIMEOUT) {
+          due = true;
+          break;
+        }
+      }
+      if (due) this.retryHeld(now);
+    }
+    this.multicast.tick(now);
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------
+
+  #tapFrame(now: number, nwid: bigint, frame: Uint8Array, start: number, end: number): boolean {
+    const d = this.counters.drops;
+    if (start < 0 || end > frame.length || end - start < ETHERNET_HEADER_LENGTH) {
+      d.malformed++;
+      return false;
+    }
+    const net = this.#networks.get(nwid);
+    if (!net) {
+      d.noNetwork++;
+      return false;
+    }
+    const nc = net.config;
+    if (!nc) {
+      d.noConfig++;
+      return false;
+    }
+    const c = this.#netCache(nwid);
+    const me = this.#me;
+    const dst = ethDst(frame, start);
+    const src = ethSrc(frame, start);
+    const et = ethType(frame, start);
+    const pStart = start + ETHERNET_HEADER_LENGTH;
+    const len = end - pStart;
+    if (len > nc.mtu || len > MAX_FRAME_PAYLOAD) {
+      d.mtu++;
+      return false;
+    }
+    const amBridge = src !== c.ourMac && isSpecialist(nc, me, SPECIALIST_ACTIVE_BRIDGE);
+    if (src !== c.ourMac && !amBridge) {
+      d.bridging++;
+      return false;
+    }
+    if ((nc.flags & NETCONF_FLAG_ENABLE_IPV6_NDP_EMULATION) !== 0 && et === ETHERTYPE_IPV6) {
+      const n = ndpEmulate(nwid, me, nc.staticIps, frame, start, end, this.#rx);
+      if (n > 0) {
+        this.counters.ndpEmulated++;
+        this.counters.delivered++;
+        this.tapWrite(nwid, this.#rx, 0, n);
+        return true;
+      }
+    }
+    const compress = (nc.flags & NETCONF_FLAG_DISABLE_COMPRESSION) === 0;
+
+    if (isMulticastMac(dst)) {
+      if (nc.multicastLimit <= 0) {
+        d.multicastDisabled++;
+        return false;
+      }
+      let adi = 0;
+      if (dst === BROADCAST_MAC) {
+        const target = et === ETHERTYPE_ARP ? arpRequestTarget(frame, pStart, end) : -1;
+        if (target >= 0) adi = target;
+        else if ((nc.flags & NETCONF_FLAG_ENABLE_BROADCAST) === 0) {
+          d.broadcastDisabled++;
+          return false;
+        }
+      }
+      if (!this.filter.filterOutbound(net, 0, src, dst, et, frame, pStart, end)) {
+        d.filter++;
+        return false;
+      }
+      this.counters.sentMulticasts++;
+      this.multicast.send(now, net, dst, adi, src, et, frame, pStart, end);
+      return true;
+    }
+
+    if (dst === c.ourMac) {
+      d.toSelf++;
+      return false;
+    }
+    const tx = this.#tx;
+    if (Math.floor(dst / TWO40) === c.first) {
+      // a member of this network: FRAME, or EXT_FRAME when the source is bridged
+      const to = xor40(dst % TWO40, c.mask);
+      if (to === me || to === 0) {
+        d.toSelf++;
+        return false;
+      }
+      if (!this.filter.filterOutbound(net, to, src, dst, et, frame, pStart, end)) {
+        d.filter++;
+        return false;
+      }
+      net.pushCredentials(now, to);
+      let n: number;
+      let verb: Verb;
+      if (src === c.ourMac) {
+        n = writeFrameHeader(tx, 0, nwid, et);
+        verb = Verb.FRAME;
+        this.counters.sentFrames++;
+      } else {
+        n = writeExtFrameHeader(tx, 0, nwid, 0, dst, src, et);
+        verb = Verb.EXT_FRAME;
+        this.counters.sentExtFrames++;
+      }
+      tx.set(frame.subarray(pStart, end), n);
+      this.#node.sendPacket(now, this.#addr(to), verb, tx.subarray(0, n + len), {
+        compress,
+        encrypt: true,
+      });
+      return true;
+    }
+
+    // behind a bridge: the bridge we learned it from, else every active bridge
+    const learned = c.routes.get(dst);
+    const bridges = learned !== undefined ? [learned] : specialistsWith(
+      nc,
+      SPECIALIST_ACTIVE_BRIDGE,
+      me,
+    );
+    const n = writeExtFrameHeader(tx, 0, nwid, 0, dst, src, et);
+    tx.set(frame.subarray(pStart, end), n);
+    let sent = false;
+    for (const b of bridges) {
+      if (b === me) continue;
+      if (!this.filter.filterOutbound(net, b, src, dst, et, frame, pStart, end)) {
+        d.filter++;
+        continue;
+      }
+      net.pushCredentials(now, b);
+      this.counters.sentExtFrames++;
+      this.#node.sendPacket(now, this.#addr(b), Verb.EXT_FRAME, tx.subarray(0, n + len), {
+        compress,
+        encrypt: true,
+      });
+      sent = true;
+    }
+    if (!sent && bridges.length === 0) d.bridging++;
+    return sent;
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------
+
+  /** Runs one frame packet; false = "not finished" (gate failed: hold and retry). */
+  #run(
+    now: number,
+    source: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): boolean {
+    if (verb === Verb.FRAME) return this.#frame(now, source, payload, info);
+    if (verb === Verb.EXT_FRAME) return this.#extFrame(now, source, payload, info);
+    return this.#multicastFrame(now, source, payload, info);
+  }
+
+  #frame(
+    now: number,
+    source: Address,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): boolean {
+    const f = decodeFrame(payload);
+    if (!f) return this.#drop("malformed");
+    const net = this.#networks.get(f.networkId);
+    if (!net) return this.#drop("noNetwork");
+    if (!this.#gate(now, net, source, Verb.FRAME, info)) return false;
+    const c = this.#netCache(net.id);
+    const from = this.#macOf(c, source.value);
+    if (
+      this.filter.filterInbound(
+        net,
+        source.value,
+        from,
+        c.ourMac,
+        f.etherType,
+        payload,
+        f.payloadStart,
+        f.payloadEnd,
+      ) === 0
+    ) return this.#drop("filter");
+    this.#deliver(net.id, c.ourMac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
+    return true;
+  }
+
+  #extFrame(
+    now: number,
+    source: Address,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): boolean {
+    const f = decodeExtFrame(payload);
+    if (!f) return this.#drop("malformed");
+    const net = this.#networks.get(f.networkId);
+    if (!net) return this.#drop("noNetwork");
+    if (f.com) this.#offerCom(now, net, f.com);
+    if (!this.#gate(now, net, source, Verb.EXT_FRAME, info)) return false;
+    const nc = net.config!;
+    const c = this.#netCache(net.id);
+    const senderMac = this.#macOf(c, source.value);
+    if (f.from === 0 || f.from === c.ourMac) {
+      this.#drop("badMac");
+    } else {
+      const r = this.filter.filterInbound(
+        net,
+        source.value,
+        f.from,
+        f.to,
+        f.etherType,
+        payload,
+        f.payloadStart,
+        f.payloadEnd,
+      );
+      let ok = r !== 0;
+      if (r === 0) this.#drop("filter");
+      else if (r === 1) {
+        if (f.from !== senderMac) {
+          if (!isSpecialist(nc, source.value, SPECIALIST_ACTIVE_BRIDGE)) ok = false;
+          else this.#learnRoute(c, f.from, source.value);
+        }
+        if (ok && f.to !== c.ourMac) {
+          if (isMulticastMac(f.to)) ok = nc.multicastLimit > 0;
+          else ok = isSpecialist(nc, this.#me, SPECIALIST_ACTIVE_BRIDGE);
+        }
+        if (!ok) this.#drop("bridging");
+      }
+      if (ok) {
+        this.#deliver(net.id, f.to, f.from, f.etherType, payload, f.payloadStart, f.payloadEnd);
+      }
+    }
+    if ((f.flags & EXT_FRAME_FLAG_ACK) !== 0) {
+      this.#node.sendPacket(
+        now,
+        source,
+        Verb.OK,
+        encodeOkExtFrame({ inRePacketId: info.packetId, networkId: net.id }),
+        { encrypt: true },
+      );
+    }
+    return true;
+  }
+
+  #multicastFrame(
+    now: number,
+    source: Address,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): boolean {
+    const f = decodeMulticastFrame(payload);
+    if (!f) return this.#drop("malformed");
+    const net = this.#networks.get(f.networkId);
+    if (!net) return this.#drop("noNetwork");
+    if (f.com) this.#offerCom(now, net, f.com);
+    if (!this.#gate(now, net, source, Verb.MULTICAST_FRAME, info)) return false;
+    const nc = net.config!;
+    if (nc.multicastLimit <= 0) return this.#drop("multicastDisabled");
+    const len = f.payloadEnd - f.payloadStart;
+    if (len < 1 || len > MAX_FRAME_PAYLOAD) return this.#drop("malformed");
+    const c = this.#netCache(net.id);
+    const senderMac = this.#macOf(c, source.value);
+    const from = f.source ?? senderMac;
+    if (!isMulticastMac(f.mac) || from === 0 || isMulticastMac(from) || from === c.ourMac) {
+      return this.#drop("badMac");
+    }
+    let ok = true;
+    if (from !== senderMac) {
+      // a bridged source: the sender must be an active bridge (or a designated replicator
+      // re-multicasting someone else's frame)
+      ok = isSpecialist(nc, source.value, SPECIALIST_ACTIVE_BRIDGE) ||
+        isSpecialist(nc, source.value, SPECIALIST_MULTICAST_REPLICATOR);
+      if (!ok) this.#drop("bridging");
+    }
+    if (
+      ok && (f.flags & MULTICAST_FRAME_FLAG_REPLICATE) !== 0 &&
+      isSpecialist(nc, this.#me, SPECIALIST_MULTICAST_REPLICATOR)
+    ) {
+      this.multicast.send(
+        now,
+        net,
+        f.mac,
+        f.adi,
+        from,
+        f.etherType,
+        payload,
+        f.payloadStart,
+        f.payloadEnd,
+        source.value,
+      );
+    }
+    if (ok) {
+      const r = this.filter.filterInbound(
+        net,
+        source.value,
+        from,
+        f.mac,
+        f.etherType,
+        payload,
+        f.payloadStart,
+        f.payloadEnd,
+      );
+      if (r === 0) this.#drop("filter");
+      else this.#deliver(net.id, f.mac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
+    }
+    if (f.gatherLimit !== undefined && f.gatherLimit > 0) {
+      const g = this.multicast.gather(net.id, f.mac, f.adi, source.value, f.gatherLimit);
+      if (g) {
+        const okp = encodeOkMulticastFrame({
+          inRePacketId: info.packetId,
+          networkId: net.id,
+          mac: f.mac,
+          adi: f.adi,
+          flags: 0,
+          gather: g,
+        });
+        this.#node.sendPacket(now, source, Verb.OK, okp, { compress: true, encrypt: true });
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The gate (spec §8.6): passing establishes trust and triggers our LIKEs to the sender;
+   * failing answers ERROR(NEED_MEMBERSHIP_CERTIFICATE, nwid) in re the packet.
+   */
+  #gate(
+    now: number,
+    net: DataPlaneNetwork,
+    source: Address,
+    verb: Verb,
+    info: PacketInfo,
+  ): boolean {
+    if (net.config && net.gate(now, source.value)) {
+      this.#node.noteTrustEstablished(now, source, info.localSocket, info.remote);
+      this.multicast.gatePassed(now, net, source.value);
+      return true;
+    }
+    this.counters.drops.gate++;
+    this.#node.sendPacket(
+      now,
+      source,
+      Verb.ERROR,
+      encodeError({
+        inReVerb: verb,
+        inRePacketId: info.packetId,
+        code: ErrorCode.NEED_MEMBERSHIP_CERTIFICATE,
+        networkId: net.id,
+      }),
+      { encrypt: true },
+    );
+    return false;
+  }
+
+  #hold(
+    now: number,
+    source: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    info: PacketInfo,
+  ): void {
+    if (this.#held.length >= FRAME_RETRY_QUEUE_SIZE) {
+      this.#held.shift();
+      this.counters.drops.retryExpired++;
+    }
+    this.#held.push({
+      verb,
+      source,
+      payload: payload.slice(),
+      info,
+      first: now,
+      next: now + FRAME_RETRY_INTERVAL,
+    });
+  }
+
+  #deliver(
+    nwid: bigint,
+    to: number,
+    from: number,
+    etherType: number,
+    payload: Uint8Array,
+    start: number,
+    end: number,
+  ): void {
+    const len = end - start;
+    if (len < 0 || len > MAX_PACKET_LENGTH) {
+      this.counters.drops.malformed++;
+      return;
+    }
+    const rx = this.#rx;
+    writeEthernetHeader(rx, 0, to, from, etherType);
+    rx.set(payload.subarray(start, end), ETHERNET_HEADER_LENGTH);
+    this.counters.delivered++;
+    this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
+  }
+
+  #drop(reason: FrameDropReason): true {
+    this.counters.drops[reason]++;
+    return true;
+  }
+
+  #offerCom(now: number, net: DataPlaneNetwork, b: Uint8Array): void {
+    if (!net.addCom) return;
+    const c = comDeserialize(b)?.com;
+    if (c) net.addCom(now, c);
+  }
+
+  #learnRoute(c: NetCache, mac: number, bridge: number): void {
+    if (c.routes.get(mac) === bridge) return;
+    if (!c.routes.has(mac) && c.routes.size >= MAX_BRIDGE_ROUTES) c.routes.clear();
+    c.routes.set(mac, bridge);
+  }
+
+  #netCache(nwid: bigint): NetCache {
+    let c = this.#cache.get(nwid);
+    if (!c) {
+      if (this.#cache.size >= 1024) this.#cache.clear();
+      c = {
+        first: firstOctetForNetwork(nwid),
+        mask: macXorMask(nwid),
+        ourMac: macFromAddress(this.#me, nwid),
+        routes: new Map(),
+      };
+      this.#cache.set(nwid, c);
+    }
+    return c;
+  }
+
+  #macOf(c: NetCache, address: number): number {
+    return c.first * TWO40 + xor40(address, c.mask);
+  }
+
+  #addr(a: number): Address {
+    let x = this.#addrs.get(a);
+    if (!x) {
+      if (this.#addrs.size >= 65_536) this.#addrs.clear();
+      x = new Address(a);
+      this.#addrs.set(a, x);
+    }
+    return x;
+  }
+}
