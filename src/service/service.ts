@@ -20,6 +20,11 @@ import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, UdpTransport } from "./udp_transport.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
+import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
+import type { NetworkInfo } from "../vl2/network.ts";
+import { Networks } from "../vl2/networks.ts";
+import { networkApiRoutes } from "./network_api.ts";
+import { asVl2Node, NetworkFiles } from "./network_store.ts";
 
 /** A problem that stops the service before it runs (message is user-facing, exit status 1). */
 export class ServiceError extends Error {
@@ -66,6 +71,8 @@ export interface ServiceOptions {
   metricsExtras?: () => Pick<MetricsInput, "networks" | "controller">;
   /** Run the embedded network controller (default true: every 1.14 node has one, spec §10). */
   controller?: boolean;
+  /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
+  onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
 }
 
 /** Strong random bytes from the platform. */
@@ -152,6 +159,10 @@ export class Service {
   upperLayer: UpperLayerMux | undefined;
   /** The embedded network controller (undefined if disabled or its database failed to open). */
   controller: ControllerService | undefined;
+  /** Joined networks (the member side of VL2; undefined for nodes without VL2). */
+  networks: Networks | undefined;
+  /** networks.d persistence; add `listeners` here for network changes (the TAP layer). */
+  networkFiles: NetworkFiles | undefined;
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
@@ -236,11 +247,20 @@ export class Service {
     const servers: Deno.HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
+    let networks: Networks | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
       peers: node?.peers() ?? [],
       ...(ctlService ? { controller: ctlService.metrics() } : {}),
+      ...(networks
+        ? {
+          networks: networks.infos().map((i) => ({
+            id: i.nwid.toString(16).padStart(16, "0"),
+            multicastGroups: i.multicastSubscriptions.length,
+          })),
+        }
+        : {}),
       ...(opts.metricsExtras?.() ?? {}),
     });
     const renderMetrics = async () => {
@@ -248,6 +268,8 @@ export class Service {
       return await metrics.text();
     };
     const store = new FileStore(home, (m) => log.warn(m));
+    const networkFiles = new NetworkFiles(home, store, log);
+    if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const pathCheck = makePathCheck(conf);
     const ref: { service?: Service } = {};
     const host: NodeHost = {
@@ -288,6 +310,18 @@ export class Service {
           log.warn(`network controller disabled: ${e instanceof Error ? e.message : e}`);
         }
       }
+      const vl2 = upper ? asVl2Node(node) : undefined;
+      if (upper && vl2) {
+        networks = new Networks({
+          node: vl2,
+          host: networkFiles,
+          metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
+        });
+        upper.setMember(networks);
+        for (const nwid of networkFiles.rejoinAll(networks, now())) {
+          log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
+        }
+      }
       for (const id of store.list("moon")) {
         log.info(`orbiting moon ${id} (from moons.d)`);
         node.orbit(now(), BigInt("0x" + id), undefined);
@@ -317,6 +351,7 @@ export class Service {
         }),
       }, [
         moonRoutes(),
+        networkApiRoutes(() => networks, now),
         configRoutes(home),
         metricsRoutes(renderMetrics),
         ...(ctlService ? [ctlService.routes()] : []),
@@ -365,6 +400,8 @@ export class Service {
     });
     service.upperLayer = upper;
     service.controller = ctlService;
+    service.networks = networks;
+    service.networkFiles = networkFiles;
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
