@@ -9,7 +9,7 @@ fi
 deno --version | head -1
 
 need=()
-for pair in ip:iproute2 iperf3:iperf3 tcpdump:tcpdump iptables:iptables ping:iputils-ping; do
+for pair in ip:iproute2 iperf3:iperf3 tcpdump:tcpdump iptables:iptables ping:iputils-ping curl:curl; do
   cmd=${pair%%:*}
   pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")

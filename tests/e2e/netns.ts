@@ -259,12 +259,132 @@ function emergencyCleanup(): void {
   liveLabs.clear();
 }
 
-let handlersInstalled = false;
-/** Installs the unload handler (once). */
+let unloadInstalled = false;
+/** Ctrl-C / SIGTERM while a lab is up: clean up, then exit as the signal would. */
+const signalHandlers: [Deno.Signal, () => void][] = [];
+
+/** Installs the unload handler (once) and, while labs are live, SIGINT/SIGTERM handlers. */
 function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  globalThis.addEventListener("unload", emergencyCleanup);
+  if (!unloadInstalled) {
+    unloadInstalled = true;
+    globalThis.addEventListener("unload", emergencyCleanup);
+  }
+  if (signalHandlers.length > 0) return;
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const fn = () => {
+      console.error(`netns lab: ${sig}, deleting lab namespaces`);
+      emergencyCleanup();
+      Deno.exit(code);
+    };
+    try {
+      Deno.addSignalListener(sig, fn);
+      signalHandlers.push([sig, fn]);
+    } catch {
+      // not supported here
+    }
+  }
+}
+
+/** Removes the signal handlers once no lab is live (keeps test sanitizers quiet). */
+function releaseHandlers(): void {
+  if (liveLabs.size > 0) return;
+  for (const [sig, fn] of signalHandlers.splice(0)) {
+    try {
+      Deno.removeSignalListener(sig, fn);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Where live labs are registered (`<lab id>` → owner pid and directory), for stale cleanup. */
+export const LAB_REGISTRY = "/tmp/zt-e2e-labs";
+
+/** A registry entry. */
+interface LabRecord {
+  /** Owning process, or 0 for a manual lab (scripts/netns.sh up). */
+  pid: number;
+  /** The lab directory. */
+  dir: string;
+}
+
+/** Namespaces currently present whose names start with `<id>-`. */
+function namespacesOf(id: string): string[] {
+  const out = new Deno.Command("ip", { args: ["netns", "list"], stderr: "null" }).outputSync();
+  return decoder.decode(out.stdout).split("\n").map((l) => l.split(" ")[0])
+    .filter((n) => n.startsWith(`${id}-`));
+}
+
+/** Kills what runs in `ns` and deletes it (best effort, synchronous). */
+function deleteNamespaceSync(ns: string): void {
+  try {
+    const pids = new Deno.Command("ip", { args: ["netns", "pids", ns], stderr: "null" })
+      .outputSync();
+    for (const pid of decoder.decode(pids.stdout).split(/\s+/).filter((x) => x)) {
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
+  } catch {
+    // best effort
+  }
+}
+
+/** Deletes a registered lab's namespaces, directory and registry entry. */
+function removeLab(id: string, rec: LabRecord | undefined): void {
+  for (const ns of namespacesOf(id)) deleteNamespaceSync(ns);
+  if (rec?.dir && rec.dir.startsWith("/tmp/zt") && !Deno.env.get("ZT_E2E_KEEP")) {
+    try {
+      Deno.removeSync(rec.dir, { recursive: true });
+    } catch {
+      // gone
+    }
+  }
+  try {
+    Deno.removeSync(`${LAB_REGISTRY}/${id}`);
+  } catch {
+    // gone
+  }
+}
+
+/**
+ * Removes labs left behind by runs that died without cleaning up (owner pid gone; with
+ * `includeManual`, also labs made by scripts/netns.sh). Only registered labs are touched.
+ * Returns the ids removed.
+ */
+export function sweepStaleLabs(includeManual = false): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = [...Deno.readDirSync(LAB_REGISTRY)];
+  } catch {
+    return removed;
+  }
+  for (const e of entries) {
+    if (!/^zt[0-9a-f]{6}$/.test(e.name)) continue;
+    let rec: LabRecord | undefined;
+    try {
+      rec = JSON.parse(Deno.readTextFileSync(`${LAB_REGISTRY}/${e.name}`));
+    } catch {
+      rec = undefined;
+    }
+    const pid = rec?.pid ?? -1;
+    let alive = false;
+    if (pid > 0) {
+      try {
+        alive = Deno.statSync(`/proc/${pid}`).isDirectory;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive || (pid === 0 && !includeManual)) continue;
+    removeLab(e.name, rec);
+    removed.push(e.name);
+  }
+  return removed;
 }
 
 /** An IPv4 address with prefix, e.g. "198.18.0.1/24". */
@@ -324,12 +444,16 @@ export class Lab {
   }
 
   /** Creates the switch namespace and its bridge. */
-  static async create(): Promise<Lab> {
-    installHandlers();
+  static async create(o: { manual?: boolean } = {}): Promise<Lab> {
+    sweepStaleLabs();
+    if (!o.manual) installHandlers();
     const rnd = crypto.getRandomValues(new Uint8Array(3));
     const id = "zt" + [...rnd].map((b) => b.toString(16).padStart(2, "0")).join("");
     const lab = new Lab(id, Deno.makeTempDirSync({ prefix: `${id}-` }));
-    liveLabs.add(lab);
+    Deno.mkdirSync(LAB_REGISTRY, { recursive: true });
+    const rec: LabRecord = { pid: o.manual ? 0 : Deno.pid, dir: lab.dir };
+    Deno.writeTextFileSync(`${LAB_REGISTRY}/${id}`, JSON.stringify(rec));
+    if (!o.manual) liveLabs.add(lab);
     try {
       await lab.addNamespace("sw");
       await lab.exec(lab.switchNs, ["ip", "link", "add", BRIDGE, "type", "bridge"]);
@@ -423,7 +547,8 @@ export class Lab {
     await this.exec(ns, ["ip", "addr", "add", cidr(ip), "dev", "eth0"]);
     await this.exec(ns, ["ip", "link", "set", "eth0", "up"]);
     await this.exec(ns, ["ip", "route", "add", LAB_SEGMENT, "via", routerIp]);
-    await this.exec(natNs, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    // /proc/sys/net is per namespace for a process inside it (no procps needed).
+    await this.exec(natNs, ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
     await this.exec(natNs, [
       "iptables",
       "-t",
@@ -479,23 +604,13 @@ export class Lab {
 
   /** Deletes all namespaces synchronously (also kills anything left inside them). */
   deleteNamespacesSync(): void {
-    for (const ns of [...this.namespaces].reverse()) {
-      try {
-        const pids = new Deno.Command("ip", { args: ["netns", "pids", ns], stderr: "null" })
-          .outputSync();
-        for (const pid of decoder.decode(pids.stdout).split(/\s+/).filter((s) => s)) {
-          try {
-            Deno.kill(Number(pid), "SIGKILL");
-          } catch {
-            // gone
-          }
-        }
-        new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).outputSync();
-      } catch {
-        // best effort
-      }
-    }
+    for (const ns of [...this.namespaces].reverse()) deleteNamespaceSync(ns);
     this.namespaces.length = 0;
+    try {
+      Deno.removeSync(`${LAB_REGISTRY}/${this.id}`);
+    } catch {
+      // gone
+    }
   }
 
   /** Stops processes, deletes namespaces and (unless ZT_E2E_KEEP is set) the lab directory. */
@@ -505,6 +620,7 @@ export class Lab {
     await Promise.all(this.processes.map((p) => p.stop("SIGTERM", 2000).catch(() => {})));
     this.deleteNamespacesSync();
     liveLabs.delete(this);
+    releaseHandlers();
     if (!Deno.env.get("ZT_E2E_KEEP")) {
       try {
         Deno.removeSync(this.dir, { recursive: true });
@@ -524,5 +640,44 @@ export async function withLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T> {
     return await fn(lab);
   } finally {
     await lab.close();
+  }
+}
+
+/** `up [bridge|nat]`: builds a lab that stays up (root at .1, leaves a and b); prints it. */
+async function manualUp(kind: string): Promise<void> {
+  const lab = await Lab.create({ manual: true });
+  try {
+    const lines = [`lab ${lab.id} (dir ${lab.dir}); switch namespace ${lab.switchNs}`];
+    const r = await lab.addHost("r", "198.18.0.1");
+    lines.push(`  ${r.ns}: ${r.ip}`);
+    if (kind === "nat") {
+      for (const [role, pub, sub] of [["a", "198.18.0.21", 1], ["b", "198.18.0.22", 2]] as const) {
+        const h = await lab.addNattedHost(role, pub, sub);
+        lines.push(`  ${h.ns}: ${h.ip} behind ${h.natNs} (MASQUERADE as ${h.publicIp})`);
+      }
+    } else {
+      for (const [role, ip] of [["a", "198.18.0.11"], ["b", "198.18.0.12"]] as const) {
+        const h = await lab.addHost(role, ip);
+        lines.push(`  ${h.ns}: ${h.ip}`);
+      }
+    }
+    lines.push(`run things with: ip netns exec ${lab.id}-a <command>; remove with: down`);
+    console.log(lines.join("\n"));
+  } catch (e) {
+    lab.deleteNamespacesSync();
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const [cmd, arg] = Deno.args;
+  if (cmd === "up" && (arg === undefined || arg === "bridge" || arg === "nat")) {
+    await manualUp(arg ?? "bridge");
+  } else if (cmd === "down") {
+    const ids = sweepStaleLabs(true);
+    console.log(ids.length ? `removed ${ids.join(" ")}` : "no labs to remove");
+  } else {
+    console.error("usage: netns.ts up [bridge|nat] | down");
+    Deno.exit(2);
   }
 }

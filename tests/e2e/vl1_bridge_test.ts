@@ -7,7 +7,7 @@ import {
   labWorld,
   pathAddress,
   ROOT_IP,
-  startNode,
+  startRootAndLeaves,
   type ZtNode,
 } from "./zt_lab.ts";
 
@@ -40,16 +40,14 @@ Deno.test({
   name: "e2e vl1 bridge: root + two leaves ONLINE, ECHO, direct path held by ECHO traffic",
   ignore: SKIP !== undefined,
   fn: async () => {
-    const { ids, planet } = await labWorld();
+    const world = await labWorld();
     await withLab(async (lab) => {
       const [r, a, b] = [
         await lab.addHost("r", ROOT_IP),
         await lab.addHost("a", A_IP),
         await lab.addHost("b", B_IP),
       ];
-      const root = startNode(lab, { name: "root", ns: r.ns, id: ids[0], planet });
-      const la = startNode(lab, { name: "a", ns: a.ns, id: ids[1], planet, runner: "lab" });
-      const lb = startNode(lab, { name: "b", ns: b.ns, id: ids[2], planet, runner: "lab" });
+      const [root, la, lb] = await startRootAndLeaves(lab, world, { root: r, a, b });
       const nodes = [root, la, lb];
       await explainFailure(nodes, async () => {
         const statuses = await Promise.all(nodes.map((n) => n.waitOnline(ONLINE_MS)));
@@ -117,16 +115,16 @@ Deno.test({
   name: "e2e vl1 bridge: a killed leaf restarts ONLINE with the same identity",
   ignore: SKIP !== undefined,
   fn: async () => {
-    const { ids, planet } = await labWorld();
+    const world = await labWorld();
     await withLab(async (lab) => {
       const [r, a, b] = [
         await lab.addHost("r", ROOT_IP),
         await lab.addHost("a", A_IP),
         await lab.addHost("b", B_IP),
       ];
-      const root = startNode(lab, { name: "root", ns: r.ns, id: ids[0], planet });
-      const la = startNode(lab, { name: "a", ns: a.ns, id: ids[1], planet });
-      const lb = startNode(lab, { name: "b", ns: b.ns, id: ids[2], planet, runner: "lab" });
+      const [root, la, lb] = await startRootAndLeaves(lab, world, { root: r, a, b }, {
+        a: "zt-run",
+      });
       const nodes = [root, la, lb];
       await explainFailure(nodes, async () => {
         await Promise.all(nodes.map((n) => n.waitOnline(ONLINE_MS)));

@@ -11,7 +11,7 @@ import { createNode } from "../../src/service/node_factory.ts";
 import { Service } from "../../src/service/service.ts";
 import { onShutdownSignal } from "../../src/service/signals.ts";
 import { parseWorld, WorldType } from "../../src/vl1/world.ts";
-import { exec, type Lab, type NsProcess, waitFor } from "./netns.ts";
+import { exec, type Lab, type LabHost, type NsProcess, waitFor } from "./netns.ts";
 
 /** The `zt` entry point. */
 export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
@@ -326,6 +326,37 @@ export function startNode(
   const token = `tok-${p.name}-${p.id.address}`;
   prepareHome(home, p.id, p.planet, token);
   return new ZtNode(lab, { ...p, home, token, runner: p.runner ?? "zt-run" });
+}
+
+/**
+ * Starts the lab root in `hosts.root`, waits for its API to answer ONLINE (so the leaves' first
+ * HELLO is not lost to a root still starting), then leaves a and b. Runners default to the lab
+ * runner for leaves (they need /lab/ping) and `zt run` for the root.
+ */
+export async function startRootAndLeaves(
+  lab: Lab,
+  world: LabWorld,
+  hosts: { root: LabHost; a: LabHost; b: LabHost },
+  runners: { a?: Runner; b?: Runner } = {},
+): Promise<[ZtNode, ZtNode, ZtNode]> {
+  const { ids, planet } = world;
+  const root = startNode(lab, { name: "root", ns: hosts.root.ns, id: ids[0], planet });
+  await explainFailure([root], () => root.waitOnline(15_000));
+  const a = startNode(lab, {
+    name: "a",
+    ns: hosts.a.ns,
+    id: ids[1],
+    planet,
+    runner: runners.a ?? "lab",
+  });
+  const b = startNode(lab, {
+    name: "b",
+    ns: hosts.b.ns,
+    id: ids[2],
+    planet,
+    runner: runners.b ?? "lab",
+  });
+  return [root, a, b];
 }
 
 /** Logs of all nodes, for failure messages. */
