@@ -225,6 +225,12 @@ Deno.test("cli against a live service: info, -j, listpeers, peers, listmoons, or
     assert.equal(pp[1], "<ztaddr>   <ver>  <role> <lat> <link>   <lastTX> <lastRX> <path>");
     assert.match(pp[2], new RegExp(`^${ROOT_ADDRESS} \\S+ +PLANET +-?\\d+ (RELAY|DIRECT )`));
 
+    r = await run("listnetworks");
+    assert.deepEqual(r, {
+      code: 0,
+      out: "200 listnetworks <nwid> <name> <mac> <status> <type> <dev> <ZT assigned ips>\n",
+      err: "",
+    });
     r = await run("listmoons");
     assert.deepEqual(r, { code: 0, out: "[]\n", err: "" });
     // a moon file in moons.d (root = lab r at the unreachable test endpoint): orbit loads it
