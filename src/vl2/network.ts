@@ -200,6 +200,7 @@ export class Network {
   #config: NetworkConfig | undefined;
   #configBytes: Uint8Array | undefined;
   #authInfo: NetworkSsoInfo | undefined;
+  #answered = false;
 
   /** A joined network with no config yet. */
   constructor(ctx: NetworkContext, id: bigint, localConf?: NetworkLocalConf) {
@@ -249,10 +250,14 @@ export class Network {
 
   // ---- config --------------------------------------------------------------------------------
 
-  /** Whether a config request is due: none yet (every 5 s) or the config is ≥ 60 s old. */
+  /**
+   * Whether a config request is due: every 5 s while we have no config (or only the one loaded
+   * from disk and the controller has not answered since start), else when the config is ≥ 60 s
+   * old and the last request was ≥ 60 s ago.
+   */
   configRequestDue(now: number): boolean {
     const since = now - this.lastConfigRequest;
-    if (!this.#config) return since >= NETWORK_CONFIG_RETRY_DELAY;
+    if (!this.#config || !this.#answered) return since >= NETWORK_CONFIG_RETRY_DELAY;
     return since >= NETWORK_AUTOCONF_DELAY && now - this.lastConfigUpdate >= NETWORK_AUTOCONF_DELAY;
   }
 
@@ -335,6 +340,7 @@ export class Network {
   applyConfiguration(now: number, bytes: Uint8Array, save: boolean): ConfigApplyResult {
     const nc = parseNetworkConfig(bytes);
     if (!nc || nc.networkId !== this.id || nc.issuedTo !== this.#ctx.address) return "rejected";
+    if (save) this.#answered = true;
     const cur = this.#config;
     if (this.#configBytes && sameBytes(this.#configBytes, bytes)) return "unchanged";
     if (cur && nc.revision < cur.revision && nc.timestamp < cur.timestamp) return "rejected";
@@ -364,6 +370,7 @@ export class Network {
   setFailure(failure: Exclude<NetconfFailure, "NONE">, errorData?: Uint8Array): void {
     const before = this.status;
     this.failure = failure;
+    this.#answered = true;
     if (failure === "AUTHENTICATION_REQUIRED") {
       let url = "";
       if (errorData && errorData.length > 0) {
