@@ -35,6 +35,32 @@ export interface UdpTransportOptions {
   onPacket: PacketHandler;
 }
 
+/** Counters every UDP transport keeps (implementations may add more). */
+export interface UdpTransportStats {
+  /** Datagrams received. */
+  received: number;
+  /** Datagrams sent. */
+  sent: number;
+  /** Sends that failed or were dropped. */
+  sendErrors: number;
+  /** Exceptions thrown by the packet handler. */
+  handlerErrors: number;
+}
+
+/** What the service uses of a UDP transport (this node:dgram one or the FFI one). */
+export interface UdpTransportApi {
+  /** Counters (live). */
+  readonly stats: UdpTransportStats;
+  /** Sends one datagram (see {@link UdpTransport.send}). */
+  send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
+  /** Local addresses bound, with the port. */
+  boundAddresses(): InetAddress[];
+  /** Whether any socket is bound to a wildcard address of `family`. */
+  hasWildcard(family: 4 | 6): boolean;
+  /** Closes every socket (idempotent). */
+  close(): Promise<void>;
+}
+
 /** One bound socket. */
 interface BoundSocket {
   id: number;
@@ -73,7 +99,9 @@ function isAddrInUse(e: unknown): boolean {
 }
 
 /** The node's UDP sockets. Socket ids are 1, 2, ... in bind order. */
-export class UdpTransport {
+export class UdpTransport implements UdpTransportApi {
+  /** Which implementation this is (see udp_transport_ffi.ts for the other). */
+  readonly kind = "dgram" as const;
   readonly #sockets: BoundSocket[];
   readonly #log: Logger;
   #closed = false;

@@ -1,0 +1,706 @@
+// Linux UDP sockets through Deno FFI: bind, batched receive (poll + recvmmsg), sendto/sendmmsg, per-datagram TTL.
+//
+// Receiving: one nonblocking FFI `poll` (on a helper thread) waits for every socket plus a wake-up
+// eventfd; then the JS thread drains each readable socket with synchronous `recvmmsg` calls into
+// one preallocated buffer (batch × slot bytes) until the kernel queue is empty (bounded per
+// round), handing each datagram to the callback as a view. Remote addresses are decoded from the
+// raw sockaddr through a small cache, so a datagram from a known sender allocates no objects.
+// Sending: synchronous `sendto` from the caller's buffer (no copy), or `sendmmsg` for batches.
+import { InetAddress } from "../src/vl1/inet_address.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  EAGAIN,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EINTR,
+  errno,
+  libc,
+  LibcError,
+  MSG_DONTWAIT,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+  POLLOUT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+} from "./libc.ts";
+
+/** errno: address family not supported (no IPv6 in this kernel/namespace). */
+export const EAFNOSUPPORT = 97;
+/** errno: address already in use. */
+export const EADDRINUSE = 98;
+/** errno: cannot assign requested address (IP not on this host). */
+export const EADDRNOTAVAIL = 99;
+
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_ERROR = 4;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const IPPROTO_IP = 0;
+const IPPROTO_IPV6 = 41;
+const IP_TTL = 2;
+const IP_RECVTTL = 12;
+const IPV6_UNICAST_HOPS = 16;
+const IPV6_V6ONLY = 26;
+const IPV6_RECVHOPLIMIT = 51;
+const IPV6_HOPLIMIT = 52;
+const MSG_TRUNC = 0x20;
+
+/** Socket buffer size asked for by default (the kernel may grant less). */
+export const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+/** Datagrams per `recvmmsg` call by default. */
+export const DEFAULT_BATCH = 64;
+/** Bytes per receive slot by default (ZeroTier packets are far smaller). */
+export const DEFAULT_SLOT = 16384;
+/** Most `recvmmsg` calls per socket per poll round before polling again (lets timers run). */
+export const MAX_BATCHES_PER_ROUND = 16;
+
+const SOCKADDR_SLOT = 32; // sockaddr_in6 is 28 bytes
+const CONTROL_SLOT = 32; // CMSG_SPACE(sizeof(int)) = 24
+const MSGHDR = 64; // struct mmsghdr on 64-bit Linux
+const IOVEC = 16;
+const REMOTE_CACHE_MAX = 4096;
+
+/** Extra libc symbols that ffi/libc.ts does not bind. */
+const EXTRA_SYMBOLS = {
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const;
+let extraLib: Deno.DynamicLibrary<typeof EXTRA_SYMBOLS> | undefined;
+
+/** getsockopt/getsockname, opened on first use (after libc() proved libc loads). */
+function extra(): Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] {
+  if (extraLib) return extraLib.symbols;
+  libc(); // throws a clear error off Linux
+  let last: unknown;
+  for (const name of ["libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"]) {
+    try {
+      extraLib = Deno.dlopen(name, EXTRA_SYMBOLS);
+      return extraLib.symbols;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`zt: cannot load the C library through FFI: ${String(last)}`);
+}
+
+/** Called for each datagram: `data` is a view into a reused buffer (copy what you keep). */
+export type UdpDatagramCallback = (socketId: number, remote: InetAddress, data: Uint8Array) => void;
+
+/** One bound, nonblocking UDP socket (see {@link bindUdpSocket}). */
+export interface BoundUdpSocket {
+  /** File descriptor (owned by whoever closes it: {@link LinuxUdp} once handed over). */
+  fd: number;
+  /** Address family. */
+  family: 4 | 6;
+  /** Local address with the bound port. */
+  local: InetAddress;
+  /** Receive buffer size the kernel granted (bytes, as reported by getsockopt). */
+  rcvbuf: number;
+  /** Send buffer size the kernel granted. */
+  sndbuf: number;
+}
+
+/** Writes `a` as a sockaddr_in / sockaddr_in6 at `off` of `b`; returns its length. */
+function writeSockaddr(b: Uint8Array, off: number, a: InetAddress): number {
+  const ip = a.ip;
+  if (a.family === 4) {
+    b[off] = AF_INET;
+    b[off + 1] = 0;
+    b[off + 2] = a.port >>> 8;
+    b[off + 3] = a.port & 0xff;
+    b[off + 4] = ip[0];
+    b[off + 5] = ip[1];
+    b[off + 6] = ip[2];
+    b[off + 7] = ip[3];
+    for (let i = 8; i < 16; i++) b[off + i] = 0;
+    return 16;
+  }
+  b[off] = AF_INET6;
+  b[off + 1] = 0;
+  b[off + 2] = a.port >>> 8;
+  b[off + 3] = a.port & 0xff;
+  b[off + 4] =
+    b[off + 5] =
+    b[off + 6] =
+    b[off + 7] =
+      0; // flowinfo
+  for (let i = 0; i < 16; i++) b[off + 8 + i] = ip[i];
+  b[off + 24] =
+    b[off + 25] =
+    b[off + 26] =
+    b[off + 27] =
+      0; // scope id
+  return 28;
+}
+
+/** An `int` argument for setsockopt. */
+function intOpt(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+/** getsockopt for an `int` option; -1 on failure. */
+function getIntOpt(fd: number, level: number, name: number): number {
+  const v = new Uint8Array(4);
+  const len = new Uint8Array(4);
+  len[0] = 4;
+  if (extra().getsockopt(fd, level, name, v, len) < 0) return -1;
+  return new DataView(v.buffer).getInt32(0, true);
+}
+
+/** Asks for `bytes` of socket buffer: the privileged FORCE option first, then the capped one. */
+function growBuffer(fd: number, force: number, plain: number, bytes: number): number {
+  const l = libc();
+  const v = intOpt(bytes);
+  if (l.setsockopt(fd, SOL_SOCKET, force, v, 4) < 0) {
+    l.setsockopt(fd, SOL_SOCKET, plain, v, 4); // capped at net.core.[rw]mem_max; best effort
+  }
+  return getIntOpt(fd, SOL_SOCKET, plain);
+}
+
+/**
+ * Creates a nonblocking UDP socket bound to `local` (IP and port; port 0 = kernel's choice), IPv6
+ * sockets IPv6-only, SO_REUSEADDR off, socket buffers grown toward `bufferBytes`. With
+ * `receiveTtl` the socket also reports each datagram's TTL / hop limit.
+ * @throws LibcError (errno {@link EADDRINUSE} when the port is taken, {@link EAFNOSUPPORT} without
+ * IPv6, {@link EADDRNOTAVAIL} for an IP not on this host); Error off Linux.
+ */
+export function bindUdpSocket(
+  local: InetAddress,
+  bufferBytes = DEFAULT_SOCKET_BUFFER,
+  receiveTtl = false,
+): BoundUdpSocket {
+  const l = libc();
+  const fam = local.family === 4 ? AF_INET : AF_INET6;
+  const fd = l.socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new LibcError("socket(UDP)", errno());
+  try {
+    const one = intOpt(1);
+    if (fam === AF_INET6 && l.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4) < 0) {
+      throw new LibcError("setsockopt(IPV6_V6ONLY)", errno());
+    }
+    if (receiveTtl) {
+      const ok = fam === AF_INET
+        ? l.setsockopt(fd, IPPROTO_IP, IP_RECVTTL, one, 4)
+        : l.setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, one, 4);
+      if (ok < 0) throw new LibcError("setsockopt(RECVTTL)", errno());
+    }
+    const rcvbuf = growBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bufferBytes);
+    const sndbuf = growBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bufferBytes);
+    const sa = new Uint8Array(SOCKADDR_SLOT);
+    const saLen = writeSockaddr(sa, 0, local);
+    if (l.bind(fd, sa, saLen) < 0) {
+      const code = errno();
+      throw new LibcError(`bind ${local.toIpString()}/${local.port}`, code);
+    }
+    let port = local.port;
+    if (port === 0) {
+      const out = new Uint8Array(SOCKADDR_SLOT);
+      const len = new Uint8Array(4);
+      len[0] = SOCKADDR_SLOT;
+      if (extra().getsockname(fd, out, len) < 0) throw new LibcError("getsockname", errno());
+      port = (out[2] << 8) | out[3];
+    }
+    return { fd, family: local.family, local: local.withPort(port), rcvbuf, sndbuf };
+  } catch (e) {
+    l.close(fd);
+    throw e;
+  }
+}
+
+/** Options of {@link LinuxUdp.start}. */
+export interface LinuxUdpOptions {
+  /** Receives every datagram (exceptions are caught, counted and passed to `onError`). */
+  onPacket: UdpDatagramCallback;
+  /** Told about callback exceptions and unexpected socket errors. */
+  onError?: (e: unknown) => void;
+  /** Datagrams per recvmmsg / sendmmsg call (1..1024, default 64). */
+  batch?: number;
+  /** Bytes per receive slot (larger datagrams are dropped and counted; default 16384). */
+  slotBytes?: number;
+  /** Parse IP_TTL / IPV6_HOPLIMIT control messages (sockets bound with `receiveTtl`). */
+  receiveTtl?: boolean;
+}
+
+/** Counters of a {@link LinuxUdp}. */
+export interface LinuxUdpCounters {
+  /** Datagrams delivered to the callback. */
+  received: number;
+  /** Bytes delivered. */
+  receivedBytes: number;
+  /** Datagrams handed to the kernel. */
+  sent: number;
+  /** Bytes handed to the kernel. */
+  sentBytes: number;
+  /** Sends that failed (unreachable, bad address, ...). */
+  sendErrors: number;
+  /** Sends dropped because the socket buffer stayed full (EAGAIN). */
+  sendDropped: number;
+  /** Completed nonblocking polls. */
+  polls: number;
+  /** recvmmsg calls that returned datagrams (received / batches = datagrams per call). */
+  batches: number;
+  /** Datagrams larger than a slot (dropped). */
+  truncated: number;
+  /** Callback exceptions. */
+  callbackErrors: number;
+}
+
+/**
+ * A set of bound UDP sockets with one receive loop (see the file comment). Socket ids are 1..n
+ * in the order given. Create with {@link LinuxUdp.start}; stop with {@link LinuxUdp.close}.
+ */
+export class LinuxUdp {
+  /** The sockets, id = index + 1. */
+  readonly sockets: readonly BoundUdpSocket[];
+  /** Counters. */
+  readonly counters: LinuxUdpCounters = {
+    received: 0,
+    receivedBytes: 0,
+    sent: 0,
+    sentBytes: 0,
+    sendErrors: 0,
+    sendDropped: 0,
+    polls: 0,
+    batches: 0,
+    truncated: 0,
+    callbackErrors: 0,
+  };
+  /** TTL / hop limit of the datagram being delivered (with `receiveTtl`; else -1). */
+  lastTtl = -1;
+  readonly #onPacket: UdpDatagramCallback;
+  readonly #onError: ((e: unknown) => void) | undefined;
+  readonly #batch: number;
+  readonly #slot: number;
+  readonly #receiveTtl: boolean;
+  #wakeFd: number;
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  readonly #pollFds: Uint8Array;
+  readonly #pollView: DataView;
+  // receive area: [data batch*slot][names batch*32][iovecs batch*16][mmsghdrs batch*64][control]
+  readonly #rx: Uint8Array;
+  readonly #rxMsgs: Uint8Array; // view of the mmsghdr array (for the FFI call)
+  readonly #rxU32: Uint32Array; // the mmsghdr array as u32 words
+  readonly #namesOff: number;
+  readonly #controlOff: number;
+  // send area for sendmmsg (same layout), allocated on first use
+  #tx: Uint8Array | undefined;
+  #txMsgs: Uint8Array | undefined;
+  #txU32: Uint32Array | undefined;
+  #txIov: Uint32Array | undefined;
+  readonly #sa = new Uint8Array(SOCKADDR_SLOT);
+  #saFor: InetAddress | undefined;
+  #saLen = 0;
+  readonly #ttlOpt = new Uint8Array(4);
+  readonly #v4Cache = new Map<number, InetAddress>();
+  readonly #v6Cache = new Map<number, InetAddress>();
+
+  private constructor(sockets: BoundUdpSocket[], wakeFd: number, opts: LinuxUdpOptions) {
+    this.sockets = sockets;
+    this.#wakeFd = wakeFd;
+    this.#onPacket = opts.onPacket;
+    this.#onError = opts.onError;
+    this.#batch = Math.max(1, Math.min(1024, Math.floor(opts.batch ?? DEFAULT_BATCH)));
+    this.#slot = Math.max(64, Math.min(65536, Math.floor(opts.slotBytes ?? DEFAULT_SLOT)));
+    this.#receiveTtl = opts.receiveTtl ?? false;
+    this.#pollFds = new Uint8Array(8 * (sockets.length + 1));
+    this.#pollView = new DataView(this.#pollFds.buffer);
+    sockets.forEach((s, i) => {
+      this.#pollView.setInt32(8 * i, s.fd, true);
+      this.#pollView.setInt16(8 * i + 4, POLLIN, true);
+    });
+    this.#pollView.setInt32(8 * sockets.length, wakeFd, true);
+    this.#pollView.setInt16(8 * sockets.length + 4, POLLIN, true);
+    const area = LinuxUdp.#area(this.#batch, this.#slot, this.#receiveTtl);
+    this.#rx = area.buf;
+    this.#rxMsgs = area.msgs;
+    this.#rxU32 = area.u32;
+    this.#namesOff = area.namesOff;
+    this.#controlOff = area.controlOff;
+  }
+
+  /** Allocates one mmsghdr area with every pointer filled in. */
+  static #area(batch: number, slot: number, control: boolean) {
+    const namesOff = batch * slot;
+    const iovOff = namesOff + batch * SOCKADDR_SLOT;
+    const msgsOff = iovOff + batch * IOVEC;
+    const controlOff = msgsOff + batch * MSGHDR;
+    const size = controlOff + (control ? batch * CONTROL_SLOT : 0);
+    const buf = new Uint8Array(size);
+    const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf));
+    const dv = new DataView(buf.buffer);
+    for (let i = 0; i < batch; i++) {
+      const iov = iovOff + i * IOVEC;
+      dv.setBigUint64(iov, base + BigInt(i * slot), true);
+      dv.setBigUint64(iov + 8, BigInt(slot), true);
+      const m = msgsOff + i * MSGHDR;
+      dv.setBigUint64(m, base + BigInt(namesOff + i * SOCKADDR_SLOT), true); // msg_name
+      dv.setUint32(m + 8, SOCKADDR_SLOT, true); // msg_namelen
+      dv.setBigUint64(m + 16, base + BigInt(iov), true); // msg_iov
+      dv.setBigUint64(m + 24, 1n, true); // msg_iovlen
+      if (control) {
+        dv.setBigUint64(m + 32, base + BigInt(controlOff + i * CONTROL_SLOT), true);
+        dv.setBigUint64(m + 40, BigInt(CONTROL_SLOT), true);
+      }
+    }
+    const msgs = buf.subarray(msgsOff, msgsOff + batch * MSGHDR);
+    const u32 = new Uint32Array(buf.buffer, msgsOff, batch * (MSGHDR / 4));
+    return { buf, msgs, u32, namesOff, iovOff, controlOff };
+  }
+
+  /**
+   * Takes ownership of `sockets` (closed by {@link close}, also if this throws) and starts the
+   * receive loop. @throws LibcError if the wake-up eventfd cannot be created.
+   */
+  static start(sockets: BoundUdpSocket[], opts: LinuxUdpOptions): LinuxUdp {
+    const l = libc();
+    const wakeFd = l.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) {
+      const code = errno();
+      for (const s of sockets) l.close(s.fd);
+      throw new LibcError("eventfd", code);
+    }
+    const u = new LinuxUdp(sockets, wakeFd, opts);
+    u.#loop = u.#receiveLoop();
+    return u;
+  }
+
+  /** Closes a socket that was bound but never handed to {@link start}. */
+  static closeSocket(s: BoundUdpSocket): void {
+    if (s.fd >= 0) libc().close(s.fd);
+    s.fd = -1;
+  }
+
+  /** The socket to use for `remote`: `id` if it has the right family, else the first that does. */
+  #pick(id: number, family: 4 | 6): BoundUdpSocket | undefined {
+    const s = this.sockets[id - 1];
+    if (s !== undefined && s.family === family) return s;
+    for (const x of this.sockets) if (x.family === family) return x;
+    return undefined;
+  }
+
+  /**
+   * Sends one datagram synchronously from `data` (not retained). `id` picks the socket (an
+   * unknown id or one of the other family: the first socket of the remote's family). `ttl` > 0
+   * sets IP_TTL / IPV6_UNICAST_HOPS for this datagram only. On EAGAIN waits up to 1 ms for room
+   * once, then drops (counted). Returns whether the kernel took it.
+   */
+  send(id: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean {
+    if (this.#closed) return false;
+    const s = this.#pick(id, remote.family);
+    if (!s) return false;
+    const l = libc();
+    if (this.#saFor !== remote) {
+      this.#saLen = writeSockaddr(this.#sa, 0, remote);
+      this.#saFor = remote;
+    }
+    const withTtl = ttl !== undefined && ttl > 0 && ttl < 256;
+    if (withTtl) this.#setTtl(s, ttl);
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const n = l.sendto(s.fd, data, BigInt(data.length), 0, this.#sa, this.#saLen);
+        if (n >= 0) {
+          this.counters.sent++;
+          this.counters.sentBytes += data.length;
+          return true;
+        }
+        const code = errno();
+        if (code === EINTR) continue;
+        if (code === EAGAIN && attempt === 0) {
+          this.#waitWritable(s.fd);
+          continue;
+        }
+        if (code === EAGAIN) this.counters.sendDropped++;
+        else this.counters.sendErrors++;
+        return false;
+      }
+      this.counters.sendDropped++;
+      return false;
+    } finally {
+      if (withTtl) this.#setTtl(s, -1);
+    }
+  }
+
+  /** Sets the unicast TTL / hop limit of `s` (-1 = the system default). */
+  #setTtl(s: BoundUdpSocket, ttl: number): void {
+    new DataView(this.#ttlOpt.buffer).setInt32(0, ttl, true);
+    if (s.family === 4) libc().setsockopt(s.fd, IPPROTO_IP, IP_TTL, this.#ttlOpt, 4);
+    else libc().setsockopt(s.fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, this.#ttlOpt, 4);
+  }
+
+  /** Blocks the JS thread up to 1 ms until `fd` is writable (the send buffer drains fast). */
+  #waitWritable(fd: number): void {
+    const p = new Uint8Array(8);
+    const dv = new DataView(p.buffer);
+    dv.setInt32(0, fd, true);
+    dv.setInt16(4, POLLOUT, true);
+    libc().poll(p, 1n, 1);
+  }
+
+  /**
+   * Sends `datas[0..count)` with as few `sendmmsg` calls as the batch size allows, each datagram
+   * to `remotes` (one address for all, or one per datagram), copying them into a staging buffer.
+   * Datagrams larger than a slot or of a family without a socket are skipped. Returns the number
+   * the kernel took.
+   */
+  sendMany(
+    id: number,
+    remotes: InetAddress | readonly InetAddress[],
+    datas: readonly Uint8Array[],
+    count = datas.length,
+  ): number {
+    if (this.#closed) return 0;
+    if (!this.#tx) {
+      const a = LinuxUdp.#area(this.#batch, this.#slot, false);
+      this.#tx = a.buf;
+      this.#txMsgs = a.msgs;
+      this.#txU32 = a.u32;
+      this.#txIov = new Uint32Array(a.buf.buffer, a.iovOff, this.#batch * (IOVEC / 4));
+    }
+    const tx = this.#tx, u32 = this.#txU32!, msgs = this.#txMsgs!, u32Iov = this.#txIov!;
+    const l = libc();
+    let total = 0;
+    let i = 0;
+    const n = Math.min(count, datas.length);
+    while (i < n) {
+      // group consecutive datagrams for the same socket
+      let s: BoundUdpSocket | undefined;
+      let k = 0;
+      while (i < n && k < this.#batch) {
+        const r = Array.isArray(remotes) ? (remotes as InetAddress[])[i] : remotes as InetAddress;
+        const d = datas[i];
+        const rs = r ? this.#pick(id, r.family) : undefined;
+        if (!r || !rs || d.length > this.#slot) {
+          this.counters.sendErrors++;
+          i++;
+          continue;
+        }
+        if (s && rs !== s) break;
+        s = rs;
+        tx.set(d, k * this.#slot);
+        const saLen = writeSockaddr(tx, this.#namesOff + k * SOCKADDR_SLOT, r);
+        const w = (k * MSGHDR) >> 2;
+        u32[w + 2] = saLen; // msg_namelen
+        u32Iov[(k * IOVEC + 8) >> 2] = d.length; // iov_len (low half)
+        k++;
+        i++;
+      }
+      if (!s || k === 0) continue;
+      let off = 0;
+      let stalls = 0;
+      while (off < k) {
+        const r = l.sendmmsg(s.fd, msgs.subarray(off * MSGHDR), k - off, 0);
+        if (r > 0) {
+          off += r;
+          continue;
+        }
+        const code = errno();
+        if (code === EINTR) continue;
+        if (code === EAGAIN && stalls++ === 0) {
+          this.#waitWritable(s.fd);
+          continue;
+        }
+        // skip the datagram that failed
+        if (code === EAGAIN) this.counters.sendDropped++;
+        else this.counters.sendErrors++;
+        off++;
+      }
+      for (let j = 0; j < k; j++) {
+        const sent = u32[(j * MSGHDR + 56) >> 2];
+        if (sent > 0) {
+          total++;
+          this.counters.sent++;
+          this.counters.sentBytes += sent;
+        }
+        u32[(j * MSGHDR + 56) >> 2] = 0;
+      }
+    }
+    return total;
+  }
+
+  /** Decodes the sender of receive slot `i`, from the cache when seen before. */
+  #remote(i: number): InetAddress | undefined {
+    const b = this.#rx;
+    const o = this.#namesOff + i * SOCKADDR_SLOT;
+    const fam = b[o] | (b[o + 1] << 8);
+    const port = (b[o + 2] << 8) | b[o + 3];
+    if (fam === AF_INET) {
+      const key = ((b[o + 4] << 24 | b[o + 5] << 16 | b[o + 6] << 8 | b[o + 7]) >>> 0) * 65536 +
+        port;
+      let a = this.#v4Cache.get(key);
+      if (a === undefined) {
+        if (this.#v4Cache.size >= REMOTE_CACHE_MAX) this.#v4Cache.clear();
+        a = new InetAddress(b.subarray(o + 4, o + 8), port);
+        this.#v4Cache.set(key, a);
+      }
+      return a;
+    }
+    if (fam !== AF_INET6) return undefined;
+    let h = 0x811c9dc5 ^ port;
+    for (let j = o + 8; j < o + 24; j++) h = Math.imul(h ^ b[j], 0x01000193);
+    let a = this.#v6Cache.get(h);
+    if (a !== undefined && a.port === port) {
+      const ip = a.ip;
+      let same = true;
+      for (let j = 0; j < 16; j++) {
+        if (ip[j] !== b[o + 8 + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return a;
+    }
+    if (this.#v6Cache.size >= REMOTE_CACHE_MAX) this.#v6Cache.clear();
+    a = new InetAddress(b.subarray(o + 8, o + 24), port);
+    this.#v6Cache.set(h, a);
+    return a;
+  }
+
+  /** The TTL / hop limit from the control messages of slot `i` (-1 if absent). */
+  #ttlOf(i: number): number {
+    const w = (i * MSGHDR) >> 2;
+    const clen = this.#rxU32[w + 10]; // msg_controllen (low half)
+    const o = this.#controlOff + i * CONTROL_SLOT;
+    if (clen < 20) return -1;
+    const dv = new DataView(this.#rx.buffer, o, CONTROL_SLOT);
+    const level = dv.getInt32(8, true);
+    const type = dv.getInt32(12, true);
+    if (
+      (level === IPPROTO_IP && type === IP_TTL) ||
+      (level === IPPROTO_IPV6 && type === IPV6_HOPLIMIT)
+    ) {
+      return dv.getInt32(16, true);
+    }
+    return -1;
+  }
+
+  /** Delivers what socket `index` has queued now (bounded); returns the datagram count. */
+  drainSocket(index: number): number {
+    const s = this.sockets[index];
+    if (!s || this.#closed) return 0;
+    const l = libc();
+    const u32 = this.#rxU32;
+    const rx = this.#rx;
+    const batch = this.#batch;
+    const slot = this.#slot;
+    const id = index + 1;
+    const cb = this.#onPacket;
+    const ttl = this.#receiveTtl;
+    let total = 0;
+    let used = batch; // entries whose namelen/controllen need resetting
+    for (let round = 0; round < MAX_BATCHES_PER_ROUND && !this.#closed; round++) {
+      for (let i = 0; i < used; i++) {
+        const w = (i * MSGHDR) >> 2;
+        u32[w + 2] = SOCKADDR_SLOT;
+        if (ttl) u32[w + 10] = CONTROL_SLOT;
+      }
+      const n = l.recvmmsg(s.fd, this.#rxMsgs, batch, MSG_DONTWAIT, null);
+      if (n <= 0) {
+        if (n < 0) {
+          const code = errno();
+          if (code === EINTR) {
+            used = 0;
+            continue;
+          }
+          if (code !== EAGAIN) this.#report(new LibcError(`recvmmsg ${s.local}`, code));
+        }
+        break;
+      }
+      used = n;
+      this.counters.batches++;
+      for (let i = 0; i < n && !this.#closed; i++) {
+        const w = (i * MSGHDR) >> 2;
+        const len = u32[w + 14];
+        if ((u32[w + 12] & MSG_TRUNC) !== 0 || len > slot) {
+          this.counters.truncated++;
+          continue;
+        }
+        const remote = this.#remote(i);
+        if (remote === undefined) continue;
+        total++;
+        this.counters.received++;
+        this.counters.receivedBytes += len;
+        if (ttl) this.lastTtl = this.#ttlOf(i);
+        try {
+          cb(id, remote, rx.subarray(i * slot, i * slot + len));
+        } catch (e) {
+          this.counters.callbackErrors++;
+          this.#report(e);
+        }
+      }
+      if (n < batch) break; // the queue is most likely empty; poll will tell
+    }
+    return total;
+  }
+
+  #report(e: unknown): void {
+    try {
+      this.#onError?.(e);
+    } catch {
+      // an error handler that throws must not stop the loop
+    }
+  }
+
+  async #receiveLoop(): Promise<void> {
+    const l = libc();
+    const fds = this.#pollFds;
+    const dv = this.#pollView;
+    const n = this.sockets.length;
+    const nfds = BigInt(n + 1);
+    let failures = 0;
+    while (!this.#closed) {
+      for (let i = 0; i <= n; i++) dv.setInt16(8 * i + 6, 0, true);
+      const r = await l.pollAsync(fds, nfds, -1);
+      if (this.#closed) break;
+      this.counters.polls++;
+      if (r < 0) {
+        if (++failures > 1000) {
+          this.#report(new Error("poll on the UDP sockets keeps failing; receive loop stopped"));
+          break;
+        }
+        continue;
+      }
+      failures = 0;
+      if (dv.getInt16(8 * n + 6, true) !== 0) break; // woken by close()
+      for (let i = 0; i < n; i++) {
+        const rev = dv.getInt16(8 * i + 6, true);
+        if (rev & POLLIN) this.drainSocket(i);
+        if (rev & POLLNVAL) {
+          this.#report(new Error(`UDP socket ${this.sockets[i].local} is no longer open`));
+          dv.setInt32(8 * i, -1, true); // poll ignores negative fds
+        } else if (rev & (POLLERR | POLLHUP)) {
+          // a pending socket error (e.g. from ICMP): read it to clear the condition
+          const code = getIntOpt(this.sockets[i].fd, SOL_SOCKET, SO_ERROR);
+          if (code > 0) this.#report(new LibcError(`UDP socket ${this.sockets[i].local}`, code));
+        }
+      }
+    }
+  }
+
+  /** Stops the receive loop (promptly: it is woken through the eventfd) and closes the sockets. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const l = libc();
+    if (this.#loop) {
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      l.write(this.#wakeFd, one, 8n);
+      await this.#loop;
+    }
+    for (const s of this.sockets) {
+      if (s.fd >= 0) l.close(s.fd);
+      s.fd = -1;
+    }
+    if (this.#wakeFd >= 0) l.close(this.#wakeFd);
+    this.#wakeFd = -1;
+  }
+}
