@@ -19,6 +19,7 @@ import { writeMac, writeU16, writeU32, writeU64 } from "../vl1/verbs/wire.ts";
 import type { DataPlaneNetwork, DataPlaneNetworks, DataPlaneNode, PacketInfo } from "./frames.ts";
 import { BROADCAST_MAC, ndMulticastMac } from "./mac.ts";
 import {
+  NETCONF_FLAG_DISABLE_COMPRESSION,
   NETCONF_FLAG_ENABLE_BROADCAST,
   type NetworkConfig,
   SPECIALIST_ACTIVE_BRIDGE,
@@ -396,7 +397,8 @@ export class Multicaster {
    * Sends an Ethernet multicast (spec §9.9) on `net` to group (mac, adi): via a designated
    * replicator if there is one (and we are neither one nor an active bridge), else to the
    * active bridges and a random permutation of known members up to the multicast limit,
-   * gathering more members if too few are known and keeping the frame 5 s for them.
+   * gathering more members if too few are known and keeping the frame 5 s for them. The frame
+   * carries an implicit gather limit: (limit − known + 1) when too few are known, else 1.
    * `origin` (non-zero when re-multicasting for a replicated frame) is never a recipient.
    * Returns the number of recipients sent to now.
    */
@@ -423,6 +425,7 @@ export class Multicaster {
     const replicators = specialistsWith(nc, SPECIALIST_MULTICAST_REPLICATOR, me);
     const amReplicator = isSpecialist(nc, me, SPECIALIST_MULTICAST_REPLICATOR);
     const buf = this.#buf;
+    const compress = (nc.flags & NETCONF_FLAG_DISABLE_COMPRESSION) === 0;
 
     if (replicators.length > 0 && !amReplicator && !amBridge && origin === 0) {
       const r = this.#bestOf(replicators);
@@ -440,7 +443,7 @@ export class Multicaster {
       if (!this.#filter(net, r, srcMac, mac, etherType, payload, start, end)) return 0;
       net.pushCredentials(now, r);
       this.#node.sendPacket(now, this.#addr(r), Verb.MULTICAST_FRAME, buf.subarray(0, off + len), {
-        compress: true,
+        compress,
         encrypt: true,
       });
       return 1;
@@ -449,7 +452,8 @@ export class Multicaster {
     const g = this.#group(net.id, mac, adi, true);
     const known = g ? g.members.size : 0;
     const wantGather = known < limit;
-    const gatherLimit = wantGather ? limit - known + 1 : undefined;
+    // too few known: ask recipients for the missing ones (+1); else still a little, to stay fresh
+    const gatherLimit = wantGather ? limit - known + 1 : 1;
     // receivers imply MAC(sender); anything else (bridged, re-multicast) is sent explicitly
     const explicitSrc = srcMac !== ourMac ? srcMac : undefined;
     const off = this.#encode(buf, net.id, 0, gatherLimit, explicitSrc, mac, adi, etherType);
@@ -462,7 +466,7 @@ export class Multicaster {
       if (!this.#filter(net, a, srcMac, mac, etherType, payload, start, end)) return;
       net.pushCredentials(now, a);
       this.#node.sendPacket(now, this.#addr(a), Verb.MULTICAST_FRAME, pkt, {
-        compress: true,
+        compress,
         encrypt: true,
       });
     };
@@ -724,7 +728,7 @@ export class Multicaster {
       ) continue;
       net.pushCredentials(now, member);
       this.#node.sendPacket(now, this.#addr(member), Verb.MULTICAST_FRAME, p.packet, {
-        compress: true,
+        compress: ((net.config?.flags ?? 0) & NETCONF_FLAG_DISABLE_COMPRESSION) === 0,
         encrypt: true,
       });
     }
