@@ -1,0 +1,56 @@
+// Per-network counts of frames accepted and dropped by the rules engine (for /metrics).
+
+/** Counter values of one network. */
+export interface RuleCounterValues {
+  /** Received frames accepted (including redirected ones). */
+  rxAccepted: number;
+  /** Received frames dropped by rules. */
+  rxDropped: number;
+  /** Outgoing frames accepted (including redirected ones). */
+  txAccepted: number;
+  /** Outgoing frames dropped by rules. */
+  txDropped: number;
+}
+
+const zero = (): RuleCounterValues => ({
+  rxAccepted: 0,
+  rxDropped: 0,
+  txAccepted: 0,
+  txDropped: 0,
+});
+
+/**
+ * Accepted / dropped frame counters per network ID, both directions (the reference's
+ * `zt_network_packets{direction,accepted}` family). Every drop is counted, including drops by an
+ * explicit DROP rule — the reference counts only frames no rule or capability accepted.
+ */
+export class RuleCounters {
+  #byNetwork = new Map<bigint, RuleCounterValues>();
+
+  /** Records one filtering outcome. */
+  record(networkId: bigint, inbound: boolean, accepted: boolean): void {
+    let c = this.#byNetwork.get(networkId);
+    if (!c) {
+      c = zero();
+      this.#byNetwork.set(networkId, c);
+    }
+    if (inbound) accepted ? c.rxAccepted++ : c.rxDropped++;
+    else accepted ? c.txAccepted++ : c.txDropped++;
+  }
+
+  /** A copy of one network's counters (zeros if nothing was recorded). */
+  get(networkId: bigint): RuleCounterValues {
+    const c = this.#byNetwork.get(networkId);
+    return c ? { ...c } : zero();
+  }
+
+  /** Networks with counters, ascending ID. */
+  networks(): bigint[] {
+    return [...this.#byNetwork.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Forgets a network (after leaving it). */
+  forget(networkId: bigint): void {
+    this.#byNetwork.delete(networkId);
+  }
+}
