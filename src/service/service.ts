@@ -6,6 +6,7 @@ import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
+import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
@@ -354,6 +355,7 @@ export class Service {
         networkApiRoutes(() => networks, now),
         configRoutes(home),
         metricsRoutes(renderMetrics),
+        appRoutes({ home, enabled: () => webServerEnabled(conf.raw) }),
         ...(ctlService ? [ctlService.routes()] : []),
         ...(opts.apiExtensions ?? []),
       ]);
