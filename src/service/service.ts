@@ -19,7 +19,8 @@ import { metricsRoutes } from "./metrics_api.ts";
 import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
-import { PortInUseError, UdpTransport } from "./udp_transport.ts";
+import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
+import { openUdpTransport } from "./udp_transport_ffi.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
@@ -167,7 +168,7 @@ export class Service {
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
-  readonly #transport: UdpTransport;
+  readonly #transport: UdpTransportApi;
   readonly #servers: Deno.HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
@@ -182,7 +183,7 @@ export class Service {
       node: ServiceNode;
       conf: LocalConf;
       log: Logger;
-      transport: UdpTransport;
+      transport: UdpTransportApi;
       servers: Deno.HttpServer[];
       now: () => number;
       metricsWriter: MetricsWriter;
@@ -235,11 +236,11 @@ export class Service {
 
     const wanted = opts.port ?? conf.settings.primaryPort;
     let port = wanted;
-    let transport: UdpTransport | undefined;
+    let transport: UdpTransportApi | undefined;
     for (let tries = 0; transport === undefined; tries++) {
       if (wanted === 0) port = randomPort(random);
       try {
-        transport = await UdpTransport.open({ port, bind: conf.settings.bind, log, onPacket });
+        transport = await openUdpTransport({ port, bind: conf.settings.bind, log, onPacket });
       } catch (e) {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
       }
@@ -456,7 +457,7 @@ export class Service {
   }
 
   /** UDP socket statistics. */
-  transportStats(): UdpTransport["stats"] {
+  transportStats(): UdpTransportApi["stats"] {
     return this.#transport.stats;
   }
 
