@@ -328,6 +328,15 @@ export class Frames implements FrameHandler {
     this.multicast.groupsChanged(nwid, groups);
   }
 
+  /**
+   * Network `nwid`'s config (or local state) changed: new groups are announced at once rather
+   * than at the next tick. Optional — the tick notices changes too.
+   */
+  networkChanged(now: number, nwid: bigint): void {
+    const net = this.#networks.get(nwid);
+    if (net) this.multicast.networkChanged(now, net);
+  }
+
   // ---- network side ----------------------------------------------------------------------------
 
   /**

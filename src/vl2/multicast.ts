@@ -507,38 +507,48 @@ export class Multicaster {
    * (600 s) and pending multicasts (5 s).
    */
   tick(now: number): void {
-    for (const net of this.#networks.list()) {
-      if (!net.config) continue;
-      const st = this.#net(net.id);
-      if (!st) continue;
-      const changed = st.extraChanged || st.announcedConfig !== net.config;
-      let groups = st.announced;
-      let added = false;
-      if (changed) {
-        groups = deriveGroups(net.config, st.extra);
-        added = groups.some((g) => !st.announced.some((o) => o.mac === g.mac && o.adi === g.adi));
-        st.announced = groups;
-        st.announcedConfig = net.config;
-        st.extraChanged = false;
+    for (const net of this.#networks.list()) this.#announce(now, net);
+    this.#expire(now);
+  }
+
+  /**
+   * Announces `net`'s groups now if they changed (config applied, tap groups), instead of at
+   * the next tick; the member side or service calls it when a network's config changes.
+   */
+  networkChanged(now: number, net: DataPlaneNetwork): void {
+    this.#announce(now, net);
+  }
+
+  #announce(now: number, net: DataPlaneNetwork): void {
+    if (!net.config) return;
+    const st = this.#net(net.id);
+    if (!st) return;
+    const changed = st.extraChanged || st.announcedConfig !== net.config;
+    let groups = st.announced;
+    let added = false;
+    if (changed) {
+      groups = deriveGroups(net.config, st.extra);
+      added = groups.some((g) => !st.announced.some((o) => o.mac === g.mac && o.adi === g.adi));
+      st.announced = groups;
+      st.announcedConfig = net.config;
+      st.extraChanged = false;
+    }
+    if (added || now - st.lastUpstreamAnnounce >= MULTICAST_ANNOUNCE_PERIOD) {
+      st.lastUpstreamAnnounce = now;
+      for (const a of this.upstreamTargets(net)) this.#sendLikes(now, net, a, groups);
+    }
+    for (const [peer, t] of st.gatePassed) {
+      if (now - t > MULTICAST_MEMBER_ACTIVITY) {
+        st.gatePassed.delete(peer);
+        st.likedAt.delete(peer);
+        continue;
       }
-      if (added || now - st.lastUpstreamAnnounce >= MULTICAST_ANNOUNCE_PERIOD) {
-        st.lastUpstreamAnnounce = now;
-        for (const a of this.upstreamTargets(net)) this.#sendLikes(now, net, a, groups);
-      }
-      for (const [peer, t] of st.gatePassed) {
-        if (now - t > MULTICAST_MEMBER_ACTIVITY) {
-          st.gatePassed.delete(peer);
-          st.likedAt.delete(peer);
-          continue;
-        }
-        const last = st.likedAt.get(peer) ?? -Infinity;
-        if (added || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
-          st.likedAt.set(peer, now);
-          this.#sendLikes(now, net, peer, groups);
-        }
+      const last = st.likedAt.get(peer) ?? -Infinity;
+      if (added || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
+        st.likedAt.set(peer, now);
+        this.#sendLikes(now, net, peer, groups);
       }
     }
-    this.#expire(now);
   }
 
   /** Counts for memory-bound checks: networks, groups, members, pending multicasts. */

@@ -1,0 +1,294 @@
+// Three members of a real simulated controller's network exchange Ethernet frames: ARP via its multicast group, unicast IPv4, broadcast, the gate against outsiders and revoked members.
+import assert from "node:assert/strict";
+import { Controller } from "../../src/controller/controller.ts";
+import { MemoryStore } from "../../src/controller/memory_store.ts";
+import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
+import { Sim } from "../../src/sim/sim.ts";
+import { Verb } from "../../src/vl1/packet.ts";
+import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
+import {
+  arpRequestTarget,
+  ethDst,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ethSrc,
+  ethType,
+} from "../../src/vl2/ethernet.ts";
+import { Frames } from "../../src/vl2/frames.ts";
+import { BROADCAST_MAC, macFromAddress } from "../../src/vl2/mac.ts";
+import { Networks, type NetworksHost } from "../../src/vl2/networks.ts";
+import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
+import { ethFrame } from "../vl2/data_plane_helpers.ts";
+import { makeIdentities, makePlanet, SimNode } from "./node_harness.ts";
+
+const IDS = makeIdentities("node-frames", 6);
+const ROOT_IP = "80.0.0.1";
+const PLANET = makePlanet([{ identity: IDS[0], endpoint: `${ROOT_IP}/9993` }]);
+
+const HOST: NetworksHost = { saveConfig() {}, saveLocalConf() {} };
+
+/** A member: node + Networks + Frames, with a tiny "IP stack" behind its tap (ARP + echo). */
+class Member {
+  readonly networks: Networks;
+  readonly frames: Frames;
+  /** Every frame written to our tap. */
+  readonly tap: Uint8Array[] = [];
+  nwid = 0n;
+  constructor(readonly sim: Sim, readonly sn: SimNode) {
+    // as the service would: a config change announces our groups at once
+    this.networks = new Networks({
+      node: sn.node,
+      host: { ...HOST, onNetworkChanged: (nwid) => this.frames?.networkChanged(sim.now, nwid) },
+    });
+    const rnd = sim.random.fork();
+    this.frames = new Frames({
+      node: sn.node,
+      networks: this.networks,
+      random: (n) => rnd.bytes(n),
+      tapWrite: (_nwid, f, s, e) => this.#onTap(f.slice(s, e)),
+    });
+    this.networks.frameHandler = this.frames;
+    sn.node.setUpperLayer(this.networks);
+  }
+
+  get mac(): number {
+    return macFromAddress(this.sn.node.address.value, this.nwid);
+  }
+
+  /** Our managed IPv4 as a u32 (0 until configured). */
+  get ip(): number {
+    const a = this.networks.get(this.nwid)?.info().assignedAddresses.find((x) => x.family === 4);
+    if (!a) return 0;
+    return ((a.ip[0] << 24) | (a.ip[1] << 16) | (a.ip[2] << 8) | a.ip[3]) >>> 0;
+  }
+
+  send(frame: Uint8Array): boolean {
+    return this.frames.tapFrame(this.sim.now, this.nwid, frame, 0, frame.length);
+  }
+
+  received(pred: (f: Uint8Array) => boolean): Uint8Array[] {
+    return this.tap.filter(pred);
+  }
+
+  #onTap(f: Uint8Array): void {
+    this.tap.push(f);
+    const et = ethType(f, 0);
+    // answer ARP requests for our IP and IPv4 "echo requests" (proto 1, type 8) — deferred,
+    // as a kernel would, so the node finishes the packet first
+    if (et === ETHERTYPE_ARP && arpRequestTarget(f, 14, f.length) === this.ip && this.ip) {
+      const reply = f.slice(14, 42);
+      reply[7] = 2;
+      reply.set(f.subarray(22, 32), 18); // target = requester (MAC + IP)
+      writeMac(reply, 8, this.mac);
+      writeU32(reply, 14, this.ip);
+      const frame = ethFrame(ethSrc(f, 0), this.mac, ETHERTYPE_ARP, reply);
+      this.sim.clock.after(1, () => this.send(frame));
+    } else if (et === ETHERTYPE_IPV4 && ethDst(f, 0) === this.mac && f[14 + 9] === 1) {
+      const ip = f.slice(14);
+      if (ip[20] !== 8) return;
+      ip[20] = 0; // echo reply
+      const src = ip.slice(12, 16);
+      ip.copyWithin(12, 16, 20);
+      ip.set(src, 16);
+      const frame = ethFrame(ethSrc(f, 0), this.mac, ETHERTYPE_IPV4, ip);
+      this.sim.clock.after(1, () => this.send(frame));
+    }
+  }
+}
+
+function writeMac(b: Uint8Array, o: number, mac: number): void {
+  let v = mac;
+  for (let i = 5; i >= 0; i--) {
+    b[o + i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+}
+
+function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 255;
+  b[o + 2] = (v >>> 8) & 255;
+  b[o + 3] = v & 255;
+}
+
+function arpRequest(from: Member, targetIp: number): Uint8Array {
+  const arp = new Uint8Array(28);
+  arp.set([0, 1, 8, 0, 6, 4, 0, 1]);
+  writeMac(arp, 8, from.mac);
+  writeU32(arp, 14, from.ip);
+  writeU32(arp, 24, targetIp);
+  return ethFrame(BROADCAST_MAC, from.mac, ETHERTYPE_ARP, arp);
+}
+
+function echo(from: Member, toMac: number, toIp: number, seq: number, size = 64): Uint8Array {
+  const ip = new Uint8Array(20 + 8 + size);
+  ip[0] = 0x45;
+  ip[2] = ip.length >> 8;
+  ip[3] = ip.length & 255;
+  ip[8] = 64;
+  ip[9] = 1;
+  writeU32(ip, 12, from.ip);
+  writeU32(ip, 16, toIp);
+  ip[20] = 8;
+  ip[26] = seq >> 8;
+  ip[27] = seq & 255;
+  for (let i = 28; i < ip.length; i++) ip[i] = (i * 7 + seq) & 255;
+  return ethFrame(toMac, from.mac, ETHERTYPE_IPV4, ip);
+}
+
+Deno.test("sim: members exchange ARP (multicast group) and unicast IPv4, broadcast reaches all, outsiders and revoked members are gated", () => {
+  const sim = new Sim(31);
+  const root = new SimNode(sim, sim.host(ROOT_IP), IDS[0], PLANET);
+  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), IDS[1], PLANET);
+  const nodes = [2, 3, 4, 5].map((i) => new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET));
+  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
+
+  // the root keeps the multicast directory (it answers LIKE/GATHER for any network)
+  const rootNets = new Networks({ node: root.node, host: HOST });
+  const rootFrames = new Frames({
+    node: root.node,
+    networks: rootNets,
+    random: (n) => sim.random.bytes(n),
+  });
+  rootNets.frameHandler = rootFrames;
+  root.node.setUpperLayer(rootNets);
+
+  const ctl = new Controller({
+    identity: IDS[1],
+    store: new MemoryStore(),
+    random: (n) => sim.random.bytes(n),
+    now: () => sim.now,
+  });
+  const resp = new ControllerResponder({
+    node: responderNode(ctlNode.node),
+    controller: ctl,
+    random: (n) => sim.random.bytes(n),
+  });
+  ctlNode.node.setUpperLayer(new UpperLayerMux({ sender: ctlNode.node, configRequests: resp }));
+  const created = ctl.postNetwork(`${ctlNode.addr}______`, {
+    name: "frames-net",
+    private: true,
+    v4AssignMode: { zt: true },
+    ipAssignmentPools: [{ ipRangeStart: "10.147.17.10", ipRangeEnd: "10.147.17.250" }],
+    routes: [{ target: "10.147.17.0/24", via: null }],
+  });
+  assert.ok(created.ok);
+  const nwidHex = String(created.value.id);
+  const nwid = BigInt("0x" + nwidHex);
+
+  const [m1, m2, m3, outsider] = nodes.map((n) => new Member(sim, n));
+  for (const m of [m1, m2, m3]) {
+    assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
+  }
+  for (const m of [m1, m2, m3, outsider]) {
+    m.nwid = nwid;
+    m.networks.join(sim.now, nwid);
+  }
+  assert.ok(
+    sim.clock.runUntilTrue(() => [m1, m2, m3].every((m) => m.ip !== 0), 15_000),
+    "members configured",
+  );
+  assert.ok(
+    sim.clock.runUntilTrue(() => outsider.networks.get(nwid)!.status === "ACCESS_DENIED", 10_000),
+  );
+  sim.clock.runFor(1000); // LIKEs reach the root and controller
+
+  // 1. ARP: m1 asks for m2's IP → group (ff:ff:ff:ff:ff:ff, ip(m2)) → only m2 gets it; reply unicast
+  assert.ok(m1.send(arpRequest(m1, m2.ip)));
+  const isArpReply = (f: Uint8Array) => ethType(f, 0) === ETHERTYPE_ARP && f[21] === 2;
+  assert.ok(sim.clock.runUntilTrue(() => m1.received(isArpReply).length > 0, 5_000), "ARP reply");
+  const reply = m1.received(isArpReply)[0];
+  assert.equal(ethDst(reply, 0), m1.mac);
+  assert.equal(ethSrc(reply, 0), m2.mac);
+  assert.equal(
+    reply.slice(22, 28).join(),
+    ethFrame(0, m2.mac, 0, new Uint8Array()).slice(6, 12).join(),
+  );
+  assert.equal(
+    m3.received((f) => ethType(f, 0) === ETHERTYPE_ARP).length,
+    0,
+    "m3 not in that ARP group",
+  );
+  assert.equal(m2.received((f) => ethType(f, 0) === ETHERTYPE_ARP).length, 1);
+
+  // 2. unicast IPv4 echo both ways, small and jumbo (2800 = MTU), payload intact
+  for (const [a, b] of [[m1, m2], [m2, m3], [m3, m1]] as const) {
+    for (const size of [56, 2800 - 28]) {
+      const req = echo(a, b.mac, b.ip, size & 0xff, size);
+      assert.ok(a.send(req));
+      const isReply = (f: Uint8Array) =>
+        ethType(f, 0) === ETHERTYPE_IPV4 && f.length === req.length && f[14 + 20] === 0 &&
+        f[14 + 27] === (size & 0xff);
+      assert.ok(sim.clock.runUntilTrue(() => a.received(isReply).length > 0, 5_000), "echo reply");
+      const got = a.received(isReply).at(-1)!;
+      assert.equal(ethSrc(got, 0), b.mac);
+      assert.deepEqual(got.subarray(14 + 28), req.subarray(14 + 28), "payload intact");
+    }
+  }
+  assert.ok(!m1.send(echo(m1, m2.mac, m2.ip, 1, 2801 - 28)), "over the MTU");
+
+  // 3. broadcast reaches every other member exactly once
+  const bc = echo(m2, BROADCAST_MAC, 0xffffffff, 99, 40);
+  bc[14 + 20] = 13; // not an echo request: nobody answers
+  assert.ok(m2.send(bc));
+  const isBc = (f: Uint8Array) =>
+    ethDst(f, 0) === BROADCAST_MAC && ethType(f, 0) === ETHERTYPE_IPV4;
+  assert.ok(
+    sim.clock.runUntilTrue(
+      () => m1.received(isBc).length > 0 && m3.received(isBc).length > 0,
+      5_000,
+    ),
+    "broadcast",
+  );
+  sim.clock.runFor(6000);
+  assert.equal(m1.received(isBc).length, 1);
+  assert.equal(m3.received(isBc).length, 1);
+  assert.equal(m2.received(isBc).length, 0, "not echoed back to the sender");
+
+  // 4. the outsider (never authorized) sends raw FRAMEs to m1: gated, ERRORs, never delivered
+  const before = m1.tap.length;
+  const drops = m1.frames.counters.drops.gate;
+  const raw = echo(outsider, m1.mac, m1.ip, 7);
+  outsider.sn.node.sendPacket(
+    sim.now,
+    m1.sn.node.address,
+    Verb.FRAME,
+    encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
+  );
+  assert.ok(!outsider.send(raw), "no config: the outsider's own tap frames go nowhere");
+  sim.clock.runFor(11_000); // 5 s of retries, expired at a later node tick (≤ 5 s apart)
+  assert.equal(m1.tap.length, before, "nothing from the outsider delivered");
+  // answered, then retried at the node's tick cadence (≥ 500 ms apart) until 5 s passed
+  assert.ok(m1.frames.counters.drops.gate - drops >= 2, "answered and retried");
+  assert.equal(m1.frames.heldCount, 0);
+
+  // 5. m3 is deauthorized: its COM is revoked at m1 and m2; its frames are dropped from then on
+  assert.ok(ctl.postMember(nwidHex, m3.sn.addr, { authorized: false }).ok);
+  sim.clock.runFor(3000);
+  const t3 = m1.tap.length;
+  const g3 = m1.frames.counters.drops.gate;
+  const req = echo(m3, m1.mac, m1.ip, 42);
+  if (!m3.send(req)) {
+    m3.sn.node.sendPacket(
+      sim.now,
+      m1.sn.node.address,
+      Verb.FRAME,
+      encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: req.subarray(14) }),
+    );
+  }
+  sim.clock.runFor(7000);
+  assert.equal(m1.tap.length, t3, "revoked member's frame dropped");
+  assert.ok(m1.frames.counters.drops.gate > g3, "it arrived and failed the gate");
+  // m1 and m2 still talk
+  const ok = echo(m1, m2.mac, m2.ip, 43);
+  assert.ok(m1.send(ok));
+  assert.ok(
+    sim.clock.runUntilTrue(
+      () =>
+        m1.received((f) => f.length === ok.length && f[14 + 27] === 43 && f[14 + 20] === 0).length >
+          0,
+      5_000,
+    ),
+  );
+  for (const n of [root, ctlNode, ...nodes]) n.stop();
+});
