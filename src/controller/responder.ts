@@ -294,8 +294,14 @@ export class ControllerResponder implements UpperLayer {
     const addr = this.#addressOf(member);
     if (!addr && !this.#local) return;
     const d = this.controller.pushDecision(now, nwid, member);
-    if (!d || d.kind !== "config") return;
+    if (!d || d.kind === "ignore") return;
     const a = this.#prepare(d, d.networkId);
+    if (a.kind === "error") {
+      // the re-run request was refused (e.g. deauthorized): tell the member now (spec §10.5
+      // steps 7 and 10), as an ERROR in re packet ID 0
+      if (addr) this.#reply(now, addr, 0n, a);
+      return;
+    }
     if (a.kind !== "config") return;
     this.#stats.pushes++;
     for (const c of a.chunks) {

@@ -243,8 +243,16 @@ Deno.test("deauthorize → signed revocation to the member and the other online 
   assert.ok(ctl.postMember(LAB_NET, ADDR_B, { authorized: false }).ok);
   const creds = node.sent.filter((s) => s.verb === Verb.NETWORK_CREDENTIALS);
   assert.deepEqual(creds.map((s) => s.dest).sort(), [ADDR_A, ADDR_B]);
-  // b gets no new config (a push never produces an ERROR)
-  assert.equal(node.sent.filter((s) => s.dest === ADDR_B).length, 1);
+  // b is also told at once: the re-run request is refused with ERROR(NETWORK_ACCESS_DENIED) in
+  // re packet 0 (spec §10.5 steps 7 and 10), so it does not wait for its next request
+  const toB = node.sent.filter((s) => s.dest === ADDR_B && s.verb === Verb.ERROR);
+  assert.equal(toB.length, 1);
+  const err = decodeError(toB[0].payload)!;
+  assert.equal(err.code, ErrorCode.NETWORK_ACCESS_DENIED);
+  assert.equal(err.inReVerb, Verb.NETWORK_CONFIG_REQUEST);
+  assert.equal(err.inRePacketId, 0n);
+  assert.equal(err.networkId, BigInt("0x" + LAB_NET));
+  assert.equal(node.sent.filter((s) => s.dest === ADDR_B).length, 2, "error + revocation only");
   for (const s of creds) {
     const p = s.payload;
     // 00 | 0000 | 0000 | 0001 | rev | 0000

@@ -192,7 +192,8 @@ Deno.test("sim: controller denies, then pushes configs on authorize/edit and rev
   assert.deepEqual(logs, []);
   const s = resp.stats;
   assert.equal(s.configsSent, 1);
-  assert.equal(s.errorsSent, 2);
+  // the first denial, the ACCESS_DENIED pushed on deauthorization, the later denial
+  assert.equal(s.errorsSent, 3);
   assert.equal(s.pushes, 2);
   assert.equal(s.revocationsSent, 1);
   for (const n of [root, ctlNode, memNode]) n.stop();
