@@ -3,6 +3,7 @@ import { z } from "zod";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Json, JsonObject } from "./json.ts";
 import { cloneJson, isJsonObject } from "./json.ts";
+import { compileRules } from "../vl2/rules_compiler/index.ts";
 import { defaultRules, parseRulesJson } from "./rules_json.ts";
 
 /** Outcome of applying a POST body: the updated record, or a 400 message naming the field. */
@@ -184,6 +185,7 @@ export const networkPostSchema = z.object({
     ),
   ),
   rules: z.array(z.unknown()),
+  rulesSource: z.string(),
   capabilities: z.array(z.object({
     id: u32,
     default: z.boolean().optional(),
@@ -236,15 +238,49 @@ function zodError(err: z.ZodError): string {
 // ---- updates ---------------------------------------------------------------------------------
 
 /**
+ * Compiles a POSTed `rulesSource` into the `rules`, `capabilities` and `tags` fields the
+ * compiler produces (as the reference's web UIs do before posting), so they are validated and
+ * normalized exactly like posted JSON. It is compiled only when it has non-blank text and the
+ * body carries none of `rules`, `capabilities`, `tags`: explicit JSON wins and the source is then
+ * stored as is. Errors read `rulesSource:LINE:COL: message`.
+ */
+function withCompiledRules(body: JsonObject): PostResult<JsonObject> {
+  const src = body.rulesSource;
+  if (typeof src !== "string" || src.trim() === "") return { ok: true, value: body };
+  if ("rules" in body || "capabilities" in body || "tags" in body) return { ok: true, value: body };
+  const r = compileRules(src);
+  if (!r.ok) {
+    const e = r.error;
+    const where = e.file === undefined ? "" : `${e.file}:`;
+    return { ok: false, error: `rulesSource:${e.line}:${e.column}: ${where}${e.message}` };
+  }
+  return {
+    ok: true,
+    value: {
+      ...body,
+      rules: r.rules,
+      capabilities: r.capabilities.map((c) => ({ id: c.id, default: c.default, rules: c.rules })),
+      tags: r.tags.map((t) => ({ id: t.id, default: t.default })),
+    },
+  };
+}
+
+/**
  * Applies a network POST body to `current` (an initialized record). Returns the updated copy or
- * a message naming the bad field; `current` is never modified.
+ * a message naming the bad field; `current` is never modified. A `rulesSource` is compiled into
+ * `rules`/`capabilities`/`tags` unless those are given explicitly (see `withCompiledRules`).
  */
 export function applyNetworkPost(current: JsonObject, body: unknown): PostResult<JsonObject> {
   if (!isJsonObject(body)) return { ok: false, error: "body: expected a JSON object" };
-  const p = networkPostSchema.safeParse(body);
+  const p0 = networkPostSchema.safeParse(body);
+  if (!p0.success) return { ok: false, error: zodError(p0.error) };
+  const compiled = withCompiledRules(body);
+  if (!compiled.ok) return compiled;
+  const p = compiled.value === body ? p0 : networkPostSchema.safeParse(compiled.value);
   if (!p.success) return { ok: false, error: zodError(p.error) };
   const b = p.data;
   const n = cloneJson(current);
+  if (b.rulesSource !== undefined) n.rulesSource = b.rulesSource;
   if (b.name !== undefined) n.name = b.name;
   if (b.private !== undefined) n.private = b.private;
   if (b.enableBroadcast !== undefined) n.enableBroadcast = b.enableBroadcast;
