@@ -5,6 +5,7 @@ import { registerRun } from "./src/cli/run.ts";
 import { idtoolCommand } from "./src/cli/idtool.ts";
 import { debugDecodeCommand } from "./src/cli/debug_decode.ts";
 import { rulesCommand } from "./src/cli/rules.ts";
+import { rulesTestCommand } from "./src/cli/rules_test_cmd.ts";
 import { controllerCommand } from "./src/cli/controller.ts";
 import { registerZerotierCli } from "./src/cli/zerotier_cli.ts";
 
@@ -20,7 +21,7 @@ export function buildCli(): Command {
     new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
   );
   registerZerotierCli(program);
-  program.addCommand(rulesCommand());
+  program.addCommand(rulesCommand().addCommand(rulesTestCommand()));
   return program;
 }
 
