@@ -8,6 +8,7 @@ import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
 import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
+import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
@@ -75,6 +76,8 @@ export interface ServiceOptions {
   controller?: boolean;
   /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
+  /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
+  dataPlane?: boolean;
 }
 
 /** Strong random bytes from the platform. */
@@ -165,6 +168,8 @@ export class Service {
   networks: Networks | undefined;
   /** networks.d persistence; add `listeners` here for network changes (the TAP layer). */
   networkFiles: NetworkFiles | undefined;
+  /** TAP interfaces and the frame layer (undefined when disabled or without VL2). */
+  dataPlane: DataPlane | undefined;
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
@@ -250,6 +255,7 @@ export class Service {
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
     let networks: Networks | undefined;
+    let dataPlane: DataPlane | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
@@ -320,6 +326,11 @@ export class Service {
           metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
         });
         upper.setMember(networks);
+        const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
+        if (dpNode) {
+          dataPlane = new DataPlane({ node: dpNode, networks, log, now, random });
+          networkFiles.listeners.push(dataPlane.onNetworkChanged);
+        }
         for (const nwid of networkFiles.rejoinAll(networks, now())) {
           log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
         }
@@ -384,6 +395,7 @@ export class Service {
         log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
       }
     } catch (e) {
+      await dataPlane?.close();
       for (const s of servers) await s.shutdown().catch(() => {});
       await transport.close();
       throw e;
@@ -405,6 +417,7 @@ export class Service {
     service.controller = ctlService;
     service.networks = networks;
     service.networkFiles = networkFiles;
+    service.dataPlane = dataPlane;
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
@@ -483,6 +496,7 @@ export class Service {
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
     this.controller?.stop();
+    await this.dataPlane?.close();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
     this.#resolveStopped();

@@ -1,0 +1,316 @@
+// The service's data plane: one TAP interface per configured network, frames between it and VL2, managed IPs/routes, multicast polling.
+import type { Address } from "../vl1/address.ts";
+import { type DataPlaneNode, Frames } from "../vl2/frames.ts";
+import type { MulticastGroup } from "../vl2/multicast.ts";
+import type { NetworkInfo } from "../vl2/network.ts";
+import type { NetworkLocalConf } from "../vl2/network_local_conf.ts";
+import type { Networks } from "../vl2/networks.ts";
+import type { Logger } from "./logger.ts";
+import type { ManagedPolicy } from "./managed_diff.ts";
+import { createTap, type Tap, tapDeviceName } from "./tap.ts";
+
+/**
+ * `portError` reported when the interface cannot be brought up (the generic failure code the
+ * reference's service returns for a port it could not create). The network then shows
+ * PORT_ERROR.
+ */
+export const PORT_ERROR_CODE = -999;
+/** How often each interface's kernel multicast memberships are polled (spec §5.3). */
+export const MULTICAST_POLL_MS = 5_000;
+/** How often packets held for missing credentials are re-run between node ticks. */
+export const HELD_RETRY_MS = 250;
+
+/** Construction options of {@link DataPlane}. */
+export interface DataPlaneOptions {
+  /** The VL1 node (a real `Node`). */
+  node: DataPlaneNode;
+  /** The member side; its `frameHandler` is set to this data plane's {@link Frames}. */
+  networks: Networks;
+  /** Logger. */
+  log: Logger;
+  /** Clock. */
+  now: () => number;
+  /** Random source (multicast permutations). */
+  random: (n: number) => Uint8Array;
+  /** Makes an unopened TAP (default {@link createTap}; tests may fake it). */
+  createTap?: () => Tap;
+  /** Picks the interface name of a network (default {@link tapDeviceName}). */
+  deviceName?: (nwid: bigint) => string;
+  /** Multicast poll period, ms (default {@link MULTICAST_POLL_MS}). */
+  multicastPollMs?: number;
+}
+
+/** The state of one network's port. */
+interface Port {
+  nwid: bigint;
+  tap: Tap | undefined;
+  /** Opening failed: no retries until the network is left and joined again. */
+  failed: boolean;
+  /** Left (or the service stops): no more work. */
+  closed: boolean;
+  mtu: number;
+  /** The newest snapshot not yet applied. */
+  pending: NetworkInfo | undefined;
+  /** The running apply loop. */
+  busy: Promise<void> | undefined;
+  /** Last multicast groups reported (sorted key), to report only changes. */
+  groupsKey: string;
+}
+
+/** A VL1 node usable by {@link Frames} (the real `Node` is one), else undefined. */
+export function asDataPlaneNode(node: unknown): DataPlaneNode | undefined {
+  const n = node as Partial<DataPlaneNode> | undefined;
+  return n && typeof n.sendPacket === "function" && typeof n.noteTrustEstablished === "function" &&
+      typeof n.isRoot === "function" && typeof n.planet === "function" &&
+      typeof n.moons === "function" && typeof n.peer === "function" &&
+      typeof (n.address as Address | undefined)?.value === "number"
+    ? n as DataPlaneNode
+    : undefined;
+}
+
+/** The managed-address policy of a network's local settings. */
+export function managedPolicy(c: NetworkLocalConf): ManagedPolicy {
+  return {
+    allowManaged: c.allowManaged,
+    allowGlobal: c.allowGlobal,
+    allowDefault: c.allowDefault,
+    ...(c.allowManagedWhitelist ? { allowManagedWhitelist: c.allowManagedWhitelist } : {}),
+  };
+}
+
+function hex16(nwid: bigint): string {
+  return nwid.toString(16).padStart(16, "0");
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Connects the member side to the OS: for every joined network with a config, a TAP interface
+ * (name per {@link tapDeviceName}, our MAC on the network, the config's MTU) whose frames go to
+ * {@link Frames.tapFrame} and which receives what {@link Frames} delivers; managed addresses and
+ * routes synced on every change under the network's local settings; kernel multicast groups
+ * polled. Subscribe {@link onNetworkChanged} to the network change fan-out before networks are
+ * (re)joined; call {@link close} when the service stops.
+ */
+export class DataPlane {
+  /** The VL2 frame layer (installed as `networks.frameHandler`). */
+  readonly frames: Frames;
+  readonly #networks: Networks;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #createTap: () => Tap;
+  readonly #deviceName: (nwid: bigint) => string;
+  readonly #ports = new Map<bigint, Port>();
+  readonly #closing = new Set<Promise<void>>();
+  #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  /** Creates the frame layer and plugs it into `opts.networks`; no interface exists yet. */
+  constructor(opts: DataPlaneOptions) {
+    this.#networks = opts.networks;
+    this.#log = opts.log;
+    this.#now = opts.now;
+    this.#createTap = opts.createTap ?? (() => createTap());
+    this.#deviceName = opts.deviceName ?? tapDeviceName;
+    this.frames = new Frames({
+      node: opts.node,
+      networks: opts.networks,
+      random: opts.random,
+      tapWrite: (nwid, frame, start, end) => {
+        this.#ports.get(nwid)?.tap?.write(frame, start, end);
+      },
+    });
+    opts.networks.frameHandler = this.frames;
+    this.#pollTimer = setInterval(() => this.#pollAll(), opts.multicastPollMs ?? MULTICAST_POLL_MS);
+    this.#retryTimer = setInterval(() => {
+      if (this.frames.heldCount > 0) this.frames.retryHeld(this.#now());
+    }, HELD_RETRY_MS);
+  }
+
+  /** Interface names by network (open ports only). */
+  deviceNames(): Map<bigint, string> {
+    const out = new Map<bigint, string>();
+    for (const [nwid, p] of this.#ports) if (p.tap) out.set(nwid, p.tap.deviceName);
+    return out;
+  }
+
+  /**
+   * The network change hook (`NetworkFiles.listeners`): a snapshot brings the port up once the
+   * network has a config and re-syncs it; undefined (left) closes the port.
+   */
+  readonly onNetworkChanged = (nwid: bigint, info: NetworkInfo | undefined): void => {
+    if (this.#stopped) return;
+    if (!info) {
+      this.#closePort(nwid);
+      return;
+    }
+    let p = this.#ports.get(nwid);
+    if (!p) {
+      if (!info.config) return;
+      p = {
+        nwid,
+        tap: undefined,
+        failed: false,
+        closed: false,
+        mtu: info.mtu,
+        pending: undefined,
+        busy: undefined,
+        groupsKey: "",
+      };
+      this.#ports.set(nwid, p);
+    }
+    if (!info.config) return;
+    this.frames.networkChanged(this.#now(), nwid);
+    if (p.failed) return;
+    p.pending = info;
+    this.#kick(p);
+  };
+
+  /** Closes every interface (addresses and routes go with them) and stops the timers. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
+    if (this.#retryTimer !== undefined) clearInterval(this.#retryTimer);
+    this.#pollTimer = this.#retryTimer = undefined;
+    for (const nwid of [...this.#ports.keys()]) this.#closePort(nwid);
+    await Promise.all([...this.#closing]);
+    if (this.#networks.frameHandler === this.frames) this.#networks.frameHandler = undefined;
+  }
+
+  // ---- private ---------------------------------------------------------------------------------
+
+  #kick(p: Port): void {
+    if (p.busy) return;
+    p.busy = (async () => {
+      while (p.pending && !p.closed) {
+        const info = p.pending;
+        p.pending = undefined;
+        try {
+          await this.#apply(p, info);
+        } catch (e) {
+          this.#log.warn(`network ${hex16(p.nwid)}: port update failed: ${errText(e)}`);
+        }
+      }
+    })().finally(() => {
+      p.busy = undefined;
+      if (p.pending && !p.closed) this.#kick(p);
+    });
+  }
+
+  async #apply(p: Port, info: NetworkInfo): Promise<void> {
+    const id = hex16(p.nwid);
+    if (!p.tap) {
+      if (p.failed) return;
+      const tap = this.#createTap();
+      let name = "";
+      try {
+        name = this.#deviceName(p.nwid);
+        await tap.open(name, info.mac, info.mtu);
+      } catch (e) {
+        p.failed = true;
+        this.#networks.get(p.nwid)?.setPort({ error: PORT_ERROR_CODE, deviceName: "" });
+        this.#log.error(
+          `network ${id}: cannot create its interface${name ? ` ${name}` : ""} ` +
+            `(${errText(e)}); the network stays joined without one (status PORT_ERROR)`,
+        );
+        return;
+      }
+      if (p.closed) {
+        await tap.close();
+        return;
+      }
+      p.tap = tap;
+      p.mtu = info.mtu;
+      const nwid = p.nwid;
+      tap.onFrame(
+        (frame) => void this.frames.tapFrame(this.#now(), nwid, frame, 0, frame.length),
+        (e) => this.#log.debug(`network ${id}: frame from ${tap.deviceName} failed: ${errText(e)}`),
+      );
+      this.#networks.get(nwid)?.setPort({ deviceName: tap.deviceName, error: 0 });
+      this.#log.info(
+        `network ${id}: interface ${tap.deviceName} up (mac ${macText(info.mac)}, mtu ${info.mtu})`,
+      );
+    }
+    const tap = p.tap;
+    if (info.mtu !== p.mtu) {
+      try {
+        tap.setMtu(info.mtu);
+        p.mtu = info.mtu;
+      } catch (e) {
+        this.#log.warn(`network ${id}: cannot set MTU ${info.mtu}: ${errText(e)}`);
+      }
+    }
+    const report = await tap.syncManaged(
+      info.assignedAddresses,
+      info.routes,
+      managedPolicy(info.localConf),
+    );
+    if (p.closed) return;
+    for (const args of report.ran) this.#log.debug(`network ${id}: ip ${args.join(" ")}`);
+    for (const f of report.failed) {
+      this.#log.warn(`network ${id}: ip ${f.args.join(" ")} failed: ${f.error}`);
+    }
+    this.#poll(p);
+  }
+
+  #closePort(nwid: bigint): void {
+    const p = this.#ports.get(nwid);
+    if (!p) return;
+    this.#ports.delete(nwid);
+    p.closed = true;
+    p.pending = undefined;
+    const done = (async () => {
+      try {
+        await p.busy;
+      } catch {
+        // reported by the loop
+      }
+      const tap = p.tap;
+      p.tap = undefined;
+      if (!tap) return;
+      const name = tap.deviceName;
+      try {
+        await tap.close();
+        this.#log.info(`network ${hex16(nwid)}: interface ${name} removed`);
+      } catch (e) {
+        this.#log.warn(`network ${hex16(nwid)}: closing ${name} failed: ${errText(e)}`);
+      }
+    })();
+    this.#closing.add(done);
+    void done.finally(() => this.#closing.delete(done));
+  }
+
+  #pollAll(): void {
+    for (const p of this.#ports.values()) this.#poll(p);
+  }
+
+  /** Reads the interface's multicast groups; reports them to VL2 and the API when changed. */
+  #poll(p: Port): void {
+    const tap = p.tap;
+    if (!tap || p.closed) return;
+    let groups: MulticastGroup[];
+    try {
+      groups = tap.multicastGroups();
+    } catch (e) {
+      this.#log.debug(`network ${hex16(p.nwid)}: multicast poll failed: ${errText(e)}`);
+      return;
+    }
+    groups.sort((a, b) => a.mac - b.mac || a.adi - b.adi);
+    groups = groups.filter((g, i) =>
+      i === 0 || g.mac !== groups[i - 1].mac || g.adi !== groups[i - 1].adi
+    );
+    const key = groups.map((g) => `${g.mac}/${g.adi}`).join(",");
+    if (key === p.groupsKey) return;
+    p.groupsKey = key;
+    this.frames.multicastGroupsChanged(p.nwid, groups);
+    this.frames.networkChanged(this.#now(), p.nwid);
+    this.#networks.get(p.nwid)?.setPort({ multicastSubscriptions: groups });
+  }
+}
+
+function macText(mac: number): string {
+  return mac.toString(16).padStart(12, "0").replace(/(..)(?!$)/g, "$1:");
+}
