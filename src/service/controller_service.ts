@@ -2,7 +2,7 @@
 import { controllerApi } from "../controller/api.ts";
 import { Controller } from "../controller/controller.ts";
 import { FileStore } from "../controller/file_store.ts";
-import { ControllerResponder, responderNode } from "../controller/responder.ts";
+import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { Node } from "../vl1/node.ts";
 import { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
@@ -12,14 +12,23 @@ import type { Logger } from "./logger.ts";
 import type { ServiceNode } from "./service_node.ts";
 
 /** The parts of the real node the controller and the VL2 hook need (absent on fake nodes). */
-type WiredNode = Pick<Node, "address" | "sendPacket" | "topology" | "setUpperLayer">;
+type WiredNode = Pick<Node, "address" | "sendPacket" | "identityOf" | "setUpperLayer">;
 
 /** Whether `node` can carry VL2 traffic (a real VL1 node, not a test fake). */
 function wiredNode(node: ServiceNode): WiredNode | undefined {
   const n = node as ServiceNode & Partial<WiredNode>;
   if (typeof n.sendPacket !== "function" || typeof n.setUpperLayer !== "function") return undefined;
-  if (!n.topology || !n.address) return undefined;
+  if (typeof n.identityOf !== "function" || !n.address) return undefined;
   return n as WiredNode;
+}
+
+/** The responder's view of a wired node, through its public methods only. */
+function wiredResponderNode(n: WiredNode): ResponderNode {
+  return {
+    address: n.address,
+    sendPacket: (now, dest, verb, payload, opts) => n.sendPacket(now, dest, verb, payload, opts),
+    peerIdentity: (addr) => n.identityOf(addr),
+  };
 }
 
 /**
@@ -142,7 +151,7 @@ export class ControllerService {
     if (!n || !mux) return false;
     this.#responder?.dispose();
     this.#responder = new ControllerResponder({
-      node: responderNode(n),
+      node: wiredResponderNode(n),
       controller: this.controller,
       random: this.#random,
       log: (m) => this.#log.debug(`controller: ${m}`),

@@ -270,6 +270,43 @@ export class Node {
     return this.topology.peers.get(source.value)?.allowCredentials(now) ?? false;
   }
 
+  /**
+   * The identity of a known peer, loading it from the peer cache if needed; our own address
+   * gives our identity. Undefined if unknown (then {@link requestWhois} asks an upstream).
+   */
+  identityOf(addr: Address | number): Identity | undefined {
+    const a = typeof addr === "number" ? addr : addr.value;
+    if (a === this.address.value) return this.identity;
+    try {
+      return this.topology.getPeer(a)?.identity;
+    } catch (e) {
+      this.#trace(`identityOf: internal error ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
+
+  /** Sends a WHOIS for `addr` to the best upstream (at most once per 500 ms per address). */
+  requestWhois(now: number, addr: Address | number): void {
+    try {
+      this.#now = now;
+      this.switch.requestWhois(now, typeof addr === "number" ? addr : addr.value);
+    } catch (e) {
+      this.#trace(`requestWhois: internal error ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Writes the peer cache record (`peer` state) of every current peer except upstreams. */
+  savePeers(now: number): void {
+    this.#now = now;
+    for (const p of this.topology.peers.values()) {
+      try {
+        this.topology.savePeer(p);
+      } catch (e) {
+        this.#trace(`savePeers: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
   /** Counts for memory-bound checks: peers, paths, queued packets. */
   stats(): { peers: number; paths: number; queued: number } {
     return {

@@ -103,6 +103,10 @@ export interface NetworksNode {
   ): void;
   /** See `Node.allowCredentials`. */
   allowCredentials(now: number, source: Address): boolean;
+  /** See `Node.identityOf` (optional: without it only our own identity is known). */
+  identityOf?(address: number): Identity | undefined;
+  /** See `Node.requestWhois` (optional: without it no WHOIS is sent). */
+  requestWhois?(now: number, address: number): void;
 }
 
 /** Construction options of {@link Networks}. */
@@ -111,9 +115,9 @@ export interface NetworksOptions {
   node: NetworksNode;
   /** Persistence and notifications. */
   host: NetworksHost;
-  /** Looks up a known identity by address (default for a real `Node`: its peer table). */
+  /** Looks up a known identity by address (default: `node.identityOf`). */
   lookupIdentity?: (address: number) => Identity | undefined;
-  /** Sends a WHOIS (default for a real `Node`: its switch). */
+  /** Sends a WHOIS (default: `node.requestWhois`). */
   requestWhois?: (now: number, address: number) => void;
   /** Request metadata (default: what 1.14.1 on linux/x86_64 sends). */
   metadata?: ConfigRequestMetadata;
@@ -135,14 +139,14 @@ interface Deferred {
   waitingFor: number;
 }
 
-/** Peer-table identity lookup of a real {@link Node}. */
+/** Peer-table identity lookup of a real {@link Node} (its {@link Node.identityOf}). */
 export function nodeIdentityLookup(node: Node): (address: number) => Identity | undefined {
-  return (a) => (a === node.address.value ? node.identity : node.topology.getPeer(a)?.identity);
+  return (a) => node.identityOf(a);
 }
 
-/** WHOIS through a real {@link Node}'s switch. */
+/** WHOIS through a real {@link Node} (its {@link Node.requestWhois}). */
 export function nodeWhois(node: Node): (now: number, address: number) => void {
-  return (now, a) => node.switch.requestWhois(now, a);
+  return (now, a) => node.requestWhois(now, a);
 }
 
 /** A node's joined networks; implements the node's {@link UpperLayer}. */
@@ -166,13 +170,14 @@ export class Networks implements UpperLayer {
   constructor(opts: NetworksOptions) {
     this.#node = opts.node;
     this.#host = opts.host;
-    const n = opts.node as Partial<Node>;
-    const real = n.topology !== undefined && n.switch !== undefined;
+    const n = opts.node;
+    const me = n.identity;
     this.#lookup = opts.lookupIdentity ??
-      (real
-        ? nodeIdentityLookup(n as Node)
-        : (a: number) => a === opts.node.identity.address.value ? opts.node.identity : undefined);
-    this.#whois = opts.requestWhois ?? (real ? nodeWhois(n as Node) : () => {});
+      (n.identityOf
+        ? (a: number) => n.identityOf!(a)
+        : (a: number) => a === me.address.value ? me : undefined);
+    this.#whois = opts.requestWhois ??
+      (n.requestWhois ? (now: number, a: number) => n.requestWhois!(now, a) : () => {});
     const metadata = encodeConfigRequestMetadata(opts.metadata ?? defaultConfigRequestMetadata());
     const node = this.#node;
     this.#ctx = {

@@ -164,3 +164,39 @@ Deno.test("relay: root forwards with hops+1 and drops at 3 hops", () => {
   nodes.b.node.receive(now + 300, 0, InetAddress.parse(IP.r)!, forC);
   assert.equal(nodes.b.out.length, 0);
 });
+
+Deno.test("public API: identityOf (self, peers, peer cache), requestWhois, savePeers", () => {
+  const now = 6_000_000;
+  const store = new Map<string, Uint8Array>();
+  const out: Sent[] = [];
+  const rnd = new Random("unit-api");
+  const host: NodeHost = {
+    send: (_s, remote, data) => (out.push({ to: remote.toString(), data: data.slice() }), true),
+    random: (n) => rnd.bytes(n),
+    storePut: (k, id, d) => void (d ? store.set(`${k}/${id}`, d) : store.delete(`${k}/${id}`)),
+    storeGet: (k, id) => store.get(`${k}/${id}`),
+    event: () => {},
+  };
+  const a = { node: new Node({ identity: ID("a"), host, now, planet: PLANET }), out };
+  const r = mk("r", now), b = mk("b", now);
+  const bAddr = b.node.address;
+  assert.equal(a.node.identityOf(a.node.address), a.node.identity, "our own identity");
+  assert.ok(a.node.identityOf(r.node.address.value)?.equals(r.node.identity), "planet root");
+  assert.equal(a.node.identityOf(bAddr), undefined, "b not known yet");
+  a.node.tick(now);
+  b.node.tick(now);
+  pump({ r, a, b }, now);
+  a.out.length = 0;
+  a.node.requestWhois(now + 1000, bAddr);
+  a.node.requestWhois(now + 1100, bAddr.value);
+  assert.equal(a.out.length, 1, "one WHOIS per 500 ms");
+  assert.equal(a.out[0].to, IP.r);
+  pump({ r, a, b }, now + 1000);
+  assert.ok(a.node.identityOf(bAddr)?.equals(b.node.identity), "learned from OK(WHOIS)");
+  assert.equal(store.size, 0);
+  a.node.savePeers(now + 2000);
+  assert.deepEqual([...store.keys()], [`peer/${bAddr}`], "roots are not cached");
+  // a fresh node with that store knows b from the cache
+  const a2 = new Node({ identity: ID("a"), host, now, planet: PLANET });
+  assert.ok(a2.identityOf(bAddr)?.equals(b.node.identity), "loaded from the peer cache");
+});
