@@ -17,6 +17,7 @@ import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
 import { type MetricsInput, MetricsWriter, nodeCounters, ServiceMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./metrics_api.ts";
+import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
@@ -263,10 +264,14 @@ export class Service {
       ...(ctlService ? { controller: ctlService.metrics() } : {}),
       ...(networks
         ? {
-          networks: networks.infos().map((i) => ({
-            id: i.nwid.toString(16).padStart(16, "0"),
-            multicastGroups: i.multicastSubscriptions.length,
-          })),
+          networks: networks.infos().map((i) => {
+            const rc = ruleCountersOf(dataPlane?.frames.filter);
+            return {
+              id: i.nwid.toString(16).padStart(16, "0"),
+              multicastGroups: i.multicastSubscriptions.length,
+              ...(rc ? { packets: rc.get(i.nwid) } : {}),
+            };
+          }),
         }
         : {}),
       ...(opts.metricsExtras?.() ?? {}),

@@ -38,6 +38,7 @@ import {
   macXorMask,
 } from "./mac.ts";
 import { isSpecialist, Multicaster, type MulticastGroup, specialistsWith } from "./multicast.ts";
+import type { Membership } from "./membership.ts";
 import { ndpEmulate } from "./ndp_emulation.ts";
 import {
   NETCONF_FLAG_DISABLE_COMPRESSION,
@@ -48,6 +49,7 @@ import {
   SPECIALIST_MULTICAST_REPLICATOR,
 } from "./network_config.ts";
 import type { FrameHandler, PacketInfo } from "./networks.ts";
+import { RulesFilter } from "./rules_filter.ts";
 
 export type { PacketInfo };
 
@@ -78,6 +80,8 @@ export interface DataPlaneNetwork {
   pushCredentials(now: number, to: number, onNeedCertificate?: boolean): boolean;
   /** Offers a (legacy, inline) COM received with a frame or gather. Optional. */
   addCom?(now: number, com: CertificateOfMembership): unknown;
+  /** What we know of member `address` (tags, capabilities, COOs for the rules). Optional. */
+  membership?(address: number, create?: boolean): Membership | undefined;
 }
 
 /** Network lookup (`src/vl2/networks.ts` `Networks` fits). */
@@ -124,8 +128,9 @@ export interface DataPlaneNode {
 export type TapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number) => void;
 
 /**
- * The rules-engine hook (spec §8.3-8.5), one place for both directions. The default accepts
- * everything; a later rules engine replaces {@link Frames.filter}.
+ * The rules-engine hook (spec §8.3-8.5), one place for both directions. The default is the
+ * rules engine ({@link RulesFilter}); {@link ACCEPT_ALL_FILTER} accepts everything. `now` (last
+ * argument) is the current time, for copies the filter sends itself.
  */
 export interface FrameFilter {
   /**
@@ -142,6 +147,7 @@ export interface FrameFilter {
     payload: Uint8Array,
     start: number,
     end: number,
+    now: number,
   ): boolean;
   /**
    * Inbound (spec §8.5): 0 drop, 1 accept (bridging checks apply), 2 super-accept (no
@@ -156,6 +162,7 @@ export interface FrameFilter {
     payload: Uint8Array,
     start: number,
     end: number,
+    now: number,
   ): 0 | 1 | 2;
 }
 
@@ -208,7 +215,7 @@ export interface FramesOptions {
   random: (n: number) => Uint8Array;
   /** Inbound frames to the tap (may be set later; default: dropped). */
   tapWrite?: TapWrite;
-  /** Rules hook (default {@link ACCEPT_ALL_FILTER}). */
+  /** Rules hook (default: a {@link RulesFilter} sending copies through `node`). */
   filter?: FrameFilter;
   /** Whether our in-process controller recently authorized `peer` on `nwid` (LIKE/GATHER). */
   controllerAuthorized?: (now: number, nwid: bigint, peer: number) => boolean;
@@ -285,6 +292,8 @@ export class Frames implements FrameHandler {
   readonly #cache = new Map<bigint, NetCache>();
   readonly #addrs = new Map<number, Address>();
   #held: Held[] = [];
+  /** Time of the current entry call (for filter calls made by the multicaster). */
+  #now = 0;
 
   /** A data plane over `opts.node` / `opts.networks`. */
   constructor(opts: FramesOptions) {
@@ -292,13 +301,13 @@ export class Frames implements FrameHandler {
     this.#networks = opts.networks;
     this.#me = opts.node.address.value;
     this.tapWrite = opts.tapWrite ?? (() => {});
-    this.filter = opts.filter ?? ACCEPT_ALL_FILTER;
+    this.filter = opts.filter ?? new RulesFilter({ node: opts.node, random: opts.random });
     this.multicast = new Multicaster({
       node: opts.node,
       networks: opts.networks,
       random: opts.random,
       filterOutbound: (net, dest, s, d, et, p, a, b) =>
-        this.filter.filterOutbound(net, dest, s, d, et, p, a, b),
+        this.filter.filterOutbound(net, dest, s, d, et, p, a, b, this.#now),
       controllerAuthorized: opts.controllerAuthorized,
     });
   }
@@ -312,6 +321,7 @@ export class Frames implements FrameHandler {
    * The frame is not retained. Never throws.
    */
   tapFrame(now: number, nwid: bigint, frame: Uint8Array, start = 0, end = frame.length): boolean {
+    this.#now = now;
     try {
       return this.#tapFrame(now, nwid, frame, start, end);
     } catch {
@@ -334,6 +344,7 @@ export class Frames implements FrameHandler {
    */
   networkChanged(now: number, nwid: bigint): void {
     const net = this.#networks.get(nwid);
+    this.#now = now;
     if (net) this.multicast.networkChanged(now, net);
   }
 
@@ -352,6 +363,7 @@ export class Frames implements FrameHandler {
     payload: Uint8Array,
     info: PacketInfo,
   ): boolean {
+    this.#now = now;
     try {
       switch (verb) {
         case Verb.FRAME:
@@ -387,6 +399,7 @@ export class Frames implements FrameHandler {
   retryHeld(now: number): void {
     const list = this.#held;
     if (list.length === 0) return;
+    this.#now = now;
     this.#held = [];
     for (const h of list) {
       if (now - h.first > FRAME_RETRY_TIMEOUT) {
@@ -412,8 +425,13 @@ export class Frames implements FrameHandler {
     return this.#held.length;
   }
 
-  /** Periodic work: due retries, multicast announcements and expiry. */
-  tick(now: number): void {
+  /**
+   * Periodic work: due retries, multicast announcements and expiry. Returns the delay (ms) until
+   * the next held packet's retry is due (at most {@link FRAME_RETRY_INTERVAL}) while packets are
+   * held, else undefined.
+   */
+  tick(now: number): number | undefined {
+    this.#now = now;
     if (this.#held.length > 0) {
       let due = false;
       for (const h of this.#held) {
@@ -425,6 +443,10 @@ export class Frames implements FrameHandler {
       if (due) this.retryHeld(now);
     }
     this.multicast.tick(now);
+    if (this.#held.length === 0) return undefined;
+    let next = FRAME_RETRY_INTERVAL;
+    for (const h of this.#held) next = Math.min(next, Math.max(0, h.next - now));
+    return next;
   }
 
   // ---- outbound --------------------------------------------------------------------------------
@@ -486,7 +508,7 @@ export class Frames implements FrameHandler {
           return false;
         }
       }
-      if (!this.filter.filterOutbound(net, 0, src, dst, et, frame, pStart, end)) {
+      if (!this.filter.filterOutbound(net, 0, src, dst, et, frame, pStart, end, now)) {
         d.filter++;
         return false;
       }
@@ -507,7 +529,7 @@ export class Frames implements FrameHandler {
         d.toSelf++;
         return false;
       }
-      if (!this.filter.filterOutbound(net, to, src, dst, et, frame, pStart, end)) {
+      if (!this.filter.filterOutbound(net, to, src, dst, et, frame, pStart, end, now)) {
         d.filter++;
         return false;
       }
@@ -543,7 +565,7 @@ export class Frames implements FrameHandler {
     let sent = false;
     for (const b of bridges) {
       if (b === me) continue;
-      if (!this.filter.filterOutbound(net, b, src, dst, et, frame, pStart, end)) {
+      if (!this.filter.filterOutbound(net, b, src, dst, et, frame, pStart, end, now)) {
         d.filter++;
         continue;
       }
@@ -597,6 +619,7 @@ export class Frames implements FrameHandler {
         payload,
         f.payloadStart,
         f.payloadEnd,
+        now,
       ) === 0
     ) return this.#drop("filter");
     this.#deliver(net.id, c.ourMac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
@@ -630,6 +653,7 @@ export class Frames implements FrameHandler {
         payload,
         f.payloadStart,
         f.payloadEnd,
+        now,
       );
       let ok = r !== 0;
       if (r === 0) this.#drop("filter");
@@ -717,6 +741,7 @@ export class Frames implements FrameHandler {
         payload,
         f.payloadStart,
         f.payloadEnd,
+        now,
       );
       if (r === 0) this.#drop("filter");
       else this.#deliver(net.id, f.mac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
