@@ -68,8 +68,11 @@ export interface UpperLayer {
     payload: Uint8Array,
     info: { hops: number; packetId: bigint; remote: InetAddress; localSocket: number },
   ): boolean | void;
-  /** Called from {@link Node.tick}. */
-  tick?(now: number): void;
+  /**
+   * Called from {@link Node.tick}. May return the delay (ms) until it wants the next tick; the
+   * node's tick then returns at most that (never under 60 ms).
+   */
+  tick?(now: number): number | void;
 }
 
 /** One path in {@link PeerInfo}. */
@@ -155,7 +158,10 @@ export class Node {
     }
   }
 
-  /** Background work; returns ms until the next tick is wanted (60..5000). Never throws. */
+  /**
+   * Background work; returns ms until the next tick is wanted (60..5000, sooner while WHOIS
+   * lookups are pending or the upper layer asks for it). Never throws.
+   */
   tick(now: number): number {
     try {
       this.#now = now;
@@ -499,7 +505,8 @@ export class Node {
     }
     if (this.#upper?.tick) {
       try {
-        this.#upper.tick(now);
+        const want = this.#upper.tick(now);
+        if (typeof want === "number" && want >= 0) next = Math.min(next, want);
       } catch (e) {
         this.#trace(`upper tick threw: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -54,8 +54,13 @@ export interface FrameHandler {
     payload: Uint8Array,
     info: PacketInfo,
   ): boolean | void;
-  /** Called from {@link Networks.tick} (every node tick). */
-  tick?(now: number): void;
+  /**
+   * Called from {@link Networks.tick} (every node tick). May return the delay (ms) until it wants
+   * the next tick (e.g. while packets wait for credentials).
+   */
+  tick?(now: number): number | void;
+  /** Re-runs packets held for missing credentials; called when new credentials are accepted. */
+  retryHeld?(now: number): void;
 }
 
 /**
@@ -125,6 +130,8 @@ export interface NetworksOptions {
 
 /** Period of the network housekeeping pass (config requests, deferred packets). */
 export const NETWORKS_CHECK_INTERVAL = 5_000;
+/** Tick delay asked for while packets wait for a signer's identity (the WHOIS retry cadence). */
+const DEFERRED_RETRY_INTERVAL = 500;
 /** How long a packet waiting for a signer's identity is kept (ms). */
 const DEFERRED_TIMEOUT = 5_000;
 /** Most packets waiting for identities. */
@@ -281,8 +288,12 @@ export class Networks implements UpperLayer {
     }
   }
 
-  /** Periodic work: config requests (5 s pass), deferred packets, the frame layer's tick. */
-  tick(now: number): void {
+  /**
+   * Periodic work: config requests (5 s pass), deferred packets, the frame layer's tick. Returns
+   * the delay (ms) wanted until the next tick: 500 ms while packets wait for an identity, or
+   * sooner if the frame layer asks; undefined if nothing is pending.
+   */
+  tick(now: number): number | undefined {
     if (this.#deferred.length > 0) this.#retryDeferred(now);
     if (now - this.#lastCheck >= NETWORKS_CHECK_INTERVAL) {
       this.#lastCheck = now;
@@ -290,7 +301,12 @@ export class Networks implements UpperLayer {
         if (nw.configRequestDue(now)) nw.requestConfiguration(now);
       }
     }
-    this.frameHandler?.tick?.(now);
+    const f = this.frameHandler?.tick?.(now);
+    let want = typeof f === "number" && f >= 0 ? f : undefined;
+    if (this.#deferred.length > 0) {
+      want = Math.min(want ?? DEFERRED_RETRY_INTERVAL, DEFERRED_RETRY_INTERVAL);
+    }
+    return want;
   }
 
   // ---- private ---------------------------------------------------------------------------------
@@ -360,9 +376,11 @@ export class Networks implements UpperLayer {
     const creds = decodeNetworkCredentials(payload);
     if (!creds) return false;
     let trust = false;
+    let fresh = false;
     let waitFor: number | undefined;
     const note = (nw: Network, r: string) => {
       if (r === "need-identity") waitFor = nw.controller;
+      if (r === "accepted") fresh = true;
     };
     for (const b of creds.coms) {
       const c = comDeserialize(b)?.com;
@@ -386,7 +404,9 @@ export class Networks implements UpperLayer {
     for (const b of creds.revocations) {
       const r = revocationDeserialize(b)?.revocation;
       const nw = r && this.#networks.get(r.networkId);
-      if (r && nw) note(nw, nw.addRevocation(now, source.value, r));
+      if (r && nw && nw.addRevocation(now, source.value, r) === "need-identity") {
+        waitFor = nw.controller;
+      }
     }
     for (const b of creds.coos) {
       const c = cooDeserialize(b)?.coo;
@@ -394,6 +414,8 @@ export class Networks implements UpperLayer {
       if (c && nw) note(nw, nw.addCoo(now, c));
     }
     if (trust) this.#node.noteTrustEstablished(now, source, info.localSocket, info.remote);
+    // New credentials may open the gate for frames held for retry: re-run them now.
+    if (fresh) this.frameHandler?.retryHeld?.(now);
     if (waitFor !== undefined && !retry) {
       this.#defer(now, source, Verb.NETWORK_CREDENTIALS, payload, info, waitFor);
     }

@@ -81,18 +81,24 @@ export class UpperLayerMux implements UpperLayer {
     return false;
   }
 
-  /** Ticks both parts; a part that throws does not stop the other. */
-  tick(now: number): void {
+  /**
+   * Ticks both parts; a part that throws does not stop the other. Returns the smaller of the
+   * delays the parts asked for (undefined if neither asked).
+   */
+  tick(now: number): number | undefined {
     let err: unknown;
+    let want: number | undefined;
     for (const part of [this.#configRequests, this.#member]) {
       if (!part?.tick) continue;
       try {
-        part.tick(now);
+        const w = part.tick(now);
+        if (typeof w === "number" && w >= 0) want = Math.min(want ?? w, w);
       } catch (e) {
         err ??= e;
       }
     }
     if (err !== undefined) throw err;
+    return want;
   }
 
   #unsupported(now: number, source: Address, payload: Uint8Array, info: UpperLayerInfo): boolean {

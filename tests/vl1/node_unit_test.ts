@@ -7,6 +7,7 @@ import { Node } from "../../src/vl1/node.ts";
 import type { NodeHost } from "../../src/vl1/node_host.ts";
 import { getCipher, getHops, setHops, Verb } from "../../src/vl1/packet.ts";
 import { parseWorld } from "../../src/vl1/world.ts";
+import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 import { fixtureBytes, fixtureText } from "../fixtures.ts";
 
 const ID = (h: string) => Identity.fromString(fixtureText(`identities/${h}.secret`))!;
@@ -199,4 +200,31 @@ Deno.test("public API: identityOf (self, peers, peer cache), requestWhois, saveP
   // a fresh node with that store knows b from the cache
   const a2 = new Node({ identity: ID("a"), host, now, planet: PLANET });
   assert.ok(a2.identityOf(bAddr)?.equals(b.node.identity), "loaded from the peer cache");
+});
+
+Deno.test("tick: the upper layer's wanted delay shortens the node's (never under 60 ms)", () => {
+  let now = 7_000_000;
+  const a = mk("a", now);
+  let want: number | void = undefined;
+  a.node.setUpperLayer({ handle: () => false, tick: () => want });
+  a.node.tick(now);
+  now += 1000;
+  assert.equal(a.node.tick(now), 4000, "own cadence: next ping check in 4 s");
+  want = 500;
+  assert.equal(a.node.tick(now), 500);
+  want = 10;
+  assert.equal(a.node.tick(now), 60, "bounded below");
+  want = 9000;
+  assert.equal(a.node.tick(now), 4000, "never later than its own");
+  // through the mux: the smaller of both parts
+  const mux = new UpperLayerMux({
+    configRequests: { handle: () => false, tick: () => 700 },
+    member: { handle: () => false, tick: () => want },
+  });
+  a.node.setUpperLayer(mux);
+  want = 300;
+  assert.equal(a.node.tick(now), 300);
+  want = undefined;
+  assert.equal(a.node.tick(now), 700);
+  assert.equal(mux.tick(now), 700);
 });

@@ -11,6 +11,9 @@ import { Dictionary } from "../../src/vl2/dictionary.ts";
 import type { Identity } from "../../src/vl1/identity.ts";
 import { encodeNetworkLocalConf, parseNetworkLocalConf } from "../../src/vl2/network_local_conf.ts";
 import { type FrameHandler, Networks } from "../../src/vl2/networks.ts";
+import { ACCEPT_ALL_FILTER, Frames } from "../../src/vl2/frames.ts";
+import { macFromAddress } from "../../src/vl2/mac.ts";
+import { FakeNode as DataPlaneFakeNode, recordedAt } from "./data_plane_helpers.ts";
 import {
   capturePackets,
   FakeNode,
@@ -257,4 +260,97 @@ Deno.test("networks: join/leave manage files and notifications; local settings r
       nets.handle(3, new Address(B.address.value), v, junk, pinfo());
     }
   }
+});
+
+/** A fake node serving both Networks and Frames. */
+class BothNode extends DataPlaneFakeNode {
+  readonly identity: Identity;
+  constructor(identity: Identity) {
+    super(identity.address.value);
+    this.identity = identity;
+  }
+  allowCredentials(): boolean {
+    return true;
+  }
+}
+
+Deno.test("networks: a frame held for missing credentials is delivered as soon as the sender's credentials are accepted", () => {
+  const all = capturePackets();
+  const creds = all.find((p) =>
+    p.source === B.address.value && p.dest === A.address.value &&
+    p.verb === Verb.NETWORK_CREDENTIALS
+  )!;
+  assert.ok(creds, "recorded b → a NETWORK_CREDENTIALS");
+  const node = new BothNode(A);
+  const nets = new Networks({ node, host: new MemHost(), lookupIdentity: lookupOf(A, B, C) });
+  const nw = nets.join(creds.t - 1000, LAB_NET, {
+    storedConfig: fixtureBytes("homes/a/networks.d/5b1c20a311fca1ca.conf"),
+  });
+  assert.equal(nw.status, "OK");
+  const tapped: Uint8Array[] = [];
+  const frames = new Frames({
+    node,
+    networks: nets,
+    random: () => new Uint8Array(8),
+    filter: ACCEPT_ALL_FILTER,
+    tapWrite: (_n, f, s, e) => tapped.push(f.slice(s, e)),
+  });
+  nets.frameHandler = frames;
+  const frame = recordedAt(162); // b → a FRAME (ARP reply)
+  assert.equal(frame.verb, Verb.FRAME);
+  const t = creds.t - 100;
+  nets.handle(t, new Address(B.address.value), Verb.FRAME, frame.payload, pinfo(frame.packetId));
+  assert.equal(frames.heldCount, 1, "gated: held for retry");
+  assert.equal(tapped.length, 0);
+  assert.equal(node.of(Verb.ERROR, B.address.value).length, 1, "NEED_MEMBERSHIP_CERTIFICATE");
+  // while held, the tick asks to be called again within the 500 ms retry cadence
+  const want = nets.tick(t + 50);
+  assert.ok(want !== undefined && want > 0 && want <= 500, `tick delay ${want}`);
+  // b's credentials arrive: the frame is delivered at once, without waiting for a tick
+  nets.handle(creds.t, new Address(B.address.value), Verb.NETWORK_CREDENTIALS, creds.payload, {
+    hops: creds.hops,
+    packetId: creds.packetId,
+    remote: creds.remote,
+    localSocket: 0,
+  });
+  assert.equal(frames.heldCount, 0);
+  assert.equal(tapped.length, 1, "delivered right after the credentials");
+  const macA = macFromAddress(A.address.value, LAB_NET);
+  const dst = tapped[0].subarray(0, 6).reduce((v, x) => v * 256 + x, 0);
+  assert.equal(dst, macA);
+  assert.equal(nets.tick(creds.t + 10), undefined, "nothing pending: no early tick wanted");
+});
+
+Deno.test("networks: credentials call frameHandler.retryHeld only when something new was accepted; tick delays propagate", () => {
+  const creds = capturePackets().find((p) =>
+    p.source === B.address.value && p.dest === A.address.value &&
+    p.verb === Verb.NETWORK_CREDENTIALS
+  )!;
+  const { nets } = setup();
+  nets.join(creds.t - 1000, LAB_NET, {
+    storedConfig: fixtureBytes("homes/a/networks.d/5b1c20a311fca1ca.conf"),
+  });
+  let retries = 0;
+  let want: number | undefined = 321;
+  nets.frameHandler = { handle: () => false, tick: () => want, retryHeld: () => void retries++ };
+  const inf = { hops: 0, packetId: creds.packetId, remote: creds.remote, localSocket: 0 };
+  const b = new Address(B.address.value);
+  nets.handle(creds.t, b, Verb.NETWORK_CREDENTIALS, creds.payload, inf);
+  assert.equal(retries, 1);
+  nets.handle(creds.t + 2000, b, Verb.NETWORK_CREDENTIALS, creds.payload, inf);
+  assert.equal(retries, 1, "the same credentials again are redundant");
+  assert.equal(nets.tick(creds.t + 3000), 321);
+  want = undefined;
+  assert.equal(nets.tick(creds.t + 3100), undefined);
+  // a packet deferred for a missing identity asks for the 500 ms WHOIS cadence
+  const { nets: n2 } = setup(A, [A]);
+  n2.join(0, LAB_NET);
+  const [chunk] = signConfigChunks(
+    fixtureBytes("homes/a/networks.d/5b1c20a311fca1ca.conf"),
+    LAB_NET,
+    77n,
+    C,
+  );
+  n2.handle(100, new Address(C.address.value), Verb.NETWORK_CONFIG, chunk, pinfo(42n));
+  assert.equal(n2.tick(200), 500);
 });
