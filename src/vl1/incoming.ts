@@ -394,16 +394,24 @@ export class Incoming {
     });
   }
 
-  /** RENDEZVOUS from an upstream: punch (TTL-2 junk) and contact the peer there. */
+  /**
+   * RENDEZVOUS from an upstream: punch (TTL-2 junk) and contact the peer there. If the peer is
+   * not known yet, WHOIS it and act when its identity arrives (see `Node.peerLearned`).
+   */
   #rendezvous(now: number, peer: Peer, p: Uint8Array): void {
     const node = this.#node;
     if (!node.topology.isUpstream(peer.identity.address.value)) return;
     const r = decodeRendezvous(p, IDX_PAYLOAD, p.length);
     if (!r || r.endpoint.port === 0) return;
-    const other = node.topology.getPeer(r.peer.value);
-    if (!other || !node.shouldUsePath(other.identity.address.value, -1, r.endpoint)) return;
-    node.switch.sendRaw(now, -1, r.endpoint, node.host.random(4), 2);
-    node.switch.attemptToContactAt(now, other, -1, r.endpoint, false);
+    const a = r.peer.value;
+    if (a === node.address.value || a === 0 || a >= 0xff_0000_0000) return;
+    const other = node.topology.getPeer(a);
+    if (!other) {
+      node.rendezvous.add({ peer: a, endpoint: r.endpoint, created: now });
+      node.switch.requestWhois(now, a);
+      return;
+    }
+    node.switch.punchAndContact(now, other, r.endpoint);
   }
 
   /** PUSH_DIRECT_PATHS: rate-limited; contact each new usable address (≤ 8 per scope/family). */

@@ -36,6 +36,7 @@ import { SelfAwareness } from "./self_awareness.ts";
 import { Switch } from "./switch.ts";
 import { type PeerRole, Topology } from "./topology.ts";
 import { encodePushDirectPaths } from "./verbs/push_direct_paths.ts";
+import { PendingRendezvous } from "./pending_rendezvous.ts";
 import { WhoisQueue } from "./whois_queue.ts";
 import { parseWorld, serializeWorld, type World } from "./world.ts";
 
@@ -107,6 +108,8 @@ export class Node {
   /** @internal */ readonly topology: Topology;
   /** @internal */ readonly expecting = new ExpectingReplies();
   /** @internal */ readonly whois = new WhoisQueue();
+  /** @internal Introductions waiting for the identity of the peer they name. */
+  readonly rendezvous = new PendingRendezvous();
   /** @internal */ readonly switch: Switch;
   /** @internal */ readonly incoming: Incoming;
   /** @internal */ readonly selfAwareness = new SelfAwareness();
@@ -416,6 +419,9 @@ export class Node {
     for (const e of this.whois.takeRx(a)) {
       this.incoming.handle(now, e.localSocket, e.remote, e.packet);
     }
+    for (const e of this.rendezvous.take(now, a)) {
+      this.switch.punchAndContact(now, peer, e.endpoint);
+    }
   }
 
   /** @internal Per-packet bookkeeping after a handler (path learning, pushes; spec §9.2, §9.5). */
@@ -497,8 +503,9 @@ export class Node {
     if (now - this.#lastQueueTick >= WHOIS_RETRY_DELAY) {
       this.#lastQueueTick = now;
       for (const a of this.whois.expire(now)) this.switch.requestWhois(now, a);
+      for (const a of this.rendezvous.expire(now)) this.switch.requestWhois(now, a);
     }
-    if (this.whois.size > 0) next = Math.min(next, WHOIS_RETRY_DELAY);
+    if (this.whois.size > 0 || this.rendezvous.size > 0) next = Math.min(next, WHOIS_RETRY_DELAY);
     if (now - this.#lastHousekeeping >= HOUSEKEEPING_PERIOD) {
       this.#lastHousekeeping = now;
       this.#housekeeping(now);

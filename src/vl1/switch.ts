@@ -187,6 +187,17 @@ export class Switch {
   }
 
   /**
+   * Acts on an introduction (RENDEZVOUS): if `endpoint` may carry traffic for `peer`, sends 4
+   * junk bytes with TTL 2 (opens our NAT toward it) and contacts the peer there.
+   */
+  punchAndContact(now: number, peer: Peer, endpoint: InetAddress): void {
+    const node = this.#node;
+    if (!node.shouldUsePath(peer.identity.address.value, -1, endpoint)) return;
+    this.sendRaw(now, -1, endpoint, node.host.random(4), 2);
+    this.attemptToContactAt(now, peer, -1, endpoint, false);
+  }
+
+  /**
    * Relays a packet or fragment `d` that is not for us (spec §3.7): only if we are a root or the
    * arrival path has trust established, and hops < 3; increments hops; forwards to the
    * destination's direct path (introducing source and destination at most every 30 s), else to
