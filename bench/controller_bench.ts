@@ -213,7 +213,8 @@ function report(label: string, r: ReturnType<typeof requests>): void {
   const t = s(r.total), d = s(r.decide), g = s(r.sign);
   console.log(
     `  ${label}: ${(r.total.length / r.seconds).toFixed(0)} req/s; ` +
-      `p50 ${pct(t, 0.5).toFixed(2)} ms, p99 ${pct(t, 0.99).toFixed(2)} ms ` +
+      `mean ${(r.seconds * 1000 / t.length).toFixed(2)} ms, p50 ${pct(t, 0.5).toFixed(2)} ms, ` +
+      `p90 ${pct(t, 0.9).toFixed(2)} ms, p99 ${pct(t, 0.99).toFixed(2)} ms ` +
       `(decision p50 ${pct(d, 0.5).toFixed(2)} ms, sign+chunks p50 ${pct(g, 0.5).toFixed(2)} ms)`,
   );
 }

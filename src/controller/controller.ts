@@ -19,7 +19,6 @@ import {
   SPECIALIST_ACTIVE_BRIDGE,
 } from "./config_decision.ts";
 import {
-  ipKey,
   networkPools,
   networkRoutes,
   pickIpv4,
@@ -487,9 +486,10 @@ export class Controller {
     }
 
     // Specialists: every active bridge (this member as it is now, others as stored).
-    const others = this.store.listMembers(id).filter((m) => String(m.id) !== addr);
-    const bridges = [...others, member].filter((m) => m.activeBridge === true)
-      .map((m) => String(m.id)).sort();
+    const bridgeSet = new Set(this.store.activeBridges(id));
+    if (member.activeBridge === true) bridgeSet.add(addr);
+    else bridgeSet.delete(addr);
+    const bridges = [...bridgeSet].sort();
     const specialists = bridges.map((a) => SPECIALIST_ACTIVE_BRIDGE | BigInt("0x" + a));
 
     // Rules, capabilities, tags.
@@ -554,14 +554,8 @@ export class Controller {
     const haveV4 = statics.some((a) => a.family === 4);
     const haveV6 = statics.some((a) => a.family === 6);
     if (!noAuto && ((v6m.zt === true && !haveV6) || (v4m.zt === true && !haveV4))) {
-      const taken = new Set<string>();
-      for (const m of others) {
-        if (!Array.isArray(m.ipAssignments)) continue;
-        for (const s of m.ipAssignments) {
-          const k = typeof s === "string" ? ipKey(s) : undefined;
-          if (k) taken.add(k);
-        }
-      }
+      // IPs of the other members, from the store's index (no scan of every member)
+      const taken = { has: (k: string) => this.store.ipTaken(id, k, addr) };
       const pools = networkPools(network.ipAssignmentPools);
       const assigned: string[] = [];
       if (v6m.zt === true && !haveV6) {

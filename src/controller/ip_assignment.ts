@@ -72,6 +72,12 @@ export function staticAssignments(ips: Json | undefined, routes: PlanRoute[]): I
   return out;
 }
 
+/** What pool assignment asks about addresses in use (a `Set` of IP keys will do). */
+export interface TakenIps {
+  /** True if the IP with this key (see {@link ipKey}) is already assigned. */
+  has(key: string): boolean;
+}
+
 /** IP-only key used for "already allocated" checks. */
 export function ipKey(s: string): string | undefined {
   return InetAddress.parse(s)?.ipKey();
@@ -88,7 +94,7 @@ export function pickIpv4(
   pools: IpPool[],
   routes: PlanRoute[],
   address: number,
-  taken: Set<string>,
+  taken: TakenIps,
 ): InetAddress | undefined {
   for (const p of pools) {
     if (p.start.family !== 4) continue;
@@ -143,7 +149,7 @@ export function pickIpv6(
   pools: IpPool[],
   routes: PlanRoute[],
   address: number,
-  taken: Set<string>,
+  taken: TakenIps,
   random: (n: number) => Uint8Array,
 ): InetAddress | undefined {
   for (const p of pools) {

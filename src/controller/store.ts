@@ -1,6 +1,7 @@
 // Controller database interface and the shared cached implementation with revision bumping.
 import type { JsonObject } from "./json.ts";
 import { canonicalJson, cloneJson } from "./json.ts";
+import { ipKey } from "./ip_assignment.ts";
 
 /** Outcome of a save: the record as stored and whether anything really changed. */
 export interface SaveResult {
@@ -32,6 +33,13 @@ export interface ControllerStore {
   saveMember(member: JsonObject): SaveResult;
   /** Deletes one member; returns it. */
   deleteMember(nwid: string, address: string): JsonObject | undefined;
+  /** Addresses of the members of `nwid` with `activeBridge: true`, sorted. */
+  activeBridges(nwid: string): string[];
+  /**
+   * True if a member of `nwid` other than `except` has an `ipAssignments` entry with IP key
+   * `key` (see `ipKey`). Used for pool assignment without scanning every member.
+   */
+  ipTaken(nwid: string, key: string, except: string): boolean;
 }
 
 /** Content of a record ignoring its revision, for change detection. */
@@ -58,6 +66,10 @@ export abstract class CachedStore implements ControllerStore {
   protected readonly networks = new Map<string, JsonObject>();
   /** nwid → (address → member record). */
   protected readonly members = new Map<string, Map<string, JsonObject>>();
+  /** nwid → addresses of active bridges (kept in step with `members`). */
+  private readonly bridgeIndex = new Map<string, Set<string>>();
+  /** nwid → (IP key → addresses that have it in `ipAssignments`), kept in step with `members`. */
+  private readonly ipIndex = new Map<string, Map<string, Set<string>>>();
 
   /** Persists a changed network (called after the cache would change; throw to abort). */
   protected abstract persistNetwork(network: JsonObject): void;
@@ -75,10 +87,56 @@ export abstract class CachedStore implements ControllerStore {
 
   /** Puts a loaded member into the cache as is. */
   protected loadMember(m: JsonObject): void {
-    const nwid = String(m.nwid);
+    this.putMember(String(m.nwid), String(m.id), m);
+  }
+
+  /** Sets a cached member, updating the bridge and IP indexes. */
+  private putMember(nwid: string, addr: string, m: JsonObject | undefined): void {
     let ms = this.members.get(nwid);
+    const old = ms?.get(addr);
+    if (old) this.index(nwid, addr, old, false);
+    if (m === undefined) {
+      ms?.delete(addr);
+      return;
+    }
     if (!ms) this.members.set(nwid, ms = new Map());
-    ms.set(String(m.id), m);
+    ms.set(addr, m);
+    this.index(nwid, addr, m, true);
+  }
+
+  /** Adds (or removes) a member's entries in the bridge and IP indexes. */
+  private index(nwid: string, addr: string, m: JsonObject, add: boolean): void {
+    if (m.activeBridge === true) {
+      let b = this.bridgeIndex.get(nwid);
+      if (!b) this.bridgeIndex.set(nwid, b = new Set());
+      if (add) b.add(addr);
+      else b.delete(addr);
+    }
+    if (!Array.isArray(m.ipAssignments)) return;
+    let ips = this.ipIndex.get(nwid);
+    if (!ips) this.ipIndex.set(nwid, ips = new Map());
+    for (const s of m.ipAssignments) {
+      const k = typeof s === "string" ? ipKey(s) : undefined;
+      if (k === undefined) continue;
+      let owners = ips.get(k);
+      if (add) {
+        if (!owners) ips.set(k, owners = new Set());
+        owners.add(addr);
+      } else if (owners) {
+        owners.delete(addr);
+        if (owners.size === 0) ips.delete(k);
+      }
+    }
+  }
+
+  activeBridges(nwid: string): string[] {
+    return [...(this.bridgeIndex.get(nwid.toLowerCase()) ?? [])].sort();
+  }
+
+  ipTaken(nwid: string, key: string, except: string): boolean {
+    const owners = this.ipIndex.get(nwid.toLowerCase())?.get(key);
+    if (!owners) return false;
+    return owners.size > (owners.has(except.toLowerCase()) ? 1 : 0);
   }
 
   listNetworkIds(): string[] {
@@ -110,6 +168,8 @@ export abstract class CachedStore implements ControllerStore {
     this.removeNetwork(id);
     this.networks.delete(id);
     this.members.delete(id);
+    this.bridgeIndex.delete(id);
+    this.ipIndex.delete(id);
     return cloneJson(old);
   }
 
@@ -134,9 +194,7 @@ export abstract class CachedStore implements ControllerStore {
     const rec = cloneJson(member);
     rec.revision = nextRevision(old, member);
     this.persistMember(rec);
-    let ms = this.members.get(nwid);
-    if (!ms) this.members.set(nwid, ms = new Map());
-    ms.set(addr, rec);
+    this.putMember(nwid, addr, rec);
     return { record: cloneJson(rec), changed: true };
   }
 
@@ -146,7 +204,7 @@ export abstract class CachedStore implements ControllerStore {
     const old = this.members.get(id)?.get(addr);
     if (!old) return undefined;
     this.removeMember(id, addr);
-    this.members.get(id)!.delete(addr);
+    this.putMember(id, addr, undefined);
     return cloneJson(old);
   }
 }
