@@ -77,8 +77,14 @@ export interface Vl2Lab {
 }
 
 /**
- * Builds hosts, starts the root (waits until it is online), then the controller and the members
- * `roles` (all `zt run`), and waits until everything is online.
+ * A root validates at most one new identity per source /24 every 2 s (leaves retry their HELLO
+ * every 5 s), so lab nodes, all in one /24, are started this far apart.
+ */
+const START_SPACING_MS = 2_200;
+
+/**
+ * Builds hosts, starts the root, then the controller and the members `roles` (all `zt run`)
+ * {@link START_SPACING_MS} apart, and waits until all are online.
  */
 export async function startVl2Lab(lab: Lab, roles: string[]): Promise<Vl2Lab> {
   const w = await vl2World();
@@ -86,26 +92,23 @@ export async function startVl2Lab(lab: Lab, roles: string[]): Promise<Vl2Lab> {
   const c = await lab.addHost("ctl", CONTROLLER_IP);
   const hosts = await Promise.all(roles.map((role) => lab.addHost(role, MEMBER_IPS[role])));
   const root = startNode(lab, { name: "root", ns: r.ns, id: w.ids.root, planet: w.planet });
-  await root.waitOnline(15_000).catch((e) => {
-    throw new Error(`${e instanceof Error ? e.message : e}\n${root.describe()}`);
-  });
-  const ctl = startNode(lab, { name: "ctl", ns: c.ns, id: w.ids.ctl, planet: w.planet });
+  const all = [root];
   const members: Record<string, ZtNode> = {};
-  roles.forEach((role, i) => {
-    members[role] = startNode(lab, {
-      name: role,
-      ns: hosts[i].ns,
-      id: w.ids[role],
-      planet: w.planet,
-    });
-  });
-  const all = [root, ctl, ...Object.values(members)];
   try {
+    await root.waitOnline(15_000);
+    const ctl = startNode(lab, { name: "ctl", ns: c.ns, id: w.ids.ctl, planet: w.planet });
+    all.push(ctl);
+    for (const [i, role] of roles.entries()) {
+      await new Promise((res) => setTimeout(res, START_SPACING_MS));
+      const n = startNode(lab, { name: role, ns: hosts[i].ns, id: w.ids[role], planet: w.planet });
+      members[role] = n;
+      all.push(n);
+    }
     await Promise.all(all.map((n) => n.waitOnline(ONLINE_MS)));
+    return { lab, root, ctl, members, all };
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : e}\n${describeAll(all)}`);
   }
-  return { lab, root, ctl, members, all };
 }
 
 /** One HTTP call to a node's local API (inside its namespace); status and parsed body. */
