@@ -42,6 +42,9 @@ import { parseWorld, serializeWorld, type World } from "./world.ts";
 
 export type { NodeSettings } from "./node_settings.ts";
 
+/** Most changed peer cache records written per 30 s housekeeping pass (the rest wait a pass). */
+const PEER_CACHE_WRITES_PER_HOUSEKEEPING = 256;
+
 /** Construction options of a {@link Node}. */
 export interface NodeOptions {
   /** Our identity, with private key. */
@@ -586,6 +589,7 @@ export class Node {
 
   #housekeeping(now: number): void {
     this.topology.evictInactive(now);
+    this.topology.saveChangedPeers(PEER_CACHE_WRITES_PER_HOUSEKEEPING);
     this.topology.cleanPaths(now);
     this.selfAwareness.clean(now);
     this.uniteGate.clean(now);

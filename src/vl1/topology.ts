@@ -37,6 +37,8 @@ export class Topology {
   #upstreams = new Set<number>();
   #planetRoots = new Set<number>();
   #amUpstream = false;
+  /** What each peer's cache record held when last written or loaded (see {@link cacheKey}). */
+  readonly #savedKeys = new WeakMap<Peer, string>();
   /** Addresses recently looked up in the peer cache without success. */
   readonly #cacheMisses = new Set<number>();
   /** Called when a peer is loaded from the cache (to HELLO its cached paths). */
@@ -212,6 +214,7 @@ export class Topology {
   /** Writes a peer cache record. */
   savePeer(p: Peer): void {
     if (this.#upstreams.has(p.identity.address.value)) return;
+    this.#savedKeys.set(p, cacheKey(p.vProto, p.vMajor, p.vMinor, p.vRevision, p.paths));
     this.#host.storePut(
       "peer",
       p.identity.address.toString(),
@@ -224,6 +227,23 @@ export class Topology {
         paths: p.paths.map((pp) => pp.path.address),
       }),
     );
+  }
+
+  /**
+   * Writes the cache records of peers heard from (not upstreams) whose versions or paths changed
+   * since their record was last written or loaded, at most `max` of them; returns how many.
+   */
+  saveChangedPeers(max: number): number {
+    let n = 0;
+    for (const [a, p] of this.peers) {
+      if (n >= max) break;
+      if (p.lastReceive <= 0 || this.#upstreams.has(a)) continue;
+      const k = cacheKey(p.vProto, p.vMajor, p.vMinor, p.vRevision, p.paths);
+      if (this.#savedKeys.get(p) === k) continue;
+      this.savePeer(p);
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -328,7 +348,21 @@ export class Topology {
     const p = this.addPeer(rec.identity);
     if (!p) return undefined;
     p.setRemoteVersion(rec.vProto, rec.vMajor, rec.vMinor, rec.vRevision);
+    const paths = rec.paths.map((address) => ({ path: { address } }));
+    this.#savedKeys.set(p, cacheKey(rec.vProto, rec.vMajor, rec.vMinor, rec.vRevision, paths));
     this.onCacheLoad?.(p, rec.paths);
     return p;
   }
+}
+
+/** What a peer cache record says, as a string to notice changes (versions as stored, paths). */
+function cacheKey(
+  vProto: number,
+  vMajor: number,
+  vMinor: number,
+  vRevision: number,
+  paths: readonly { path: { address: InetAddress } }[],
+): string {
+  const v = [vProto, vMajor, vMinor, vRevision].map((x) => Math.max(0, x)).join(".");
+  return `${v}|${paths.map((pp) => pp.path.address.key()).join(",")}`;
 }
