@@ -3,18 +3,15 @@ import type { Address } from "./address.ts";
 import { isFragment, Reassembler } from "./fragment.ts";
 import type { Identity } from "./identity.ts";
 import type { InetAddress } from "./inet_address.ts";
-import { Incoming, isNontrivialVerb } from "./incoming.ts";
+import { Incoming } from "./incoming.ts";
 import { ExpectingReplies } from "./expect_reply.ts";
-import type { NodeHost } from "./node_host.ts";
+import type { NodeHost, NodeOptions, UpperLayer } from "./node_host.ts";
 import { NodeCounters } from "./node_counters.ts";
 import {
-  DIRECT_PATH_PUSH_INTERVAL,
-  DIRECT_PATH_PUSH_INTERVAL_HAVEPATH,
   HOUSEKEEPING_PERIOD,
   IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
   MIN_UNITE_INTERVAL,
   type NodeSettings,
-  PATH_HEARTBEAT_PERIOD,
   PEER_ACTIVITY_TIMEOUT,
   PING_CHECK_INTERVAL,
   resolveSettings,
@@ -29,76 +26,25 @@ import {
   MIN_PACKET_LENGTH,
   Verb,
 } from "./packet.ts";
-import { isUsableScope, LATENCY_UNKNOWN, type Path } from "./path.ts";
+import { isUsableScope, type Path } from "./path.ts";
 import type { Peer } from "./peer.ts";
 import { IdentityValidationGate, RateGate } from "./rate_limit.ts";
 import { SelfAwareness } from "./self_awareness.ts";
 import { Switch } from "./switch.ts";
-import { type PeerRole, Topology } from "./topology.ts";
-import { encodePushDirectPaths } from "./verbs/push_direct_paths.ts";
+import { Topology } from "./topology.ts";
 import { PendingRendezvous } from "./pending_rendezvous.ts";
 import { WhoisQueue } from "./whois_queue.ts";
+import { type PeerInfo, peerInfo } from "./peer_info.ts";
+import { peerReceived, pingAndKeepalive, surfaceReported } from "./node_keepalive.ts";
+import { NodePings } from "./node_pings.ts";
 import { parseWorld, serializeWorld, type World } from "./world.ts";
 
 export type { NodeSettings } from "./node_settings.ts";
+export type { PathInfo, PeerInfo } from "./peer_info.ts";
+export type { NodeOptions, UpperLayer } from "./node_host.ts";
 
 /** Most changed peer cache records written per 30 s housekeeping pass (the rest wait a pass). */
 const PEER_CACHE_WRITES_PER_HOUSEKEEPING = 256;
-
-/** Construction options of a {@link Node}. */
-export interface NodeOptions {
-  /** Our identity, with private key. */
-  identity: Identity;
-  /** The adapter to the outside world. */
-  host: NodeHost;
-  /** Current time (ms). */
-  now: number;
-  /** The planet to use. */
-  planet: World;
-  /** Optional settings (MTU / trusted paths per CIDR, local addresses, limits). */
-  settings?: Partial<NodeSettings>;
-}
-
-/** The VL2 hook (see {@link Node.setUpperLayer}). */
-export interface UpperLayer {
-  /**
-   * An authenticated, decompressed VL2 packet (FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*), or an
-   * OK/ERROR not consumed by VL1. `payload` is the verb payload (from packet offset 28).
-   */
-  handle(
-    now: number,
-    source: Address,
-    verb: Verb,
-    payload: Uint8Array,
-    info: { hops: number; packetId: bigint; remote: InetAddress; localSocket: number },
-  ): boolean | void;
-  /**
-   * Called from {@link Node.tick}. May return the delay (ms) until it wants the next tick; the
-   * node's tick then returns at most that (never under 60 ms).
-   */
-  tick?(now: number): number | void;
-}
-
-/** One path in {@link PeerInfo}. */
-export interface PathInfo {
-  address: InetAddress;
-  localSocket: number;
-  lastSend: number;
-  lastReceive: number;
-  preferred: boolean;
-  expired: boolean;
-  trustedPathId: bigint;
-}
-
-/** A peer as reported by `/peer`. */
-export interface PeerInfo {
-  address: Address;
-  version: { major: number; minor: number; revision: number } | undefined;
-  /** Latency in ms, -1 unknown. */
-  latency: number;
-  role: PeerRole;
-  paths: PathInfo[];
-}
 
 /** The VL1 node. Drive it with {@link receive} and {@link tick}; it acts through its host. */
 export class Node {
@@ -128,7 +74,7 @@ export class Node {
   #lastPingCheck = -Infinity;
   #lastHousekeeping: number;
   #lastQueueTick = -Infinity;
-  readonly #pings = new Map<bigint, { sent: number; cb?: (rtt: number) => void }>();
+  readonly #pings = new NodePings();
   readonly #worldBytes = new WeakMap<World, Uint8Array>();
   #now: number;
 
@@ -251,14 +197,9 @@ export class Node {
   /** Sends an ECHO; `onReply` gets the RTT when the OK(ECHO) arrives. */
   ping(now: number, dest: Address, onReply?: (rtt: number) => void): void {
     const id = this.sendPacket(now, dest, Verb.ECHO, new Uint8Array(0));
-    if (id === undefined) {
-      // Queued behind a WHOIS: remember by destination instead; matched on first OK(ECHO) below.
-      this.#pendingPings.push({ dest: dest.value, sent: now, cb: onReply });
-      if (this.#pendingPings.length > 64) this.#pendingPings.shift();
-      return;
-    }
-    if (this.#pings.size >= 1024) this.#pings.clear();
-    this.#pings.set(id, { sent: now, cb: onReply });
+    // Queued behind a WHOIS: remembered by destination until the ECHO goes out (peerLearned).
+    if (id === undefined) this.#pings.queued(dest.value, now, onReply);
+    else this.#pings.sent(id, now, onReply);
   }
 
   /** Sets the VL2 hook. */
@@ -330,15 +271,9 @@ export class Node {
 
   // ---- internals used by Switch / Incoming ----
 
-  readonly #pendingPings: { dest: number; sent: number; cb?: (rtt: number) => void }[] = [];
-
   /** @internal OK(ECHO) matching a ping; true if consumed. */
   pingReply(now: number, inRe: bigint): boolean {
-    const w = this.#pings.get(inRe);
-    if (!w) return false;
-    this.#pings.delete(inRe);
-    w.cb?.(now - w.sent);
-    return true;
+    return this.#pings.reply(now, inRe);
   }
 
   /** @internal Whether a physical address may carry traffic for `peer` (spec §9.2). */
@@ -350,23 +285,9 @@ export class Node {
 
   /** @internal Self-awareness report from `peer`; resets paths on a trusted surface change. */
   iam(now: number, peer: Peer, localSocket: number, reporterPhys: InetAddress, mine: InetAddress) {
-    const trusted = this.topology.isUpstream(peer.identity.address.value);
-    const r = this.selfAwareness.iam(
-      now,
-      peer.identity.address,
-      localSocket,
-      reporterPhys,
-      mine,
-      trusted,
-    );
-    if (!r) return;
-    this.#trace(`surface changed to ${mine}: resetting paths in scope ${r.scope}`);
-    for (const p of this.topology.peers.values()) {
-      for (const pp of p.pathsInScope(r.scope, r.family)) {
-        this.switch.attemptToContactAt(now, p, pp.path.localSocket, pp.path.address, false);
-        pp.path.sent(now);
-        pp.lastReceive = 0;
-      }
+    const scope = surfaceReported(this, now, peer, localSocket, reporterPhys, mine);
+    if (scope !== undefined) {
+      this.#trace(`surface changed to ${mine}: reset paths in scope ${scope}`);
     }
   }
 
@@ -411,13 +332,7 @@ export class Node {
         encrypt: e.encrypt,
         compress: e.compress,
       });
-      if (id !== undefined && e.verb === Verb.ECHO) {
-        const i = this.#pendingPings.findIndex((q) => q.dest === a);
-        if (i >= 0) {
-          const q = this.#pendingPings.splice(i, 1)[0];
-          this.#pings.set(id, { sent: q.sent, cb: q.cb });
-        }
-      }
+      if (id !== undefined && e.verb === Verb.ECHO) this.#pings.flushed(a, id);
     }
     for (const e of this.whois.takeRx(a)) {
       this.incoming.handle(now, e.localSocket, e.remote, e.packet);
@@ -437,30 +352,7 @@ export class Node {
     _inReVerb: number,
     trustEstablished: boolean,
   ): void {
-    peer.lastReceive = now;
-    if (isNontrivialVerb(verb)) peer.lastNontrivialReceive = now;
-    if (trustEstablished) peer.lastTrustEstablished = now;
-    if (hops === 0) {
-      path.received(now, trustEstablished);
-      const a = peer.identity.address.value;
-      const known = peer.findPath(path);
-      if (known) {
-        known.lastReceive = now;
-      } else if (this.shouldUsePath(a, path.localSocket, path.address)) {
-        const r = peer.learnPath(now, path, verb === Verb.OK);
-        if (r === "confirm") {
-          this.switch.attemptToContactAt(now, peer, path.localSocket, path.address, true);
-          path.sent(now);
-        }
-      }
-    }
-    if (peer.trustEstablished(now)) {
-      const interval = hops === 0 ? DIRECT_PATH_PUSH_INTERVAL_HAVEPATH : DIRECT_PATH_PUSH_INTERVAL;
-      if (now - peer.lastDirectPathPushSent >= interval) {
-        peer.lastDirectPathPushSent = now;
-        this.#pushDirectPaths(now, peer, path);
-      }
-    }
+    peerReceived(this, now, peer, path, hops, verb, trustEstablished);
   }
 
   // ---- private ----
@@ -525,65 +417,10 @@ export class Node {
   }
 
   #pingCheck(now: number): void {
-    const t = this.topology;
-    const always = t.upstreamsToContact();
-    let lastFromUpstream = 0;
-    for (const a of always.keys()) {
-      const p = t.peers.get(a);
-      if (p) lastFromUpstream = Math.max(lastFromUpstream, p.lastReceive);
-    }
-    const best = t.bestUpstream(now);
-    for (const peer of [...t.peers.values()]) {
-      const a = peer.identity.address.value;
-      const eps = always.get(a);
-      if (eps !== undefined) {
-        always.delete(a);
-        const role = t.role(a);
-        let scale = role === "LEAF" ? 2 : 16;
-        if (role !== "LEAF" && peer.activePaths(now).length === 0) scale = 0;
-        if (now - peer.lastSentFullHello <= PATH_HEARTBEAT_PERIOD * scale) continue;
-        let sent = 0;
-        for (const act of peer.doPingAndKeepalive(now)) {
-          this.switch.attemptToContactAt(
-            now,
-            peer,
-            act.path.localSocket,
-            act.path.address,
-            act.fullHello,
-          );
-          act.path.sent(now);
-          sent |= act.path.address.family === 4 ? 1 : 2;
-        }
-        let contacted = sent !== 0;
-        for (const [bit, fam] of [[1, 4], [2, 6]] as const) {
-          if ((sent & bit) !== 0) continue;
-          const cands = eps.filter((e) => e.family === fam);
-          if (cands.length === 0) continue;
-          const pick = cands[this.host.random(1)[0] % cands.length];
-          this.switch.sendHello(now, peer, -1, pick);
-          contacted = true;
-        }
-        if (!contacted && best && best !== peer) {
-          const up = best.bestPath(now, true);
-          if (up) this.switch.sendHello(now, peer, up.localSocket, up.address);
-        }
-      } else if (peer.isActive(now)) {
-        for (const act of peer.doPingAndKeepalive(now)) {
-          this.switch.attemptToContactAt(
-            now,
-            peer,
-            act.path.localSocket,
-            act.path.address,
-            act.fullHello,
-          );
-          act.path.sent(now);
-        }
-      }
-    }
-    for (const a of always.keys()) this.switch.requestWhois(now, a);
+    const lastFromUpstream = pingAndKeepalive(this, now);
     const was = this.#online;
     this.#online = now - lastFromUpstream < PEER_ACTIVITY_TIMEOUT && lastFromUpstream > 0 ||
-      t.amUpstream;
+      this.topology.amUpstream;
     if (was !== this.#online) this.host.event({ type: this.#online ? "online" : "offline" });
   }
 
@@ -593,49 +430,11 @@ export class Node {
     this.topology.cleanPaths(now);
     this.selfAwareness.clean(now);
     this.uniteGate.clean(now);
-    for (const [id, w] of this.#pings) if (now - w.sent > 60_000) this.#pings.delete(id);
-  }
-
-  #pushDirectPaths(now: number, peer: Peer, path: Path): void {
-    const addrs = [...this.settings.localAddresses, ...this.selfAwareness.whoami()];
-    for (let i = 0; i < addrs.length; i += 40) {
-      const chunk = addrs.slice(i, i + 40).map((address) => ({ flags: 0, address }));
-      const payload = encodePushDirectPaths({ paths: chunk });
-      this.switch.sendVia(
-        now,
-        peer,
-        path.localSocket,
-        path.address,
-        Verb.PUSH_DIRECT_PATHS,
-        payload,
-        {
-          encrypt: true,
-          compress: true,
-        },
-      );
-    }
+    this.#pings.clean(now);
   }
 
   #info(p: Peer): PeerInfo {
-    const now = this.#now;
-    const best = p.bestPath(now);
-    return {
-      address: p.identity.address,
-      version: p.vMajor >= 0
-        ? { major: p.vMajor, minor: p.vMinor, revision: p.vRevision }
-        : undefined,
-      latency: p.latency === LATENCY_UNKNOWN ? -1 : p.latency,
-      role: this.topology.role(p.identity.address.value),
-      paths: p.paths.map((pp) => ({
-        address: pp.path.address,
-        localSocket: pp.path.localSocket,
-        lastSend: pp.path.lastOut,
-        lastReceive: pp.lastReceive,
-        preferred: pp.path === best,
-        expired: now - pp.lastReceive >= 243_000,
-        trustedPathId: 0n,
-      })),
-    };
+    return peerInfo(p, this.topology.role(p.identity.address.value), this.#now);
   }
 
   #trace(message: string): void {

@@ -1,5 +1,10 @@
-// The adapter boundary of the sans-I/O node: everything the core asks of the world outside it.
+// The boundaries of the sans-I/O node: what it is built from, what it asks of the world outside it (host) and the VL2 hook above it.
+import type { Address } from "./address.ts";
+import type { Identity } from "./identity.ts";
 import type { InetAddress } from "./inet_address.ts";
+import type { NodeSettings } from "./node_settings.ts";
+import type { Verb } from "./packet.ts";
+import type { World } from "./world.ts";
 
 /** An event the node reports to its host (logging, status changes). */
 export type NodeEvent =
@@ -37,4 +42,38 @@ export interface NodeHost {
    * not inside a ZeroTier-managed network). Optional; defaults to allowed.
    */
   pathCheck?(peerAddress: number, localSocket: number, remote: InetAddress): boolean;
+}
+
+/** Construction options of a {@link Node}. */
+export interface NodeOptions {
+  /** Our identity, with private key. */
+  identity: Identity;
+  /** The adapter to the outside world. */
+  host: NodeHost;
+  /** Current time (ms). */
+  now: number;
+  /** The planet to use. */
+  planet: World;
+  /** Optional settings (MTU / trusted paths per CIDR, local addresses, limits). */
+  settings?: Partial<NodeSettings>;
+}
+
+/** The VL2 hook (see {@link Node.setUpperLayer}). */
+export interface UpperLayer {
+  /**
+   * An authenticated, decompressed VL2 packet (FRAME, EXT_FRAME, MULTICAST_*, NETWORK_*), or an
+   * OK/ERROR not consumed by VL1. `payload` is the verb payload (from packet offset 28).
+   */
+  handle(
+    now: number,
+    source: Address,
+    verb: Verb,
+    payload: Uint8Array,
+    info: { hops: number; packetId: bigint; remote: InetAddress; localSocket: number },
+  ): boolean | void;
+  /**
+   * Called from {@link Node.tick}. May return the delay (ms) until it wants the next tick; the
+   * node's tick then returns at most that (never under 60 ms).
+   */
+  tick?(now: number): number | void;
 }
