@@ -31,12 +31,12 @@ export interface ResponderNode extends PacketSender {
 
 /** Adapts a real VL1 {@link Node} (or anything shaped like it) to {@link ResponderNode}. */
 export function responderNode(
-  node: Pick<Node, "address" | "sendPacket" | "topology">,
+  node: Pick<Node, "address" | "sendPacket" | "identityOf">,
 ): ResponderNode {
   return {
     address: node.address,
     sendPacket: (now, dest, verb, payload, opts) => node.sendPacket(now, dest, verb, payload, opts),
-    peerIdentity: (addr) => node.topology.peers.get(addr.value)?.identity,
+    peerIdentity: (addr) => node.identityOf(addr),
   };
 }
 
