@@ -204,9 +204,10 @@ export class DataPlane {
     const id = hex16(p.nwid);
     if (!p.tap) {
       if (p.failed) return;
-      const tap = this.#createTap();
+      let tap: Tap;
       let name = "";
       try {
+        tap = this.#createTap();
         name = this.#deviceName(p.nwid);
         await tap.open(name, info.mac, info.mtu);
       } catch (e) {

@@ -73,7 +73,7 @@ class FakeTap implements Tap {
 }
 
 /** Networks over fake nodes with a DataPlane whose taps are {@link FakeTap}s. */
-function setup(failOpen?: Error) {
+function setup(failOpen?: Error, failCreate?: Error) {
   const lines: string[] = [];
   const log = new Logger("debug", (_l, line) => lines.push(line));
   const host = new MemHost();
@@ -87,6 +87,7 @@ function setup(failOpen?: Error) {
     now: () => 1000,
     random: seededRandom(7),
     createTap: () => {
+      if (failCreate) throw failCreate;
       const t = new FakeTap();
       t.failOpen = failOpen;
       taps.push(t);
@@ -231,4 +232,16 @@ Deno.test("dataplane: managedPolicy copies the allow flags and the whitelist", (
     }).allowManagedWhitelist,
     wl,
   );
+});
+
+Deno.test("dataplane: no TAP support on this OS → PORT_ERROR too", async () => {
+  const { networks, dp, lines } = setup(undefined, new Error("TAP devices are only for Linux"));
+  try {
+    const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
+    await settle();
+    assert.equal(nw.status, "PORT_ERROR");
+    assert.ok(lines.some((l) => l.includes("only for Linux")), lines.join("\n"));
+  } finally {
+    await dp.close();
+  }
 });
