@@ -6,6 +6,7 @@ import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
+import { type ApiListenHost, apiListenPlan } from "./api_listen.ts";
 import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
@@ -67,7 +68,10 @@ export interface ServiceOptions {
   random?: (n: number) => Uint8Array;
   /** Clock (default Date.now). */
   now?: () => number;
-  /** Local API listen addresses (default 127.0.0.1 and ::1). */
+  /**
+   * Local API listen addresses, the first one required (default: {@link apiListenPlan} of
+   * local.conf — loopback only unless `allowManagementFrom` is set).
+   */
   apiHosts?: string[];
   /** More API routes (networks, controller). */
   apiExtensions?: ApiRoutes[];
@@ -376,24 +380,30 @@ export class Service {
         ...(ctlService ? [ctlService.routes()] : []),
         ...(opts.apiExtensions ?? []),
       ]);
-      const apiHosts = opts.apiHosts ?? ["127.0.0.1", "::1"];
-      for (const hostname of apiHosts) {
+      const plan: ApiListenHost[] = opts.apiHosts
+        ? opts.apiHosts.map((hostname, i) => ({ hostname, required: i === 0 }))
+        : apiListenPlan(conf.settings);
+      for (const h of plan) {
         try {
           servers.push(Deno.serve(
-            { hostname, port, onListen: () => {} },
+            { hostname: h.hostname, port, onListen: () => {} },
             (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
           ));
         } catch (e) {
           if (e instanceof Deno.errors.AddrInUse) {
+            if (h.coveredByDualStack && servers.length > 0) continue;
             throw new ServiceError(
-              `TCP port ${port} (local API) is already in use on ${hostname} ` +
+              `TCP port ${port} (local API) is already in use on ${h.hostname} ` +
                 `(is zerotier-one or another zt running?)`,
             );
           }
-          if (hostname === apiHosts[0]) throw e;
-          log.warn(`local API not available on ${hostname}: ${e instanceof Error ? e.message : e}`);
+          if (h.required) throw e;
+          log.warn(
+            `local API not available on ${h.hostname}: ${e instanceof Error ? e.message : e}`,
+          );
         }
       }
+      log.debug(`local API on port ${port}: ${plan.map((h) => h.hostname).join(" ")}`);
       try {
         atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
       } catch (e) {
