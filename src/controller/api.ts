@@ -52,8 +52,9 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
  * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
  * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
  *
- * Malformed IDs in the URL and invalid bodies answer 400 `{"error":400,"description":"<field>:
- * <problem>"}` and change nothing; unknown networks/members answer 404 `{}`.
+ * Invalid bodies answer 400 `{"error":400,"description":"<field>: <problem>"}` and change
+ * nothing; unknown networks/members and malformed IDs in the URL (which the reference's route
+ * regexes do not match) answer 404 `{}`.
  */
 export function controllerApi(ctl: Controller): Hono {
   const app = new Hono();
@@ -89,29 +90,27 @@ export function controllerApi(ctl: Controller): Hono {
 
   app.get("/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    if (!HEX16.test(nwid)) return send(c, {}, 404);
     const n = ctl.getNetwork(nwid);
     return n ? send(c, n) : send(c, {}, 404);
   });
 
   app.on(["POST", "PUT"], "/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid) && !NEW_NWID.test(nwid)) {
-      return bad(c, "nwid: expected 16 hex digits or <controller address>______");
-    }
+    if (!HEX16.test(nwid) && !NEW_NWID.test(nwid)) return send(c, {}, 404);
     return create(c, nwid);
   });
 
   app.delete("/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    if (!HEX16.test(nwid)) return send(c, {}, 404);
     const n = ctl.deleteNetwork(nwid);
     return n ? send(c, n) : send(c, {}, 404);
   });
 
   app.get("/controller/network/:nwid/member", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    if (!HEX16.test(nwid)) return send(c, {}, 404);
     const ms = ctl.listMembers(nwid);
     if (!ms) return send(c, {}, 404);
     const out: Record<string, Json> = {};
@@ -121,31 +120,30 @@ export function controllerApi(ctl: Controller): Hono {
 
   app.get("/unstable/controller/network/:nwid/member", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return bad(c, "nwid: expected 16 hex digits");
+    if (!HEX16.test(nwid)) return send(c, {}, 404);
     const ms = ctl.listMembers(nwid);
     if (!ms) return send(c, {}, 404);
     const authorized = ms.filter((m) => m.authorized === true).length;
     return send(c, { data: ms, meta: { authorizedCount: authorized, totalCount: ms.length } });
   });
 
-  const memberIds = (c: Context): { nwid: string; addr: string } | string => {
+  /** The member route's ids, or undefined when malformed (the reference's regex: no route). */
+  const memberIds = (c: Context): { nwid: string; addr: string } | undefined => {
     const nwid = c.req.param("nwid") ?? "";
     const addr = c.req.param("addr") ?? "";
-    if (!HEX16.test(nwid)) return "nwid: expected 16 hex digits";
-    if (!HEX10.test(addr)) return "address: expected 10 hex digits";
-    return { nwid, addr };
+    return HEX16.test(nwid) && HEX10.test(addr) ? { nwid, addr } : undefined;
   };
 
   app.get("/controller/network/:nwid/member/:addr", (c) => {
     const ids = memberIds(c);
-    if (typeof ids === "string") return bad(c, ids);
+    if (!ids) return send(c, {}, 404);
     const m = ctl.getMember(ids.nwid, ids.addr);
     return m ? send(c, m) : send(c, {}, 404);
   });
 
   app.on(["POST", "PUT"], "/controller/network/:nwid/member/:addr", async (c) => {
     const ids = memberIds(c);
-    if (typeof ids === "string") return bad(c, ids);
+    if (!ids) return send(c, {}, 404);
     const b = await readBody(c);
     if (typeof b === "string") return bad(c, b);
     const r = ctl.postMember(ids.nwid, ids.addr, b.body);
@@ -155,7 +153,7 @@ export function controllerApi(ctl: Controller): Hono {
 
   app.delete("/controller/network/:nwid/member/:addr", (c) => {
     const ids = memberIds(c);
-    if (typeof ids === "string") return bad(c, ids);
+    if (!ids) return send(c, {}, 404);
     const m = ctl.deleteMember(ids.nwid, ids.addr);
     return m ? send(c, m) : send(c, {}, 404);
   });

@@ -81,6 +81,8 @@ function nwidParam(s: string): bigint | undefined {
 /**
  * The /network routes over the node's {@link Networks} (`get()` returns undefined when the node
  * has no VL2, then the list is empty and joins fail with 500). `now` is the service clock.
+ * A malformed `<nwid16>` → 404 `{}`; a POST/PUT body that is not a JSON object → 400
+ * `{error, description}` and nothing is joined or changed (an empty body is a plain join).
  */
 export function networkApiRoutes(get: () => Networks | undefined, now: () => number): ApiRoutes {
   return (app) => {
@@ -102,8 +104,12 @@ export function networkApiRoutes(get: () => Networks | undefined, now: () => num
       if (text.trim() !== "") {
         try {
           body = JSON.parse(text);
-        } catch {
-          body = undefined;
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          return sendJson(c, { error: 400, description: `body is not valid JSON: ${why}` }, 400);
+        }
+        if (typeof body !== "object" || body === null || Array.isArray(body)) {
+          return sendJson(c, { error: 400, description: "body must be a JSON object" }, 400);
         }
       }
       nets.join(now(), id);
@@ -118,7 +124,8 @@ export function networkApiRoutes(get: () => Networks | undefined, now: () => num
 
     app.delete("/network/:nwid", (c) => {
       const id = nwidParam(c.req.param("nwid"));
-      const left = id !== undefined && (get()?.leave(now(), id) ?? false);
+      if (id === undefined) return sendJson(c, {}, 404);
+      const left = get()?.leave(now(), id) ?? false;
       return sendJson(c, left ? { result: true } : {});
     });
   };

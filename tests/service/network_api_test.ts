@@ -158,9 +158,13 @@ Deno.test("network api: POST joins and applies the four booleans (persisted), DE
       new TextDecoder().decode(Deno.readFileSync(`${home}/networks.d/${id}.local.conf`)),
       "allowManaged=0\nallowGlobal=1\nallowDefault=0\nallowDNS=1\n",
     );
-    // PUT works the same; a body that is not JSON only joins
-    assert.equal((await req("PUT", `/network/${id}`, "{not json")).json.allowDNS, true);
+    // PUT works the same; a body that is not a JSON object → 400, nothing changes
+    const badBody = await req("PUT", `/network/${id}`, "{not json");
+    assert.equal(badBody.status, 400);
+    assert.match(badBody.json.description, /not valid JSON/);
+    assert.equal((await req("POST", "/network/5b1c20a311000001", "[1]")).status, 400);
     assert.equal(nets.list().length, 1);
+    assert.equal((await req("GET", `/network/${id}`)).json.allowDNS, true);
     // settings survive a restart
     const again = service("a", home);
     again.files.rejoinAll(again.nets, 0);
@@ -174,6 +178,7 @@ Deno.test("network api: POST joins and applies the four booleans (persisted), DE
     assert.deepEqual((await req("GET", "/network")).json, []);
     assert.deepEqual([...Deno.readDirSync(`${home}/networks.d`)].map((e) => e.name), []);
     // malformed ids
+    assert.equal((await req("DELETE", "/network/5b1c20a311fca1c")).status, 404);
     assert.equal((await req("POST", "/network/5b1c20a311fca1c")).status, 404);
     assert.equal((await req("POST", "/network/0000000000000000")).status, 404);
     assert.equal((await req("GET", "/network/zzzzzzzzzzzzzzzz")).status, 404);
