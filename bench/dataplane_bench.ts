@@ -1,0 +1,624 @@
+// Benchmark: data plane in a netns lab — iperf3, ping RTT, CPU s/GB, peak RSS, auth→first ping; raw veth vs zt (and the reference when ZT_REFERENCE is set).
+//
+// Root only. Builds the VL2 lab of tests/e2e (root .1, controller .2, zt members a .11 and b .12
+// on one bridge, underlay 198.18.0.0/16, overlay 198.19.0.0/24). With ZT_REFERENCE=<path to a
+// zerotier-one binary>, two reference members c .13 and d .14 run inside their own lab
+// namespaces with their own homes holding the SAME lab planet (root = the zt root), so no public
+// root is ever contacted; they join the zt controller's network. Columns: raw veth a→b, zt↔zt,
+// and with the reference ref↔ref, zt→ref, ref→zt. Options: `--seconds N` (iperf3 duration,
+// default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during the zt↔zt
+// 1-stream run, printed as a breakdown; needs `perf`).
+import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
+import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
+import {
+  api200,
+  CONTROLLER_IP,
+  MEMBER_IPS,
+  OVERLAY_V4,
+  startVl2Lab,
+  vl2World,
+} from "../tests/e2e/vl2_lab.ts";
+import { parseWorld } from "../src/vl1/world.ts";
+
+/** Options of {@link runDataplaneBench}. */
+export interface DataplaneBenchOptions {
+  /** Seconds per iperf3 run. */
+  seconds: number;
+  /** Path of a reference zerotier-one binary, or undefined. */
+  reference?: string;
+  /** Record a perf profile of the zt nodes during the zt↔zt 1-stream run. */
+  profile: boolean;
+}
+
+/** The measurements of one pair of endpoints. */
+export interface PairResult {
+  /** Column label. */
+  label: string;
+  /** iperf3 TCP, 1 stream, Gb/s received. */
+  gbps1: number;
+  /** iperf3 TCP, 4 streams, Gb/s received. */
+  gbps4: number;
+  /** Average ping RTT (20 pings, 0.2 s apart), ms. */
+  rttMs: number;
+  /** CPU seconds per GB (1e9 bytes) of the sending / receiving node, 1 stream (undefined: no node). */
+  cpu1?: [number, number];
+  /** The same with 4 streams. */
+  cpu4?: [number, number];
+  /** VmHWM of the sending / receiving node after the runs, MiB. */
+  rssMiB?: [number, number];
+  /** ms from the authorizing POST to the first answered ping, if measured for this pair. */
+  authMs?: number;
+  /** Which node was authorized and who pinged it. */
+  authNote?: string;
+}
+
+/** One benchmark endpoint: a zt or reference node in a lab namespace. */
+interface BenchNode {
+  name: string;
+  kind: "zt" | "ref" | "veth";
+  ns: string;
+  token: string;
+  address: string;
+  /** Underlay address. */
+  ip: string;
+  /** Overlay IPv4 assigned by the bench. */
+  overlay: string;
+  proc?: NsProcess;
+}
+
+const GB = 1e9;
+const PING_COUNT = 20;
+
+/** Parses `--seconds N`, `--quick`, `--profile` from `args`; the reference from ZT_REFERENCE. */
+export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
+  let seconds = 10;
+  let profile = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--quick") seconds = 3;
+    else if (args[i] === "--profile") profile = true;
+    else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 600) throw new Error(`bad --seconds ${v}`);
+      seconds = n;
+    }
+  }
+  const reference = Deno.env.get("ZT_REFERENCE") || undefined;
+  return { seconds, reference, profile };
+}
+
+/** One call to a node's local API (curl inside its namespace); status and parsed body. */
+async function nodeApi(
+  n: BenchNode,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const args = ["curl", "-sS", "--max-time", "3", "-X", method, "-H", `X-ZT1-Auth: ${n.token}`];
+  args.push("-w", "\n%{http_code}");
+  if (body !== undefined) {
+    args.push("-H", "Content-Type: application/json", "-d", JSON.stringify(body));
+  }
+  args.push(`http://127.0.0.1:${ZT_PORT}${path}`);
+  const r = await exec(n.ns, args, { check: false, timeoutMs: 5000 });
+  if (r.code !== 0) throw new Error(`${method} ${path} on ${n.name}: ${r.stderr.trim()}`);
+  const nl = r.stdout.lastIndexOf("\n");
+  const text = r.stdout.slice(0, nl);
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: Number(r.stdout.slice(nl + 1)), json };
+}
+
+/** utime + stime of `pid` in seconds. */
+function cpuSeconds(pid: number, clkTck: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // after ")": field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12
+  return (Number(f[11]) + Number(f[12])) / clkTck;
+}
+
+/** VmHWM of `pid` in MiB. */
+function peakRssMiB(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The result of one iperf3 client run. */
+interface IperfRun {
+  bytes: number;
+  gbps: number;
+  /** CPU seconds of the sender's / receiver's node process during the run. */
+  cpu?: [number, number];
+}
+
+/** iperf3 from `from` to `toIp` for `seconds` with `streams` streams. */
+async function iperf(
+  from: BenchNode,
+  to: BenchNode,
+  toIp: string,
+  seconds: number,
+  streams: number,
+  clkTck: number,
+): Promise<IperfRun> {
+  const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
+  const before = pids?.map((p) => cpuSeconds(p, clkTck));
+  const r = await exec(from.ns, [
+    "iperf3",
+    "-c",
+    toIp,
+    "-t",
+    String(seconds),
+    "-P",
+    String(streams),
+    "-J",
+  ], { check: false, timeoutMs: (seconds + 30) * 1000 });
+  const after = pids?.map((p) => cpuSeconds(p, clkTck));
+  if (r.code !== 0) {
+    throw new Error(`iperf3 ${from.name}→${toIp} failed:\n${r.stdout.slice(0, 1500)}${r.stderr}`);
+  }
+  const j = JSON.parse(r.stdout);
+  const bytes = j.end.sum_received.bytes as number;
+  const gbps = (j.end.sum_received.bits_per_second as number) / 1e9;
+  const cpu = before && after
+    ? [after[0] - before[0], after[1] - before[1]] as [number, number]
+    : undefined;
+  return { bytes, gbps, cpu };
+}
+
+/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms. */
+async function pingAvg(from: BenchNode, ip: string): Promise<number> {
+  const r = await exec(from.ns, [
+    "ping",
+    "-n",
+    "-q",
+    "-c",
+    String(PING_COUNT),
+    "-i",
+    "0.2",
+    "-W",
+    "1",
+    ip,
+  ], { check: false, timeoutMs: 30_000 });
+  const m = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(r.stdout);
+  if (!m) throw new Error(`ping ${from.name}→${ip}: ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
+
+/** Waits until `n` lists a non-expired direct path to `peer` at its underlay IP. */
+async function waitDirect(n: BenchNode, peer: BenchNode): Promise<boolean> {
+  try {
+    await waitFor(`${n.name}: direct path to ${peer.name}`, 15_000, async () => {
+      const r = await nodeApi(n, "GET", `/peer/${peer.address}`);
+      const paths = (r.json?.paths ?? []) as { address: string; expired?: boolean }[];
+      return paths.some((p) => p.address.startsWith(`${peer.ip}/`) && p.expired !== true);
+    }, { intervalMs: 200 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Authorizes `target` (POST to the controller API, static overlay IP) while `pinger` pings it
+ * every 0.1 s; ms from just before the POST to the first reply (ping -D timestamps).
+ */
+async function authToFirstPing(
+  ctl: BenchNode,
+  nwid: string,
+  target: BenchNode,
+  pinger: BenchNode,
+): Promise<number> {
+  // ARP retries every 100 ms instead of 1 s on the pinger's interface, so the first answer is
+  // not quantized by the kernel's ARP backoff; no stale neighbor entry for the target
+  const dev = (await nodeApi(pinger, "GET", `/network/${nwid}`)).json?.portDeviceName;
+  if (typeof dev !== "string" || !/^[a-z0-9]{1,15}$/.test(dev)) throw new Error("no pinger device");
+  await exec(pinger.ns, ["sh", "-c", `echo 100 > /proc/sys/net/ipv4/neigh/${dev}/retrans_time_ms`]);
+  await exec(pinger.ns, ["ip", "neigh", "flush", "to", target.overlay], { check: false });
+  // ping streams its lines; stopped at the first reply (errors while the target has no
+  // address yet do not end it, as they would with -w)
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", pinger.ns, "ping", "-n", "-D", "-c", "600", "-i", "0.1"]
+      .concat(["-W", "1", target.overlay]),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reply = (async () => {
+    let text = "";
+    const dec = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      text += dec.decode(chunk, { stream: true });
+      const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(text);
+      if (m) return Number(m[1]) * 1000;
+    }
+    throw new Error(`no reply from ${target.name} to ${pinger.name}:\n${text.slice(-2000)}`);
+  })();
+  let tReply: number;
+  let t0 = 0;
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // ping is running
+    t0 = Date.now();
+    await authorize(ctl, nwid, target);
+    tReply = await reply;
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await child.status;
+  }
+  return tReply - t0;
+}
+
+/** Authorizes `m` with its static overlay IP. */
+async function authorize(ctl: BenchNode, nwid: string, m: BenchNode): Promise<void> {
+  const r = await nodeApi(ctl, "POST", `/controller/network/${nwid}/member/${m.address}`, {
+    authorized: true,
+    ipAssignments: [m.overlay],
+  });
+  if (r.status !== 200 || r.json?.authorized !== true) {
+    throw new Error(`authorize ${m.name}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+  }
+}
+
+/** Waits until `m` has network `nwid` OK with an interface. */
+async function waitOk(m: BenchNode, nwid: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${m.name}: network OK`, timeoutMs, async () => {
+    const r = await nodeApi(m, "GET", `/network/${nwid}`);
+    return r.json?.status === "OK" && r.json.portDeviceName !== "";
+  }, { intervalMs: 200 });
+}
+
+/** Joins `m` to `nwid` (unauthorized) and waits for ACCESS_DENIED. */
+async function joinDenied(m: BenchNode, nwid: string): Promise<void> {
+  const r = await nodeApi(m, "POST", `/network/${nwid}`, {});
+  if (r.status !== 200) throw new Error(`join on ${m.name}: HTTP ${r.status}`);
+  await waitFor(`${m.name}: ACCESS_DENIED`, 20_000, async () => {
+    const n = await nodeApi(m, "GET", `/network/${nwid}`);
+    return n.json?.status === "ACCESS_DENIED";
+  }, { intervalMs: 200 });
+}
+
+/** Writes a reference node's home and starts it in `ns` (a lab namespace) with the lab planet. */
+async function startReference(
+  lab: Lab,
+  binary: string,
+  role: string,
+  ip: string,
+  id: { secret: string; public: string },
+  planet: Uint8Array,
+): Promise<BenchNode> {
+  const w = parseWorld(planet);
+  if (!w || w.id !== BigInt("0x" + LAB_PLANET_ID)) throw new Error("not the lab planet");
+  const host = await lab.addHost(role, ip);
+  if (!lab.namespaces.includes(host.ns)) throw new Error("reference outside the lab");
+  const home = lab.path(`ref-${role}`);
+  Deno.mkdirSync(home, { recursive: true });
+  const token = `tok-ref-${role}-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(`${home}/identity.secret`, id.secret + "\n", { mode: 0o600 });
+  Deno.writeTextFileSync(`${home}/identity.public`, id.public + "\n");
+  Deno.writeTextFileSync(`${home}/authtoken.secret`, token, { mode: 0o600 });
+  Deno.writeFileSync(`${home}/planet`, planet);
+  Deno.writeTextFileSync(
+    `${home}/local.conf`,
+    JSON.stringify({
+      settings: {
+        portMappingEnabled: false,
+        allowTcpFallbackRelay: false,
+        allowSecondaryPort: false,
+      },
+    }),
+  );
+  // never start it with any planet but the lab's
+  const written = Deno.readFileSync(`${home}/planet`);
+  if (written.length !== planet.length || !written.every((b, i) => b === planet[i])) {
+    throw new Error("reference home: planet mismatch");
+  }
+  const proc = lab.spawn(host.ns, [binary, `-p${ZT_PORT}`, home], {
+    logFile: `${home}.log`,
+  });
+  const n: BenchNode = {
+    name: `ref-${role}`,
+    kind: "ref",
+    ns: host.ns,
+    token,
+    address: "",
+    ip,
+    overlay: "",
+    proc,
+  };
+  const st = await waitFor(`reference ${role} online`, 30_000, async () => {
+    if (proc.exitStatus) throw new Error(`reference ${role} exited: ${proc.logTail(20)}`);
+    const r = await nodeApi(n, "GET", "/status");
+    return r.json?.online === true ? r.json : undefined;
+  }, { intervalMs: 250, detail: () => proc.logTail(30) });
+  n.address = st.address as string;
+  return n;
+}
+
+function fromZt(z: ZtNode, ip: string, overlay: string): BenchNode {
+  return {
+    name: z.name,
+    kind: "zt",
+    ns: z.ns,
+    token: z.token,
+    address: z.address,
+    ip,
+    overlay,
+    proc: z.proc,
+  };
+}
+
+/** The network the bench creates: private, IPv4 only (static assignments), one route. */
+const BENCH_NETWORK = {
+  name: "bench-net",
+  private: true,
+  enableBroadcast: true,
+  v4AssignMode: { zt: true },
+  v6AssignMode: { zt: false, rfc4193: false, "6plane": false },
+  ipAssignmentPools: [{ ipRangeStart: "198.19.0.100", ipRangeEnd: "198.19.0.250" }],
+  routes: [{ target: OVERLAY_V4, via: null }],
+};
+
+/** Measures one pair (sender `from`, receiver `to`, addressed at `toIp`). */
+async function measurePair(
+  label: string,
+  from: BenchNode,
+  to: BenchNode,
+  toIp: string,
+  o: DataplaneBenchOptions,
+  clkTck: number,
+  hook?: (phase: "before1" | "after1") => Promise<void>,
+): Promise<PairResult> {
+  await pingAvg(from, toIp).catch(() => 0); // warm-up: ARP, paths
+  await hook?.("before1");
+  const r1 = await iperf(from, to, toIp, o.seconds, 1, clkTck);
+  await hook?.("after1");
+  const r4 = await iperf(from, to, toIp, o.seconds, 4, clkTck);
+  const rttMs = await pingAvg(from, toIp);
+  const perGb = (r: IperfRun) =>
+    r.cpu ? [r.cpu[0] / (r.bytes / GB), r.cpu[1] / (r.bytes / GB)] as [number, number] : undefined;
+  const res: PairResult = {
+    label,
+    gbps1: r1.gbps,
+    gbps4: r4.gbps,
+    rttMs,
+    cpu1: perGb(r1),
+    cpu4: perGb(r4),
+  };
+  if (from.proc && to.proc) res.rssMiB = [peakRssMiB(from.proc.pid), peakRssMiB(to.proc.pid)];
+  console.log(
+    `  ${label}: ${r1.gbps.toFixed(3)} / ${r4.gbps.toFixed(3)} Gb/s, rtt ${rttMs.toFixed(3)} ms`,
+  );
+  return res;
+}
+
+/** Formats the results as a text table. */
+export function formatTable(results: PairResult[]): string {
+  const f = (
+    x: number | undefined,
+    d: number,
+  ) => (x === undefined || !isFinite(x) ? "-" : x.toFixed(d));
+  const rows: [string, (r: PairResult) => string][] = [
+    ["iperf3 TCP 1 stream (Gb/s)", (r) => f(r.gbps1, 3)],
+    ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
+    [`ping RTT avg of ${PING_COUNT} (ms)`, (r) => f(r.rttMs, 3)],
+    ["CPU s/GB sender node, 1 stream", (r) => f(r.cpu1?.[0], 2)],
+    ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
+    ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],
+    ["CPU s/GB receiver node, 4 streams", (r) => f(r.cpu4?.[1], 2)],
+    ["peak RSS sender node (MiB)", (r) => f(r.rssMiB?.[0], 1)],
+    ["peak RSS receiver node (MiB)", (r) => f(r.rssMiB?.[1], 1)],
+    ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
+  ];
+  const head = ["metric", ...results.map((r) => r.label)];
+  const body = rows.map(([name, get]) => [name, ...results.map(get)]);
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));
+  const line = (row: string[]) =>
+    "| " + row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") +
+    " |";
+  const sep = "|" +
+    widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
+  const notes = results.filter((r) => r.authNote).map((r) => `  ${r.label}: ${r.authNote}`);
+  return [line(head), sep, ...body.map(line), ...(notes.length ? ["auth → ping:", ...notes] : [])]
+    .join("\n");
+}
+
+/** Runs `perf record` on the zt nodes while `fn` runs; returns the report text. */
+async function withPerf(pids: number[], dir: string, fn: () => Promise<void>): Promise<string> {
+  const data = `${dir}/perf.data`;
+  const rec = new Deno.Command("perf", {
+    args: ["record", "-F", "499", "-g", "-o", data, "-p", pids.join(",")],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    await fn();
+  } finally {
+    rec.kill("SIGINT");
+    await rec.output();
+  }
+  const out = new Deno.Command("perf", {
+    args: [
+      "report",
+      "-i",
+      data,
+      "--no-children",
+      "--sort",
+      "pid,dso,sym",
+      "--stdio",
+      "-g",
+      "none",
+      "--percent-limit",
+      "0.7",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Builds the lab, measures every pair, prints and returns the results. */
+export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairResult[]> {
+  const clkTck = Number(
+    new TextDecoder().decode(
+      new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).outputSync().stdout,
+    ).trim(),
+  ) || 100;
+  const w = await vl2World();
+  if (o.profile) Deno.env.set("DENO_V8_FLAGS", "--perf-basic-prof");
+  const lab = await Lab.create();
+  const results: PairResult[] = [];
+  const mapFiles: string[] = [];
+  try {
+    const started = Date.now();
+    const v = await startVl2Lab(lab, ["a", "b"]);
+    Deno.env.delete("DENO_V8_FLAGS");
+    for (const z of v.all) mapFiles.push(`/tmp/perf-${z.proc.pid}.map`);
+    const ctl = fromZt(v.ctl, CONTROLLER_IP, "");
+    const a = fromZt(v.members.a, MEMBER_IPS.a, "198.19.0.11");
+    const b = fromZt(v.members.b, MEMBER_IPS.b, "198.19.0.12");
+    const members = [a, b];
+    let c: BenchNode | undefined, d: BenchNode | undefined;
+    if (o.reference) {
+      for (const role of ["c", "d"]) {
+        await new Promise((r) => setTimeout(r, 2_200)); // the root's per-/24 identity gate
+        const n = await startReference(
+          lab,
+          o.reference,
+          role,
+          MEMBER_IPS[role],
+          w.ids[role],
+          w.planet,
+        );
+        n.overlay = `198.19.0.${role === "c" ? 13 : 14}`;
+        members.push(n);
+        if (role === "c") c = n;
+        else d = n;
+      }
+    }
+    const refVersion = c ? (await nodeApi(c, "GET", "/status")).json?.version : undefined;
+    console.log(`lab up in ${Date.now() - started} ms (${members.length} members)`);
+
+    const nwid =
+      (await api200(v.ctl, "POST", `/controller/network/${v.ctl.address}______`, BENCH_NETWORK))
+        .id as string;
+    for (const m of members) {
+      await joinDenied(m, nwid);
+    }
+    for (const m of members) {
+      lab.spawn(m.ns, ["iperf3", "-s"], { logFile: lab.path(`iperf-${m.name}.log`) });
+    }
+    await authorize(ctl, nwid, a);
+    await waitOk(a, nwid);
+
+    const authMs = new Map<string, [number, string]>();
+    authMs.set("zt↔zt", [
+      await authToFirstPing(ctl, nwid, b, a),
+      "b (zt) authorized, pinged by a (zt)",
+    ]);
+    if (c && d) {
+      authMs.set("zt→ref", [
+        await authToFirstPing(ctl, nwid, c, a),
+        "c (ref) authorized, pinged by a (zt)",
+      ]);
+      authMs.set("ref↔ref", [
+        await authToFirstPing(ctl, nwid, d, c),
+        "d (ref) authorized, pinged by c (ref)",
+      ]);
+    }
+    for (const m of members) await waitOk(m, nwid);
+    console.log(
+      `auth → first ping: ${[...authMs].map(([k, [ms]]) => `${k} ${ms.toFixed(0)} ms`).join(", ")}`,
+    );
+
+    const veth: BenchNode = { ...a, name: "a", kind: "veth", proc: undefined };
+    const vethB: BenchNode = { ...b, name: "b", kind: "veth", proc: undefined };
+    const pairs: [string, BenchNode, BenchNode, string][] = [
+      ["raw veth", veth, vethB, b.ip],
+      ["zt↔zt", a, b, b.overlay],
+    ];
+    if (c && d) {
+      pairs.push(["ref↔ref", c, d, d.overlay], ["zt→ref", a, c, c.overlay], [
+        "ref→zt",
+        c,
+        a,
+        a.overlay,
+      ]);
+    }
+    let profile = "";
+    for (const [label, from, to, ip] of pairs) {
+      if (from.proc && to.proc && !(await waitDirect(from, to))) {
+        console.log(`  warning: ${from.name} has no direct path to ${to.name} (relayed?)`);
+      }
+      let hook: ((p: "before1" | "after1") => Promise<void>) | undefined;
+      if (o.profile && label === "zt↔zt") {
+        hook = async (p) => {
+          if (p !== "before1") return;
+          profile = await withPerf([a.proc!.pid, b.proc!.pid], lab.dir, async () => {
+            await iperf(a, b, b.overlay, o.seconds, 1, clkTck);
+          });
+        };
+      }
+      const r = await measurePair(label, from, to, ip, o, clkTck, hook);
+      const am = authMs.get(label);
+      if (am) [r.authMs, r.authNote] = am;
+      results.push(r);
+    }
+    const zlog = Deno.statSync(v.members.a.logFile).size + Deno.statSync(v.members.b.logFile).size;
+    console.log("");
+    console.log(
+      `dataplane bench: ${o.seconds} s iperf3 runs; ${navigator.hardwareConcurrency} CPUs; ` +
+        `deno ${Deno.version.deno}; zt members log at debug (${
+          (zlog / 1024).toFixed(0)
+        } KiB logged)` +
+        (refVersion ? `; reference ${refVersion}` : "; no ZT_REFERENCE set"),
+    );
+    console.log(formatTable(results));
+    if (profile) {
+      console.log("\nperf profile of the zt nodes (a sends, b receives) during the 1-stream run:");
+      console.log(profile);
+    }
+    return results;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const logs = lab.processes.map((p) => `--- ${p.cmd.join(" ")}\n${p.logTail(25)}`).join("\n");
+    throw new Error(`${msg}\n${logs}`);
+  } finally {
+    Deno.env.delete("DENO_V8_FLAGS");
+    await lab.close();
+    for (const f of mapFiles) {
+      try {
+        Deno.removeSync(f);
+      } catch {
+        // not written
+      }
+    }
+  }
+}
+
+/** `deno task bench dataplane [--seconds N | --quick] [--profile]`: needs root. */
+export async function run(): Promise<void> {
+  if (Deno.uid() !== 0) {
+    console.log("dataplane bench: needs root (network namespaces, TAP devices) — skipped");
+    return;
+  }
+  for (const tool of ["iperf3", "ping", "curl", "ip"]) {
+    const ok = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
+      .output().then((r) => r.success, () => false);
+    if (!ok) {
+      console.log(`dataplane bench: needs \`${tool}\` — skipped`);
+      return;
+    }
+  }
+  await runDataplaneBench(parseBenchArgs(Deno.args));
+}
+
+if (import.meta.main) await run();
