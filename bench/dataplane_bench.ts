@@ -429,7 +429,7 @@ export function formatTable(results: PairResult[]): string {
     .join("\n");
 }
 
-/** Runs `perf record` on the zt nodes while `fn` runs; returns the report text. */
+/** Runs `perf record` on the zt nodes while `fn` runs; returns `perf script` output. */
 async function withPerf(pids: number[], dir: string, fn: () => Promise<void>): Promise<string> {
   const data = `${dir}/perf.data`;
   const rec = new Deno.Command("perf", {
@@ -446,23 +446,100 @@ async function withPerf(pids: number[], dir: string, fn: () => Promise<void>): P
     await rec.output();
   }
   const out = new Deno.Command("perf", {
-    args: [
-      "report",
-      "-i",
-      data,
-      "--no-children",
-      "--sort",
-      "pid,dso,sym",
-      "--stdio",
-      "-g",
-      "none",
-      "--percent-limit",
-      "0.7",
-    ],
+    args: ["script", "-i", data, "-F", "comm,pid,tid,ip,sym,dso"],
     stdout: "piped",
     stderr: "null",
   }).outputSync();
   return new TextDecoder().decode(out.stdout);
+}
+
+/** One perf sample: process, thread name, call stack (leaf first). */
+interface PerfSample {
+  pid: number;
+  comm: string;
+  frames: { sym: string; dso: string }[];
+}
+
+/** Parses `perf script -F comm,pid,tid,ip,sym,dso` output (with call chains). */
+export function parsePerfScript(text: string): PerfSample[] {
+  const samples: PerfSample[] = [];
+  let cur: PerfSample | undefined;
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") {
+      cur = undefined;
+      continue;
+    }
+    if (!/^\s/.test(line)) {
+      const m = /^(.*?)\s+(\d+)\/\d+/.exec(line);
+      if (!m) continue;
+      cur = { pid: Number(m[2]), comm: m[1].trim(), frames: [] };
+      samples.push(cur);
+      continue;
+    }
+    const f = /^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$/.exec(line);
+    if (cur && f) cur.frames.push({ sym: f[1], dso: f[2] });
+  }
+  return samples;
+}
+
+/** Where one sample's time goes: a category name. */
+export function classifySample(s: PerfSample): string {
+  const leaf = s.frames[0];
+  if (!leaf) return "no stack";
+  if (s.comm.startsWith("V8 ")) return "V8 worker threads (concurrent GC, JIT)";
+  const stack = s.frames.map((f) => f.sym).join(" ");
+  if (leaf.dso.includes("kernel")) {
+    if (/\btun_|tun_chr|tun_get_user|tun_put_user/.test(stack)) return "kernel: TAP read/write";
+    if (/udp_|sendmmsg|recvmmsg|__sys_sendmsg|__sys_recvmsg|sendto|recvfrom/.test(stack)) {
+      return "kernel: UDP send/recv";
+    }
+    if (/poll|futex|schedule|nanosleep|epoll|finish_task_switch/.test(stack)) {
+      return "kernel: poll/futex/scheduling";
+    }
+    return `kernel: other`;
+  }
+  if (leaf.sym.includes("wasm-function")) return "WASM crypto kernel (wasm/zt_crypto.c)";
+  const js = /^JS:\S*\s*(?:'|)(\S*)\s+(file:\/\/\S+?|ext:\S+?|node:\S+?)(?::\d+)+$/.exec(leaf.sym);
+  if (js) {
+    const file = js[2].replace(/^file:\/\/\/work\/main\//, "").replace(
+      /^file:\/\/.*\/registry\.npmjs\.org\//,
+      "npm:",
+    );
+    return `JS ${file}`;
+  }
+  if (/^JS:/.test(leaf.sym)) return "JS (other)";
+  if (/^(Builtin|BytecodeHandler|Stub|RegExp|Bytecode):/.test(leaf.sym)) {
+    return "V8 builtins/interpreter";
+  }
+  if (/libc[.-]/.test(leaf.dso)) return "libc (malloc, memcpy, ...)";
+  if (/\/deno$|deno\b/.test(leaf.dso)) {
+    return "deno/V8 native, main thread (stripped: allocation, GC, FFI/op glue)";
+  }
+  return `other (${leaf.dso})`;
+}
+
+/** Per-process breakdown of `samples` by {@link classifySample}, as text. */
+export function perfBreakdown(samples: PerfSample[], names: Map<number, string>): string {
+  const lines: string[] = [];
+  for (const [pid, name] of names) {
+    const mine = samples.filter((s) => s.pid === pid);
+    if (mine.length === 0) continue;
+    const by = new Map<string, number>();
+    const threads = new Map<string, number>();
+    for (const s of mine) {
+      const c = classifySample(s);
+      by.set(c, (by.get(c) ?? 0) + 1);
+      threads.set(s.comm, (threads.get(s.comm) ?? 0) + 1);
+    }
+    const pct = (n: number) => (100 * n / mine.length).toFixed(1).padStart(5) + "%";
+    lines.push(`${name} (pid ${pid}, ${mine.length} samples):`);
+    for (const [c, n] of [...by].sort((x, y) => y[1] - x[1]).slice(0, 20)) {
+      lines.push(`  ${pct(n)}  ${c}`);
+    }
+    const th = [...threads].sort((x, y) => y[1] - x[1]).map(([t, n]) => `${t} ${pct(n).trim()}`);
+    lines.push(`  threads: ${th.join(", ")}`);
+  }
+  return lines.join("\n");
 }
 
 /** Builds the lab, measures every pair, prints and returns the results. */
@@ -562,9 +639,15 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       if (o.profile && label === "zt↔zt") {
         hook = async (p) => {
           if (p !== "before1") return;
-          profile = await withPerf([a.proc!.pid, b.proc!.pid], lab.dir, async () => {
+          const pids = [a.proc!.pid, b.proc!.pid];
+          const script = await withPerf(pids, lab.dir, async () => {
             await iperf(a, b, b.overlay, o.seconds, 1, clkTck);
           });
+          if (Deno.env.get("ZT_BENCH_PERF_SCRIPT")) {
+            Deno.writeTextFileSync(Deno.env.get("ZT_BENCH_PERF_SCRIPT")!, script);
+          }
+          const names = new Map([[pids[0], "a (sender)"], [pids[1], "b (receiver)"]]);
+          profile = perfBreakdown(parsePerfScript(script), names);
         };
       }
       const r = await measurePair(label, from, to, ip, o, clkTck, hook);
@@ -583,7 +666,9 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     );
     console.log(formatTable(results));
     if (profile) {
-      console.log("\nperf profile of the zt nodes (a sends, b receives) during the 1-stream run:");
+      console.log(
+        "\nperf profile (self time by category) of the zt nodes during an extra 1-stream a→b run:",
+      );
       console.log(profile);
     }
     return results;
