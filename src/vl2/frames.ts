@@ -41,7 +41,6 @@ import { isSpecialist, Multicaster, type MulticastGroup, specialistsWith } from 
 import type { Membership } from "./membership.ts";
 import { ndpEmulate } from "./ndp_emulation.ts";
 import {
-  NETCONF_FLAG_DISABLE_COMPRESSION,
   NETCONF_FLAG_ENABLE_BROADCAST,
   NETCONF_FLAG_ENABLE_IPV6_NDP_EMULATION,
   type NetworkConfig,
@@ -237,6 +236,9 @@ interface NetCache {
   /** MAC behind a bridge → that bridge's address (learned from bridged EXT_FRAMEs). */
   routes: Map<number, number>;
 }
+
+/** Send options of unicast frames and OKs: encrypted, never compressed (spec §3.6). */
+const SEND_PLAIN = Object.freeze({ compress: false, encrypt: true });
 
 const TWO32 = 0x1_0000_0000;
 const TWO40 = 0x100_0000_0000;
@@ -492,8 +494,8 @@ export class Frames implements FrameHandler {
         return true;
       }
     }
-    const compress = (nc.flags & NETCONF_FLAG_DISABLE_COMPRESSION) === 0;
-
+    // Plain unicast FRAME / EXT_FRAME go uncompressed (spec §3.6, as the reference since 1.4.8);
+    // multicasts and rule-generated copies are compressed unless the network disables it.
     if (isMulticastMac(dst)) {
       if (nc.multicastLimit <= 0) {
         d.multicastDisabled++;
@@ -546,10 +548,7 @@ export class Frames implements FrameHandler {
         this.counters.sentExtFrames++;
       }
       tx.set(frame.subarray(pStart, end), n);
-      this.#node.sendPacket(now, this.#addr(to), verb, tx.subarray(0, n + len), {
-        compress,
-        encrypt: true,
-      });
+      this.#node.sendPacket(now, this.#addr(to), verb, tx.subarray(0, n + len), SEND_PLAIN);
       return true;
     }
 
@@ -571,10 +570,13 @@ export class Frames implements FrameHandler {
       }
       net.pushCredentials(now, b);
       this.counters.sentExtFrames++;
-      this.#node.sendPacket(now, this.#addr(b), Verb.EXT_FRAME, tx.subarray(0, n + len), {
-        compress,
-        encrypt: true,
-      });
+      this.#node.sendPacket(
+        now,
+        this.#addr(b),
+        Verb.EXT_FRAME,
+        tx.subarray(0, n + len),
+        SEND_PLAIN,
+      );
       sent = true;
     }
     if (!sent && bridges.length === 0) d.bridging++;
@@ -757,7 +759,7 @@ export class Frames implements FrameHandler {
           flags: 0,
           gather: g,
         });
-        this.#node.sendPacket(now, source, Verb.OK, okp, { compress: true, encrypt: true });
+        this.#node.sendPacket(now, source, Verb.OK, okp, SEND_PLAIN);
       }
     }
     return true;

@@ -73,7 +73,7 @@ Deno.test("frames: tap frames to members become the recorded FRAME payloads byte
     assert.equal(node.sent[0].verb, Verb.FRAME);
     assert.equal(node.sent[0].dest, to);
     assert.equal(toHex(node.sent[0].payload), toHex(r.payload), `#${i} byte-exact`);
-    assert.ok(node.sent[0].compress, "compressed unless the network disables it");
+    assert.equal(node.sent[0].compress, false, "plain unicast FRAMEs are never compressed");
     assert.deepEqual(net.pushes, [to], "credentials pushed before sending");
   }
 });
@@ -190,6 +190,7 @@ Deno.test("frames: bridging — an active bridge sends EXT_FRAME, learns routes,
   const f2 = ethFrame(behindB, MAC_A, 0x0800, ip);
   assert.ok(frames.tapFrame(0, NWID, f2, 0, f2.length));
   assert.deepEqual(node.of(Verb.EXT_FRAME).map((s) => s.dest), [B, B]);
+  assert.ok(node.of(Verb.EXT_FRAME).every((s) => !s.compress), "unicast EXT_FRAMEs uncompressed");
   // b bridges a frame from behindB to us (ACK requested): delivered, route learned, OK sent
   const inb = encodeExtFrame({
     networkId: NWID,
@@ -400,4 +401,24 @@ Deno.test("frames: NDP emulation answers on the tap and sends nothing; unknown n
       frames.handle(0, new Address(B), v, new Uint8Array(n).fill(0xff), info(1n));
     }
   }
+});
+
+Deno.test("frames: compression as the reference — unicast FRAME/EXT_FRAME are never compressed", () => {
+  const conf: NetworkConfig = {
+    ...labConfig("a"),
+    specialists: [makeSpecialist(A, SPECIALIST_ACTIVE_BRIDGE)],
+  };
+  const { node, frames, net } = setup(A, conf);
+  net.allowed.add(B);
+  // a compressible payload: a sender that still compressed FRAMEs would flag it
+  const zeros = new Uint8Array(1000);
+  const f1 = ethFrame(MAC_B, MAC_A, 0x0800, zeros);
+  assert.ok(frames.tapFrame(0, NWID, f1, 0, f1.length));
+  const f2 = ethFrame(MAC_B, 0x02aabbccddee, 0x0800, zeros); // bridged source → EXT_FRAME
+  assert.ok(frames.tapFrame(0, NWID, f2, 0, f2.length));
+  const uni = node.sent.filter((s) => s.verb === Verb.FRAME || s.verb === Verb.EXT_FRAME);
+  assert.deepEqual(uni.map((s) => [s.verb, s.compress]), [
+    [Verb.FRAME, false],
+    [Verb.EXT_FRAME, false],
+  ]);
 });
