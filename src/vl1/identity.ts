@@ -34,6 +34,7 @@ export class Identity {
   /** 64 bytes: X25519 secret ‖ Ed25519 seed, or undefined for a public-only identity. */
   readonly privateKey: Uint8Array | undefined;
   #valid: boolean | undefined;
+  #keyHash: Uint8Array | undefined;
 
   /** @throws Error when a key has the wrong length (a programming error). */
   constructor(address: Address, publicKey: Uint8Array, privateKey?: Uint8Array) {
@@ -184,12 +185,18 @@ export class Identity {
     return c25519Verify(this.publicKey, msg, sig);
   }
 
-  /** SHA-384(address 5 bytes ‖ public key 64 bytes) (spec §1.5; used by COM qualifiers). */
+  /**
+   * SHA-384(address 5 bytes ‖ public key 64 bytes) (spec §1.5; used by COM qualifiers). Computed
+   * once per identity; each call returns a fresh copy.
+   */
   publicKeyHash(): Uint8Array {
-    const b = new Uint8Array(69);
-    this.address.writeTo(b, 0);
-    b.set(this.publicKey, 5);
-    return sha384(b);
+    if (this.#keyHash === undefined) {
+      const b = new Uint8Array(69);
+      this.address.writeTo(b, 0);
+      b.set(this.publicKey, 5);
+      this.#keyHash = sha384(b);
+    }
+    return this.#keyHash.slice();
   }
 
   /** Same address and public key. */

@@ -1,5 +1,6 @@
 // Tests for Identity: memory-hard validation, text/binary forms, agreement and signatures.
 import assert from "node:assert/strict";
+import { sha384 } from "@noble/hashes/sha2.js";
 import { c25519PublicFromPrivate } from "../../src/crypto/c25519.ts";
 import { fromHex, toHex } from "../../src/util/hex.ts";
 import { Identity } from "../../src/vl1/identity.ts";
@@ -244,6 +245,20 @@ Deno.test("identity: publicKeyHash is SHA-384 over address and public key", () =
   const h = id.publicKeyHash();
   assert.equal(h.length, 48);
   assert.notEqual(toHex(h), toHex(mustParse(KNOWN_BAD).publicKeyHash()));
+  const b = new Uint8Array(69);
+  id.address.writeTo(b, 0);
+  b.set(id.publicKey, 5);
+  assert.equal(toHex(h), toHex(sha384(b)));
+});
+
+Deno.test("identity: publicKeyHash is cached but callers get their own copy", () => {
+  const id = mustParse(KNOWN_GOOD);
+  const h1 = id.publicKeyHash();
+  const want = toHex(h1);
+  h1.fill(0);
+  const h2 = id.publicKeyHash();
+  assert.equal(toHex(h2), want, "mutating a returned hash does not change the cached one");
+  assert.notEqual(h1, h2);
 });
 
 Deno.test("identity: generation (seeded) validates, round trips and is reproducible", () => {

@@ -35,12 +35,35 @@ export interface CertificateOfMembership {
   signature?: Uint8Array;
 }
 
+// Key hash words per identity (identities are immutable; the hash costs a SHA-384).
+const KEY_HASH_WORDS = new WeakMap<Identity, readonly bigint[]>();
+
+function keyHashWords(identity: Identity): readonly bigint[] {
+  let w = KEY_HASH_WORDS.get(identity);
+  if (w === undefined) {
+    const h = identity.publicKeyHash();
+    const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
+    w = Object.freeze([0, 1, 2, 3].map((i) => dv.getBigUint64(i * 8, false)));
+    KEY_HASH_WORDS.set(identity, w);
+  }
+  return w;
+}
+
 /** Reads the 4 big-endian u64 words of SHA-384(address ‖ publicKey) that COM IDs 3..6 carry. */
 export function comKeyHashWords(identity: Identity): bigint[] {
-  const h = identity.publicKeyHash();
-  const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
-  return [0, 1, 2, 3].map((i) => dv.getBigUint64(i * 8, false));
+  return [...keyHashWords(identity)];
 }
+
+/** One remembered {@link comAgrees} result for a peer COM object. */
+interface Agreement {
+  ours: CertificateOfMembership;
+  identity: Identity;
+  result: boolean;
+}
+
+// comAgrees results keyed by the peer's COM object, valid while our COM object and their identity
+// stay the same objects (COMs are replaced, never edited, when credentials change).
+const AGREEMENTS = new WeakMap<CertificateOfMembership, Agreement>();
 
 /**
  * The unsigned COM a controller issues (spec §7.4): the 7 qualifiers timestamp/ctmd, network
@@ -168,6 +191,18 @@ export function comAgrees(
   theirs: CertificateOfMembership,
   theirIdentity: Identity,
 ): boolean {
+  const a = AGREEMENTS.get(theirs);
+  if (a !== undefined && a.ours === ours && a.identity === theirIdentity) return a.result;
+  const result = agrees(ours, theirs, theirIdentity);
+  AGREEMENTS.set(theirs, { ours, identity: theirIdentity, result });
+  return result;
+}
+
+function agrees(
+  ours: CertificateOfMembership,
+  theirs: CertificateOfMembership,
+  theirIdentity: Identity,
+): boolean {
   if (ours.qualifiers.length === 0 || theirs.qualifiers.length === 0) return false;
   let checkKey = false;
   for (const q of ours.qualifiers) {
@@ -178,7 +213,7 @@ export function comAgrees(
     if (q.id >= COM_QUALIFIER_KEY_HASH_0 && q.id < COM_QUALIFIER_KEY_HASH_0 + 4n) checkKey = true;
   }
   if (checkKey) {
-    const words = comKeyHashWords(theirIdentity);
+    const words = keyHashWords(theirIdentity);
     for (let i = 0; i < 4; i++) {
       const v = comQualifier(theirs, COM_QUALIFIER_KEY_HASH_0 + BigInt(i));
       if (v !== words[i]) return false;

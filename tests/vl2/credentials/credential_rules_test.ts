@@ -42,6 +42,20 @@ Deno.test("COM agreement: selftest timestamps 10000 vs 10099 agree (maxDelta 100
   assert.equal(comAgrees({ qualifiers: [], signedBy: 0 }, a, MEMBER), false);
 });
 
+Deno.test("COM agreement is remembered per COM pair and recomputed when either side changes", () => {
+  const theirs = comCreate(10000n, 100n, NWID, MEMBER);
+  const ours1 = comCreate(10050n, 100n, NWID, CONTROLLER);
+  const ours2 = comCreate(10200n, 100n, NWID, CONTROLLER); // too far from theirs
+  for (let i = 0; i < 3; i++) {
+    assert.ok(comAgrees(ours1, theirs, MEMBER));
+    assert.equal(comAgrees(ours2, theirs, MEMBER), false, "our COM changed");
+    assert.equal(comAgrees(ours1, theirs, CONTROLLER), false, "their identity differs");
+  }
+  const newer = comCreate(10190n, 100n, NWID, MEMBER); // their COM renewed
+  assert.ok(comAgrees(ours2, newer, MEMBER));
+  assert.equal(comAgrees(ours1, newer, MEMBER), false);
+});
+
 Deno.test("COM membership and acceptance honour the revocation threshold", () => {
   const ours = comCreate(10000n, 100n, NWID, CONTROLLER);
   const theirs = comCreate(10050n, 100n, NWID, MEMBER);
