@@ -1,6 +1,7 @@
 // local.conf: read and validate `<home>/local.conf` (spec §11.3) into a typed structure.
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
+import { DEFAULT_PEER_CIPHER, type PeerCipher } from "../vl1/node_settings.ts";
 
 /** Default primary UDP/API port. */
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -49,6 +50,11 @@ export interface ServiceSettings {
   softwareUpdate: string;
   /** Reported in /status. */
   softwareUpdateChannel: string;
+  /**
+   * zt only: cipher to AES-capable peers, "aes" (cipher 3, as the reference) or "salsa2012"
+   * (cipher 1, the default; see `DEFAULT_PEER_CIPHER`). Always set by the parser.
+   */
+  cipher?: PeerCipher;
 }
 
 /** A parsed local.conf. */
@@ -162,6 +168,14 @@ function port(s: Record<string, unknown>, k: string, dflt: number, w: string[]):
   return dflt;
 }
 
+/** Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. */
+function peerCipher(s: Record<string, unknown>, w: string[]): PeerCipher {
+  if (!("cipher" in s)) return DEFAULT_PEER_CIPHER;
+  if (s.cipher === "aes" || s.cipher === "salsa2012") return s.cipher;
+  w.push(`settings.cipher must be "aes" or "salsa2012"; using ${DEFAULT_PEER_CIPHER}`);
+  return DEFAULT_PEER_CIPHER;
+}
+
 /** Reads a list of addresses/CIDRs (strings), skipping bad entries with a warning. */
 function addrList(v: unknown, what: string, w: string[], bareIp: boolean): InetAddress[] {
   if (v === undefined) return [];
@@ -211,6 +225,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     softwareUpdateChannel: typeof s.softwareUpdateChannel === "string"
       ? s.softwareUpdateChannel
       : "release",
+    cipher: peerCipher(s, w),
   };
   const physical: PhysicalRule[] = [];
   if (isObject(raw.physical)) {

@@ -309,6 +309,7 @@ export class Service {
         settings: {
           physical: physicalSettings(conf),
           localAddresses: localInterfaceAddresses(port, conf.settings.bind),
+          ...(conf.settings.cipher !== undefined ? { cipher: conf.settings.cipher } : {}),
         },
       });
       upper = installUpperLayer(node);

@@ -56,7 +56,8 @@ export class Switch {
 
   /**
    * Builds a packet for `peer` (header, verb, payload), compresses, armors for `peer` (cipher 0,
-   * 1 or 3 per §3.3, or 2 on a trusted physical network), fragments for the MTU of `remote` and
+   * 1 or 3 per §3.3 — 3 only with the `cipher: "aes"` setting —, or 2 on a trusted physical
+   * network), fragments for the MTU of `remote` and
    * sends it there. Records the post-armor packet ID as expecting a reply. Returns that ID, or
    * undefined if the packet is too large.
    */
@@ -87,7 +88,8 @@ export class Switch {
       setCipher(pkt, Cipher.NO_CRYPTO_TRUSTED_PATH);
       new DataView(pkt.buffer).setBigUint64(IDX_MAC, tpid);
     } else {
-      armor(pkt, len, peer.keys, opts.encrypt ? (peer.aesSupported ? 3 : 1) : 0);
+      const aes = peer.aesSupported && node.settings.cipher === "aes";
+      armor(pkt, len, peer.keys, opts.encrypt ? (aes ? 3 : 1) : 0);
       node.expecting.expect(pkt);
     }
     const pieces = splitPacket(pkt, len, mtu);

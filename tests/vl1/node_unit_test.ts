@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Random } from "../../src/sim/random.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
-import { Node } from "../../src/vl1/node.ts";
+import { Node, type NodeSettings } from "../../src/vl1/node.ts";
 import type { NodeHost } from "../../src/vl1/node_host.ts";
 import { getCipher, getHops, setHops, Verb } from "../../src/vl1/packet.ts";
 import { parseWorld } from "../../src/vl1/world.ts";
@@ -24,7 +24,11 @@ interface Sent {
   data: Uint8Array;
 }
 
-function mk(h: string, now: number): { node: Node; out: Sent[] } {
+function mk(
+  h: string,
+  now: number,
+  settings?: Partial<NodeSettings>,
+): { node: Node; out: Sent[] } {
   const out: Sent[] = [];
   const rnd = new Random(`unit-${h}`);
   const host: NodeHost = {
@@ -34,7 +38,7 @@ function mk(h: string, now: number): { node: Node; out: Sent[] } {
     storeGet: () => undefined,
     event: () => {},
   };
-  return { node: new Node({ identity: ID(h), host, now, planet: PLANET }), out };
+  return { node: new Node({ identity: ID(h), host, now, planet: PLANET, settings }), out };
 }
 
 /** Delivers everything queued in the nodes' outboxes to the node owning the address, n rounds. */
@@ -64,9 +68,9 @@ function pump(
   return undelivered;
 }
 
-Deno.test("handshake: first OK(HELLO) to a new peer is cipher 1, later replies cipher 3", () => {
+Deno.test("handshake: first OK(HELLO) to a new peer is cipher 1, later replies cipher 3 (cipher: aes)", () => {
   const now = 1_000_000;
-  const r = mk("r", now), a = mk("a", now);
+  const r = mk("r", now, { cipher: "aes" }), a = mk("a", now, { cipher: "aes" });
   a.node.tick(now);
   const hello = a.out.find((s) => s.to === IP.r)!;
   assert.equal(getCipher(hello.data), 0, "HELLO is cipher 0");
@@ -84,6 +88,28 @@ Deno.test("handshake: first OK(HELLO) to a new peer is cipher 1, later replies c
   assert.equal(getCipher(echo.data), 3, "a knows r is proto 12: cipher 3");
   r.node.receive(now + 20, 0, InetAddress.parse(IP.a)!, echo.data);
   assert.equal(getCipher(r.out.pop()!.data), 3);
+});
+
+Deno.test("cipher setting: salsa2012 (the default) sends cipher 1 to AES-capable peers and still accepts cipher 3", () => {
+  const now = 1_000_000;
+  const r = mk("r", now), a = mk("a", now, { cipher: "aes" });
+  a.node.tick(now);
+  const hello = a.out.find((s) => s.to === IP.r)!;
+  a.out.length = 0;
+  r.node.receive(now, 0, InetAddress.parse(IP.a)!, hello.data);
+  a.node.receive(now + 10, 0, InetAddress.parse(IP.r)!, r.out.find((s) => s.to === IP.a)!.data);
+  assert.deepEqual(a.node.peer(r.node.address)!.version, { major: 1, minor: 14, revision: 1 });
+  // a (aes) → r: cipher 3; r (default salsa2012) answers with cipher 1; both are accepted
+  let rtt: number | undefined;
+  r.out.length = 0;
+  a.node.ping(now + 20, r.node.address, (x) => (rtt = x));
+  const echo = a.out.pop()!;
+  assert.equal(getCipher(echo.data), 3, "aes setting: cipher 3 to a proto-12 peer");
+  r.node.receive(now + 20, 0, InetAddress.parse(IP.a)!, echo.data);
+  const reply = r.out.pop()!;
+  assert.equal(getCipher(reply.data), 1, "salsa2012 setting: cipher 1 although r could use AES");
+  a.node.receive(now + 25, 0, InetAddress.parse(IP.r)!, reply.data);
+  assert.equal(rtt, 5, "the cipher 1 OK(ECHO) was accepted");
 });
 
 Deno.test("WHOIS queueing: packet to an unknown peer waits for OK(WHOIS) from the root", () => {
