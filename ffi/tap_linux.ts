@@ -334,7 +334,8 @@ export class LinuxTapDevice {
    */
   write(frame: Uint8Array, start = 0, end = frame.length): boolean {
     if (this.#closed || end <= start) return false;
-    const view = start === 0 && end === frame.length ? frame : frame.subarray(start, end);
+    // write(2) reads only `end - start` bytes, so a frame at offset 0 needs no view
+    const view = start === 0 ? frame : frame.subarray(start, end);
     const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, BigInt(end - start));
     if (n !== end - start) {
       this.counters.writeErrors++;

@@ -1,5 +1,5 @@
 // Splitting armored packets into head + fragments for an MTU, and reassembling them (spec §3.5).
-import { FLAG_FRAGMENTED, IDX_FLAGS, MIN_PACKET_LENGTH } from "./packet.ts";
+import { FLAG_FRAGMENTED, IDX_FLAGS, MAX_PACKET_LENGTH, MIN_PACKET_LENGTH } from "./packet.ts";
 
 /** Length of a fragment datagram's header. */
 export const FRAGMENT_HEADER_LENGTH = 16;
@@ -85,7 +85,39 @@ export function splitPacket(pkt: Uint8Array, len: number, mtu: number): Uint8Arr
   return out;
 }
 
-/** One reassembly slot. Pieces are stored as copies; index 0 is the head. */
+/**
+ * Writes fragment `no` (1..total-1) of `pkt[0..len)` split for `mtu` (as {@link splitPacket}
+ * would make it) into `out` from byte 0; returns its length, or 0 if `no` is out of range or
+ * `out` is too small. The head (piece 0) is simply `pkt[0..mtu)`.
+ */
+export function writeFragment(
+  pkt: Uint8Array,
+  len: number,
+  mtu: number,
+  no: number,
+  out: Uint8Array,
+): number {
+  const total = pieceCount(len, mtu);
+  if (!(no >= 1 && no < total && len <= pkt.length)) return 0;
+  const chunk = mtu - FRAGMENT_HEADER_LENGTH;
+  const p = mtu + (no - 1) * chunk;
+  const n = Math.min(chunk, len - p);
+  if (out.length < FRAGMENT_HEADER_LENGTH + n) return 0;
+  out.set(pkt.subarray(0, 13)); // packet ID + destination
+  out[FRAG_IDX_INDICATOR] = FRAGMENT_INDICATOR;
+  out[FRAG_IDX_COUNTS] = (total << 4) | no;
+  out[FRAG_IDX_HOPS] = 0;
+  out.set(pkt.subarray(p, p + n), FRAGMENT_HEADER_LENGTH);
+  return FRAGMENT_HEADER_LENGTH + n;
+}
+
+/** Bytes of piece data a slot holds (a whole packet's worth; more means a malformed packet). */
+const SLOT_BYTES = MAX_PACKET_LENGTH;
+
+/**
+ * One reassembly slot. Pieces are copied into the slot's own buffer (allocated on first use and
+ * kept) in arrival order; `offs[i]` / `lens[i]` locate piece i (index 0 is the head).
+ */
 interface Slot {
   idHi: number;
   idLo: number;
@@ -93,19 +125,28 @@ interface Slot {
   timestamp: number;
   total: number; // 0 until a fragment tells us
   have: number; // bit i set = piece i present
-  pieces: (Uint8Array | undefined)[];
+  fill: number; // bytes of `buf` in use
+  buf: Uint8Array | undefined;
+  offs: Int32Array;
+  lens: Int32Array;
 }
 
 /**
  * Reassembles fragmented packets: a 32-slot ring keyed by packet ID, slots older than 5 s are
  * reused, at most 7 pieces per packet, fragment numbers 1..6, duplicates ignored. Pure state:
  * the caller passes `now` (ms). Pieces are copied, so the caller may reuse its receive buffer.
+ * Whole packets are new arrays, or with `reuseOutput` views into one buffer of the reassembler,
+ * valid (and modifiable) until the next `addHead` / `addFragment` call (the node's receive path).
  */
 export class Reassembler {
   readonly #slots: Slot[] = [];
   #next = 0;
+  /** Where whole packets are assembled with `reuseOutput` (returned as views). */
+  readonly #out: Uint8Array | undefined;
 
-  constructor() {
+  /** @param opts.reuseOutput return whole packets as views into one reused buffer */
+  constructor(opts?: { reuseOutput?: boolean }) {
+    this.#out = opts?.reuseOutput ? new Uint8Array(SLOT_BYTES) : undefined;
     for (let i = 0; i < RX_QUEUE_SIZE; i++) {
       this.#slots.push({
         idHi: 0,
@@ -114,7 +155,10 @@ export class Reassembler {
         timestamp: 0,
         total: 0,
         have: 0,
-        pieces: new Array(MAX_PACKET_FRAGMENTS).fill(undefined),
+        fill: 0,
+        buf: undefined,
+        offs: new Int32Array(MAX_PACKET_FRAGMENTS),
+        lens: new Int32Array(MAX_PACKET_FRAGMENTS),
       });
     }
   }
@@ -128,8 +172,7 @@ export class Reassembler {
     if ((head[IDX_FLAGS] & FLAG_FRAGMENTED) === 0) return undefined;
     const s = this.#slotFor(now, head);
     if ((s.have & 1) !== 0) return undefined; // duplicate
-    s.pieces[0] = head.slice(0, len);
-    s.have |= 1;
+    if (!this.#store(s, 0, head, 0, len)) return undefined;
     return this.#tryComplete(s);
   }
 
@@ -146,8 +189,7 @@ export class Reassembler {
     if (s.total !== 0 && s.total !== total) return undefined; // inconsistent with earlier pieces
     if ((s.have & (1 << no)) !== 0) return undefined; // duplicate
     s.total = total;
-    s.pieces[no] = frag.slice(FRAGMENT_HEADER_LENGTH, len);
-    s.have |= 1 << no;
+    if (!this.#store(s, no, frag, FRAGMENT_HEADER_LENGTH, len)) return undefined;
     return this.#tryComplete(s);
   }
 
@@ -182,23 +224,44 @@ export class Reassembler {
     s.timestamp = now;
     s.total = 0;
     s.have = 0;
-    s.pieces.fill(undefined);
+    s.fill = 0;
+  }
+
+  /** Copies `d[start..end)` in as piece `no`; false (slot dropped) if it would not fit. */
+  #store(s: Slot, no: number, d: Uint8Array, start: number, end: number): boolean {
+    const n = end - start;
+    if (s.fill + n > SLOT_BYTES) {
+      s.used = false;
+      s.have = 0;
+      s.total = 0;
+      s.fill = 0;
+      return false;
+    }
+    const buf = (s.buf ??= new Uint8Array(SLOT_BYTES));
+    buf.set(d.subarray(start, end), s.fill);
+    s.offs[no] = s.fill;
+    s.lens[no] = n;
+    s.fill += n;
+    s.have |= 1 << no;
+    return true;
   }
 
   #tryComplete(s: Slot): Uint8Array | undefined {
     if (s.total === 0 || s.have !== (1 << s.total) - 1) return undefined;
     let n = 0;
-    for (let i = 0; i < s.total; i++) n += s.pieces[i]!.length;
-    const out = new Uint8Array(n);
+    for (let i = 0; i < s.total; i++) n += s.lens[i];
+    const out = this.#out ?? new Uint8Array(n);
+    const buf = s.buf!;
     let p = 0;
     for (let i = 0; i < s.total; i++) {
-      out.set(s.pieces[i]!, p);
-      p += s.pieces[i]!.length;
+      const o = s.offs[i];
+      out.set(buf.subarray(o, o + s.lens[i]), p);
+      p += s.lens[i];
     }
     s.used = false;
-    s.pieces.fill(undefined);
     s.have = 0;
     s.total = 0;
-    return out;
+    s.fill = 0;
+    return out.subarray(0, p);
   }
 }

@@ -126,7 +126,11 @@ export class Incoming {
     const node = this.#node;
     const verb = getVerb(p);
     const hops = getHops(p);
-    node.counters.received(verb, peer.identity.address.value, p.subarray(IDX_PAYLOAD));
+    node.counters.received(
+      verb,
+      peer.identity.address.value,
+      verb === Verb.ERROR ? p.subarray(IDX_PAYLOAD) : undefined,
+    );
     const path = node.topology.getPath(localSocket, remote);
     let inReVerb = -1;
     switch (verb) {

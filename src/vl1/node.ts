@@ -43,6 +43,14 @@ export type { NodeSettings } from "./node_settings.ts";
 export type { PathInfo, PeerInfo } from "./peer_info.ts";
 export type { NodeOptions, UpperLayer } from "./node_host.ts";
 
+/** Send options by (encrypt ? 1 : 0) | (compress ? 2 : 0), shared by every send. */
+const SEND_OPTS = [
+  Object.freeze({ encrypt: false, compress: false }),
+  Object.freeze({ encrypt: true, compress: false }),
+  Object.freeze({ encrypt: false, compress: true }),
+  Object.freeze({ encrypt: true, compress: true }),
+] as const;
+
 /** Most changed peer cache records written per 30 s housekeeping pass (the rest wait a pass). */
 const PEER_CACHE_WRITES_PER_HOUSEKEEPING = 256;
 
@@ -68,7 +76,7 @@ export class Node {
   /** @internal */ readonly identityGate = new IdentityValidationGate(
     IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
   );
-  readonly #reassembler = new Reassembler();
+  readonly #reassembler = new Reassembler({ reuseOutput: true });
   #upper: UpperLayer | undefined;
   #online = false;
   #lastPingCheck = -Infinity;
@@ -184,10 +192,8 @@ export class Node {
   ): bigint | undefined {
     try {
       this.#now = now;
-      return this.switch.send(now, dest.value, verb, payload, {
-        encrypt: opts?.encrypt ?? true,
-        compress: opts?.compress ?? false,
-      });
+      const o = SEND_OPTS[(opts?.encrypt ?? true ? 1 : 0) | (opts?.compress ? 2 : 0)];
+      return this.switch.send(now, dest.value, verb, payload, o);
     } catch (e) {
       this.#trace(`sendPacket: internal error ${e instanceof Error ? e.message : String(e)}`);
       return undefined;

@@ -13,8 +13,16 @@ export const LATENCY_UNKNOWN = 0xffff;
 
 /** Key of a (socket, address) pair for maps. */
 export function pathKey(localSocket: number, address: InetAddress): string {
-  return `${localSocket}|${address.key()}`;
+  const c = PATH_KEYS.get(address);
+  if (c !== undefined && c.localSocket === localSocket) return c.key;
+  const key = `${localSocket}|${address.key()}`;
+  PATH_KEYS.set(address, { localSocket, key });
+  return key;
 }
+
+// The last path key built per address object (addresses are immutable, and the transports and
+// paths reuse their objects, so the per-packet lookups skip building the hex string).
+const PATH_KEYS = new WeakMap<InetAddress, { localSocket: number; key: string }>();
 
 /** One physical path, shared by every peer reached over it. */
 export class Path {

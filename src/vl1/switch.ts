@@ -1,7 +1,14 @@
 // The packet switch: building, armoring, fragmenting and sending packets; relaying; RENDEZVOUS introductions; WHOIS (spec §3.5, §3.7, §9.4).
 import { armor, helloCryptField } from "./armor.ts";
 import { compressPacket } from "./compression.ts";
-import { FRAG_IDX_HOPS, incrementFragmentHops, pieceCount, splitPacket } from "./fragment.ts";
+import {
+  FRAG_IDX_HOPS,
+  FRAGMENT_HEADER_LENGTH,
+  incrementFragmentHops,
+  MAX_PACKET_FRAGMENTS,
+  pieceCount,
+  writeFragment,
+} from "./fragment.ts";
 import type { InetAddress } from "./inet_address.ts";
 import type { Node } from "./node.ts";
 import { mtuFor, RELAY_MAX_HOPS, trustedPathIdFor } from "./node_settings.ts";
@@ -40,6 +47,12 @@ export interface SendOptions {
 /** Sending and relaying for a Node. */
 export class Switch {
   readonly #node: Node;
+  /**
+   * The packet being built and its fragments: reused for every send (the host's `send` copies
+   * or consumes the datagram before returning; sending never re-enters `sendVia`).
+   */
+  readonly #pkt = new Uint8Array(MAX_PACKET_LENGTH);
+  readonly #frag = new Uint8Array(MAX_PACKET_LENGTH + FRAGMENT_HEADER_LENGTH);
 
   /** The switch of `node`. */
   constructor(node: Node) {
@@ -73,7 +86,7 @@ export class Switch {
     const node = this.#node;
     let len = IDX_PAYLOAD + payload.length;
     if (len > MAX_PACKET_LENGTH) return undefined;
-    const pkt = new Uint8Array(len);
+    const pkt = this.#pkt;
     writeHeader(pkt, node.host.random(8), peer.identity.address.value, node.address.value, verb);
     pkt.set(payload, IDX_PAYLOAD);
     if (opts.compress) len = compressPacket(pkt, len);
@@ -82,7 +95,8 @@ export class Switch {
     }
     const mtu = mtuFor(node.settings, remote);
     const tpid = trustedPathIdFor(node.settings, remote);
-    if (pieceCount(len, mtu) > 7) return undefined;
+    const pieces = pieceCount(len, mtu);
+    if (pieces > MAX_PACKET_FRAGMENTS) return undefined;
     if (len > mtu) setFragmented(pkt, true);
     if (tpid !== undefined) {
       setCipher(pkt, Cipher.NO_CRYPTO_TRUSTED_PATH);
@@ -92,9 +106,11 @@ export class Switch {
       armor(pkt, len, peer.keys, opts.encrypt ? (aes ? 3 : 1) : 0);
       node.expecting.expect(pkt);
     }
-    const pieces = splitPacket(pkt, len, mtu);
-    if (!pieces) return undefined;
-    for (const d of pieces) this.sendRaw(now, localSocket, remote, d);
+    this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, mtu)));
+    for (let no = 1; no < pieces; no++) {
+      const n = writeFragment(pkt, len, mtu, no, this.#frag);
+      if (n > 0) this.sendRaw(now, localSocket, remote, this.#frag.subarray(0, n));
+    }
     node.counters.sent(verb, peer.identity.address.value, payload);
     peer.lastSend = now;
     return getPacketId(pkt);
@@ -105,6 +121,10 @@ export class Switch {
    * expired path, else (for upstreams) to a stable endpoint. Returns the wire packet ID.
    */
   sendToPeer(now: number, peer: Peer, verb: Verb, payload: Uint8Array, opts: SendOptions) {
+    const direct = peer.bestPath(now);
+    if (direct) {
+      return this.sendVia(now, peer, direct.localSocket, direct.address, verb, payload, opts);
+    }
     const via = this.#route(now, peer);
     if (!via) return undefined;
     return this.sendVia(now, peer, via.localSocket, via.remote, verb, payload, opts);
@@ -295,8 +315,6 @@ export class Switch {
 
   #route(now: number, peer: Peer): { localSocket: number; remote: InetAddress } | undefined {
     const t = this.#node.topology;
-    const direct = peer.bestPath(now);
-    if (direct) return { localSocket: direct.localSocket, remote: direct.address };
     const up = t.bestUpstream(now, peer.identity.address.value);
     const upPath = up?.bestPath(now, true);
     if (upPath) return { localSocket: upPath.localSocket, remote: upPath.address };

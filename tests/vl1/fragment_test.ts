@@ -12,11 +12,14 @@ import {
   RECEIVE_QUEUE_TIMEOUT,
   RX_QUEUE_SIZE,
   splitPacket,
+  writeFragment,
 } from "../../src/vl1/fragment.ts";
 import { armor, dearmor } from "../../src/vl1/armor.ts";
 import { PeerKeys } from "../../src/vl1/peer_keys.ts";
 import {
   DEFAULT_PHYSMTU,
+  FLAG_FRAGMENTED,
+  IDX_FLAGS,
   setFragmented,
   setPacketId,
   Verb,
@@ -268,5 +271,36 @@ Deno.test("custom MTU: pieces never exceed it and reassemble", () => {
     }
     if (pieces.length === 1) out = pieces[0];
     assert.equal(toHex(out!), toHex(wire));
+  }
+});
+
+Deno.test("fragment: writeFragment matches splitPacket; reuseOutput reassembles into one buffer", () => {
+  const len = 3000, mtu = 1432;
+  const pkt = new Uint8Array(len);
+  for (let i = 0; i < len; i++) pkt[i] = (i * 31 + 7) & 0xff;
+  pkt[IDX_FLAGS] |= FLAG_FRAGMENTED;
+  const pieces = splitPacket(pkt, len, mtu)!;
+  assert.equal(pieces.length, 3);
+  const out = new Uint8Array(2000);
+  for (let no = 1; no < pieces.length; no++) {
+    const n = writeFragment(pkt, len, mtu, no, out);
+    assert.deepEqual(out.subarray(0, n), pieces[no], `fragment ${no}`);
+  }
+  assert.equal(writeFragment(pkt, len, mtu, 3, out), 0, "out of range");
+  assert.equal(writeFragment(pkt, len, mtu, 1, new Uint8Array(100)), 0, "too small");
+  for (const reuseOutput of [false, true]) {
+    const r = new Reassembler({ reuseOutput });
+    assert.equal(r.addFragment(0, pieces[2]), undefined);
+    assert.equal(r.addFragment(0, pieces[1]), undefined);
+    const whole = r.addHead(0, pieces[0])!;
+    assert.deepEqual(whole, pkt);
+    const pkt2 = pkt.slice();
+    pkt2[0] ^= 1; // another packet ID
+    const p2 = splitPacket(pkt2, len, mtu)!;
+    r.addHead(1, p2[0]);
+    r.addFragment(1, p2[1]);
+    const whole2 = r.addFragment(1, p2[2])!;
+    assert.deepEqual(whole2, pkt2);
+    assert.equal(whole.buffer === whole2.buffer, reuseOutput, "one output buffer iff reuseOutput");
   }
 });
