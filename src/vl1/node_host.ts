@@ -27,6 +27,8 @@ export interface NodeHost {
    * Sends one UDP datagram. `localSocket` is an opaque id of the socket a path uses (-1 = any);
    * `ttl`, when given, is the IP TTL for this datagram only (hole-punching probes use 2).
    * Returns false if it could not be sent (no socket of that family, etc.).
+   * `data` may be a view into a buffer the node reuses for its next packet: the host must send or
+   * copy it before returning.
    */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
   /** Cryptographically strong random bytes. */
