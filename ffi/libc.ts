@@ -10,8 +10,12 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   // ssize_t results are declared i32: byte counts here are far below 2^31 and -1 stays -1 in the
   // low half of the return register, while an isize result would cost a BigInt per call.
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  // size_t length parameters are declared u32 for the same reason (a usize parameter takes a
+  // BigInt, or a Number through the slow call path): lengths stay below 2^31, and a u32 argument
+  // reaches the C function zero-extended to the full register on x86-64 and aarch64 (32-bit
+  // register writes clear the upper half; libffi widens u32 arguments explicitly).
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   /** `ioctl(fd, request, void *arg)`. */
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   /** `ioctl(fd, request, unsigned long value)` for requests taking an integer argument. */
@@ -30,8 +34,8 @@ const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "i32" },
-  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "u32", "i32", "buffer", "u32"], result: "i32" },
+  recvfrom: { parameters: ["i32", "buffer", "u32", "i32", "buffer", "buffer"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },

@@ -36,7 +36,6 @@ export const MAX_IFNAME = 15;
 export const TAP_READ_BUFFER = 16384;
 /** Most frames read per poll round before polling again (lets other tasks run). */
 export const MAX_DRAIN_PER_ROUND = 512;
-const READ_LEN = BigInt(TAP_READ_BUFFER);
 
 const TUNSETIFF = 0x400454can;
 const IFF_TAP = 0x0002;
@@ -109,6 +108,12 @@ export class TapError extends Error {
 
 /** Called with each frame read from the device; `frame` is a view valid only during the call. */
 export type FrameCallback = (frame: Uint8Array) => void;
+
+/**
+ * Called after each read round (the frames queued when the poll fired, up to
+ * {@link MAX_DRAIN_PER_ROUND}): the moment to flush work batched over the round's frames.
+ */
+export type RoundEndCallback = () => void;
 
 /** Counters of one device (monotonic). */
 export interface TapCounters {
@@ -208,6 +213,7 @@ export class LinuxTapDevice {
   #loop: Promise<void> | undefined;
   #onFrame: FrameCallback | undefined;
   #onError: ((e: unknown) => void) | undefined;
+  #onRoundEnd: RoundEndCallback | undefined;
   readonly #readBuf = new Uint8Array(TAP_READ_BUFFER);
   readonly #pollFds = new Uint8Array(16);
 
@@ -336,7 +342,7 @@ export class LinuxTapDevice {
     if (this.#closed || end <= start) return false;
     // write(2) reads only `end - start` bytes, so a frame at offset 0 needs no view
     const view = start === 0 ? frame : frame.subarray(start, end);
-    const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, BigInt(end - start));
+    const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, end - start);
     if (n !== end - start) {
       this.counters.writeErrors++;
       return false;
@@ -348,11 +354,17 @@ export class LinuxTapDevice {
   /**
    * Sets the frame callback and starts the read loop (once). Frames are views into one reused
    * buffer: copy anything kept after the callback returns. Exceptions from the callback are
-   * caught, counted and passed to `onError` if given.
+   * caught, counted and passed to `onError` if given. `onRoundEnd` runs after each read round
+   * of the loop (exceptions go to `onError`).
    */
-  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void {
+  onFrame(
+    cb: FrameCallback,
+    onError?: (e: unknown) => void,
+    onRoundEnd?: RoundEndCallback,
+  ): void {
     this.#onFrame = cb;
     this.#onError = onError;
+    this.#onRoundEnd = onRoundEnd;
     if (!this.#loop && !this.#closed) this.#loop = this.#readLoop();
   }
 
@@ -363,7 +375,7 @@ export class LinuxTapDevice {
     const cb = this.#onFrame;
     let count = 0;
     while (count < MAX_DRAIN_PER_ROUND && !this.#closed) {
-      const n = l.read(this.#fd, buf, READ_LEN);
+      const n = l.read(this.#fd, buf, TAP_READ_BUFFER);
       if (n <= 0) {
         if (n < 0) {
           const code = errno();
@@ -416,8 +428,16 @@ export class LinuxTapDevice {
       failures = 0;
       if (dv.getInt16(14, true) !== 0) break; // woken by close()
       const rev = dv.getInt16(6, true);
-      if (rev & POLLIN) this.drain();
-      else if (rev !== 0) {
+      if (rev & POLLIN) {
+        this.drain();
+        if (this.#onRoundEnd) {
+          try {
+            this.#onRoundEnd();
+          } catch (e) {
+            this.#report(e);
+          }
+        }
+      } else if (rev !== 0) {
         this.#report(
           new Error(`TAP device ${this.name} failed (poll revents 0x${rev.toString(16)})`),
         );
@@ -444,7 +464,7 @@ export class LinuxTapDevice {
     if (this.#loop) {
       const one = new Uint8Array(8);
       one[0] = 1;
-      libc().write(this.#wakeFd, one, 8n);
+      libc().write(this.#wakeFd, one, 8);
       await this.#loop;
     }
     this.#closeFds();

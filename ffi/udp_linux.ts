@@ -5,7 +5,11 @@
 // one preallocated buffer (batch × slot bytes) until the kernel queue is empty (bounded per
 // round), handing each datagram to the callback as a view. Remote addresses are decoded from the
 // raw sockaddr through a small cache, so a datagram from a known sender allocates no objects.
-// Sending: synchronous `sendto` from the caller's buffer (no copy), or `sendmmsg` for batches.
+// Sending: `queue` copies each datagram into a per-socket ring of preallocated slots and `flush`
+// hands every ring to the kernel with one `sendmmsg` per socket (called at the end of each receive
+// drain round, by whoever produced a burst, when a ring fills, and from a microtask as a safety
+// net, so nothing waits past the current task). `send` is a synchronous `sendto` from the
+// caller's buffer (per-datagram TTL); `sendMany` batches an explicit list.
 import { InetAddress } from "../src/vl1/inet_address.ts";
 import {
   AF_INET,
@@ -59,6 +63,12 @@ export const DEFAULT_BATCH = 64;
 export const DEFAULT_SLOT = 16384;
 /** Most `recvmmsg` calls per socket per poll round before polling again (lets timers run). */
 export const MAX_BATCHES_PER_ROUND = 16;
+/** Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; ≤ UIO_MAXIOV). */
+export const SEND_RING = 256;
+/** Bytes per send ring slot; larger datagrams bypass the ring (flush, then sendto). */
+export const SEND_SLOT = 2048;
+/** Most waits (≤ 1 ms each) for send-buffer room per ring flush before the rest is dropped. */
+const MAX_SEND_STALLS = 4;
 
 const SOCKADDR_SLOT = 32; // sockaddr_in6 is 28 bytes
 const CONTROL_SLOT = 32; // CMSG_SPACE(sizeof(int)) = 24
@@ -247,6 +257,12 @@ export interface LinuxUdpCounters {
   polls: number;
   /** recvmmsg calls that returned datagrams (received / batches = datagrams per call). */
   batches: number;
+  /** recvmmsg calls that filled the whole batch (the batch size limited the call). */
+  fullBatches: number;
+  /** Datagrams copied into a send ring by `queue`. */
+  queued: number;
+  /** Send syscalls made (sendto + sendmmsg; sent / sendCalls = datagrams per call). */
+  sendCalls: number;
   /** Datagrams larger than a slot (dropped). */
   truncated: number;
   /** Callback exceptions. */
@@ -270,6 +286,9 @@ export class LinuxUdp {
     sendDropped: 0,
     polls: 0,
     batches: 0,
+    fullBatches: 0,
+    queued: 0,
+    sendCalls: 0,
     truncated: 0,
     callbackErrors: 0,
   };
@@ -302,9 +321,17 @@ export class LinuxUdp {
   readonly #ttlOpt = new Uint8Array(4);
   readonly #v4Cache = new Map<number, InetAddress>();
   readonly #v6Cache = new Map<number, InetAddress>();
+  /** Send ring per socket index (allocated on first use). */
+  readonly #rings: (SendRing | undefined)[];
+  #flushScheduled = false;
+  readonly #flushTask = () => {
+    this.#flushScheduled = false;
+    this.flush();
+  };
 
   private constructor(sockets: BoundUdpSocket[], wakeFd: number, opts: LinuxUdpOptions) {
     this.sockets = sockets;
+    this.#rings = new Array(sockets.length).fill(undefined);
     this.#wakeFd = wakeFd;
     this.#onPacket = opts.onPacket;
     this.#onError = opts.onError;
@@ -381,22 +408,119 @@ export class LinuxUdp {
 
   /** The socket to use for `remote`: `id` if it has the right family, else the first that does. */
   #pick(id: number, family: 4 | 6): BoundUdpSocket | undefined {
-    const s = this.sockets[id - 1];
-    if (s !== undefined && s.family === family) return s;
-    for (const x of this.sockets) if (x.family === family) return x;
-    return undefined;
+    const i = this.#pickIndex(id, family);
+    return i < 0 ? undefined : this.sockets[i];
+  }
+
+  /** Index of the socket {@link #pick} chooses, or -1. */
+  #pickIndex(id: number, family: 4 | 6): number {
+    const ss = this.sockets;
+    const s = ss[id - 1];
+    if (s !== undefined && s.family === family) return id - 1;
+    for (let i = 0; i < ss.length; i++) if (ss[i].family === family) return i;
+    return -1;
+  }
+
+  /**
+   * Queues one datagram for the next {@link flush}, copying `data` into the socket's send ring
+   * (so the caller may reuse its buffer at once). Same socket choice as {@link send}. Datagrams
+   * leave in queue order per socket: one with a `ttl` (> 0, applied to it alone) or larger than
+   * {@link SEND_SLOT} first flushes the ring, then goes out through {@link send}. A full ring is
+   * flushed at once; otherwise a flush is scheduled as a microtask. Returns false without a
+   * socket of the remote's family or after close (send failures at flush time are counted).
+   */
+  queue(id: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean {
+    if (this.#closed) return false;
+    const idx = this.#pickIndex(id, remote.family);
+    if (idx < 0) return false;
+    let r = this.#rings[idx];
+    const len = data.length;
+    if ((ttl !== undefined && ttl > 0) || len > SEND_SLOT) {
+      return this.send(idx + 1, remote, data, ttl); // flushes the ring first
+    }
+    if (r === undefined) r = this.#rings[idx] = newSendRing();
+    const k = r.count;
+    r.buf.set(data, k * SEND_SLOT);
+    const saLen = r.lastRemote === remote && k > 0
+      ? r.copyLastName(k)
+      : writeSockaddr(r.buf, r.namesOff + k * SOCKADDR_SLOT, remote);
+    r.lastRemote = remote;
+    r.u32[((k * MSGHDR) >> 2) + 2] = saLen; // msg_namelen
+    r.iovU32[(k * IOVEC + 8) >> 2] = len; // iov_len (low half; the high half stays 0)
+    r.lens[k] = len;
+    r.count = k + 1;
+    this.counters.queued++;
+    if (k + 1 === SEND_RING) this.#flushRing(idx, r);
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTask);
+    }
+    return true;
+  }
+
+  /** Hands every queued datagram to the kernel: one `sendmmsg` per socket with a non-empty ring. */
+  flush(): void {
+    const rings = this.#rings;
+    for (let i = 0; i < rings.length; i++) {
+      const r = rings[i];
+      if (r !== undefined && r.count > 0) this.#flushRing(i, r);
+    }
+  }
+
+  /** Sends ring `r` of socket index `idx` (EAGAIN: waits ≤ 1 ms, a few times, then drops). */
+  #flushRing(idx: number, r: SendRing): void {
+    const count = r.count;
+    r.count = 0;
+    r.lastRemote = undefined;
+    const s = this.sockets[idx];
+    if (this.#closed || s.fd < 0) return;
+    const l = libc();
+    const c = this.counters;
+    let off = 0;
+    let stalls = 0;
+    while (off < count) {
+      c.sendCalls++;
+      const n = l.sendmmsg(
+        s.fd,
+        off === 0 ? r.msgs : r.msgs.subarray(off * MSGHDR),
+        count - off,
+        0,
+      );
+      if (n > 0) {
+        for (let j = off; j < off + n; j++) c.sentBytes += r.lens[j];
+        c.sent += n;
+        off += n;
+        continue;
+      }
+      const code = errno();
+      if (code === EINTR) continue;
+      if (code === EAGAIN) {
+        if (stalls++ < MAX_SEND_STALLS) {
+          this.#waitWritable(s.fd);
+          continue;
+        }
+        c.sendDropped += count - off; // the socket stays full: drop the rest of this round
+        return;
+      }
+      c.sendErrors++; // this datagram failed (unreachable, ...): skip it, send the rest
+      off++;
+    }
   }
 
   /**
    * Sends one datagram synchronously from `data` (not retained). `id` picks the socket (an
    * unknown id or one of the other family: the first socket of the remote's family). `ttl` > 0
    * sets IP_TTL / IPV6_UNICAST_HOPS for this datagram only. On EAGAIN waits up to 1 ms for room
-   * once, then drops (counted). Returns whether the kernel took it.
+   * once, then drops (counted). Datagrams this socket has {@link queue}d go first (ordering).
+   * Returns whether the kernel took it.
    */
   send(id: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean {
     if (this.#closed) return false;
-    const s = this.#pick(id, remote.family);
-    if (!s) return false;
+    const idx = this.#pickIndex(id, remote.family);
+    if (idx < 0) return false;
+    const s = this.sockets[idx];
+    const ring = this.#rings[idx];
+    if (ring !== undefined && ring.count > 0) this.#flushRing(idx, ring);
     const l = libc();
     if (this.#saFor !== remote) {
       this.#saLen = writeSockaddr(this.#sa, 0, remote);
@@ -406,7 +530,8 @@ export class LinuxUdp {
     if (withTtl) this.#setTtl(s, ttl);
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const n = l.sendto(s.fd, data, BigInt(data.length), 0, this.#sa, this.#saLen);
+        this.counters.sendCalls++;
+        const n = l.sendto(s.fd, data, data.length, 0, this.#sa, this.#saLen);
         if (n >= 0) {
           this.counters.sent++;
           this.counters.sentBytes += data.length;
@@ -458,6 +583,7 @@ export class LinuxUdp {
     count = datas.length,
   ): number {
     if (this.#closed) return 0;
+    this.flush(); // queued datagrams go first
     if (!this.#tx) {
       const a = LinuxUdp.#area(this.#batch, this.#slot, false);
       this.#tx = a.buf;
@@ -497,6 +623,7 @@ export class LinuxUdp {
       let off = 0;
       let stalls = 0;
       while (off < k) {
+        this.counters.sendCalls++;
         const r = l.sendmmsg(s.fd, msgs.subarray(off * MSGHDR), k - off, 0);
         if (r > 0) {
           off += r;
@@ -616,6 +743,7 @@ export class LinuxUdp {
       }
       used = n;
       this.counters.batches++;
+      if (n === batch) this.counters.fullBatches++;
       for (let i = 0; i < n && !this.#closed; i++) {
         const w = (i * MSGHDR) >> 2;
         const len = u32[w + 14];
@@ -670,17 +798,27 @@ export class LinuxUdp {
       }
       failures = 0;
       if (dv.getInt16(8 * n + 6, true) !== 0) break; // woken by close()
-      for (let i = 0; i < n; i++) {
-        const rev = dv.getInt16(8 * i + 6, true);
-        if (rev & POLLIN) this.drainSocket(i);
-        if (rev & POLLNVAL) {
-          this.#report(new Error(`UDP socket ${this.sockets[i].local} is no longer open`));
-          dv.setInt32(8 * i, -1, true); // poll ignores negative fds
-        } else if (rev & (POLLERR | POLLHUP)) {
-          // a pending socket error (e.g. from ICMP): read it to clear the condition
-          const code = getIntOpt(this.sockets[i].fd, SOL_SOCKET, SO_ERROR);
-          if (code > 0) this.#report(new LibcError(`UDP socket ${this.sockets[i].local}`, code));
-        }
+      try {
+        this.#pollRound(n);
+      } finally {
+        this.flush(); // what the handlers sent during this round: one sendmmsg per socket
+      }
+    }
+  }
+
+  /** Handles one poll result: drains readable sockets, reports socket errors. */
+  #pollRound(n: number): void {
+    const dv = this.#pollView;
+    for (let i = 0; i < n; i++) {
+      const rev = dv.getInt16(8 * i + 6, true);
+      if (rev & POLLIN) this.drainSocket(i);
+      if (rev & POLLNVAL) {
+        this.#report(new Error(`UDP socket ${this.sockets[i].local} is no longer open`));
+        dv.setInt32(8 * i, -1, true); // poll ignores negative fds
+      } else if (rev & (POLLERR | POLLHUP)) {
+        // a pending socket error (e.g. from ICMP): read it to clear the condition
+        const code = getIntOpt(this.sockets[i].fd, SOL_SOCKET, SO_ERROR);
+        if (code > 0) this.#report(new LibcError(`UDP socket ${this.sockets[i].local}`, code));
       }
     }
   }
@@ -688,12 +826,13 @@ export class LinuxUdp {
   /** Stops the receive loop (promptly: it is woken through the eventfd) and closes the sockets. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.flush(); // what was queued still leaves
     this.#closed = true;
     const l = libc();
     if (this.#loop) {
       const one = new Uint8Array(8);
       one[0] = 1;
-      l.write(this.#wakeFd, one, 8n);
+      l.write(this.#wakeFd, one, 8);
       await this.#loop;
     }
     for (const s of this.sockets) {
@@ -703,4 +842,61 @@ export class LinuxUdp {
     if (this.#wakeFd >= 0) l.close(this.#wakeFd);
     this.#wakeFd = -1;
   }
+}
+
+/** A socket's send ring: {@link SEND_RING} slots of {@link SEND_SLOT} bytes plus mmsghdrs. */
+interface SendRing {
+  /** Slots, then sockaddrs, iovecs and mmsghdrs (every pointer filled in). */
+  buf: Uint8Array;
+  /** The mmsghdr array (for the FFI call). */
+  msgs: Uint8Array;
+  /** The mmsghdr array as u32 words. */
+  u32: Uint32Array;
+  /** The iovec array as u32 words. */
+  iovU32: Uint32Array;
+  /** Offset of the sockaddr array in `buf`. */
+  namesOff: number;
+  /** Length of each queued datagram. */
+  lens: Uint32Array;
+  /** Datagrams queued. */
+  count: number;
+  /** Destination of the last queued datagram (its sockaddr is copied for the next one). */
+  lastRemote: InetAddress | undefined;
+  /** Copies sockaddr `k - 1` to slot `k`; returns its length. */
+  copyLastName(k: number): number;
+}
+
+/** Allocates a send ring with every iovec / mmsghdr pointer filled in. */
+function newSendRing(): SendRing {
+  const namesOff = SEND_RING * SEND_SLOT;
+  const iovOff = namesOff + SEND_RING * SOCKADDR_SLOT;
+  const msgsOff = iovOff + SEND_RING * IOVEC;
+  const buf = new Uint8Array(msgsOff + SEND_RING * MSGHDR);
+  const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf));
+  const dv = new DataView(buf.buffer);
+  for (let i = 0; i < SEND_RING; i++) {
+    const iov = iovOff + i * IOVEC;
+    dv.setBigUint64(iov, base + BigInt(i * SEND_SLOT), true);
+    const m = msgsOff + i * MSGHDR;
+    dv.setBigUint64(m, base + BigInt(namesOff + i * SOCKADDR_SLOT), true); // msg_name
+    dv.setBigUint64(m + 16, base + BigInt(iov), true); // msg_iov
+    dv.setBigUint64(m + 24, 1n, true); // msg_iovlen
+  }
+  const u32 = new Uint32Array(buf.buffer, msgsOff, SEND_RING * (MSGHDR / 4));
+  const ring: SendRing = {
+    buf,
+    msgs: buf.subarray(msgsOff),
+    u32,
+    iovU32: new Uint32Array(buf.buffer, iovOff, SEND_RING * (IOVEC / 4)),
+    namesOff,
+    lens: new Uint32Array(SEND_RING),
+    count: 0,
+    lastRemote: undefined,
+    copyLastName(k: number): number {
+      const from = namesOff + (k - 1) * SOCKADDR_SLOT;
+      buf.copyWithin(from + SOCKADDR_SLOT, from, from + SOCKADDR_SLOT);
+      return u32[(((k - 1) * MSGHDR) >> 2) + 2];
+    },
+  };
+  return ring;
 }

@@ -38,6 +38,11 @@ export interface DataPlaneOptions {
   deviceName?: (nwid: bigint) => string;
   /** Multicast poll period, ms (default {@link MULTICAST_POLL_MS}). */
   multicastPollMs?: number;
+  /**
+   * Called after each burst of frames read from a TAP (the transport's "end of batch": send
+   * what the burst queued). Optional.
+   */
+  flush?: () => void;
 }
 
 /** The state of one network's port. */
@@ -101,6 +106,7 @@ export class DataPlane {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #createTap: () => Tap;
+  readonly #flush: (() => void) | undefined;
   readonly #deviceName: (nwid: bigint) => string;
   readonly #ports = new Map<bigint, Port>();
   readonly #closing = new Set<Promise<void>>();
@@ -114,6 +120,7 @@ export class DataPlane {
     this.#log = opts.log;
     this.#now = opts.now;
     this.#createTap = opts.createTap ?? (() => createTap());
+    this.#flush = opts.flush;
     this.#deviceName = opts.deviceName ?? tapDeviceName;
     this.frames = new Frames({
       node: opts.node,
@@ -229,6 +236,7 @@ export class DataPlane {
       tap.onFrame(
         (frame) => void this.frames.tapFrame(this.#now(), nwid, frame, 0, frame.length),
         (e) => this.#log.debug(`network ${id}: frame from ${tap.deviceName} failed: ${errText(e)}`),
+        this.#flush,
       );
       this.#networks.get(nwid)?.setPort({ deviceName: tap.deviceName, error: 0 });
       this.#log.info(

@@ -338,7 +338,15 @@ export class Service {
         upper.setMember(networks);
         const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
         if (dpNode) {
-          dataPlane = new DataPlane({ node: dpNode, networks, log, now, random });
+          const t = transport;
+          dataPlane = new DataPlane({
+            node: dpNode,
+            networks,
+            log,
+            now,
+            random,
+            flush: () => t.flush?.(),
+          });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
         }
         for (const nwid of networkFiles.rejoinAll(networks, now())) {

@@ -4,6 +4,7 @@ import {
   type FrameCallback,
   LinuxTapDevice,
   pickLinuxTapDeviceName,
+  type RoundEndCallback,
   type TapCounters,
 } from "../../ffi/tap_linux.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
@@ -11,7 +12,7 @@ import type { Route } from "../vl2/network_config.ts";
 import type { ManagedPolicy, SystemRoute } from "./managed_diff.ts";
 import { type ApplyReport, type IpRunner, ManagedRoutes, runIp } from "./managed_routes.ts";
 
-export type { FrameCallback, TapCounters } from "../../ffi/tap_linux.ts";
+export type { FrameCallback, RoundEndCallback, TapCounters } from "../../ffi/tap_linux.ts";
 
 /** The broadcast MAC as a 48-bit number. */
 const BROADCAST = 0xffff_ffff_ffff;
@@ -47,8 +48,10 @@ export interface Tap {
   /**
    * Receives frames the OS sends out of the interface. `frame` is a view into a reused buffer,
    * valid only during the call. Callback exceptions are caught and given to `onError`.
+   * `onRoundEnd`, if given, runs after each burst of frames read together (flush point for
+   * batched sends).
    */
-  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void;
+  onFrame(cb: FrameCallback, onError?: (e: unknown) => void, onRoundEnd?: RoundEndCallback): void;
   /** Changes the MTU (network config update). */
   setMtu(mtu: number): void;
   /** Makes the applied addresses exactly `addresses` (diffed against what was applied). */
@@ -143,8 +146,8 @@ class LinuxTap implements Tap {
     return this.#dev ? this.#dev.write(frame, start, end) : false;
   }
 
-  onFrame(cb: FrameCallback, onError?: (e: unknown) => void): void {
-    this.#device().onFrame(cb, onError);
+  onFrame(cb: FrameCallback, onError?: (e: unknown) => void, onRoundEnd?: RoundEndCallback): void {
+    this.#device().onFrame(cb, onError, onRoundEnd);
   }
 
   setMtu(mtu: number): void {

@@ -51,8 +51,14 @@ export interface UdpTransportStats {
 export interface UdpTransportApi {
   /** Counters (live). */
   readonly stats: UdpTransportStats;
-  /** Sends one datagram (see {@link UdpTransport.send}). */
+  /**
+   * Sends one datagram (see {@link UdpTransport.send}); `data` is not retained. An
+   * implementation may queue it until {@link flush} (or its own safety-net flush before the
+   * current task ends), keeping the order per socket.
+   */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
+  /** Hands queued datagrams to the kernel now ("end of batch"; optional, a no-op if absent). */
+  flush?(): void;
   /** Local addresses bound, with the port. */
   boundAddresses(): InetAddress[];
   /** Whether any socket is bound to a wildcard address of `family`. */

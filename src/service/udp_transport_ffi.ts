@@ -38,8 +38,14 @@ export interface FfiUdpTransportStats extends UdpTransportStats {
   sendDropped: number;
   /** Completed polls of the receive loop. */
   polls: number;
-  /** recvmmsg calls that returned datagrams. */
+  /** recvmmsg calls that returned datagrams (received / batches = datagrams per call). */
   batches: number;
+  /** recvmmsg calls that filled the whole batch. */
+  fullBatches: number;
+  /** Datagrams queued for batched sending. */
+  queued: number;
+  /** Send syscalls (sendmmsg + sendto; sent / sendCalls = datagrams per call). */
+  sendCalls: number;
   /** Oversized datagrams dropped. */
   truncated: number;
 }
@@ -56,10 +62,12 @@ export class FfiUdpTransport implements UdpTransportApi {
   /** The FFI socket set (counters, sendMany). */
   readonly udp: LinuxUdp;
   readonly #counters: LinuxUdpCounters;
+  readonly #log: Logger;
 
-  private constructor(udp: LinuxUdp) {
+  private constructor(udp: LinuxUdp, log: Logger) {
     this.udp = udp;
     this.#counters = udp.counters;
+    this.#log = log;
   }
 
   /**
@@ -115,7 +123,7 @@ export class FfiUdpTransport implements UdpTransportApi {
       `UDP via FFI: ${bound.map((s) => s.local.toString()).join(", ")} (rcvbuf ${b.rcvbuf}, ` +
         `sndbuf ${b.sndbuf})`,
     );
-    return Promise.resolve(new FfiUdpTransport(udp));
+    return Promise.resolve(new FfiUdpTransport(udp, log));
   }
 
   /** Counters (a fresh snapshot each read). */
@@ -129,6 +137,9 @@ export class FfiUdpTransport implements UdpTransportApi {
       sendDropped: c.sendDropped,
       polls: c.polls,
       batches: c.batches,
+      fullBatches: c.fullBatches,
+      queued: c.queued,
+      sendCalls: c.sendCalls,
       truncated: c.truncated,
     };
   }
@@ -144,16 +155,36 @@ export class FfiUdpTransport implements UdpTransportApi {
   }
 
   /**
-   * Sends one datagram synchronously (the data is not retained). `localSocket` picks the socket
-   * (-1 or an unknown id: the first socket of the remote's family); `ttl` > 0 applies to this
-   * datagram only. Returns false without a socket of that family, on failure, or after close.
+   * Queues one datagram (copied; the data is not retained) for the next {@link flush}: the
+   * receive loop flushes after each drain round, the data plane after each TAP read round, and
+   * a microtask before the current task ends, so nothing waits for later I/O. Order per socket
+   * is kept. `localSocket` picks the socket (-1 or an unknown id: the first socket of the
+   * remote's family); a datagram with `ttl` > 0 (applied to it alone) goes out at once after
+   * what was queued before it. Returns false without a socket of that family or after close;
+   * failures at flush time are counted in `stats`.
    */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean {
-    return this.udp.send(localSocket, remote, data, ttl);
+    return this.udp.queue(localSocket, remote, data, ttl);
   }
 
-  /** Stops the receive loop and closes every socket (idempotent). */
+  /** Sends everything queued: one sendmmsg per socket. */
+  flush(): void {
+    this.udp.flush();
+  }
+
+  /** Sends what is queued, stops the receive loop and closes every socket (idempotent). */
   close(): Promise<void> {
+    const c = this.#counters;
+    if (c.received > 0 || c.sent > 0) {
+      const per = (a: number, b: number) => (b > 0 ? (a / b).toFixed(1) : "-");
+      this.#log.debug(
+        `UDP: received ${c.received} in ${c.batches} recvmmsg calls (${
+          per(c.received, c.batches)
+        }/call, ${c.fullBatches} full), ${c.polls} polls; sent ${c.sent} in ${c.sendCalls} ` +
+          `send calls (${per(c.sent, c.sendCalls)}/call), ${c.sendErrors} errors, ` +
+          `${c.sendDropped} dropped`,
+      );
+    }
     return this.udp.close();
   }
 }

@@ -6,6 +6,8 @@ import {
   EADDRNOTAVAIL,
   EAFNOSUPPORT,
   LinuxUdp,
+  SEND_RING,
+  SEND_SLOT,
 } from "../../ffi/udp_linux.ts";
 import { LibcError } from "../../ffi/libc.ts";
 import { Logger } from "../../src/service/logger.ts";
@@ -381,6 +383,110 @@ Deno.test({
     } finally {
       await rx.close();
       await tx.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "udp ffi: queued sends — one sendmmsg per flush, buffer copied, order kept, ring limits",
+  ignore,
+  fn: async () => {
+    const got: Uint8Array[] = [];
+    const ttls: number[] = [];
+    const rx = LinuxUdp.start([bindUdpSocket(V4, undefined, true)], {
+      receiveTtl: true,
+      onPacket: (_s, _r, d) => {
+        got.push(d.slice());
+        ttls.push(rx.lastTtl);
+      },
+    });
+    const tx = LinuxUdp.start([bindUdpSocket(V4)], { onPacket: () => {} });
+    try {
+      const to = rx.sockets[0].local;
+      const c = tx.counters;
+      // one reused buffer, as the node's Switch does: the queue must copy
+      const buf = new Uint8Array(64);
+      for (let i = 0; i < 10; i++) {
+        buf.set(pattern(40 + i, i));
+        assert.ok(tx.queue(1, to, buf.subarray(0, 40 + i)));
+      }
+      assert.equal(c.queued, 10);
+      assert.equal(c.sent, 0); // nothing left yet: queued until the flush
+      tx.flush();
+      assert.equal(c.sent, 10);
+      assert.equal(c.sendCalls, 1); // one sendmmsg for the ten
+      tx.flush(); // nothing queued: no call
+      assert.equal(c.sendCalls, 1);
+      await until(() => got.length === 10);
+      for (let i = 0; i < 10; i++) assert.deepEqual(got[i], pattern(40 + i, i));
+
+      // order around a TTL probe and an oversized datagram (both bypass the ring)
+      assert.ok(tx.queue(1, to, pattern(10, 1)));
+      assert.ok(tx.queue(1, to, pattern(11, 2), 2));
+      assert.ok(tx.queue(1, to, pattern(12, 3)));
+      assert.ok(tx.queue(1, to, pattern(SEND_SLOT + 1, 4)));
+      assert.ok(tx.queue(1, to, pattern(13, 5)));
+      // no explicit flush: the microtask safety net sends the last one
+      await until(() => got.length === 15);
+      assert.deepEqual(
+        got.slice(10).map((d) => d.length),
+        [10, 11, 12, SEND_SLOT + 1, 13],
+      );
+      assert.deepEqual(got[14], pattern(13, 5));
+      assert.equal(ttls[11], 2);
+      assert.notEqual(ttls[12], 2); // the TTL applied to the probe alone
+
+      // a full ring goes out at once, without waiting for a flush
+      const before = c.sendCalls;
+      for (let i = 0; i < SEND_RING; i++) assert.ok(tx.queue(1, to, pattern(20, i)));
+      assert.equal(c.sendCalls, before + 1);
+      assert.equal(c.sent, 15 + SEND_RING);
+      await until(() => got.length === 15 + SEND_RING);
+      for (let i = 0; i < SEND_RING; i++) assert.deepEqual(got[15 + i], pattern(20, i));
+
+      // no socket of that family: refused at once; after close: refused
+      assert.equal(tx.queue(1, V6.withPort(9), pattern(5, 0)), false);
+      await tx.close();
+      assert.equal(tx.queue(1, to, pattern(5, 0)), false);
+    } finally {
+      await rx.close();
+      await tx.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "udp ffi: the transport queues sends and flushes after a receive drain round",
+  ignore,
+  fn: async () => {
+    const gotA: Got[] = [];
+    const a = await openOn(V4, gotA);
+    // b answers every datagram from inside its receive handler (as the node does)
+    const gotB: Got[] = [];
+    const b: Awaited<ReturnType<typeof openOn>> = await openOn(V4, gotB, {
+      onPacket: (sock, remote, data) => {
+        gotB.push({ sock, remote, data: data.slice() });
+        b.send(sock, remote, data);
+        b.send(sock, remote, data);
+      },
+    });
+    try {
+      const to = b.boundAddresses()[0];
+      for (let i = 0; i < 20; i++) assert.ok(a.send(1, to, pattern(30, i)));
+      a.flush!();
+      await until(() => gotA.length === 40);
+      for (let i = 0; i < 20; i++) {
+        assert.deepEqual(gotA[2 * i].data, pattern(30, i));
+        assert.deepEqual(gotA[2 * i + 1].data, pattern(30, i));
+      }
+      const s = (b as FfiUdpTransport).stats;
+      assert.equal(s.sent, 40);
+      // the replies went out in batches: fewer send calls than datagrams
+      assert.ok(s.sendCalls < 40, `sendCalls ${s.sendCalls}`);
+      assert.ok(s.queued === 40);
+    } finally {
+      await a.close();
+      await b.close();
     }
   },
 });
