@@ -5,7 +5,7 @@ import type { Identity } from "./identity.ts";
 import type { InetAddress } from "./inet_address.ts";
 import { Incoming } from "./incoming.ts";
 import { ExpectingReplies } from "./expect_reply.ts";
-import type { NodeHost, NodeOptions, UpperLayer } from "./node_host.ts";
+import { type NodeHost, type NodeOptions, type UpperLayer, UpperPacketInfo } from "./node_host.ts";
 import { NodeCounters } from "./node_counters.ts";
 import {
   HOUSEKEEPING_PERIOD,
@@ -49,6 +49,10 @@ const SEND_OPTS = [
   Object.freeze({ encrypt: true, compress: false }),
   Object.freeze({ encrypt: false, compress: true }),
   Object.freeze({ encrypt: true, compress: true }),
+  Object.freeze({ encrypt: false, compress: false, packetId: false }),
+  Object.freeze({ encrypt: true, compress: false, packetId: false }),
+  Object.freeze({ encrypt: false, compress: true, packetId: false }),
+  Object.freeze({ encrypt: true, compress: true, packetId: false }),
 ] as const;
 
 /** Most changed peer cache records written per 30 s housekeeping pass (the rest wait a pass). */
@@ -181,18 +185,22 @@ export class Node {
 
   /**
    * Sends a packet to a node (WHOIS + queue if unknown; direct path, else via an upstream).
-   * Returns the post-armor packet ID, or undefined if queued or failed.
+   * Returns the post-armor packet ID (with `packetId: false`: 0n, no bigint built per packet),
+   * or undefined if queued or failed.
    */
   sendPacket(
     now: number,
     dest: Address,
     verb: Verb,
     payload: Uint8Array,
-    opts?: { compress?: boolean; encrypt?: boolean },
+    opts?: { compress?: boolean; encrypt?: boolean; packetId?: boolean },
   ): bigint | undefined {
     try {
       this.#now = now;
-      const o = SEND_OPTS[(opts?.encrypt ?? true ? 1 : 0) | (opts?.compress ? 2 : 0)];
+      const o = SEND_OPTS[
+        (opts?.encrypt ?? true ? 1 : 0) | (opts?.compress ? 2 : 0) |
+        (opts?.packetId === false ? 4 : 0)
+      ];
       return this.switch.send(now, dest.value, verb, payload, o);
     } catch (e) {
       this.#trace(`sendPacket: internal error ${e instanceof Error ? e.message : String(e)}`);
@@ -319,12 +327,13 @@ export class Node {
   ): void {
     if (!this.#upper) return;
     try {
-      this.#upper.handle(now, peer.identity.address, verb, p.subarray(IDX_PAYLOAD), {
-        hops,
-        packetId: new DataView(p.buffer, p.byteOffset, 8).getBigUint64(0),
-        remote,
-        localSocket,
-      });
+      this.#upper.handle(
+        now,
+        peer.identity.address,
+        verb,
+        p.subarray(IDX_PAYLOAD),
+        new UpperPacketInfo(hops, p, remote, localSocket),
+      );
     } catch (e) {
       this.#trace(`upper layer threw: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -79,3 +79,33 @@ export interface UpperLayer {
    */
   tick?(now: number): number | void;
 }
+
+/**
+ * Receive metadata handed to the upper layer. The packet ID is kept as two u32 halves and built
+ * as a bigint only when read (most frames never need it); the object stays valid after the
+ * packet buffer is reused, so it may be kept (held frames).
+ */
+export class UpperPacketInfo {
+  /** Hop count. */
+  readonly hops: number;
+  /** Physical source address. */
+  readonly remote: InetAddress;
+  /** Local socket it arrived on. */
+  readonly localSocket: number;
+  readonly #hi: number;
+  readonly #lo: number;
+
+  /** Metadata of packet `p` (its ID is read from `p[0..8)` now). */
+  constructor(hops: number, p: Uint8Array, remote: InetAddress, localSocket: number) {
+    this.hops = hops;
+    this.remote = remote;
+    this.localSocket = localSocket;
+    this.#hi = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+    this.#lo = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
+  }
+
+  /** Packet ID (as on the wire). */
+  get packetId(): bigint {
+    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
+  }
+}

@@ -1,4 +1,5 @@
 // A known remote node: identity, agreed keys, versions, latency, its direct paths and per-peer rate state (spec §9.2-9.5).
+import { DuplicateFilter } from "./duplicate_filter.ts";
 import type { Identity } from "./identity.ts";
 import { IpScope } from "./inet_address.ts";
 import { LATENCY_UNKNOWN, type Path } from "./path.ts";
@@ -16,8 +17,7 @@ import {
 } from "./node_settings.ts";
 import { AES_GMAC_SIV_MIN_PROTO_VERSION } from "./packet.ts";
 
-/** Packet IDs remembered per peer by the replay filter. */
-export const DUPLICATE_FILTER_SIZE = 1024;
+export { DUPLICATE_FILTER_SIZE } from "./duplicate_filter.ts";
 
 /** One of a peer's direct paths with the time it was last heard from for this peer. */
 export interface PeerPath {
@@ -33,33 +33,6 @@ export interface KeepaliveAction {
   path: Path;
   /** Full HELLO (true) or ECHO/HELLO-if-old-version (false). */
   fullHello: boolean;
-}
-
-/**
- * Replay filter: the last {@link DUPLICATE_FILTER_SIZE} authenticated packet IDs from a peer.
- * A packet whose ID was seen is dropped (relays and links can duplicate; attackers can replay).
- */
-class DuplicateFilter {
-  readonly #set = new Set<string>();
-  readonly #ring: (string | undefined)[] = new Array(DUPLICATE_FILTER_SIZE);
-  #next = 0;
-
-  /** True if `pkt[0..8)` was seen before; otherwise records it and returns false. */
-  seen(pkt: Uint8Array): boolean {
-    const k = String.fromCharCode(
-      (pkt[0] << 8) | pkt[1],
-      (pkt[2] << 8) | pkt[3],
-      (pkt[4] << 8) | pkt[5],
-      (pkt[6] << 8) | pkt[7],
-    );
-    if (this.#set.has(k)) return true;
-    const old = this.#ring[this.#next];
-    if (old !== undefined) this.#set.delete(old);
-    this.#ring[this.#next] = k;
-    this.#set.add(k);
-    this.#next = (this.#next + 1) % DUPLICATE_FILTER_SIZE;
-    return false;
-  }
 }
 
 /** A remote node we share a key with. */

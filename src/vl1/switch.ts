@@ -34,10 +34,18 @@ import { encodeWhois } from "./verbs/whois.ts";
 import { Address } from "./address.ts";
 import { SOFTWARE_VERSION } from "../version.ts";
 
+/** Returned as the "packet ID" of a sent packet when {@link SendOptions.packetId} is false. */
+export const ID_NOT_COMPUTED = 0n;
+
 /** Options for one send. */
 export interface SendOptions {
   /** Encrypt (cipher 1 or 3); false = cipher 0 (MAC only). */
   encrypt: boolean;
+  /**
+   * false: the caller ignores the packet ID, so {@link Switch.sendVia} returns
+   * {@link ID_NOT_COMPUTED} instead of building a bigint per packet (the frame path).
+   */
+  packetId?: boolean;
   /** Try LZ4 compression of the payload. */
   compress?: boolean;
   /** HELLO only: offset (in the payload) of the cryptField section. */
@@ -113,7 +121,7 @@ export class Switch {
     }
     node.counters.sent(verb, peer.identity.address.value, payload);
     peer.lastSend = now;
-    return getPacketId(pkt);
+    return opts.packetId === false ? ID_NOT_COMPUTED : getPacketId(pkt);
   }
 
   /**

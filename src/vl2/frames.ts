@@ -101,7 +101,7 @@ export interface DataPlaneNode {
     dest: Address,
     verb: Verb,
     payload: Uint8Array,
-    opts?: { compress?: boolean; encrypt?: boolean },
+    opts?: { compress?: boolean; encrypt?: boolean; packetId?: boolean },
   ): bigint | undefined;
   /** See `Node.noteTrustEstablished`. */
   noteTrustEstablished(
@@ -238,7 +238,7 @@ interface NetCache {
 }
 
 /** Send options of unicast frames and OKs: encrypted, never compressed (spec §3.6). */
-const SEND_PLAIN = Object.freeze({ compress: false, encrypt: true });
+const SEND_PLAIN = Object.freeze({ compress: false, encrypt: true, packetId: false });
 
 const TWO32 = 0x1_0000_0000;
 const TWO40 = 0x100_0000_0000;
