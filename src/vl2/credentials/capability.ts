@@ -6,9 +6,9 @@ import {
   IdentityLookup,
   readSignature,
   safeWindow,
+  signedForm,
   skipAdditionalFields,
   Verdict,
-  writeMarker,
   writeSignature,
 } from "./signature.ts";
 
@@ -92,15 +92,18 @@ export interface Capability {
   custody: CustodyEntry[];
 }
 
-/** Signed form (same for every custody entry): `7f×8 | nwid | ts | id | n | rules | max | 0000 | 7f×8`. */
-export function capabilitySignedBytes(c: Capability): Uint8Array {
-  const w = new Writer(64 + c.rules.length * 8);
-  writeMarker(w);
+/** `nwid | ts | id | rule count | rules`, the start of both the signed and the binary form. */
+function writeHead(w: Writer, c: Capability): void {
   w.u64(c.networkId).u64(c.timestamp).u32(c.id).u16(c.rules.length);
   writeRules(w, c.rules);
-  w.u8(c.maxCustodyChainLength).u16(0);
-  writeMarker(w);
-  return w.finish();
+}
+
+/** Signed form (same for every custody entry): `7f×8 | nwid | ts | id | n | rules | max | 0000 | 7f×8`. */
+export function capabilitySignedBytes(c: Capability): Uint8Array {
+  return signedForm(64 + c.rules.length * 8, (w) => {
+    writeHead(w, c);
+    w.u8(c.maxCustodyChainLength);
+  });
 }
 
 /**
@@ -120,8 +123,7 @@ export function capabilitySign(c: Capability, from: Identity, to: number): Capab
 /** Binary form (spec §7.6). */
 export function capabilitySerialize(c: Capability): Uint8Array {
   const w = new Writer(128 + c.rules.length * 8 + c.custody.length * 113);
-  w.u64(c.networkId).u64(c.timestamp).u32(c.id).u16(c.rules.length);
-  writeRules(w, c.rules);
+  writeHead(w, c);
   w.u8(c.maxCustodyChainLength);
   for (const e of c.custody) {
     w.u40(e.to).u40(e.from);

@@ -4,12 +4,13 @@ import { InetAddress } from "../../vl1/inet_address.ts";
 import { Writer } from "../../vl1/verbs/wire.ts";
 import { macToBytes } from "../mac.ts";
 import {
-  readSignature,
+  ControllerSigned,
+  readSignedTrailer,
   safeWindow,
-  skipAdditionalFields,
-  verifyByController,
-  writeMarker,
-  writeSignature,
+  signByController,
+  signedForm,
+  signedSerialize,
+  verifyControllerSigned,
 } from "./signature.ts";
 
 /** Most things a reader consumes per COO. */
@@ -30,7 +31,7 @@ export interface CooThing {
 }
 
 /** A Certificate of Ownership. */
-export interface CertificateOfOwnership {
+export interface CertificateOfOwnership extends ControllerSigned {
   /** Network ID. */
   networkId: bigint;
   /** Timestamp (controller ms). */
@@ -87,28 +88,17 @@ function writeBody(w: Writer, c: CertificateOfOwnership): void {
 
 /** Signed form `7f×8 | nwid | ts | flags | id | count | things | issuedTo | signedBy | 0000 | 7f×8`. */
 export function cooSignedBytes(c: CertificateOfOwnership): Uint8Array {
-  const w = new Writer(64 + c.things.length * 17);
-  writeMarker(w);
-  writeBody(w, c);
-  w.u16(0);
-  writeMarker(w);
-  return w.finish();
+  return signedForm(64 + c.things.length * 17, (w) => writeBody(w, c));
 }
 
 /** A copy of `c` with `signedBy` = signer and its signature. */
 export function cooSign(c: CertificateOfOwnership, signer: Identity): CertificateOfOwnership {
-  const u: CertificateOfOwnership = { ...c, signedBy: signer.address.value, signature: undefined };
-  u.signature = signer.sign(cooSignedBytes(u));
-  return u;
+  return signByController(c, signer, cooSignedBytes);
 }
 
 /** Binary form (spec §7.5). */
 export function cooSerialize(c: CertificateOfOwnership): Uint8Array {
-  const w = new Writer(140 + c.things.length * 17);
-  writeBody(w, c);
-  writeSignature(w, c.signature);
-  w.u16(0);
-  return w.finish();
+  return signedSerialize(140 + c.things.length * 17, (w) => writeBody(w, c), c.signature);
 }
 
 /**
@@ -138,13 +128,10 @@ export function cooDeserialize(
     issuedTo: r.u40(),
     signedBy: r.u40(),
   };
-  const sig = readSignature(r);
-  if (sig) coo.signature = sig;
-  skipAdditionalFields(r);
-  return r.ok ? { coo, length: r.pos - off } : undefined;
+  return readSignedTrailer(r, coo) ? { coo, length: r.pos - off } : undefined;
 }
 
 /** True if signed by `signer`, which is the network's controller, with a valid signature. */
 export function cooVerify(c: CertificateOfOwnership, signer: Identity): boolean {
-  return verifyByController(c.networkId, c.signedBy, signer, cooSignedBytes(c), c.signature);
+  return verifyControllerSigned(c, signer, cooSignedBytes);
 }

@@ -2,20 +2,21 @@
 import { Identity } from "../../vl1/identity.ts";
 import { Writer } from "../../vl1/verbs/wire.ts";
 import {
+  ControllerSigned,
   CredentialType,
-  readSignature,
+  readSignedTrailer,
   safeWindow,
-  skipAdditionalFields,
-  verifyByController,
-  writeMarker,
-  writeSignature,
+  signByController,
+  signedForm,
+  signedSerialize,
+  verifyControllerSigned,
 } from "./signature.ts";
 
 /** Revocation flag: receivers re-send a new revocation to every other known member. */
 export const REVOCATION_FLAG_FAST_PROPAGATE = 0x01n;
 
 /** A revocation of one member's credentials of one type (and ID) up to a threshold. */
-export interface Revocation {
+export interface Revocation extends ControllerSigned {
   /** Revocation ID (random u32). */
   id: number;
   /** Network ID. */
@@ -43,28 +44,17 @@ function writeBody(w: Writer, r: Revocation): void {
 
 /** Signed form: `7f×8 | reserved … credential type | 0000 | 7f×8`. */
 export function revocationSignedBytes(r: Revocation): Uint8Array {
-  const w = new Writer(69);
-  writeMarker(w);
-  writeBody(w, r);
-  w.u16(0);
-  writeMarker(w);
-  return w.finish();
+  return signedForm(69, (w) => writeBody(w, r));
 }
 
 /** A copy of `r` with `signedBy` = signer and its signature. */
 export function revocationSign(r: Revocation, signer: Identity): Revocation {
-  const u: Revocation = { ...r, signedBy: signer.address.value, signature: undefined };
-  u.signature = signer.sign(revocationSignedBytes(u));
-  return u;
+  return signByController(r, signer, revocationSignedBytes);
 }
 
 /** Binary form (spec §7.8), 152 bytes. */
 export function revocationSerialize(r: Revocation): Uint8Array {
-  const w = new Writer(152);
-  writeBody(w, r);
-  writeSignature(w, r.signature);
-  w.u16(0);
-  return w.finish();
+  return signedSerialize(152, (w) => writeBody(w, r), r.signature);
 }
 
 /** Parses a Revocation at `b[off..end)`; the revocation and its byte length, or undefined. */
@@ -89,21 +79,12 @@ export function revocationDeserialize(
     signedBy: r.u40(),
     credentialType: r.u8(),
   };
-  const sig = readSignature(r);
-  if (sig) rev.signature = sig;
-  skipAdditionalFields(r);
-  return r.ok ? { revocation: rev, length: r.pos - off } : undefined;
+  return readSignedTrailer(r, rev) ? { revocation: rev, length: r.pos - off } : undefined;
 }
 
 /** True if signed by `signer`, which is the network's controller, with a valid signature. */
 export function revocationVerify(r: Revocation, signer: Identity): boolean {
-  return verifyByController(
-    r.networkId,
-    r.signedBy,
-    signer,
-    revocationSignedBytes(r),
-    r.signature,
-  );
+  return verifyControllerSigned(r, signer, revocationSignedBytes);
 }
 
 /** True if the fast-propagate flag is set. */

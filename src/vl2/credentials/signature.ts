@@ -87,3 +87,67 @@ export function safeWindow(b: Uint8Array, off: number, end: number): Reader | un
   ) return undefined;
   return new Reader(b, off, end);
 }
+
+/** The fields every controller-signed credential (COO, tag, revocation) carries. */
+export interface ControllerSigned {
+  /** Network ID; its top 40 bits are the controller address. */
+  networkId: bigint;
+  /** Signer (the controller), 0 while unsigned. */
+  signedBy: number;
+  /** 96-byte signature, when signed. */
+  signature?: Uint8Array;
+}
+
+/** Builds a credential's signed form `7f×8 | body | 0000 | 7f×8` (`capacity` is a size hint). */
+export function signedForm(capacity: number, body: (w: Writer) => void): Uint8Array {
+  const w = new Writer(capacity);
+  writeMarker(w);
+  body(w);
+  w.u16(0);
+  writeMarker(w);
+  return w.finish();
+}
+
+/** Builds a credential's binary form `body | 01 | 0060 | signature | 0000` (no additional fields). */
+export function signedSerialize(
+  capacity: number,
+  body: (w: Writer) => void,
+  sig: Uint8Array | undefined,
+): Uint8Array {
+  const w = new Writer(capacity);
+  body(w);
+  writeSignature(w, sig);
+  w.u16(0);
+  return w.finish();
+}
+
+/**
+ * Reads the trailer `signature | additional fields` into `c` (its signature set only for a
+ * C25519 one). True when everything read so far is intact (`r.ok`).
+ */
+export function readSignedTrailer(r: Reader, c: { signature?: Uint8Array }): boolean {
+  const sig = readSignature(r);
+  if (sig) c.signature = sig;
+  skipAdditionalFields(r);
+  return r.ok;
+}
+
+/** A copy of `c` with `signedBy` = signer and its signature over `signedBytes` of that copy. */
+export function signByController<T extends ControllerSigned>(
+  c: T,
+  signer: Identity,
+  signedBytes: (c: T) => Uint8Array,
+): T {
+  const u: T = { ...c, signedBy: signer.address.value, signature: undefined };
+  u.signature = signer.sign(signedBytes(u));
+  return u;
+}
+
+/** True if `c` is signed by `signer`, which is the network's controller, with a valid signature. */
+export function verifyControllerSigned<T extends ControllerSigned>(
+  c: T,
+  signer: Identity,
+  signedBytes: (c: T) => Uint8Array,
+): boolean {
+  return verifyByController(c.networkId, c.signedBy, signer, signedBytes(c), c.signature);
+}

@@ -2,16 +2,17 @@
 import { Identity } from "../../vl1/identity.ts";
 import { Writer } from "../../vl1/verbs/wire.ts";
 import {
-  readSignature,
+  ControllerSigned,
+  readSignedTrailer,
   safeWindow,
-  skipAdditionalFields,
-  verifyByController,
-  writeMarker,
-  writeSignature,
+  signByController,
+  signedForm,
+  signedSerialize,
+  verifyControllerSigned,
 } from "./signature.ts";
 
 /** A network tag: a (u32 id, u32 value) pair issued to one member. */
-export interface Tag {
+export interface Tag extends ControllerSigned {
   /** Network ID. */
   networkId: bigint;
   /** Timestamp (controller ms). */
@@ -28,30 +29,23 @@ export interface Tag {
   signature?: Uint8Array;
 }
 
+function writeBody(w: Writer, t: Tag): void {
+  w.u64(t.networkId).u64(t.timestamp).u32(t.id).u32(t.value).u40(t.issuedTo).u40(t.signedBy);
+}
+
 /** The signed form `7f×8 | nwid | ts | id | value | issuedTo | signedBy | 0000 | 7f×8`. */
 export function tagSignedBytes(t: Tag): Uint8Array {
-  const w = new Writer(68);
-  writeMarker(w);
-  w.u64(t.networkId).u64(t.timestamp).u32(t.id).u32(t.value).u40(t.issuedTo).u40(t.signedBy);
-  w.u16(0);
-  writeMarker(w);
-  return w.finish();
+  return signedForm(68, (w) => writeBody(w, t));
 }
 
 /** A copy of `t` with `signedBy` = signer and its signature. */
 export function tagSign(t: Tag, signer: Identity): Tag {
-  const u: Tag = { ...t, signedBy: signer.address.value, signature: undefined };
-  u.signature = signer.sign(tagSignedBytes(u));
-  return u;
+  return signByController(t, signer, tagSignedBytes);
 }
 
 /** Binary form (spec §7.7), 133 bytes. */
 export function tagSerialize(t: Tag): Uint8Array {
-  const w = new Writer(133);
-  w.u64(t.networkId).u64(t.timestamp).u32(t.id).u32(t.value).u40(t.issuedTo).u40(t.signedBy);
-  writeSignature(w, t.signature);
-  w.u16(0);
-  return w.finish();
+  return signedSerialize(133, (w) => writeBody(w, t), t.signature);
 }
 
 /** Parses a Tag at `b[off..end)`; the tag and its byte length, or undefined. */
@@ -70,13 +64,10 @@ export function tagDeserialize(
     issuedTo: r.u40(),
     signedBy: r.u40(),
   };
-  const sig = readSignature(r);
-  if (sig) tag.signature = sig;
-  skipAdditionalFields(r);
-  return r.ok ? { tag, length: r.pos - off } : undefined;
+  return readSignedTrailer(r, tag) ? { tag, length: r.pos - off } : undefined;
 }
 
 /** True if signed by `signer`, which is the network's controller, with a valid signature. */
 export function tagVerify(t: Tag, signer: Identity): boolean {
-  return verifyByController(t.networkId, t.signedBy, signer, tagSignedBytes(t), t.signature);
+  return verifyControllerSigned(t, signer, tagSignedBytes);
 }
