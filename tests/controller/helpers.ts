@@ -4,6 +4,8 @@ import { Controller } from "../../src/controller/controller.ts";
 import { FileStore } from "../../src/controller/file_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
+import { seededRandom } from "../helpers/seeded_random.ts";
+export { seededRandom };
 
 /** The fixture controller database folder. */
 export const FIXTURE_DB = FIXTURES + "controller/controller.d";
@@ -55,23 +57,6 @@ export function tempFixtureDb(): string {
 /** Identity of host `h` from the fixtures (secret if available). */
 export function labIdentity(h: "a" | "b" | "c" | "r", secret = false): Identity {
   return Identity.fromString(fixtureText(`identities/${h}.${secret ? "secret" : "public"}`))!;
-}
-
-/** A deterministic random source (xorshift) for tests. */
-export function seededRandom(seed = 1): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      b[i] = s & 0xff;
-    }
-    return b;
-  };
 }
 
 /** A controller with c's identity over `store`, with a settable clock. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Aes256 } from "../../src/crypto/aes.ts";
 import { AesGmacSiv } from "../../src/crypto/aes_gmac_siv.ts";
 import { fromHex, toHex } from "../../src/util/hex.ts";
+import { seededBytes as bytes } from "../helpers/seeded_random.ts";
 
 const K0 = new Uint8Array(32).map((_, i) => i);
 const K1 = new Uint8Array(32).map((_, i) => 0x80 + i);
@@ -14,19 +15,6 @@ const CIPHER =
   "d3e0ce94146cea19244c42ec13496ddd3d1b179eb9c8e4a4f76a60b3e8b7f85572b89a464b17a203074e8fcf4d267c63" +
   "b9c67b83e050b6998799034cc08f5783997982571090e36bd7cf08cbb7295602b751ef4d2020bd175b48e3d4591732c9" +
   "2c284d51";
-
-/** Deterministic xorshift bytes. */
-function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 Deno.test("AES-256 FIPS-197 C.3 block encrypt/decrypt", () => {
   const aes = new Aes256(

@@ -9,6 +9,7 @@ import {
 } from "../../src/crypto/c25519.ts";
 import { sha512 } from "../../src/crypto/sha.ts";
 import { fromHex, toHex } from "../../src/util/hex.ts";
+import { seededRandom } from "../helpers/seeded_random.ts";
 
 // spec §12.1, C25519 selftest vector 0.
 const V0 = {
@@ -31,23 +32,6 @@ const V0 = {
   sig2:
     "230fa3e269ceb9b9d11c4eab63c92e1e7ea2a2a0492e78e48a023ba7ab1fd4ce05e28009093c61c7103a9cf495ac896f23b309e2243ff6960236411632e166054ff251ac7de7d15d4be208c63f6a4dc85d74f63bec8ec60c32272f9c09485910",
 };
-
-/** Deterministic byte source (xorshift32) so generated keys are reproducible. */
-function seeded(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 Deno.test("c25519: public keys derive from private keys (vector 0)", () => {
   assert.equal(toHex(c25519PublicFromPrivate(V0.priv1)), toHex(V0.pub1));
@@ -108,9 +92,9 @@ Deno.test("c25519: small-order peer key hashes an all-zero secret instead of thr
 });
 
 Deno.test("c25519: generated pairs agree, sign and verify; generation is deterministic", () => {
-  const k1 = c25519Generate(seeded(1));
-  const k2 = c25519Generate(seeded(2));
-  assert.equal(toHex(c25519Generate(seeded(1)).publicKey), toHex(k1.publicKey));
+  const k1 = c25519Generate(seededRandom(1));
+  const k2 = c25519Generate(seededRandom(2));
+  assert.equal(toHex(c25519Generate(seededRandom(1)).publicKey), toHex(k1.publicKey));
   assert.equal(toHex(c25519PublicFromPrivate(k1.privateKey)), toHex(k1.publicKey));
   assert.notEqual(toHex(k1.publicKey), toHex(k2.publicKey));
   assert.equal(

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { poly1305 as noblePoly1305 } from "@noble/ciphers/_poly1305.js";
 import { poly1305 } from "../../src/crypto/poly1305.ts";
 import { fromHex, toHex } from "../../src/util/hex.ts";
+import { seededBytes as bytes } from "../helpers/seeded_random.ts";
 
 const KEY = fromHex("746869732069732033322d62797465206b657920666f7220506f6c7931333035");
 
@@ -27,19 +28,6 @@ Deno.test("poly1305 start/end select a sub-range without copying", () => {
     assert.equal(toHex(poly1305(KEY, msg, s, e)), toHex(poly1305(KEY, msg.slice(s, e))));
   }
 });
-
-/** Deterministic xorshift byte generator so failures reproduce. */
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 Deno.test("poly1305 agrees with @noble/ciphers for lengths 0..300 and extreme inputs", () => {
   for (let n = 0; n <= 300; n++) {

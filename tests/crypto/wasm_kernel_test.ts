@@ -17,25 +17,13 @@ import { armor, armorBackend, dearmor, setArmorBackend } from "../../src/vl1/arm
 import { PeerKeys } from "../../src/vl1/peer_keys.ts";
 import "../vl1/armor_test.ts";
 import "../interop/capture_armor_test.ts";
+import { seededBytes as bytes } from "../helpers/seeded_random.ts";
 
 assert.equal(setArmorBackend("ts"), "ts");
 
 const K = loadWasmKernel();
 if (K === undefined) throw new Error("the WASM kernel must load under Deno");
 const kernel: WasmKernel = K;
-
-/** Deterministic test bytes (xorshift32), so failures reproduce. */
-function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 const LENGTHS = [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1373, 1400, 10024];
 

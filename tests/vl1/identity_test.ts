@@ -6,6 +6,7 @@ import { fromHex, toHex } from "../../src/util/hex.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { identityHash } from "../../src/vl1/identity_hash.ts";
 import { fixtureBytes, fixtureText } from "../fixtures.ts";
+import { seededRandom } from "../helpers/seeded_random.ts";
 
 // spec §12.1 (selftest.cpp KNOWN_GOOD_IDENTITY / KNOWN_BAD_IDENTITY).
 const KNOWN_GOOD =
@@ -32,23 +33,6 @@ const HELLO_SIG = "5cc06833aa2bc5d6db0bda30d881ba7bbbfc1b56b92e5ec8dd21502fa70de
   "aadae2dff72519673ca7";
 
 const HOSTS = ["a", "b", "c", "r"];
-
-/** Deterministic byte source (xorshift32) so generation is reproducible. */
-function seeded(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 function mustParse(s: string): Identity {
   const id = Identity.fromString(s);
@@ -263,7 +247,7 @@ Deno.test("identity: publicKeyHash is cached but callers get their own copy", ()
 
 Deno.test("identity: generation (seeded) validates, round trips and is reproducible", () => {
   let attempts = 0;
-  const id = Identity.generate(seeded(10), (n) => (attempts = n));
+  const id = Identity.generate(seededRandom(10), (n) => (attempts = n));
   assert.ok(attempts >= 1);
   assert.ok(id.hasPrivate());
   assert.ok(!id.address.isReserved());
@@ -274,11 +258,11 @@ Deno.test("identity: generation (seeded) validates, round trips and is reproduci
   assert.equal(toHex(c25519PublicFromPrivate(id.privateKey!)), toHex(id.publicKey));
   const bin = Identity.deserialize(id.serialize(true));
   assert.ok(bin && bin.identity.toString(true) === id.toString(true));
-  const again = Identity.generate(seeded(10));
+  const again = Identity.generate(seededRandom(10));
   assert.equal(again.toString(true), id.toString(true));
   const msg = new TextEncoder().encode("generated identity");
   assert.ok(fromText.verify(msg, id.sign(msg)));
-  const other = Identity.generate(seeded(9));
+  const other = Identity.generate(seededRandom(9));
   assert.ok(!other.equals(id));
   assert.equal(toHex(id.agree(other)!), toHex(other.agree(id)!));
 });

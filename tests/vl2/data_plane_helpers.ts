@@ -16,6 +16,7 @@ import type {
 } from "../../src/vl2/frames.ts";
 import { macFromAddress } from "../../src/vl2/mac.ts";
 import { type NetworkConfig, parseNetworkConfig } from "../../src/vl2/network_config.ts";
+export { seededRandom } from "../helpers/seeded_random.ts";
 
 /** The lab network and nodes (fixtures README): root r, controller c, members a and b. */
 export const NWID = 0x5b1c20a311fca1can;
@@ -200,23 +201,6 @@ export class FakeNets implements DataPlaneNetworks {
 /** Packet info for a packet with `packetId`. */
 export function info(packetId: bigint): PacketInfo {
   return { hops: 0, packetId, remote: InetAddress.parse("198.18.0.9/9993")!, localSocket: 1 };
-}
-
-/** A deterministic random source (xorshift) for reproducible permutations. */
-export function seededRandom(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      b[i] = s & 0xff;
-    }
-    return b;
-  };
 }
 
 /** A tap frame `dst | src | ethertype | payload`. */

@@ -1,6 +1,7 @@
 // Robustness: every verb decoder on random, truncated and bit-flipped input never throws or over-reads.
 import assert from "node:assert/strict";
 import * as V from "../../../src/vl1/verbs/index.ts";
+import { seededRandom } from "../../helpers/seeded_random.ts";
 
 type Decoder = (p: Uint8Array, s?: number, e?: number) => unknown;
 
@@ -38,23 +39,6 @@ const DECODERS: [string, Decoder][] = [
   ["coo", (b, s, e) => V.cooLength(b, s ?? 0, e)],
 ];
 
-/** Deterministic xorshift32 byte source. */
-function prng(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
-
 /** Offsets in a decoded result (…Start / …End / signedEnd) must lie inside the window. */
 function checkOffsets(v: unknown, lo: number, hi: number, what: string): void {
   if (!v || typeof v !== "object") return;
@@ -84,7 +68,7 @@ function run(b: Uint8Array, start: number, end: number): void {
 }
 
 Deno.test("decoders: random payloads, windows and truncations never throw or over-read", () => {
-  const rnd = prng(0x2d2e68f);
+  const rnd = seededRandom(0x2d2e68f);
   for (let i = 0; i < 600; i++) {
     const len = rnd(2)[0] % 200 + (i % 3 === 0 ? rnd(1)[0] * 4 : 0);
     const b = rnd(len + 8);
@@ -97,7 +81,7 @@ Deno.test("decoders: random payloads, windows and truncations never throw or ove
 });
 
 Deno.test("decoders: bit flips and truncations of well-formed payloads never throw", () => {
-  const rnd = prng(77);
+  const rnd = seededRandom(77);
   const samples: Uint8Array[] = [
     V.encodeNetworkCredentials({
       coms: [new Uint8Array([1, 0, 1, ...new Uint8Array(24), 0, 0, 0, 0, 0])],
