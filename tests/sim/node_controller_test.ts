@@ -1,8 +1,5 @@
 // A root, a controller node and a member node in the simulator: deny, authorize, edit, deauthorize.
 import assert from "node:assert/strict";
-import { Controller } from "../../src/controller/controller.ts";
-import { MemoryStore } from "../../src/controller/memory_store.ts";
-import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import type { Address } from "../../src/vl1/address.ts";
 import type { Identity } from "../../src/vl1/identity.ts";
@@ -26,7 +23,13 @@ import {
 } from "../../src/vl2/credentials/revocation.ts";
 import { type NetworkConfig, parseNetworkConfig } from "../../src/vl2/network_config.ts";
 import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
-import { makeIdentities, makePlanet, SimNode } from "./node_harness.ts";
+import {
+  attachController,
+  makeIdentities,
+  makePlanet,
+  managedNetworkBody,
+  SimNode,
+} from "./node_harness.ts";
 
 const IDS = makeIdentities("node-controller", 3);
 const ROOT_IP = "80.0.0.1";
@@ -102,29 +105,10 @@ Deno.test("sim: controller denies, then pushes configs on authorize/edit and rev
   assert.ok(root.node.isRoot());
 
   // the controller node: Controller + responder plugged into the node through the mux
-  const ctl = new Controller({
-    identity: IDS[1],
-    store: new MemoryStore(),
-    random: (n) => sim.random.bytes(n),
-    now: () => sim.now,
-  });
   const logs: string[] = [];
-  const resp = new ControllerResponder({
-    node: responderNode(ctlNode.node),
-    controller: ctl,
-    random: (n) => sim.random.bytes(n),
-    log: (m) => logs.push(m),
-  });
-  const mux = new UpperLayerMux({ sender: ctlNode.node, configRequests: resp });
-  ctlNode.node.setUpperLayer(mux);
+  const { ctl, resp } = attachController(ctlNode, IDS[1], (m) => logs.push(m));
 
-  const created = ctl.postNetwork(`${ctlNode.addr}______`, {
-    name: "sim-net",
-    private: true,
-    v4AssignMode: { zt: true },
-    ipAssignmentPools: [{ ipRangeStart: "10.147.17.10", ipRangeEnd: "10.147.17.250" }],
-    routes: [{ target: "10.147.17.0/24", via: null }],
-  });
+  const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("sim-net"));
   assert.ok(created.ok);
   const nwidHex = String(created.value.id);
   assert.equal(nwidHex.slice(0, 10), ctlNode.addr);

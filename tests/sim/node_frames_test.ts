@@ -1,8 +1,5 @@
 // Three members of a real simulated controller's network exchange Ethernet frames: ARP via its multicast group, unicast IPv4, broadcast, the gate against outsiders and revoked members.
 import assert from "node:assert/strict";
-import { Controller } from "../../src/controller/controller.ts";
-import { MemoryStore } from "../../src/controller/memory_store.ts";
-import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
@@ -17,9 +14,14 @@ import {
 import { Frames } from "../../src/vl2/frames.ts";
 import { BROADCAST_MAC, macFromAddress } from "../../src/vl2/mac.ts";
 import { Networks, type NetworksHost } from "../../src/vl2/networks.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
-import { makeIdentities, makePlanet, SimNode } from "./node_harness.ts";
+import {
+  attachController,
+  makeIdentities,
+  makePlanet,
+  managedNetworkBody,
+  SimNode,
+} from "./node_harness.ts";
 
 const IDS = makeIdentities("node-frames", 6);
 const ROOT_IP = "80.0.0.1";
@@ -153,25 +155,8 @@ Deno.test("sim: members exchange ARP (multicast group) and unicast IPv4, broadca
   rootNets.frameHandler = rootFrames;
   root.node.setUpperLayer(rootNets);
 
-  const ctl = new Controller({
-    identity: IDS[1],
-    store: new MemoryStore(),
-    random: (n) => sim.random.bytes(n),
-    now: () => sim.now,
-  });
-  const resp = new ControllerResponder({
-    node: responderNode(ctlNode.node),
-    controller: ctl,
-    random: (n) => sim.random.bytes(n),
-  });
-  ctlNode.node.setUpperLayer(new UpperLayerMux({ sender: ctlNode.node, configRequests: resp }));
-  const created = ctl.postNetwork(`${ctlNode.addr}______`, {
-    name: "frames-net",
-    private: true,
-    v4AssignMode: { zt: true },
-    ipAssignmentPools: [{ ipRangeStart: "10.147.17.10", ipRangeEnd: "10.147.17.250" }],
-    routes: [{ target: "10.147.17.0/24", via: null }],
-  });
+  const { ctl } = attachController(ctlNode, IDS[1]);
+  const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("frames-net"));
   assert.ok(created.ok);
   const nwidHex = String(created.value.id);
   const nwid = BigInt("0x" + nwidHex);

@@ -1,4 +1,7 @@
 // Test helper: runs zt VL1 Nodes on simulator hosts with a tick loop driven by the virtual clock.
+import { Controller } from "../../src/controller/controller.ts";
+import { MemoryStore } from "../../src/controller/memory_store.ts";
+import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
 import { c25519Generate } from "../../src/crypto/c25519.ts";
 import { type Host, Random, type Sim, type UdpSocket } from "../../src/sim/sim.ts";
 import { Identity } from "../../src/vl1/identity.ts";
@@ -6,6 +9,7 @@ import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { Node, type NodeSettings } from "../../src/vl1/node.ts";
 import type { NodeEvent, NodeHost, StateKind } from "../../src/vl1/node_host.ts";
 import { signWorld, type World, WorldType } from "../../src/vl1/world.ts";
+import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 
 /** Generates `n` identities deterministically from `seed` (about 1 s each). */
 export function makeIdentities(seed: string, n: number): Identity[] {
@@ -120,4 +124,41 @@ export class SimNode {
     this.node.ping(this.sim.now, other.node.address, (rtt) => (box.rtt = rtt));
     return box;
   }
+}
+
+/**
+ * Runs a real controller (in-memory store, `identity` = the node's) on `sn`: a Controller and its
+ * responder plugged into the node through the upper-layer mux.
+ */
+export function attachController(
+  sn: SimNode,
+  identity: Identity,
+  log?: (m: string) => void,
+): { ctl: Controller; resp: ControllerResponder } {
+  const sim = sn.sim;
+  const ctl = new Controller({
+    identity,
+    store: new MemoryStore(),
+    random: (n) => sim.random.bytes(n),
+    now: () => sim.now,
+  });
+  const resp = new ControllerResponder({
+    node: responderNode(sn.node),
+    controller: ctl,
+    random: (n) => sim.random.bytes(n),
+    ...(log ? { log } : {}),
+  });
+  sn.node.setUpperLayer(new UpperLayerMux({ sender: sn.node, configRequests: resp }));
+  return { ctl, resp };
+}
+
+/** A private network body: ZT-assigned IPv4 from `10.147.<octet>.10-250` and its /24 route. */
+export function managedNetworkBody(name: string, octet = 17): Record<string, unknown> {
+  return {
+    name,
+    private: true,
+    v4AssignMode: { zt: true },
+    ipAssignmentPools: [{ ipRangeStart: `10.147.${octet}.10`, ipRangeEnd: `10.147.${octet}.250` }],
+    routes: [{ target: `10.147.${octet}.0/24`, via: null }],
+  };
 }

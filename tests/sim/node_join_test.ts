@@ -1,16 +1,18 @@
 // Members joining a network of a real simulated controller: statuses, addresses, pushes, credentials, revocation, restart from networks.d.
 import assert from "node:assert/strict";
-import { Controller } from "../../src/controller/controller.ts";
-import { MemoryStore } from "../../src/controller/memory_store.ts";
-import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
 import { FileStore } from "../../src/service/file_store.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { NetworkFiles } from "../../src/service/network_store.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import type { NetworkInfo } from "../../src/vl2/network.ts";
 import { Networks } from "../../src/vl2/networks.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
-import { makeIdentities, makePlanet, SimNode } from "./node_harness.ts";
+import {
+  attachController,
+  makeIdentities,
+  makePlanet,
+  managedNetworkBody,
+  SimNode,
+} from "./node_harness.ts";
 
 const IDS = makeIdentities("node-join", 4);
 const ROOT_IP = "80.0.0.1";
@@ -53,25 +55,8 @@ Deno.test("sim: join → OK with the pool address; ACCESS_DENIED then authorized
         20_000,
       ),
     );
-    const ctl = new Controller({
-      identity: IDS[1],
-      store: new MemoryStore(),
-      random: (n) => sim.random.bytes(n),
-      now: () => sim.now,
-    });
-    const resp = new ControllerResponder({
-      node: responderNode(ctlNode.node),
-      controller: ctl,
-      random: (n) => sim.random.bytes(n),
-    });
-    ctlNode.node.setUpperLayer(new UpperLayerMux({ sender: ctlNode.node, configRequests: resp }));
-    const created = ctl.postNetwork(`${ctlNode.addr}______`, {
-      name: "join-net",
-      private: true,
-      v4AssignMode: { zt: true },
-      ipAssignmentPools: [{ ipRangeStart: "10.147.17.10", ipRangeEnd: "10.147.17.250" }],
-      routes: [{ target: "10.147.17.0/24", via: null }],
-    });
+    const { ctl, resp } = attachController(ctlNode, IDS[1]);
+    const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("join-net"));
     assert.ok(created.ok);
     const nwidHex = String(created.value.id);
     const nwid = BigInt("0x" + nwidHex);

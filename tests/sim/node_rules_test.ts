@@ -1,8 +1,5 @@
 // Rules enforced on both ends in the simulator with a real controller: base drop/accept, a capability, tag-equal, TEE and REDIRECT copies.
 import assert from "node:assert/strict";
-import { Controller } from "../../src/controller/controller.ts";
-import { MemoryStore } from "../../src/controller/memory_store.ts";
-import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import type { Address } from "../../src/vl1/address.ts";
 import { Verb } from "../../src/vl1/packet.ts";
@@ -12,9 +9,14 @@ import { Frames, type PacketInfo } from "../../src/vl2/frames.ts";
 import { macFromAddress } from "../../src/vl2/mac.ts";
 import { Networks, type NetworksHost } from "../../src/vl2/networks.ts";
 import { RulesFilter } from "../../src/vl2/rules_filter.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
-import { makeIdentities, makePlanet, SimNode } from "./node_harness.ts";
+import {
+  attachController,
+  makeIdentities,
+  makePlanet,
+  managedNetworkBody,
+  SimNode,
+} from "./node_harness.ts";
 
 const IDS = makeIdentities("node-rules", 7);
 const ROOT_IP = "80.0.0.1";
@@ -214,26 +216,11 @@ Deno.test("sim rules: base drop/accept both ends, capability ssh, tag-equal, TEE
     random: (n) => sim.random.bytes(n),
   });
   root.node.setUpperLayer(rootNets);
-  const ctl = new Controller({
-    identity: IDS[1],
-    store: new MemoryStore(),
-    random: (n) => sim.random.bytes(n),
-    now: () => sim.now,
-  });
-  const resp = new ControllerResponder({
-    node: responderNode(ctlNode.node),
-    controller: ctl,
-    random: (n) => sim.random.bytes(n),
-  });
-  ctlNode.node.setUpperLayer(new UpperLayerMux({ sender: ctlNode.node, configRequests: resp }));
+  const { ctl } = attachController(ctlNode, IDS[1]);
 
   const [a, b, c, d] = nodes.map((n) => new Member(sim, n));
   const created = ctl.postNetwork(`${ctlNode.addr}______`, {
-    name: "rules-net",
-    private: true,
-    v4AssignMode: { zt: true },
-    ipAssignmentPools: [{ ipRangeStart: "10.147.20.10", ipRangeEnd: "10.147.20.250" }],
-    routes: [{ target: "10.147.20.0/24", via: null }],
+    ...managedNetworkBody("rules-net", 20),
     rulesSource: rulesSource(d.sn.addr),
   });
   assert.ok(created.ok, JSON.stringify(created));
