@@ -2,10 +2,12 @@
 //
 // Underlay 198.18.0.0/24 (root .1, controller .2, members .11+). The overlay network uses the
 // IPv4 pool 198.19.0.0/24 (route 198.19.0.0/24) plus rfc4193 (fd..) and 6plane (fc..) IPv6.
-import { exec, type ExecResult, type Lab, waitFor } from "./netns.ts";
+import assert from "node:assert/strict";
+import { exec, type ExecResult, type Lab, waitFor, withLab } from "./netns.ts";
 import {
   CLI,
   describeAll,
+  explainFailure,
   generateIdentities,
   type LabIdentity,
   makeLabPlanet,
@@ -298,4 +300,41 @@ export async function pingUntil(
 export async function linkExists(node: ZtNode, dev: string): Promise<boolean> {
   const r = await exec(node.ns, ["ip", "link", "show", "dev", dev], { check: false });
   return r.code === 0;
+}
+
+/** What {@link vl2LabTest} runs: its name, skip reason, member roles and the label it logs. */
+export interface Vl2LabTestOptions {
+  /** The Deno.test name. */
+  name: string;
+  /** Why the file is skipped (from `announceSkip`), undefined to run. */
+  skip: string | undefined;
+  /** Member roles to start (see {@link startVl2Lab}). */
+  roles: string[];
+  /** Logged as "<label> took N ms". */
+  label: string;
+}
+
+/**
+ * A Deno.test that starts a VL2 lab with `roles`, runs `body` (node logs printed on failure),
+ * tears the lab down, then logs the time taken and asserts it stayed under 90 s.
+ * `started` is the test's start time (Date.now()).
+ */
+export function vl2LabTest(
+  o: Vl2LabTestOptions,
+  body: (v: Vl2Lab, started: number) => Promise<void>,
+): void {
+  Deno.test({
+    name: o.name,
+    ignore: o.skip !== undefined,
+    fn: async () => {
+      const started = Date.now();
+      await withLab(async (lab) => {
+        const v = await startVl2Lab(lab, o.roles);
+        await explainFailure(v.all, () => body(v, started));
+      });
+      const took = Date.now() - started;
+      console.log(`${o.label} took ${took} ms`);
+      assert.ok(took < 90_000, `bounded: ${took} ms`);
+    },
+  });
 }
