@@ -1,6 +1,5 @@
 // The embedded controller in the real service on loopback: fixture database served, auth, create, DB path.
 import assert from "node:assert/strict";
-import { c25519Generate } from "../../src/crypto/c25519.ts";
 import {
   memberList,
   memberSetAuthorized,
@@ -13,62 +12,28 @@ import { controllerDbPath } from "../../src/service/controller_service.ts";
 import { type LocalConf, parseLocalConf } from "../../src/service/local_conf.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { createNode } from "../../src/service/node_factory.ts";
-import { Service, systemRandom } from "../../src/service/service.ts";
-import { Identity } from "../../src/vl1/identity.ts";
-import { InetAddress } from "../../src/vl1/inet_address.ts";
-import { serializeWorld, signWorld, WorldType } from "../../src/vl1/world.ts";
+import { Service } from "../../src/service/service.ts";
+import { WorldType } from "../../src/vl1/world.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import { copyTree } from "../controller/helpers.ts";
+import { freePort, TEST_PLANET_ID, testWorld } from "./live_service.ts";
 
 const C_ADDR = "5b1c20a311";
 const LAB_NET = "5b1c20a311fca1ca";
 const RULES_NET = "5b1c20a311309832";
-
-/** A planet whose only root (lab identity r) is at the unreachable 198.18.255.1/9993. */
-function testPlanet(): Uint8Array {
-  const keys = c25519Generate(systemRandom);
-  return serializeWorld(signWorld(
-    {
-      type: WorldType.PLANET,
-      id: 0x7e57n,
-      timestamp: 1700000000000n,
-      updatesMustBeSignedBy: keys.publicKey,
-      roots: [{
-        identity: Identity.fromString(fixtureText("identities/r.public"))!,
-        stableEndpoints: [InetAddress.parse("198.18.255.1/9993")!],
-      }],
-    },
-    keys.privateKey,
-    keys.publicKey,
-  ));
-}
 
 /** A temp home with controller c's identity, token tok-c, the test planet, loopback-only. */
 function makeHome(settings: Record<string, unknown> = {}, withDb = true): string {
   const home = Deno.makeTempDirSync({ prefix: "zt-ctlsvc-test-" });
   Deno.writeTextFileSync(`${home}/identity.secret`, fixtureText("identities/c.secret"));
   Deno.writeTextFileSync(`${home}/authtoken.secret`, "tok-c");
-  Deno.writeFileSync(`${home}/planet`, testPlanet());
+  Deno.writeFileSync(`${home}/planet`, testWorld(WorldType.PLANET, TEST_PLANET_ID));
   Deno.writeTextFileSync(
     `${home}/local.conf`,
     JSON.stringify({ settings: { bind: ["127.0.0.1"], ...settings } }),
   );
   if (withDb) copyTree(`${FIXTURES}controller/controller.d`, `${home}/controller.d`);
   return home;
-}
-
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const port = 40000 + Math.floor(Math.random() * 20000);
-    try {
-      const l = Deno.listen({ hostname: "127.0.0.1", port });
-      l.close();
-      return port;
-    } catch {
-      // taken
-    }
-  }
-  throw new Error("no free port");
 }
 
 async function start(home: string, controller?: boolean) {

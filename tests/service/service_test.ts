@@ -2,65 +2,27 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { fixtureText } from "../fixtures.ts";
-import { c25519Generate } from "../../src/crypto/c25519.ts";
+import { freePort, TEST_PLANET_ID, testWorld } from "./live_service.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { createNode } from "../../src/service/node_factory.ts";
-import { Service, type ServiceOptions, systemRandom } from "../../src/service/service.ts";
+import { Service, type ServiceOptions } from "../../src/service/service.ts";
 import type { ServiceNode } from "../../src/service/service_node.ts";
 import { PortInUseError } from "../../src/service/udp_transport.ts";
-import { Identity } from "../../src/vl1/identity.ts";
-import { InetAddress } from "../../src/vl1/inet_address.ts";
-import { serializeWorld, signWorld, WorldType } from "../../src/vl1/world.ts";
+import { WorldType } from "../../src/vl1/world.ts";
 
-/** World id of the test planet (never the real one, 149604618). */
-const TEST_PLANET_ID = 0x7e57n;
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-/** A planet whose only root (lab identity r) is at the unreachable 198.18.255.1/9993. */
-function testPlanet(): Uint8Array {
-  const keys = c25519Generate(systemRandom);
-  return serializeWorld(signWorld(
-    {
-      type: WorldType.PLANET,
-      id: TEST_PLANET_ID,
-      timestamp: 1700000000000n,
-      updatesMustBeSignedBy: keys.publicKey,
-      roots: [{
-        identity: Identity.fromString(fixtureText("identities/r.public"))!,
-        stableEndpoints: [InetAddress.parse("198.18.255.1/9993")!],
-      }],
-    },
-    keys.privateKey,
-    keys.publicKey,
-  ));
-}
 
 /** A home with identity a, token tok-a, the test planet and a local.conf binding loopback only. */
 function makeHome(): string {
   const home = Deno.makeTempDirSync({ prefix: "zt-service-test-" });
   Deno.writeTextFileSync(`${home}/identity.secret`, fixtureText("identities/a.secret"));
   Deno.writeTextFileSync(`${home}/authtoken.secret`, "tok-a");
-  Deno.writeFileSync(`${home}/planet`, testPlanet());
+  Deno.writeFileSync(`${home}/planet`, testWorld(WorldType.PLANET, TEST_PLANET_ID));
   Deno.writeTextFileSync(
     `${home}/local.conf`,
     JSON.stringify({ settings: { bind: ["127.0.0.1"], allowSecondaryPort: false } }),
   );
   return home;
-}
-
-/** A random high port (UDP and TCP both free at the time of asking). */
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const port = 40000 + Math.floor(Math.random() * 20000);
-    try {
-      const l = Deno.listen({ hostname: "127.0.0.1", port });
-      l.close();
-      return port;
-    } catch {
-      // taken, try another
-    }
-  }
-  throw new Error("no free port");
 }
 
 async function getJson(
