@@ -1,5 +1,6 @@
 // `zt idtool`: zerotier-idtool's commands (identities, signatures, moons) plus planet making.
 import { Command } from "commander";
+import { writeAll } from "./write_all.ts";
 import { c25519Generate } from "../crypto/c25519.ts";
 import { parseHex, toHex } from "../util/hex.ts";
 import { Identity } from "../vl1/identity.ts";
@@ -29,12 +30,6 @@ export interface CliIo {
   now(): number;
   /** `n` cryptographically random bytes. */
   random(n: number): Uint8Array;
-}
-
-/** Writes all of `text` to a stream synchronously. */
-function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
-  let b = new TextEncoder().encode(text);
-  while (b.length > 0) b = b.subarray(w.writeSync(b));
 }
 
 /** Reads `ZT_IDTOOL_NOW` (ms) if set and valid; used to make world timestamps reproducible. */

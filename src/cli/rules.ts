@@ -1,5 +1,6 @@
 // `zt rules compile FILE [--json]`: compiles a rules-language file to controller rule JSON.
 import { Command } from "commander";
+import { writeAll } from "./write_all.ts";
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import {
   type CompiledRules,
@@ -20,13 +21,9 @@ export interface RulesIo {
 
 /** The real process: stdout, stderr and the file system. */
 export function denoRulesIo(): RulesIo {
-  const write = (w: { writeSync(p: Uint8Array): number }, text: string) => {
-    let b = new TextEncoder().encode(text);
-    while (b.length > 0) b = b.subarray(w.writeSync(b));
-  };
   return {
-    out: (t) => write(Deno.stdout, t),
-    err: (t) => write(Deno.stderr, t),
+    out: (t) => writeAll(Deno.stdout, t),
+    err: (t) => writeAll(Deno.stderr, t),
     readText: (p) => {
       try {
         return Deno.readTextFileSync(p);

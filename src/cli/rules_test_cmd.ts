@@ -1,5 +1,6 @@
 // `zt rules test`: runs a described frame through a joined network's stored rules and prints the verdict.
 import { Command } from "commander";
+import { writeAll } from "./write_all.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import { resolveHomeDir } from "../service/home.ts";
 import { BROADCAST_MAC, macFromAddress, macToString, parseMac } from "../vl2/mac.ts";
@@ -370,13 +371,9 @@ export function runRulesTest(io: RulesTestIo, description: string, o: RulesTestO
 
 /** The real process: stdout, stderr, files, environment, crypto random. */
 export function denoRulesTestIo(): RulesTestIo {
-  const write = (w: { writeSync(p: Uint8Array): number }, text: string) => {
-    let b = new TextEncoder().encode(text);
-    while (b.length > 0) b = b.subarray(w.writeSync(b));
-  };
   return {
-    out: (t) => write(Deno.stdout, t),
-    err: (t) => write(Deno.stderr, t),
+    out: (t) => writeAll(Deno.stdout, t),
+    err: (t) => writeAll(Deno.stderr, t),
     readFile: (p) => {
       try {
         return Deno.readFileSync(p);
