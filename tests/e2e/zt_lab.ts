@@ -19,6 +19,8 @@ export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 /** Port every lab node uses (UDP and its local API). */
 export const ZT_PORT = 9993;
+/** The V8 flags every real launch of the node uses (deno.json `zt` / `compile`, packaging). */
+export const ZT_V8_FLAGS = "--v8-flags=--max-semi-space-size=64";
 /** World id of lab planets (never the real planet's 149604618). */
 export const LAB_PLANET_ID = "0000000000e2e7e5";
 
@@ -189,8 +191,8 @@ export class ZtNode {
 
   #spawn(runner: Runner): NsProcess {
     const cmd = runner === "lab"
-      ? [Deno.execPath(), "run", "-A", SELF, "serve", this.home, String(ZT_PORT)]
-      : [Deno.execPath(), "run", "-A", CLI, "run", this.home, `-p${ZT_PORT}`];
+      ? [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, SELF, "serve", this.home, String(ZT_PORT)]
+      : [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, CLI, "run", this.home, `-p${ZT_PORT}`];
     Deno.writeTextFileSync(this.logFile, `--- ${new Date().toISOString()} ${cmd.join(" ")}\n`, {
       append: true,
     });
