@@ -4,7 +4,7 @@
 // Written for zt from the published algorithm descriptions: Salsa20 (Bernstein), Poly1305
 // (RFC 8439, 26-bit limbs with 64-bit products), AES (FIPS-197; 32-bit T-tables for single
 // blocks, and a bitsliced 8-block SIMD path for CTR whose S-box is the Boyar-Peralta 113-gate
-// circuit), GHASH (NIST SP 800-38D, Shoup's 8-bit table method).
+// circuit), GHASH (NIST SP 800-38D, per-position 4-bit tables).
 //
 // No libc. Build: scripts/build_wasm.sh. All multi-byte packet fields are handled as bytes; WASM is
 // little-endian, so le32 loads are plain loads and big-endian values use byte swaps.
@@ -631,127 +631,69 @@ static void bs_ctr(const v128_t *bk, const u8 ctr0[16], u8 *buf, u32 len) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GHASH with an 8-bit table: M[b] = b * H, where a byte's most significant bit is x^0.
+// GHASH with per-position 4-bit tables (NIST SP 800-38D): X * H is linear in X, so with
+// T[j][n] = (block whose nibble j is n, others 0) * H, a multiply is the XOR of 32 lookups, one
+// per nibble, with no shifting or reduction step. Entries and blocks stay in wire byte order (a
+// byte's most significant bit is x^0; nibble 2i is byte i's high half, 2i + 1 its low half).
 
-static u64 R8[256]; // reduction of the 8 bits shifted out by a multiply by x^8 (top 64 bits)
+#define GH_ENTRIES (32 * 16)
 
-static void build_r8(void) {
-  for (int d = 0; d < 256; d++) {
-    u64 z = 0;
-    u32 lo = (u32)d;
-    for (int k = 0; k < 8; k++) {
-      u32 lsb = lo & 1;
-      lo >>= 1;
-      z = (z >> 1) ^ (lsb ? 0xe100000000000000ull : 0);
+// Fills t[0..GH_ENTRIES) from H (16 bytes, wire order).
+static void ghash_init(v128_t *t, const u8 h[16]) {
+  u64 hh = be64(h), hl = be64(h + 8); // x^k * H, k = 0, 1, ... in turn
+  for (int j = 0; j < 32; j++) {
+    v128_t *tj = t + 16 * j;
+    for (int k = 3; k >= 0; k--) { // nibble value 1 << k of nibble j is x^(4j + 3 - k)
+      u8 raw[16];
+      stbe64(raw, hh);
+      stbe64(raw + 8, hl);
+      tj[1 << k] = wasm_v128_load(raw);
+      u64 lsb = hl & 1;
+      hl = (hl >> 1) | (hh << 63);
+      hh = (hh >> 1) ^ (lsb ? 0xe100000000000000ull : 0);
     }
-    R8[d] = z;
-  }
-}
-
-typedef struct {
-  u64 hi[256];
-  u64 lo[256];
-} GhashTable;
-
-static void ghash_init(GhashTable *t, const u8 h[16]) {
-  u64 hh = be64(h), hl = be64(h + 8);
-  for (int b = 0x80; b > 0; b >>= 1) {
-    t->hi[b] = hh;
-    t->lo[b] = hl;
-    u64 lsb = hl & 1;
-    hl = (hl >> 1) | (hh << 63);
-    hh = (hh >> 1) ^ (lsb ? 0xe100000000000000ull : 0);
-  }
-  t->hi[0] = 0;
-  t->lo[0] = 0;
-  for (int b = 2; b < 256; b <<= 1) {
-    for (int j = 1; j < b; j++) {
-      t->hi[b + j] = t->hi[b] ^ t->hi[j];
-      t->lo[b + j] = t->lo[b] ^ t->lo[j];
+    tj[0] = wasm_i64x2_splat(0);
+    for (int b = 2; b < 16; b <<= 1) {
+      for (int i = 1; i < b; i++) tj[b + i] = wasm_v128_xor(tj[b], tj[i]);
     }
   }
 }
 
-// y = (y ^ x) * H for one block given as two big-endian 64-bit halves.
-static inline void ghash_mul(const GhashTable *t, u64 *yh, u64 *yl, u64 xh, u64 xl) {
-  xh ^= *yh;
-  xl ^= *yl;
-  u32 i = (u32)(xl & 255);
-  u64 zh = t->hi[i], zl = t->lo[i];
-  for (int k = 8; k < 64; k += 8) {
-    u32 rem = (u32)(zl & 255);
-    zl = (zl >> 8) | (zh << 56);
-    i = (u32)((xl >> k) & 255);
-    zh = (zh >> 8) ^ R8[rem] ^ t->hi[i];
-    zl ^= t->lo[i];
-  }
-  for (int k = 0; k < 64; k += 8) {
-    u32 rem = (u32)(zl & 255);
-    zl = (zl >> 8) | (zh << 56);
-    i = (u32)((xh >> k) & 255);
-    zh = (zh >> 8) ^ R8[rem] ^ t->hi[i];
-    zl ^= t->lo[i];
-  }
-  *yh = zh;
-  *yl = zl;
+#define GH_HI(i) t[32 * (i) + wasm_u8x16_extract_lane(hi, i)]
+#define GH_LO(i) t[32 * (i) + 16 + wasm_u8x16_extract_lane(lo, i)]
+#define GH_BYTE(i) wasm_v128_xor(GH_HI(i), GH_LO(i))
+
+// Returns x * H.
+static inline v128_t ghash_mul(const v128_t *t, v128_t x) {
+  v128_t hi = wasm_u8x16_shr(x, 4), lo = wasm_v128_and(x, wasm_i8x16_splat(15));
+  v128_t a = wasm_v128_xor(GH_BYTE(0), GH_BYTE(1));
+  v128_t b = wasm_v128_xor(GH_BYTE(2), GH_BYTE(3));
+  v128_t c = wasm_v128_xor(GH_BYTE(4), GH_BYTE(5));
+  v128_t d = wasm_v128_xor(GH_BYTE(6), GH_BYTE(7));
+  a = wasm_v128_xor(a, wasm_v128_xor(GH_BYTE(8), GH_BYTE(9)));
+  b = wasm_v128_xor(b, wasm_v128_xor(GH_BYTE(10), GH_BYTE(11)));
+  c = wasm_v128_xor(c, wasm_v128_xor(GH_BYTE(12), GH_BYTE(13)));
+  d = wasm_v128_xor(d, wasm_v128_xor(GH_BYTE(14), GH_BYTE(15)));
+  return wasm_v128_xor(wasm_v128_xor(a, b), wasm_v128_xor(c, d));
 }
 
-// Two independent products a = (ah:al) * H and b = (bh:bl) * H2, stepped together for ILP.
-static inline void ghash_mul2(const GhashTable *t1, const GhashTable *t2, u64 *ah, u64 *al,
-                              u64 *bh, u64 *bl) {
-  u64 xh = *ah, xl = *al, wh = *bh, wl = *bl;
-  u32 i = (u32)(xl & 255), j = (u32)(wl & 255);
-  u64 zh = t1->hi[i], zl = t1->lo[i], vh = t2->hi[j], vl = t2->lo[j];
-  for (int k = 8; k < 128; k += 8) {
-    u64 xs = k < 64 ? xl : xh, ws = k < 64 ? wl : wh;
-    int sh = k & 63;
-    u32 ra = (u32)(zl & 255), rb = (u32)(vl & 255);
-    zl = (zl >> 8) | (zh << 56);
-    vl = (vl >> 8) | (vh << 56);
-    i = (u32)((xs >> sh) & 255);
-    j = (u32)((ws >> sh) & 255);
-    zh = (zh >> 8) ^ R8[ra] ^ t1->hi[i];
-    vh = (vh >> 8) ^ R8[rb] ^ t2->hi[j];
-    zl ^= t1->lo[i];
-    vl ^= t2->lo[j];
-  }
-  *ah = zh;
-  *al = zl;
-  *bh = vh;
-  *bl = vl;
-}
-
-// Absorbs p[0..len) (zero padded); pairs of blocks go as Y = (Y ^ X1) * H^2 ^ X2 * H.
-static void ghash_update(const GhashTable *t, const GhashTable *t2, u64 *yh, u64 *yl, const u8 *p,
-                         u32 len) {
-  while (len >= 32) {
-    u64 ah = *yh ^ be64(p), al = *yl ^ be64(p + 8);
-    u64 bh = be64(p + 16), bl = be64(p + 24);
-    ghash_mul2(t2, t, &ah, &al, &bh, &bl);
-    *yh = ah ^ bh;
-    *yl = al ^ bl;
-    p += 32;
-    len -= 32;
-  }
-  while (len >= 16) {
-    ghash_mul(t, yh, yl, be64(p), be64(p + 8));
-    p += 16;
-    len -= 16;
-  }
+// Absorbs p[0..len) (zero padded) into y.
+static v128_t ghash_update(const v128_t *t, v128_t y, const u8 *p, u32 len) {
+  for (; len >= 16; p += 16, len -= 16) y = ghash_mul(t, wasm_v128_xor(y, wasm_v128_load(p)));
   if (len > 0) {
     u8 last[16];
     for (u32 i = 0; i < 16; i++) last[i] = i < len ? p[i] : 0;
-    ghash_mul(t, yh, yl, be64(last), be64(last + 8));
+    y = ghash_mul(t, wasm_v128_xor(y, wasm_v128_load(last)));
   }
+  return y;
 }
 
 // ---------------------------------------------------------------------------------------------
 // AES-GMAC-SIV context (one per peer) and cipher 3 armor (spec §3.4.3)
 
 typedef struct {
-  v128_t bk1[120]; // bitsliced K1 schedule (CTR)
-  GhashTable gh;   // H = AES_K0(0^128)
-  GhashTable gh2;  // H^2
+  v128_t bk1[120];       // bitsliced K1 schedule (CTR)
+  v128_t gh[GH_ENTRIES]; // GHASH tables for H = AES_K0(0^128)
   u32 ek0[60];
   u32 ek1[60];
   u32 dk1[60];
@@ -793,22 +735,14 @@ EXPORT(zt_siv_free) void zt_siv_free(SivCtx *c) {
 
 /** Keys a context from K0 = zt_key[0..32) and K1 = zt_key[32..64). */
 EXPORT(zt_siv_init) void zt_siv_init(SivCtx *c) {
-  if (!g_tables_ready) {
-    build_tables();
-    build_r8();
-  }
+  if (!g_tables_ready) build_tables();
   aes_expand(c->ek0, g_key);
   aes_expand(c->ek1, g_key + 32);
   aes_expand_dec(c->dk1, c->ek1);
   bs_expand(c->bk1, c->ek1);
   u8 h[16] = {0};
   aes_encrypt_block(c->ek0, h, h);
-  ghash_init(&c->gh, h);
-  u64 h2h = 0, h2l = 0;
-  ghash_mul(&c->gh, &h2h, &h2l, be64(h), be64(h + 8));
-  stbe64(h, h2h);
-  stbe64(h + 8, h2l);
-  ghash_init(&c->gh2, h);
+  ghash_init(c->gh, h);
 }
 
 /** aux[16..32) = AES_K(aux[0..16)) with K = K0 (which 0) or K1 (which 1); or K1^-1 (which 2). */
@@ -828,28 +762,27 @@ EXPORT(zt_aes_ctr) int zt_aes_ctr(const SivCtx *c, u32 len) {
 /** GHASH (H from K0) of io[0..len) zero padded, no length block; result to aux[0..16). */
 EXPORT(zt_ghash) int zt_ghash(const SivCtx *c, u32 len) {
   if (len > IO_SIZE) return -1;
-  u64 yh = 0, yl = 0;
-  ghash_update(&c->gh, &c->gh2, &yh, &yl, g_io, len);
-  stbe64(g_aux, yh);
-  stbe64(g_aux + 8, yl);
+  wasm_v128_store(g_aux, ghash_update(c->gh, wasm_i64x2_splat(0), g_io, len));
   return 0;
 }
 
 // out[0..8) = iv, out[8..16) = folded GMAC tag over (aad of the packet in io) ‖ pad ‖ payload.
 static void siv_gmac(const SivCtx *c, const u8 iv[8], u32 len, u8 out[16]) {
-  u8 aad[16] = {0};
-  for (int i = 0; i < 11; i++) aad[i] = g_io[8 + i];
-  aad[10] &= 0xf8;
-  u64 yh = 0, yl = 0;
-  ghash_mul(&c->gh, &yh, &yl, be64(aad), be64(aad + 8));
-  ghash_update(&c->gh, &c->gh2, &yh, &yl, g_io + IDX_VERB, len - IDX_VERB);
-  ghash_mul(&c->gh, &yh, &yl, (u64)(16 + len - IDX_VERB) * 8, 0);
+  u8 blk[16] = {0};
+  for (int i = 0; i < 11; i++) blk[i] = g_io[8 + i];
+  blk[10] &= 0xf8;
+  v128_t y = ghash_mul(c->gh, wasm_v128_load(blk));
+  y = ghash_update(c->gh, y, g_io + IDX_VERB, len - IDX_VERB);
+  stbe64(blk, (u64)(16 + len - IDX_VERB) * 8);
+  st64(blk + 8, 0);
+  y = ghash_mul(c->gh, wasm_v128_xor(y, wasm_v128_load(blk)));
+  wasm_v128_store(blk, y);
   u8 j0[16], e[16];
   for (int i = 0; i < 8; i++) j0[i] = iv[i];
   for (int i = 8; i < 15; i++) j0[i] = 0;
   j0[15] = 1;
   aes_encrypt_block(c->ek0, j0, e);
-  u64 fold = yh ^ yl ^ be64(e) ^ be64(e + 8);
+  u64 fold = be64(blk) ^ be64(blk + 8) ^ be64(e) ^ be64(e + 8);
   for (int i = 0; i < 8; i++) out[i] = iv[i];
   stbe64(out + 8, fold);
 }

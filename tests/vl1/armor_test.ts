@@ -244,3 +244,33 @@ Deno.test("random round trips over many lengths (block boundaries) for every cip
     }
   }
 });
+
+Deno.test("cipher 3 dearmor stays exact over repeated packets and interleaved peers", () => {
+  // One key many times (vector and single-bit tampering), then six keys round robin.
+  const keys123 = new PeerKeys(KEY_123);
+  for (let i = 0; i < 40; i++) {
+    const b = fromHex(WIRE_123[3]);
+    assert.equal(dearmor(b, b.length, keys123), true, `round ${i}`);
+    assert.equal(toHex(b, 27), toHex(PLAIN_123, 27));
+    const t = fromHex(WIRE_123[3]);
+    t[27 + (i % (t.length - 27))] ^= 1 << (i % 8);
+    assert.equal(dearmor(t, t.length, keys123), false, `tampered round ${i}`);
+  }
+  const peers = Array.from({ length: 6 }, (_, k) => new PeerKeys(KEY_124.map((x) => x ^ k)));
+  let seed = 777;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (let round = 0; round < 40; round++) {
+    for (const [k, keys] of peers.entries()) {
+      const len = 28 + ((round * 37 + k * 101) % 1500);
+      const p = new Uint8Array(len).map(rnd);
+      p[18] = 0;
+      const b = p.slice();
+      armor(b, len, keys, 3);
+      assert.equal(dearmor(b, len, keys), true, `round ${round} peer ${k} len ${len}`);
+      assert.equal(toHex(b, 27), toHex(p, 27));
+      const w = b.slice();
+      armor(w, len, keys, 3);
+      assert.equal(dearmor(w, len, peers[(k + 1) % peers.length]), false, "wrong key fails");
+    }
+  }
+});
