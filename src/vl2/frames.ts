@@ -606,9 +606,8 @@ export class Frames implements FrameHandler {
   ): boolean {
     const f = decodeFrame(payload);
     if (!f) return this.#drop("malformed");
-    const net = this.#networks.get(f.networkId);
-    if (!net) return this.#drop("noNetwork");
-    if (!this.#gate(now, net, source, Verb.FRAME, info)) return false;
+    const net = this.#admit(now, source, Verb.FRAME, info, f.networkId, undefined);
+    if (typeof net === "boolean") return net;
     const c = this.#netCache(net.id);
     const from = this.#macOf(c, source.value);
     if (
@@ -636,10 +635,8 @@ export class Frames implements FrameHandler {
   ): boolean {
     const f = decodeExtFrame(payload);
     if (!f) return this.#drop("malformed");
-    const net = this.#networks.get(f.networkId);
-    if (!net) return this.#drop("noNetwork");
-    if (f.com) this.#offerCom(now, net, f.com);
-    if (!this.#gate(now, net, source, Verb.EXT_FRAME, info)) return false;
+    const net = this.#admit(now, source, Verb.EXT_FRAME, info, f.networkId, f.com);
+    if (typeof net === "boolean") return net;
     const nc = net.config!;
     const c = this.#netCache(net.id);
     const senderMac = this.#macOf(c, source.value);
@@ -694,10 +691,8 @@ export class Frames implements FrameHandler {
   ): boolean {
     const f = decodeMulticastFrame(payload);
     if (!f) return this.#drop("malformed");
-    const net = this.#networks.get(f.networkId);
-    if (!net) return this.#drop("noNetwork");
-    if (f.com) this.#offerCom(now, net, f.com);
-    if (!this.#gate(now, net, source, Verb.MULTICAST_FRAME, info)) return false;
+    const net = this.#admit(now, source, Verb.MULTICAST_FRAME, info, f.networkId, f.com);
+    if (typeof net === "boolean") return net;
     const nc = net.config!;
     if (nc.multicastLimit <= 0) return this.#drop("multicastDisabled");
     const len = f.payloadEnd - f.payloadStart;
@@ -769,6 +764,25 @@ export class Frames implements FrameHandler {
    * The gate (spec §8.6): passing establishes trust and triggers our LIKEs to the sender;
    * failing answers ERROR(NEED_MEMBERSHIP_CERTIFICATE, nwid) in re the packet.
    */
+  /**
+   * The shared start of the inbound frame verbs: find the network, take a legacy inline COM, run
+   * the gate. Returns the network, or the handler's result when the frame stops here (true =
+   * dropped and counted, false = held for credentials).
+   */
+  #admit(
+    now: number,
+    source: Address,
+    verb: Verb,
+    info: PacketInfo,
+    networkId: bigint,
+    com: Uint8Array | undefined,
+  ): DataPlaneNetwork | boolean {
+    const net = this.#networks.get(networkId);
+    if (!net) return this.#drop("noNetwork");
+    if (com) this.#offerCom(now, net, com);
+    return this.#gate(now, net, source, verb, info) ? net : false;
+  }
+
   #gate(
     now: number,
     net: DataPlaneNetwork,
