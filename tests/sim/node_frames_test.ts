@@ -17,6 +17,7 @@ import { Networks, type NetworksHost } from "../../src/vl2/networks.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
 import {
   attachController,
+  attachDataPlane,
   makeIdentities,
   makePlanet,
   managedNetworkBody,
@@ -37,18 +38,11 @@ class Member {
   readonly tap: Uint8Array[] = [];
   nwid = 0n;
   constructor(readonly sim: Sim, readonly sn: SimNode) {
-    // as the service would: a config change announces our groups at once
-    this.networks = new Networks({
-      node: sn.node,
-      host: { ...HOST, onNetworkChanged: (nwid) => this.frames?.networkChanged(sim.now, nwid) },
-    });
-    const rnd = sim.random.fork();
-    this.frames = new Frames({
-      node: sn.node,
-      networks: this.networks,
-      random: (n) => rnd.bytes(n),
-      tapWrite: (_nwid, f, s, e) => this.#onTap(f.slice(s, e)),
-    });
+    ({ networks: this.networks, frames: this.frames } = attachDataPlane(
+      sim,
+      sn,
+      (f) => this.#onTap(f),
+    ));
     this.networks.frameHandler = this.frames;
     sn.node.setUpperLayer(this.networks);
   }

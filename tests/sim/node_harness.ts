@@ -9,6 +9,8 @@ import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { Node, type NodeSettings } from "../../src/vl1/node.ts";
 import type { NodeEvent, NodeHost, StateKind } from "../../src/vl1/node_host.ts";
 import { signWorld, type World, WorldType } from "../../src/vl1/world.ts";
+import { Frames } from "../../src/vl2/frames.ts";
+import { Networks } from "../../src/vl2/networks.ts";
 import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 
 /** Generates `n` identities deterministically from `seed` (about 1 s each). */
@@ -161,4 +163,33 @@ export function managedNetworkBody(name: string, octet = 17): Record<string, unk
     ipAssignmentPools: [{ ipRangeStart: `10.147.${octet}.10`, ipRangeEnd: `10.147.${octet}.250` }],
     routes: [{ target: `10.147.${octet}.0/24`, via: null }],
   };
+}
+
+/**
+ * A member's VL2 stack wired as the service does it: Networks + Frames on the node, a config
+ * change announcing our groups at once, and each frame written to the tap copied to `onTap`.
+ * The caller installs the frame handler and the node's upper layer.
+ */
+export function attachDataPlane(
+  sim: Sim,
+  sn: SimNode,
+  onTap: (frame: Uint8Array) => void,
+): { networks: Networks; frames: Frames } {
+  let frames: Frames | undefined;
+  const networks = new Networks({
+    node: sn.node,
+    host: {
+      saveConfig() {},
+      saveLocalConf() {},
+      onNetworkChanged: (nwid) => frames?.networkChanged(sim.now, nwid),
+    },
+  });
+  const rnd = sim.random.fork();
+  frames = new Frames({
+    node: sn.node,
+    networks,
+    random: (n) => rnd.bytes(n),
+    tapWrite: (_nwid, f, s, e) => onTap(f.slice(s, e)),
+  });
+  return { networks, frames };
 }

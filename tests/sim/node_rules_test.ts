@@ -12,6 +12,7 @@ import { RulesFilter } from "../../src/vl2/rules_filter.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
 import {
   attachController,
+  attachDataPlane,
   makeIdentities,
   makePlanet,
   managedNetworkBody,
@@ -63,17 +64,11 @@ class Member {
   readonly ext: ExtSeen[] = [];
   nwid = 0n;
   constructor(readonly sim: Sim, readonly sn: SimNode) {
-    this.networks = new Networks({
-      node: sn.node,
-      host: { ...HOST, onNetworkChanged: (nwid) => this.frames?.networkChanged(sim.now, nwid) },
-    });
-    const rnd = sim.random.fork();
-    this.frames = new Frames({
-      node: sn.node,
-      networks: this.networks,
-      random: (n) => rnd.bytes(n),
-      tapWrite: (_nwid, f, s, e) => this.#onTap(f.slice(s, e)),
-    });
+    ({ networks: this.networks, frames: this.frames } = attachDataPlane(
+      sim,
+      sn,
+      (f) => this.#onTap(f),
+    ));
     const frames = this.frames;
     this.networks.frameHandler = {
       handle: (now: number, src: Address, verb: Verb, payload: Uint8Array, info: PacketInfo) => {
