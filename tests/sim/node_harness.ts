@@ -175,21 +175,22 @@ export function attachDataPlane(
   sn: SimNode,
   onTap: (frame: Uint8Array) => void,
 ): { networks: Networks; frames: Frames } {
-  let frames: Frames | undefined;
+  const late: { frames?: Frames } = {}; // Frames needs Networks, the callback needs Frames
   const networks = new Networks({
     node: sn.node,
     host: {
       saveConfig() {},
       saveLocalConf() {},
-      onNetworkChanged: (nwid) => frames?.networkChanged(sim.now, nwid),
+      onNetworkChanged: (nwid) => late.frames?.networkChanged(sim.now, nwid),
     },
   });
   const rnd = sim.random.fork();
-  frames = new Frames({
+  const frames = new Frames({
     node: sn.node,
     networks,
     random: (n) => rnd.bytes(n),
     tapWrite: (_nwid, f, s, e) => onTap(f.slice(s, e)),
   });
+  late.frames = frames;
   return { networks, frames };
 }
