@@ -10,6 +10,13 @@
 // drain round, by whoever produced a burst, when a ring fills, and from a microtask as a safety
 // net, so nothing waits past the current task). `send` is a synchronous `sendto` from the
 // caller's buffer (per-datagram TTL); `sendMany` batches an explicit list.
+// Offloads (on by default, `offload: false` or ZT_UDP_GSO=0 in the service turns them off): a
+// flush sends each run of consecutive equal-sized datagrams to one destination (the last may be
+// shorter) as ONE message with a UDP_SEGMENT control message (UDP GSO), so the kernel walks its
+// stack once per run instead of once per datagram; the wire still carries ordinary datagrams. A
+// run the kernel refuses (path MTU smaller than the datagrams, old kernel) is resent datagram by
+// datagram and that destination is not batched again. Sockets ask for UDP_GRO, so a batch
+// arriving whole is received as one buffer plus its segment size and split here.
 import { InetAddress } from "../src/vl1/inet_address.ts";
 import {
   AF_INET,
@@ -54,6 +61,10 @@ const IPV6_V6ONLY = 26;
 const IPV6_RECVHOPLIMIT = 51;
 const IPV6_HOPLIMIT = 52;
 const MSG_TRUNC = 0x20;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+const UDP_GRO = 104;
+const EINVAL = 22;
 
 /** Socket buffer size asked for by default (the kernel may grant less). */
 export const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
@@ -71,7 +82,16 @@ export const SEND_SLOT = 2048;
 const MAX_SEND_STALLS = 4;
 
 const SOCKADDR_SLOT = 32; // sockaddr_in6 is 28 bytes
-const CONTROL_SLOT = 32; // CMSG_SPACE(sizeof(int)) = 24
+const CONTROL_SLOT = 64; // room for two CMSG_SPACE(sizeof(int)) = 24 (TTL and GRO)
+const GSO_CONTROL = 24; // CMSG_SPACE(sizeof(u16)) for UDP_SEGMENT
+/** Most datagrams in one GSO message (the kernel's limit is 64 or 128 depending on version). */
+export const GSO_MAX_SEGMENTS = 64;
+/** Most payload bytes in one GSO message (fits one IPv4 or IPv6 packet of at most 64 KiB). */
+export const GSO_MAX_BYTES = 65000;
+/** Receive slot size when UDP_GRO is on: a coalesced batch can be a whole 64 KiB packet. */
+export const GRO_SLOT = 65536;
+/** Datagrams per recvmmsg call when UDP_GRO is on (each slot is {@link GRO_SLOT} bytes). */
+export const GRO_BATCH = 32;
 const MSGHDR = 64; // struct mmsghdr on 64-bit Linux
 const IOVEC = 16;
 const REMOTE_CACHE_MAX = 4096;
@@ -237,6 +257,11 @@ export interface LinuxUdpOptions {
   slotBytes?: number;
   /** Parse IP_TTL / IPV6_HOPLIMIT control messages (sockets bound with `receiveTtl`). */
   receiveTtl?: boolean;
+  /**
+   * Use UDP GSO for batched sends and UDP GRO on receive where the kernel has them (default
+   * true; GRO only with the default slot size or `slotBytes` ≥ {@link GRO_SLOT}).
+   */
+  offload?: boolean;
 }
 
 /** Counters of a {@link LinuxUdp}. */
@@ -267,6 +292,16 @@ export interface LinuxUdpCounters {
   truncated: number;
   /** Callback exceptions. */
   callbackErrors: number;
+  /** GSO messages sent (each carried 2 or more datagrams). */
+  gsoMessages: number;
+  /** Datagrams sent inside GSO messages. */
+  gsoDatagrams: number;
+  /** GSO messages the kernel refused (their datagrams were resent one by one). */
+  gsoFallbacks: number;
+  /** Received buffers that held several coalesced datagrams (UDP GRO). */
+  groBuffers: number;
+  /** Datagrams split out of coalesced buffers. */
+  groDatagrams: number;
 }
 
 /**
@@ -291,6 +326,11 @@ export class LinuxUdp {
     sendCalls: 0,
     truncated: 0,
     callbackErrors: 0,
+    gsoMessages: 0,
+    gsoDatagrams: 0,
+    gsoFallbacks: 0,
+    groBuffers: 0,
+    groDatagrams: 0,
   };
   /** TTL / hop limit of the datagram being delivered (with `receiveTtl`; else -1). */
   lastTtl = -1;
@@ -299,6 +339,12 @@ export class LinuxUdp {
   readonly #batch: number;
   readonly #slot: number;
   readonly #receiveTtl: boolean;
+  /** UDP GSO for ring flushes. */
+  readonly #gso: boolean;
+  /** Some socket has UDP_GRO on: receive slots are 64 KiB and control messages are parsed. */
+  readonly #gro: boolean;
+  /** Destinations a GSO message to failed (sent datagram by datagram from then on). */
+  readonly #noGso = new WeakSet<InetAddress>();
   #wakeFd: number;
   #closed = false;
   #loop: Promise<void> | undefined;
@@ -308,6 +354,7 @@ export class LinuxUdp {
   readonly #rx: Uint8Array;
   readonly #rxMsgs: Uint8Array; // view of the mmsghdr array (for the FFI call)
   readonly #rxU32: Uint32Array; // the mmsghdr array as u32 words
+  readonly #rxView: DataView; // the whole receive area
   readonly #namesOff: number;
   readonly #controlOff: number;
   // send area for sendmmsg (same layout), allocated on first use
@@ -335,8 +382,21 @@ export class LinuxUdp {
     this.#wakeFd = wakeFd;
     this.#onPacket = opts.onPacket;
     this.#onError = opts.onError;
-    this.#batch = Math.max(1, Math.min(1024, Math.floor(opts.batch ?? DEFAULT_BATCH)));
-    this.#slot = Math.max(64, Math.min(65536, Math.floor(opts.slotBytes ?? DEFAULT_SLOT)));
+    const offload = opts.offload ?? true;
+    this.#gso = offload;
+    let gro = false;
+    // UDP_GRO needs 64 KiB slots (a smaller one would truncate a coalesced buffer)
+    if (offload && (opts.slotBytes === undefined || opts.slotBytes >= GRO_SLOT)) {
+      const one = intOpt(1);
+      for (const s of sockets) {
+        if (libc().setsockopt(s.fd, SOL_UDP, UDP_GRO, one, 4) === 0) gro = true;
+      }
+    }
+    this.#gro = gro;
+    const batch = opts.batch ?? (gro ? GRO_BATCH : DEFAULT_BATCH);
+    this.#batch = Math.max(1, Math.min(1024, Math.floor(batch)));
+    const slot = Math.max(opts.slotBytes ?? DEFAULT_SLOT, gro ? GRO_SLOT : 0);
+    this.#slot = Math.max(64, Math.min(65536, Math.floor(slot)));
     this.#receiveTtl = opts.receiveTtl ?? false;
     this.#pollFds = new Uint8Array(8 * (sockets.length + 1));
     this.#pollView = new DataView(this.#pollFds.buffer);
@@ -346,10 +406,11 @@ export class LinuxUdp {
     });
     this.#pollView.setInt32(8 * sockets.length, wakeFd, true);
     this.#pollView.setInt16(8 * sockets.length + 4, POLLIN, true);
-    const area = LinuxUdp.#area(this.#batch, this.#slot, this.#receiveTtl);
+    const area = LinuxUdp.#area(this.#batch, this.#slot, this.#receiveTtl || gro);
     this.#rx = area.buf;
     this.#rxMsgs = area.msgs;
     this.#rxU32 = area.u32;
+    this.#rxView = new DataView(area.buf.buffer);
     this.#namesOff = area.namesOff;
     this.#controlOff = area.controlOff;
   }
@@ -441,9 +502,12 @@ export class LinuxUdp {
     if (r === undefined) r = this.#rings[idx] = newSendRing();
     const k = r.count;
     r.buf.set(data, k * SEND_SLOT);
-    const saLen = r.lastRemote === remote && k > 0
+    const same = r.lastRemote === remote && k > 0;
+    const saLen = same
       ? r.copyLastName(k)
       : writeSockaddr(r.buf, r.namesOff + k * SOCKADDR_SLOT, remote);
+    r.same[k] = same ? 1 : 0;
+    r.remotes[k] = remote;
     r.lastRemote = remote;
     r.u32[((k * MSGHDR) >> 2) + 2] = saLen; // msg_namelen
     r.iovU32[(k * IOVEC + 8) >> 2] = len; // iov_len (low half; the high half stays 0)
@@ -474,18 +538,19 @@ export class LinuxUdp {
     r.lastRemote = undefined;
     const s = this.sockets[idx];
     if (this.#closed || s.fd < 0) return;
+    if (this.#gso && count > 1) this.#sendRingGso(s, r, count);
+    else this.#sendRingRange(s, r, 0, count);
+  }
+
+  /** Sends ring datagrams [from, to) with plain sendmmsg (one message per datagram). */
+  #sendRingRange(s: BoundUdpSocket, r: SendRing, from: number, to: number): void {
     const l = libc();
     const c = this.counters;
-    let off = 0;
+    let off = from;
     let stalls = 0;
-    while (off < count) {
+    while (off < to) {
       c.sendCalls++;
-      const n = l.sendmmsg(
-        s.fd,
-        off === 0 ? r.msgs : r.msgs.subarray(off * MSGHDR),
-        count - off,
-        0,
-      );
+      const n = l.sendmmsg(s.fd, off === 0 ? r.msgs : r.msgs.subarray(off * MSGHDR), to - off, 0);
       if (n > 0) {
         for (let j = off; j < off + n; j++) c.sentBytes += r.lens[j];
         c.sent += n;
@@ -499,10 +564,90 @@ export class LinuxUdp {
           this.#waitWritable(s.fd);
           continue;
         }
-        c.sendDropped += count - off; // the socket stays full: drop the rest of this round
+        c.sendDropped += to - off; // the socket stays full: drop the rest of this round
         return;
       }
       c.sendErrors++; // this datagram failed (unreachable, ...): skip it, send the rest
+      off++;
+    }
+  }
+
+  /**
+   * Sends ring datagrams [0, count) grouping each run of equal-sized datagrams to one destination
+   * (the run's last may be shorter) into one GSO message; a refused GSO message is resent
+   * datagram by datagram and its destination is not batched again.
+   */
+  #sendRingGso(s: BoundUdpSocket, r: SendRing, count: number): void {
+    const g = r.gso ?? (r.gso = newGsoArea(r));
+    const lens = r.lens, same = r.same, u32 = g.u32, ringU32 = r.u32;
+    let m = 0;
+    for (let k = 0; k < count;) {
+      const size = lens[k];
+      let end = k + 1;
+      if (!this.#noGso.has(r.remotes[k]!)) {
+        let total = size;
+        while (
+          end < count && end - k < GSO_MAX_SEGMENTS && same[end] === 1 && lens[end] <= size &&
+          total + lens[end] <= GSO_MAX_BYTES
+        ) {
+          total += lens[end];
+          end++;
+          if (lens[end - 1] < size) break; // a shorter datagram ends the run
+        }
+      }
+      const segs = end - k;
+      const w = (m * MSGHDR) >> 2;
+      setPtr(u32, w, g.namesPtr + k * SOCKADDR_SLOT); // msg_name
+      u32[w + 2] = ringU32[((k * MSGHDR) >> 2) + 2]; // msg_namelen
+      setPtr(u32, w + 4, g.iovPtr + k * IOVEC); // msg_iov
+      u32[w + 6] = segs; // msg_iovlen (low half)
+      u32[w + 10] = segs > 1 ? GSO_CONTROL : 0; // msg_controllen (low half)
+      if (segs > 1) g.dv.setUint16(g.controlOff + m * GSO_CONTROL + 16, size, true);
+      g.runStart[m] = k;
+      g.runEnd[m] = end;
+      m++;
+      k = end;
+    }
+    const l = libc();
+    const c = this.counters;
+    let off = 0;
+    let stalls = 0;
+    while (off < m) {
+      c.sendCalls++;
+      const n = l.sendmmsg(s.fd, off === 0 ? g.msgs : g.msgs.subarray(off * MSGHDR), m - off, 0);
+      if (n > 0) {
+        for (let j = off; j < off + n; j++) {
+          const a = g.runStart[j], b = g.runEnd[j];
+          for (let d = a; d < b; d++) c.sentBytes += lens[d];
+          c.sent += b - a;
+          if (b - a > 1) {
+            c.gsoMessages++;
+            c.gsoDatagrams += b - a;
+          }
+        }
+        off += n;
+        continue;
+      }
+      const code = errno();
+      if (code === EINTR) continue;
+      if (code === EAGAIN) {
+        if (stalls++ < MAX_SEND_STALLS) {
+          this.#waitWritable(s.fd);
+          continue;
+        }
+        for (let j = off; j < m; j++) c.sendDropped += g.runEnd[j] - g.runStart[j];
+        return;
+      }
+      const a = g.runStart[off], b = g.runEnd[off];
+      if (b - a > 1) {
+        // refused as a batch (EINVAL/EMSGSIZE: path MTU below the datagram size, old kernel...)
+        c.gsoFallbacks++;
+        this.#noGso.add(r.remotes[a]!);
+        this.#sendRingRange(s, r, a, b);
+      } else {
+        c.sendErrors++;
+        if (code === EINVAL) this.#noGso.add(r.remotes[a]!);
+      }
       off++;
     }
   }
@@ -691,22 +836,32 @@ export class LinuxUdp {
     return a;
   }
 
-  /** The TTL / hop limit from the control messages of slot `i` (-1 if absent). */
-  #ttlOf(i: number): number {
+  /**
+   * Reads the control messages of slot `i`: sets {@link lastTtl} (-1 if absent) and returns the
+   * UDP GRO segment size (0 if the buffer holds one datagram).
+   */
+  #control(i: number): number {
     const w = (i * MSGHDR) >> 2;
-    const clen = this.#rxU32[w + 10]; // msg_controllen (low half)
-    const o = this.#controlOff + i * CONTROL_SLOT;
-    if (clen < 20) return -1;
-    const dv = new DataView(this.#rx.buffer, o, CONTROL_SLOT);
-    const level = dv.getInt32(8, true);
-    const type = dv.getInt32(12, true);
-    if (
-      (level === IPPROTO_IP && type === IP_TTL) ||
-      (level === IPPROTO_IPV6 && type === IPV6_HOPLIMIT)
-    ) {
-      return dv.getInt32(16, true);
+    const clen = Math.min(this.#rxU32[w + 10], CONTROL_SLOT); // msg_controllen (low half)
+    const base = this.#controlOff + i * CONTROL_SLOT;
+    const dv = this.#rxView;
+    let ttl = -1;
+    let gso = 0;
+    for (let o = 0; o + 20 <= clen;) {
+      const len = dv.getUint32(base + o, true); // cmsg_len (low half)
+      if (len < 16 || o + len > clen) break;
+      const level = dv.getInt32(base + o + 8, true);
+      const type = dv.getInt32(base + o + 12, true);
+      const value = dv.getInt32(base + o + 16, true);
+      if (level === SOL_UDP && type === UDP_GRO) gso = value;
+      else if (
+        (level === IPPROTO_IP && type === IP_TTL) ||
+        (level === IPPROTO_IPV6 && type === IPV6_HOPLIMIT)
+      ) ttl = value;
+      o += (len + 7) & ~7;
     }
-    return -1;
+    this.lastTtl = ttl;
+    return gso;
   }
 
   /** Delivers what socket `index` has queued now (bounded); returns the datagram count. */
@@ -720,14 +875,14 @@ export class LinuxUdp {
     const slot = this.#slot;
     const id = index + 1;
     const cb = this.#onPacket;
-    const ttl = this.#receiveTtl;
+    const control = this.#receiveTtl || this.#gro;
     let total = 0;
     let used = batch; // entries whose namelen/controllen need resetting
     for (let round = 0; round < MAX_BATCHES_PER_ROUND && !this.#closed; round++) {
       for (let i = 0; i < used; i++) {
         const w = (i * MSGHDR) >> 2;
         u32[w + 2] = SOCKADDR_SLOT;
-        if (ttl) u32[w + 10] = CONTROL_SLOT;
+        if (control) u32[w + 10] = CONTROL_SLOT;
       }
       const n = l.recvmmsg(s.fd, this.#rxMsgs, batch, MSG_DONTWAIT, null);
       if (n <= 0) {
@@ -753,12 +908,31 @@ export class LinuxUdp {
         }
         const remote = this.#remote(i);
         if (remote === undefined) continue;
+        const seg = control ? this.#control(i) : 0;
+        const start = i * slot;
+        if (seg > 0 && seg < len) {
+          // several datagrams coalesced by UDP GRO: every one seg bytes, the last maybe shorter
+          this.counters.groBuffers++;
+          for (let o = 0; o < len && !this.#closed; o += seg) {
+            const end = Math.min(len, o + seg);
+            total++;
+            this.counters.groDatagrams++;
+            this.counters.received++;
+            this.counters.receivedBytes += end - o;
+            try {
+              cb(id, remote, rx.subarray(start + o, start + end));
+            } catch (e) {
+              this.counters.callbackErrors++;
+              this.#report(e);
+            }
+          }
+          continue;
+        }
         total++;
         this.counters.received++;
         this.counters.receivedBytes += len;
-        if (ttl) this.lastTtl = this.#ttlOf(i);
         try {
-          cb(id, remote, rx.subarray(i * slot, i * slot + len));
+          cb(id, remote, rx.subarray(start, start + len));
         } catch (e) {
           this.counters.callbackErrors++;
           this.#report(e);
@@ -862,6 +1036,14 @@ interface SendRing {
   count: number;
   /** Destination of the last queued datagram (its sockaddr is copied for the next one). */
   lastRemote: InetAddress | undefined;
+  /** 1 where a datagram goes to the same destination object as the one before it. */
+  same: Uint8Array;
+  /** Destination of each queued datagram. */
+  remotes: (InetAddress | undefined)[];
+  /** Address of `buf` in memory. */
+  base: number;
+  /** GSO messages built over this ring's slots (allocated on first use). */
+  gso: GsoArea | undefined;
   /** Copies sockaddr `k - 1` to slot `k`; returns its length. */
   copyLastName(k: number): number;
 }
@@ -892,6 +1074,10 @@ function newSendRing(): SendRing {
     lens: new Uint32Array(SEND_RING),
     count: 0,
     lastRemote: undefined,
+    same: new Uint8Array(SEND_RING),
+    remotes: new Array(SEND_RING).fill(undefined),
+    base: Number(base),
+    gso: undefined,
     copyLastName(k: number): number {
       const from = namesOff + (k - 1) * SOCKADDR_SLOT;
       buf.copyWithin(from + SOCKADDR_SLOT, from, from + SOCKADDR_SLOT);
@@ -899,4 +1085,58 @@ function newSendRing(): SendRing {
     },
   };
   return ring;
+}
+
+/** mmsghdrs (and their UDP_SEGMENT control messages) for GSO sends over a ring's slots. */
+interface GsoArea {
+  /** The mmsghdr array (for the FFI call). */
+  msgs: Uint8Array;
+  /** The area as u32 words (mmsghdrs from word 0). */
+  u32: Uint32Array;
+  /** The area. */
+  dv: DataView;
+  /** Offset of the control messages in the area. */
+  controlOff: number;
+  /** Address of the ring's first sockaddr slot. */
+  namesPtr: number;
+  /** Address of the ring's first iovec. */
+  iovPtr: number;
+  /** First ring slot of each message. */
+  runStart: Uint16Array;
+  /** One past the last ring slot of each message. */
+  runEnd: Uint16Array;
+}
+
+/** Writes pointer `p` (a safe integer) as the u64 at u32 word `w`. */
+function setPtr(u32: Uint32Array, w: number, p: number): void {
+  u32[w] = p >>> 0;
+  u32[w + 1] = Math.floor(p / 4294967296);
+}
+
+/** Allocates the GSO messages of ring `r`: each control slot already holds a UDP_SEGMENT header. */
+function newGsoArea(r: SendRing): GsoArea {
+  const controlOff = SEND_RING * MSGHDR;
+  const buf = new Uint8Array(controlOff + SEND_RING * GSO_CONTROL);
+  const base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+  const dv = new DataView(buf.buffer);
+  const u32 = new Uint32Array(buf.buffer);
+  for (let m = 0; m < SEND_RING; m++) {
+    const c = controlOff + m * GSO_CONTROL;
+    dv.setUint32(c, 18, true); // cmsg_len = CMSG_LEN(sizeof(u16)) (low half of a u64)
+    dv.setInt32(c + 8, SOL_UDP, true);
+    dv.setInt32(c + 12, UDP_SEGMENT, true);
+    setPtr(u32, ((m * MSGHDR) >> 2) + 8, base + c); // msg_control
+  }
+  const namesOff = SEND_RING * SEND_SLOT;
+  const iovOff = namesOff + SEND_RING * SOCKADDR_SLOT;
+  return {
+    msgs: buf.subarray(0, controlOff),
+    u32,
+    dv,
+    controlOff,
+    namesPtr: r.base + namesOff,
+    iovPtr: r.base + iovOff,
+    runStart: new Uint16Array(SEND_RING),
+    runEnd: new Uint16Array(SEND_RING),
+  };
 }

@@ -48,6 +48,23 @@ export interface FfiUdpTransportStats extends UdpTransportStats {
   sendCalls: number;
   /** Oversized datagrams dropped. */
   truncated: number;
+  /** GSO messages sent (several equal datagrams to one destination in one message). */
+  gsoMessages: number;
+  /** Datagrams sent inside GSO messages. */
+  gsoDatagrams: number;
+  /** Received buffers holding several datagrams coalesced by UDP GRO. */
+  groBuffers: number;
+  /** Datagrams split out of those buffers. */
+  groDatagrams: number;
+}
+
+/** Whether UDP GSO/GRO may be used: not when the environment says `ZT_UDP_GSO=0`. */
+export function udpOffloadAllowed(): boolean {
+  try {
+    return Deno.env.get("ZT_UDP_GSO")?.trim() !== "0";
+  } catch {
+    return true; // no env permission: the default
+  }
 }
 
 /** True for an "address in use" failure from bind. */
@@ -113,6 +130,7 @@ export class FfiUdpTransport implements UdpTransportApi {
     const log = opts.log;
     const udp = LinuxUdp.start(bound, {
       onPacket: opts.onPacket,
+      offload: udpOffloadAllowed(),
       onError: (e) => {
         if (e instanceof LibcError) log.debug(`UDP: ${e.message}`);
         else log.debug(`receive handler failed: ${e instanceof Error ? e.stack : e}`);
@@ -141,6 +159,10 @@ export class FfiUdpTransport implements UdpTransportApi {
       queued: c.queued,
       sendCalls: c.sendCalls,
       truncated: c.truncated,
+      gsoMessages: c.gsoMessages,
+      gsoDatagrams: c.gsoDatagrams,
+      groBuffers: c.groBuffers,
+      groDatagrams: c.groDatagrams,
     };
   }
 
@@ -182,7 +204,8 @@ export class FfiUdpTransport implements UdpTransportApi {
           per(c.received, c.batches)
         }/call, ${c.fullBatches} full), ${c.polls} polls; sent ${c.sent} in ${c.sendCalls} ` +
           `send calls (${per(c.sent, c.sendCalls)}/call), ${c.sendErrors} errors, ` +
-          `${c.sendDropped} dropped`,
+          `${c.sendDropped} dropped; GSO ${c.gsoDatagrams} datagrams in ${c.gsoMessages} ` +
+          `messages (${c.gsoFallbacks} refused), GRO ${c.groDatagrams} in ${c.groBuffers} buffers`,
       );
     }
     return this.udp.close();

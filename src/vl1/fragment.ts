@@ -53,6 +53,21 @@ export function pieceCount(len: number, mtu: number): number {
 }
 
 /**
+ * The piece size that splits a packet of `len` bytes into the same number of datagrams as `mtu`
+ * needs ({@link pieceCount}) but with every datagram the same size (the last one up to a few
+ * bytes shorter): `ceil((len + 16 × (pieces − 1)) / pieces)`, never above `mtu`. Passing it as
+ * the `mtu` of {@link splitPacket} / {@link writeFragment} keeps the piece count and makes
+ * consecutive datagrams equal, which lets the kernel batch them (UDP GSO). Receivers reassemble
+ * any split (they append fragment payloads whatever their sizes). Returns `mtu` for a packet
+ * that fits in one datagram or would need more than {@link MAX_PACKET_FRAGMENTS} pieces.
+ */
+export function evenPieceSize(len: number, mtu: number): number {
+  const pieces = pieceCount(len, mtu);
+  if (pieces <= 1 || pieces > MAX_PACKET_FRAGMENTS) return mtu;
+  return Math.min(mtu, Math.ceil((len + FRAGMENT_HEADER_LENGTH * (pieces - 1)) / pieces));
+}
+
+/**
  * Splits an armored packet `pkt[0..len)` into datagrams for `mtu`. If it fits, returns
  * `[pkt.subarray(0, len)]`. Otherwise the packet must have been armored with the FRAGMENTED flag
  * set (see `pieceCount`); returns the head `pkt.subarray(0, mtu)` followed by fresh fragment

@@ -2,6 +2,7 @@
 import { armor, helloCryptField } from "./armor.ts";
 import { compressPacket } from "./compression.ts";
 import {
+  evenPieceSize,
   FRAG_IDX_HOPS,
   FRAGMENT_HEADER_LENGTH,
   incrementFragmentHops,
@@ -114,9 +115,10 @@ export class Switch {
       armor(pkt, len, peer.keys, opts.encrypt ? (aes ? 3 : 1) : 0);
       node.expecting.expect(pkt);
     }
-    this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, mtu)));
+    const piece = evenPieceSize(len, mtu); // equal datagrams: the transport can batch them (GSO)
+    this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)));
     for (let no = 1; no < pieces; no++) {
-      const n = writeFragment(pkt, len, mtu, no, this.#frag);
+      const n = writeFragment(pkt, len, piece, no, this.#frag);
       if (n > 0) this.sendRaw(now, localSocket, remote, this.#frag.subarray(0, n));
     }
     node.counters.sent(verb, peer.identity.address.value, payload);

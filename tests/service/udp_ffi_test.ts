@@ -6,10 +6,11 @@ import {
   EADDRNOTAVAIL,
   EAFNOSUPPORT,
   LinuxUdp,
+  type LinuxUdpOptions,
   SEND_RING,
   SEND_SLOT,
 } from "../../ffi/udp_linux.ts";
-import { LibcError } from "../../ffi/libc.ts";
+import { libc, LibcError } from "../../ffi/libc.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { PortInUseError, UdpTransport } from "../../src/service/udp_transport.ts";
 import {
@@ -518,6 +519,88 @@ Deno.test({
     } finally {
       await f.close();
       await d.close();
+    }
+  },
+});
+
+/** Starts a LinuxUdp on 127.0.0.1 that copies what it receives into `got`. */
+function receiver(got: Uint8Array[], opts: Partial<LinuxUdpOptions> = {}): LinuxUdp {
+  return LinuxUdp.start([bindUdpSocket(V4)], {
+    onPacket: (_s, _r, d) => got.push(d.slice()),
+    ...opts,
+  });
+}
+
+Deno.test({
+  name: "udp ffi: equal-sized runs go out as GSO messages and arrive whole, in order (GRO or not)",
+  ignore,
+  fn: async () => {
+    const gro: Uint8Array[] = [];
+    const plain: Uint8Array[] = [];
+    const rxGro = receiver(gro);
+    const rxPlain = receiver(plain, { offload: false });
+    const tx = LinuxUdp.start([bindUdpSocket(V4)], { onPacket: () => {} });
+    try {
+      const a = rxGro.sockets[0].local, b = rxPlain.sockets[0].local;
+      // runs: 40 × 1427 + a shorter tail; mixed sizes; destinations interleaved; a single one
+      const plan: [InetAddress, number][] = [];
+      for (let i = 0; i < 40; i++) plan.push([a, 1427]);
+      plan.push([a, 1000]);
+      for (const n of [1427, 1427, 1427, 1000, 1427, 500, 500, 64]) plan.push([b, n]);
+      for (let i = 0; i < 10; i++) plan.push([i % 2 ? a : b, 1200]);
+      for (let i = 0; i < 100; i++) plan.push([b, 700]); // more than GSO_MAX_SEGMENTS in a row
+      const sent = plan.map(([to, n], i) => ({ to, d: pattern(n, i) }));
+      for (const x of sent) assert.ok(tx.queue(1, x.to, x.d));
+      tx.flush();
+      const wantA = sent.filter((x) => x.to === a).map((x) => x.d);
+      const wantB = sent.filter((x) => x.to === b).map((x) => x.d);
+      await until(() => gro.length === wantA.length && plain.length === wantB.length);
+      assert.deepEqual(gro, wantA);
+      assert.deepEqual(plain, wantB);
+      const c = tx.counters;
+      assert.equal(c.sent, sent.length);
+      assert.ok(c.gsoMessages >= 4, `gso messages ${c.gsoMessages}`);
+      assert.ok(c.gsoDatagrams >= 41 + 3 + 100, `gso datagrams ${c.gsoDatagrams}`);
+      assert.ok(c.sendCalls < 10, `send calls ${c.sendCalls}`);
+      assert.equal(c.gsoFallbacks, 0);
+      // loopback hands a GSO message to a UDP_GRO socket in one piece
+      assert.ok(rxGro.counters.groBuffers >= 1, `gro buffers ${rxGro.counters.groBuffers}`);
+      assert.ok(rxGro.counters.groDatagrams >= 41);
+      assert.equal(rxPlain.counters.groBuffers, 0);
+    } finally {
+      await Promise.all([rxGro.close(), rxPlain.close(), tx.close()]);
+    }
+  },
+});
+
+Deno.test({
+  name: "udp ffi: a GSO message the kernel refuses is resent datagram by datagram",
+  ignore,
+  fn: async () => {
+    const got: Uint8Array[] = [];
+    const rx = receiver(got);
+    const sock = bindUdpSocket(V4);
+    // SO_NO_CHECK (no UDP checksums) makes the kernel refuse UDP_SEGMENT with EINVAL
+    const one = new Uint8Array([1, 0, 0, 0]);
+    assert.equal(libc().setsockopt(sock.fd, 1, 11, one, 4), 0);
+    const tx = LinuxUdp.start([sock], { onPacket: () => {} });
+    try {
+      const to = rx.sockets[0].local;
+      const datas = Array.from({ length: 30 }, (_, i) => pattern(1300, i));
+      for (const d of datas) tx.queue(1, to, d);
+      tx.flush();
+      await until(() => got.length === 30);
+      assert.deepEqual(got, datas);
+      assert.equal(tx.counters.gsoFallbacks, 1);
+      assert.equal(tx.counters.gsoMessages, 0);
+      // that destination is no longer batched: no further refusals
+      for (const d of datas) tx.queue(1, to, d);
+      tx.flush();
+      await until(() => got.length === 60);
+      assert.equal(tx.counters.gsoFallbacks, 1);
+      assert.equal(tx.counters.sent, 60);
+    } finally {
+      await Promise.all([rx.close(), tx.close()]);
     }
   },
 });

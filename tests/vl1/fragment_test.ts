@@ -1,6 +1,7 @@
 // Tests for packet fragmentation and reassembly (spec §3.5).
 import assert from "node:assert/strict";
 import {
+  evenPieceSize,
   FRAGMENT_HEADER_LENGTH,
   fragmentNumber,
   fragmentTotal,
@@ -303,4 +304,41 @@ Deno.test("fragment: writeFragment matches splitPacket; reuseOutput reassembles 
     assert.deepEqual(whole2, pkt2);
     assert.equal(whole.buffer === whole2.buffer, reuseOutput, "one output buffer iff reuseOutput");
   }
+});
+
+Deno.test("fragment: evenPieceSize keeps the piece count, makes datagrams equal, reassembles", () => {
+  let checked = 0;
+  for (const mtu of [1432, 1400, 576]) {
+    for (let len = 28; len <= Math.min(10000, mtu + 6 * (mtu - 16)); len += 37) {
+      const pieces = pieceCount(len, mtu);
+      const piece = evenPieceSize(len, mtu);
+      assert.ok(piece <= mtu, `len ${len} mtu ${mtu}`);
+      if (pieces === 1) {
+        assert.equal(piece, mtu);
+        continue;
+      }
+      assert.equal(pieceCount(len, piece), pieces, `same count, len ${len} mtu ${mtu}`);
+      const { wire, pieces: dgrams } = armoredPieces(len, piece, BigInt(len));
+      assert.equal(dgrams.length, pieces);
+      // every datagram but the last has the same size; the last is at most pieces-1 shorter
+      for (let i = 1; i < dgrams.length - 1; i++) assert.equal(dgrams[i].length, dgrams[0].length);
+      const last = dgrams[dgrams.length - 1].length;
+      assert.ok(last <= dgrams[0].length && dgrams[0].length - last < pieces, `len ${len}`);
+      const r = new Reassembler();
+      let out: Uint8Array | undefined;
+      for (let i = dgrams.length - 1; i >= 0; i--) {
+        out = i === 0 ? r.addHead(0, dgrams[0]) : r.addFragment(0, dgrams[i]);
+      }
+      assert.equal(toHex(out!), toHex(wire));
+      checked++;
+    }
+  }
+  assert.ok(checked > 200);
+  // a FRAME carrying a 2800-byte Ethernet payload (2838 bytes) splits 1427 + 1427
+  const p = makePacket(2838);
+  setFragmented(p, true);
+  const even = splitPacket(p, 2838, evenPieceSize(2838, 1432))!;
+  assert.deepEqual(even.map((d) => d.length), [1427, 1427]);
+  assert.equal(evenPieceSize(1000, 1432), 1432, "fits: unchanged");
+  assert.equal(evenPieceSize(20000, 1432), 1432, "too many pieces: unchanged");
 });
