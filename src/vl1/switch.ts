@@ -62,10 +62,26 @@ export class Switch {
    */
   readonly #pkt = new Uint8Array(MAX_PACKET_LENGTH);
   readonly #frag = new Uint8Array(MAX_PACKET_LENGTH + FRAGMENT_HEADER_LENGTH);
+  /**
+   * The next packet ID (big-endian): a counter started at a random value, so IDs (which are
+   * also the cipher IVs) never repeat within a run and no per-packet randomness is needed.
+   */
+  #nextId: Uint8Array | undefined;
 
   /** The switch of `node`. */
   constructor(node: Node) {
     this.#node = node;
+  }
+
+  /** A fresh packet ID (valid until the next call). */
+  #packetId(): Uint8Array {
+    let id = this.#nextId;
+    if (id === undefined) id = this.#nextId = this.#node.host.random(8).slice(0, 8);
+    for (let i = 7; i >= 0; i--) {
+      id[i] = (id[i] + 1) & 0xff;
+      if (id[i] !== 0) break;
+    }
+    return id;
   }
 
   /** Sends raw bytes on a physical path; updates the path's send time. */
@@ -96,7 +112,7 @@ export class Switch {
     let len = IDX_PAYLOAD + payload.length;
     if (len > MAX_PACKET_LENGTH) return undefined;
     const pkt = this.#pkt;
-    writeHeader(pkt, node.host.random(8), peer.identity.address.value, node.address.value, verb);
+    writeHeader(pkt, this.#packetId(), peer.identity.address.value, node.address.value, verb);
     pkt.set(payload, IDX_PAYLOAD);
     if (opts.compress) len = compressPacket(pkt, len);
     if (opts.cryptFieldStart !== undefined) {
