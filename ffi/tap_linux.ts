@@ -3,6 +3,15 @@
 // Reading: one nonblocking FFI `poll` (on a helper thread) waits for the TAP fd or a wake-up
 // eventfd; then the JS thread drains the nonblocking fd with synchronous `read`s into one reused
 // buffer until EAGAIN (bounded per round), handing each frame to the callback as a view.
+//
+// Offloads (default on; off with env ZT_TAP_OFFLOAD=0 or `open(..., { offload: false })`): the
+// device is opened with IFF_VNET_HDR and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, so each read
+// brings a virtio-net header and the kernel may hand over TCP super-frames (up to 64 KiB) and
+// frames with a partial checksum; they are segmented / completed here (src/service/tcp_segment.ts,
+// virtio_net_hdr.ts) so the frame callback still sees ordinary frames of at most the MTU. Writes
+// are buffered and consecutive TCP segments of a flow merged into one super-frame
+// (src/service/tcp_coalesce.ts), flushed from a microtask after the caller's synchronous batch.
+// If the kernel refuses any of it the device works without offloads.
 import {
   cString,
   EACCES,
@@ -27,6 +36,16 @@ import {
   SOCK_DGRAM,
   strerror,
 } from "./libc.ts";
+import { TcpSegmenter } from "../src/service/tcp_segment.ts";
+import { type CoalesceCounters, TcpCoalescer } from "../src/service/tcp_coalesce.ts";
+import {
+  completeChecksum,
+  readVnetHdr,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_NONE,
+  VNET_HDR_LEN,
+  type VnetHdr,
+} from "../src/service/virtio_net_hdr.ts";
 
 /** The TUN/TAP clone device. */
 export const TUN_PATH = "/dev/net/tun";
@@ -34,12 +53,28 @@ export const TUN_PATH = "/dev/net/tun";
 export const MAX_IFNAME = 15;
 /** Largest frame the read buffer holds: MTU limit 10000 + Ethernet header, rounded up. */
 export const TAP_READ_BUFFER = 16384;
-/** Most frames read per poll round before polling again (lets other tasks run). */
+/**
+ * Read buffer with offloads: virtio-net header + a 64 KiB super-frame (Ethernet, up to two VLAN
+ * tags, 65535 IP bytes) + slack.
+ */
+export const TAP_OFFLOAD_READ_BUFFER = VNET_HDR_LEN + 65535 + 14 + 8 + 256;
+/**
+ * Most frames delivered per poll round before polling again (lets other tasks run); a round may
+ * end up to one super-frame's segments beyond it.
+ */
 export const MAX_DRAIN_PER_ROUND = 512;
 
 const TUNSETIFF = 0x400454can;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+/** _IOW('T', 216, int): size of the virtio-net header (pointer to int). */
+const TUNSETVNETHDRSZ = 0x400454d8n;
+/** _IOW('T', 208, unsigned int): offloads the reader accepts (argument by value). */
+const TUNSETOFFLOAD = 0x400454d0n;
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
 const SIOCGIFFLAGS = 0x8913n;
 const SIOCSIFFLAGS = 0x8914n;
 const SIOCSIFMTU = 0x8922n;
@@ -129,6 +164,46 @@ export interface TapCounters {
   callbackErrors: number;
 }
 
+/** Offload counters of one device (monotonic; all 0 while offloads are off). */
+export interface TapOffloadCounters {
+  /** GSO super-frames read (TCPV4/TCPV6). */
+  superFrames: number;
+  /** Segments produced from them (segments per super-frame = segments / superFrames). */
+  segments: number;
+  /** Partial (NEEDS_CSUM) checksums completed on frames read. */
+  checksumsCompleted: number;
+  /** Frames read that were dropped: malformed super-frames, unusable checksum offsets. */
+  readDrops: number;
+  /** write(2) calls made for buffered frames. */
+  writeCalls: number;
+  /** Writes carrying a merged TCP super-frame. */
+  coalescedWrites: number;
+  /** Frames that went out inside merged super-frames (per merged write: / coalescedWrites). */
+  coalescedFrames: number;
+  /** TCP segments written unmerged because their checksum was wrong. */
+  badChecksums: number;
+  /** Merged writes the kernel refused (then written again as single segments). */
+  refusedMerges: number;
+}
+
+/** Options of {@link LinuxTapDevice.open}. */
+export interface TapOpenOptions {
+  /**
+   * Use IFF_VNET_HDR offloads (TSO / checksum offload on read, coalescing on write). Default:
+   * on unless env ZT_TAP_OFFLOAD is "0". Falls back to a plain device if the kernel refuses.
+   */
+  offload?: boolean;
+}
+
+/** Whether offloads are wanted by default (env ZT_TAP_OFFLOAD=0 turns them off). */
+function offloadByEnv(): boolean {
+  try {
+    return Deno.env.get("ZT_TAP_OFFLOAD") !== "0";
+  } catch {
+    return true; // no env permission: the default
+  }
+}
+
 /** MAC as 6 bytes from a 48-bit number or bytes. */
 function macBytes(mac: number | Uint8Array): Uint8Array {
   if (mac instanceof Uint8Array) {
@@ -191,8 +266,8 @@ function createError(step: string, name: string, code: number): TapError {
 }
 
 /**
- * One Linux TAP interface (IFF_TAP | IFF_NO_PI, not persistent: closing the fd removes it).
- * Create it with {@link LinuxTapDevice.open}.
+ * One Linux TAP interface (IFF_TAP | IFF_NO_PI, + IFF_VNET_HDR with offloads; not persistent:
+ * closing the fd removes it). Create it with {@link LinuxTapDevice.open}.
  */
 export class LinuxTapDevice {
   /** The kernel's name for the interface. */
@@ -214,15 +289,82 @@ export class LinuxTapDevice {
   #onFrame: FrameCallback | undefined;
   #onError: ((e: unknown) => void) | undefined;
   #onRoundEnd: RoundEndCallback | undefined;
-  readonly #readBuf = new Uint8Array(TAP_READ_BUFFER);
+  readonly #readBuf: Uint8Array<ArrayBuffer>;
   readonly #pollFds = new Uint8Array(16);
+  readonly #offload: boolean;
+  readonly #offloadCounters: TapOffloadCounters = {
+    superFrames: 0,
+    segments: 0,
+    checksumsCompleted: 0,
+    readDrops: 0,
+    writeCalls: 0,
+    coalescedWrites: 0,
+    coalescedFrames: 0,
+    badChecksums: 0,
+    refusedMerges: 0,
+  };
+  readonly #vnet: VnetHdr = {
+    flags: 0,
+    gsoType: 0,
+    hdrLen: 0,
+    gsoSize: 0,
+    csumStart: 0,
+    csumOffset: 0,
+  };
+  readonly #segmenter: TcpSegmenter | undefined;
+  readonly #coalescer: TcpCoalescer | undefined;
+  #flushQueued = false;
+  /** Delivers one segment of a super-frame (bound once: no closure per frame). */
+  readonly #deliverSegment = (buf: Uint8Array, start: number, end: number): void => {
+    this.#offloadCounters.segments++;
+    this.#deliver(buf.subarray(start, end));
+  };
+  /** The coalescer's sink: one write(2) of virtio-net header + frame. */
+  readonly #writeOut = (buf: Uint8Array, length: number, frames: number): void => {
+    if (this.#fd < 0) {
+      this.counters.writeErrors += frames;
+      return;
+    }
+    this.#offloadCounters.writeCalls++;
+    const n = libc().write(this.#fd, buf as Uint8Array<ArrayBuffer>, length);
+    if (n === length) this.counters.framesWritten += frames;
+    else if (frames > 1) this.#writeSplit(buf, length);
+    else this.counters.writeErrors++;
+  };
+  /** Writes one segment of a refused super-frame with a zeroed header in the 10 bytes before it. */
+  readonly #writeSegment = (buf: Uint8Array, start: number, end: number): void => {
+    const at = start - VNET_HDR_LEN;
+    buf.fill(0, at, start);
+    this.#offloadCounters.writeCalls++;
+    const view = buf.subarray(at, end) as Uint8Array<ArrayBuffer>;
+    if (libc().write(this.#fd, view, end - at) === end - at) this.counters.framesWritten++;
+    else this.counters.writeErrors++;
+  };
+  /** The microtask that flushes writes buffered during the current synchronous batch. */
+  readonly #flushTask = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
-  private constructor(fd: number, wakeFd: number, name: string, mac: Uint8Array, mtu: number) {
+  private constructor(
+    fd: number,
+    wakeFd: number,
+    name: string,
+    mac: Uint8Array,
+    mtu: number,
+    offload: boolean,
+  ) {
     this.#fd = fd;
     this.#wakeFd = wakeFd;
     this.name = name;
     this.#mac = mac;
     this.#mtu = mtu;
+    this.#offload = offload;
+    this.#readBuf = new Uint8Array(offload ? TAP_OFFLOAD_READ_BUFFER : TAP_READ_BUFFER);
+    if (offload) {
+      this.#segmenter = new TcpSegmenter();
+      this.#coalescer = new TcpCoalescer(this.#writeOut);
+    }
     const dv = new DataView(this.#pollFds.buffer);
     dv.setInt32(0, fd, true);
     dv.setInt16(4, POLLIN, true);
@@ -234,7 +376,12 @@ export class LinuxTapDevice {
    * Creates TAP interface `name` (≤ 15 chars), sets its MAC and MTU and brings it up.
    * @throws TapError with a clear reason (no /dev/net/tun, not root, name taken, ...).
    */
-  static open(name: string, mac: number | Uint8Array, mtu: number): LinuxTapDevice {
+  static open(
+    name: string,
+    mac: number | Uint8Array,
+    mtu: number,
+    opts: TapOpenOptions = {},
+  ): LinuxTapDevice {
     if (name.length === 0 || name.length > MAX_IFNAME || /[\s/:]/.test(name)) {
       throw new TapError(`zt: cannot create TAP device: bad interface name "${name}"`);
     }
@@ -243,23 +390,19 @@ export class LinuxTapDevice {
     }
     const macb = new Uint8Array(macBytes(mac));
     const l = libc();
-    const fd = l.open(cString(TUN_PATH), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
-    if (fd < 0) throw createError(`open ${TUN_PATH}`, name, errno());
-    const req = ifreq(name);
-    new DataView(req.buffer).setInt16(16, IFF_TAP | IFF_NO_PI, true);
-    if (l.ioctl(fd, TUNSETIFF, req) < 0) {
-      const code = errno();
-      l.close(fd);
-      throw createError("ioctl(TUNSETIFF)", name, code);
-    }
-    const actual = ifreqName(req);
+    // With offloads refused at any step the device is made again without them.
+    let attached = (opts.offload ?? offloadByEnv()) ? LinuxTapDevice.#attach(name, true) : -1;
+    const offload = typeof attached !== "number";
+    if (!offload) attached = LinuxTapDevice.#attach(name, false);
+    if (typeof attached === "number") throw createError("ioctl(TUNSETIFF)", name, attached);
+    const { fd, actual } = attached;
     const wakeFd = l.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd < 0) {
       const code = errno();
       l.close(fd);
       throw new TapError(`zt: cannot create TAP device ${name}: eventfd: ${strerror(code)}`, code);
     }
-    const dev = new LinuxTapDevice(fd, wakeFd, actual, macb, mtu);
+    const dev = new LinuxTapDevice(fd, wakeFd, actual, macb, mtu, offload);
     try {
       dev.setMac(macb);
       dev.setMtu(mtu);
@@ -274,6 +417,49 @@ export class LinuxTapDevice {
       );
     }
     return dev;
+  }
+
+  /**
+   * Opens /dev/net/tun and attaches TAP `name`; with `offload`, also IFF_VNET_HDR, header size
+   * 10 and TUN_F_CSUM | TSO4 | TSO6. Returns the fd and the kernel's name, or the errno of the
+   * failing step (nothing stays open then). @throws TapError when /dev/net/tun cannot be opened.
+   */
+  static #attach(name: string, offload: boolean): { fd: number; actual: string } | number {
+    const l = libc();
+    const fd = l.open(cString(TUN_PATH), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0) throw createError(`open ${TUN_PATH}`, name, errno());
+    const req = ifreq(name);
+    new DataView(req.buffer).setInt16(16, IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0), true);
+    let failed = l.ioctl(fd, TUNSETIFF, req) < 0;
+    if (!failed && offload) {
+      const size = new Uint8Array(4);
+      new DataView(size.buffer).setInt32(0, VNET_HDR_LEN, true);
+      failed = l.ioctl(fd, TUNSETVNETHDRSZ, size) < 0 ||
+        l.ioctlInt(fd, TUNSETOFFLOAD, BigInt(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0;
+    }
+    if (failed) {
+      const code = errno();
+      l.close(fd); // not persistent: a half-made interface goes with the fd
+      return code;
+    }
+    return { fd, actual: ifreqName(req) };
+  }
+
+  /** Whether offloads are on (IFF_VNET_HDR with checksum offload and TSO). */
+  get offload(): boolean {
+    return this.#offload;
+  }
+
+  /** Offload counters (zeros while {@link offload} is false). */
+  get offloadCounters(): TapOffloadCounters {
+    const c = this.#offloadCounters;
+    const k: CoalesceCounters | undefined = this.#coalescer?.counters;
+    if (k) {
+      c.coalescedWrites = k.coalescedWrites;
+      c.coalescedFrames = k.coalescedFrames;
+      c.badChecksums = k.badChecksums;
+    }
+    return c;
   }
 
   /** Current MTU. */
@@ -335,11 +521,23 @@ export class LinuxTapDevice {
   }
 
   /**
-   * Writes one Ethernet frame `frame[start, end)` to the kernel (synchronous). Returns false if
-   * the device is closed or the kernel refused it (counted in `writeErrors`).
+   * Writes one Ethernet frame `frame[start, end)` to the kernel. Without offloads: synchronously,
+   * false if the device is closed or the kernel refused it (counted in `writeErrors`). With
+   * offloads the frame is copied and buffered (TCP segments of a flow merged) until {@link flush},
+   * which a microtask queued by the first buffered write runs after the caller's synchronous
+   * batch; true unless closed (refusals are counted in `writeErrors` at the flush).
    */
   write(frame: Uint8Array, start = 0, end = frame.length): boolean {
     if (this.#closed || end <= start) return false;
+    const co = this.#coalescer;
+    if (co) {
+      co.add(frame, start, end);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushTask);
+      }
+      return true;
+    }
     // write(2) reads only `end - start` bytes, so a frame at offset 0 needs no view
     const view = start === 0 ? frame : frame.subarray(start, end);
     const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, end - start);
@@ -349,6 +547,11 @@ export class LinuxTapDevice {
     }
     this.counters.framesWritten++;
     return true;
+  }
+
+  /** Writes every buffered frame now (no-op without offloads or when nothing is buffered). */
+  flush(): void {
+    this.#coalescer?.flush();
   }
 
   /**
@@ -368,14 +571,22 @@ export class LinuxTapDevice {
     if (!this.#loop && !this.#closed) this.#loop = this.#readLoop();
   }
 
-  /** Reads whatever is queued now, without waiting; returns the number of frames delivered. */
+  /**
+   * Reads whatever is queued now, without waiting, until about {@link MAX_DRAIN_PER_ROUND}
+   * frames were delivered; returns the number of frames delivered (with offloads one read may
+   * deliver many: the segments of a super-frame).
+   */
   drain(): number {
     const l = libc();
     const buf = this.#readBuf;
-    const cb = this.#onFrame;
-    let count = 0;
-    while (count < MAX_DRAIN_PER_ROUND && !this.#closed) {
-      const n = l.read(this.#fd, buf, TAP_READ_BUFFER);
+    const size = buf.length;
+    const before = this.counters.framesRead;
+    let reads = 0;
+    while (
+      this.counters.framesRead - before < MAX_DRAIN_PER_ROUND && reads < MAX_DRAIN_PER_ROUND &&
+      !this.#closed
+    ) {
+      const n = l.read(this.#fd, buf, size);
       if (n <= 0) {
         if (n < 0) {
           const code = errno();
@@ -384,18 +595,74 @@ export class LinuxTapDevice {
         }
         break;
       }
-      count++;
-      this.counters.framesRead++;
-      if (cb) {
-        try {
-          cb(buf.subarray(0, n));
-        } catch (e) {
-          this.counters.callbackErrors++;
-          this.#report(e);
-        }
-      }
+      reads++;
+      if (this.#offload) this.#offloadRead(buf, n);
+      else this.#deliver(buf.subarray(0, n));
     }
-    return count;
+    return this.counters.framesRead - before;
+  }
+
+  /**
+   * The kernel refused a merged super-frame (`buf[0, length)`, virtio-net header first): cut it
+   * back into segments, each with its full checksum, and write them one by one.
+   */
+  #writeSplit(buf: Uint8Array, length: number): void {
+    this.#offloadCounters.refusedMerges++;
+    const gsoType = buf[1];
+    const gsoSize = buf[4] | (buf[5] << 8);
+    const got = this.#segmenter!.split(
+      buf,
+      VNET_HDR_LEN,
+      length,
+      gsoType,
+      gsoSize,
+      this.#writeSegment,
+    );
+    if (got < 0) this.counters.writeErrors++;
+  }
+
+  /** Hands one frame (a view valid during the call) to the callback, catching its errors. */
+  #deliver(frame: Uint8Array): void {
+    this.counters.framesRead++;
+    const cb = this.#onFrame;
+    if (!cb) return;
+    try {
+      cb(frame);
+    } catch (e) {
+      this.counters.callbackErrors++;
+      this.#report(e);
+    }
+  }
+
+  /** One read with a virtio-net header: deliver, complete the checksum, or segment. */
+  #offloadRead(buf: Uint8Array, n: number): void {
+    const oc = this.#offloadCounters;
+    if (n <= VNET_HDR_LEN) {
+      oc.readDrops++;
+      return;
+    }
+    const h = readVnetHdr(buf, 0, this.#vnet);
+    if (h.gsoType === VNET_GSO_NONE) {
+      if (h.flags & VNET_F_NEEDS_CSUM) {
+        if (!completeChecksum(buf, VNET_HDR_LEN, n, h.csumStart, h.csumOffset)) {
+          oc.readDrops++;
+          return;
+        }
+        oc.checksumsCompleted++;
+      }
+      this.#deliver(buf.subarray(VNET_HDR_LEN, n));
+      return;
+    }
+    oc.superFrames++;
+    const got = this.#segmenter!.split(
+      buf,
+      VNET_HDR_LEN,
+      n,
+      h.gsoType,
+      h.gsoSize,
+      this.#deliverSegment,
+    );
+    if (got < 0) oc.readDrops++;
   }
 
   #report(e: unknown): void {
@@ -460,6 +727,7 @@ export class LinuxTapDevice {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.flush();
     this.#closed = true;
     if (this.#loop) {
       const one = new Uint8Array(8);

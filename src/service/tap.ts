@@ -6,13 +6,19 @@ import {
   pickLinuxTapDeviceName,
   type RoundEndCallback,
   type TapCounters,
+  type TapOffloadCounters,
 } from "../../ffi/tap_linux.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { Route } from "../vl2/network_config.ts";
 import type { ManagedPolicy, SystemRoute } from "./managed_diff.ts";
 import { type ApplyReport, type IpRunner, ManagedRoutes, runIp } from "./managed_routes.ts";
 
-export type { FrameCallback, RoundEndCallback, TapCounters } from "../../ffi/tap_linux.ts";
+export type {
+  FrameCallback,
+  RoundEndCallback,
+  TapCounters,
+  TapOffloadCounters,
+} from "../../ffi/tap_linux.ts";
 
 /** The broadcast MAC as a 48-bit number. */
 const BROADCAST = 0xffff_ffff_ffff;
@@ -34,6 +40,10 @@ export interface Tap {
   readonly deviceName: string;
   /** Frame counters. */
   readonly counters: TapCounters;
+  /** Whether the device uses offloads (TSO / checksum offload, write coalescing); optional. */
+  readonly offload?: boolean;
+  /** Offload counters (super-frames, segments, coalesced writes); optional. */
+  readonly offloadCounters?: TapOffloadCounters;
   /** Addresses zt applied to the interface (port = prefix bits). */
   readonly addresses: InetAddress[];
   /** Routes zt applied to the interface. */
@@ -43,8 +53,13 @@ export interface Tap {
    * @throws TapError saying what is missing (driver, permission, name clash).
    */
   open(name: string, mac: number | Uint8Array, mtu: number): Promise<void>;
-  /** Sends one Ethernet frame `frame[start, end)` into the OS; false if refused or closed. */
+  /**
+   * Sends one Ethernet frame `frame[start, end)` into the OS; false if refused or closed. May
+   * buffer a copy until {@link flush} (which then runs from a microtask by itself).
+   */
   write(frame: Uint8Array, start?: number, end?: number): boolean;
+  /** Writes frames buffered by {@link write} now; optional (unbuffered taps need none). */
+  flush?(): void;
   /**
    * Receives frames the OS sends out of the interface. `frame` is a view into a reused buffer,
    * valid only during the call. Callback exceptions are caught and given to `onError`.
@@ -118,6 +133,14 @@ class LinuxTap implements Tap {
       { framesRead: 0, framesWritten: 0, writeErrors: 0, polls: 0, callbackErrors: 0 };
   }
 
+  get offload(): boolean {
+    return this.#dev?.offload ?? false;
+  }
+
+  get offloadCounters(): TapOffloadCounters | undefined {
+    return this.#dev?.offloadCounters;
+  }
+
   get addresses(): InetAddress[] {
     return this.#managed?.addresses ?? [];
   }
@@ -144,6 +167,10 @@ class LinuxTap implements Tap {
 
   write(frame: Uint8Array, start = 0, end = frame.length): boolean {
     return this.#dev ? this.#dev.write(frame, start, end) : false;
+  }
+
+  flush(): void {
+    this.#dev?.flush();
   }
 
   onFrame(cb: FrameCallback, onError?: (e: unknown) => void, onRoundEnd?: RoundEndCallback): void {

@@ -229,6 +229,8 @@ Deno.test({
       assert.equal(rep.echoReply.checksumOk, true);
       // A second open of the same name is refused with a clear message.
       assert.match(rep.busyError, /cannot create TAP device zt7ag5yaw3: the name is already used/);
+      // Offloads are on unless ZT_TAP_OFFLOAD=0 (frames above went through the vnet-header path).
+      assert.equal(rep.offload, Deno.env.get("ZT_TAP_OFFLOAD") !== "0");
       // Throughput (printed, not asserted beyond "it moved").
       assert.ok(rep.perf.replies > 0);
       console.log(
@@ -332,6 +334,7 @@ interface ProbeReport {
   arpReply?: { senderMac: string; senderIp: string; targetMac: string; targetIp: string };
   echoReply?: { dstMac: string; srcIp: string; id: number; payload: string; checksumOk: boolean };
   busyError: string;
+  offload: boolean;
   perf: { sent: number; replies: number; ms: number; polls: number };
   goneAfterClose: boolean;
 }
@@ -449,6 +452,7 @@ async function probe(): Promise<ProbeReport> {
   await tap.open(name, mac, 2800);
   const rep = { name } as ProbeReport;
   try {
+    rep.offload = tap.offload ?? false;
     const link = (await ipJson(["link", "show", "dev", name]))[0] as ProbeReport["link"];
     rep.link = { ifname: link.ifname, address: link.address, mtu: link.mtu, flags: link.flags };
 
