@@ -240,7 +240,8 @@ export class DataPlane {
       );
       this.#networks.get(nwid)?.setPort({ deviceName: tap.deviceName, error: 0 });
       this.#log.info(
-        `network ${id}: interface ${tap.deviceName} up (mac ${macText(info.mac)}, mtu ${info.mtu})`,
+        `network ${id}: interface ${tap.deviceName} up (mac ${macText(info.mac)}, mtu ${info.mtu}` +
+          `, offloads ${tap.offload ? "on" : "off"})`,
       );
     }
     const tap = p.tap;
@@ -281,6 +282,14 @@ export class DataPlane {
       p.tap = undefined;
       if (!tap) return;
       const name = tap.deviceName;
+      const o = tap.offloadCounters;
+      if (o && (o.superFrames > 0 || o.coalescedWrites > 0)) {
+        this.#log.debug(
+          `network ${hex16(nwid)}: ${name} offloads: ${o.superFrames} super-frames read → ` +
+            `${o.segments} segments; ${o.coalescedFrames} frames written in ${o.coalescedWrites} ` +
+            `merged writes`,
+        );
+      }
       try {
         await tap.close();
         this.#log.info(`network ${hex16(nwid)}: interface ${name} removed`);
