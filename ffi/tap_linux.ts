@@ -340,10 +340,15 @@ export class LinuxTapDevice {
     if (libc().write(this.#fd, view, end - at) === end - at) this.counters.framesWritten++;
     else this.counters.writeErrors++;
   };
-  /** The microtask that flushes writes buffered during the current synchronous batch. */
+  /**
+   * The microtask after a synchronous batch of writes: flushes what was buffered, then reads
+   * what the kernel queued in answer at once (an ICMP echo reply or a TCP ACK is usually already
+   * there), which saves a poll wake-up per round trip.
+   */
   readonly #flushTask = (): void => {
     this.#flushQueued = false;
     this.flush();
+    if (this.#loop && !this.#closed) this.#readRound();
   };
 
   private constructor(
@@ -541,6 +546,10 @@ export class LinuxTapDevice {
     // write(2) reads only `end - start` bytes, so a frame at offset 0 needs no view
     const view = start === 0 ? frame : frame.subarray(start, end);
     const n = libc().write(this.#fd, view as Uint8Array<ArrayBuffer>, end - start);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushTask); // read the answers after this batch
+    }
     if (n !== end - start) {
       this.counters.writeErrors++;
       return false;
@@ -673,6 +682,18 @@ export class LinuxTapDevice {
     }
   }
 
+  /** Drains the device and runs the round-end callback (the caller's flush point). */
+  #readRound(): void {
+    this.drain();
+    if (this.#onRoundEnd) {
+      try {
+        this.#onRoundEnd();
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+  }
+
   async #readLoop(): Promise<void> {
     const l = libc();
     const fds = this.#pollFds;
@@ -696,14 +717,7 @@ export class LinuxTapDevice {
       if (dv.getInt16(14, true) !== 0) break; // woken by close()
       const rev = dv.getInt16(6, true);
       if (rev & POLLIN) {
-        this.drain();
-        if (this.#onRoundEnd) {
-          try {
-            this.#onRoundEnd();
-          } catch (e) {
-            this.#report(e);
-          }
-        }
+        this.#readRound();
       } else if (rev !== 0) {
         this.#report(
           new Error(`TAP device ${this.name} failed (poll revents 0x${rev.toString(16)})`),
