@@ -315,49 +315,37 @@ export class TcpCoalescer {
    * with extension headers that may belong to one of them must not be overtaken).
    */
   #closeAddressPair(b: Uint8Array): void {
-    const ip = this.#ip;
     const v6 = this.#v6 ? 1 : 0;
-    const aFrom = v6 ? 8 : 12;
-    const aTo = v6 ? 40 : 20;
     for (let g = 0; g < this.#nGroups; g++) {
-      if (this.#gOpen[g] === 0 || this.#gV6[g] !== v6) continue;
-      const gb = this.#gBuf[g]!;
-      let same = true;
-      for (let j = aFrom; j < aTo; j++) {
-        if (gb[F + 14 + j] !== b[ip + j]) {
-          same = false;
-          break;
-        }
+      if (this.#gOpen[g] === 1 && this.#gV6[g] === v6 && this.#sameAddresses(g, b)) {
+        this.#gOpen[g] = 0;
       }
-      if (same) this.#gOpen[g] = 0;
     }
+  }
+
+  /** Whether group `g` (of the parsed frame's family) has the parsed frame's IP addresses. */
+  #sameAddresses(g: number, b: Uint8Array): boolean {
+    const ip = this.#ip;
+    const gb = this.#gBuf[g]!;
+    // addresses: IPv4 bytes 12..20, IPv6 bytes 8..40 of the IP header
+    const aTo = this.#v6 ? 40 : 20;
+    for (let j = this.#v6 ? 8 : 12; j < aTo; j++) if (gb[F + 14 + j] !== b[ip + j]) return false;
+    return true;
   }
 
   /** The open group of the parsed frame's flow (family, addresses, ports), or -1. */
   #findFlow(b: Uint8Array): number {
-    const ip = this.#ip;
     const tcp = this.#tcp;
     const v6 = this.#v6 ? 1 : 0;
-    // addresses: IPv4 bytes 12..20, IPv6 bytes 8..40 of the IP header
-    const aFrom = v6 ? 8 : 12;
-    const aTo = v6 ? 40 : 20;
     for (let g = 0; g < this.#nGroups; g++) {
       if (this.#gOpen[g] === 0 || this.#gV6[g] !== v6) continue;
       const gb = this.#gBuf[g]!;
-      const gip = F + 14;
-      const gtcp = gip + this.#gIpHl[g];
+      const gtcp = F + 14 + this.#gIpHl[g];
       if (
         gb[gtcp] !== b[tcp] || gb[gtcp + 1] !== b[tcp + 1] || gb[gtcp + 2] !== b[tcp + 2] ||
         gb[gtcp + 3] !== b[tcp + 3]
       ) continue;
-      let same = true;
-      for (let j = aFrom; j < aTo; j++) {
-        if (gb[gip + j] !== b[ip + j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return g;
+      if (this.#sameAddresses(g, b)) return g;
     }
     return -1;
   }

@@ -3,6 +3,7 @@
 // Root tests spawn `ip netns exec <ns> deno run -A <this file> probe`: the probe (bottom of this
 // file) opens the TAP there, applies addresses/routes, exchanges ARP and ICMP with the kernel,
 // measures frames/s, closes, and prints what it observed as JSON for the test to assert on.
+import { runCommand } from "../helpers/run_command.ts";
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { fixtureText } from "../fixtures.ts";
@@ -110,28 +111,7 @@ function rootSkipReason(): string | undefined {
 const skipReason = rootSkipReason();
 if (skipReason) console.log(`SKIP tests/service/tap_linux_test.ts (netns part): ${skipReason}`);
 
-/** Runs a command, returns exit code and output. */
-async function run(
-  cmd: string[],
-  timeoutMs = 60_000,
-): Promise<{ code: number; out: string; err: string }> {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutMs);
-  const o = await child.output();
-  clearTimeout(timer);
-  return { code: o.code, out: decoder.decode(o.stdout), err: decoder.decode(o.stderr) };
-}
+const run = runCommand;
 
 /** Creates a fresh namespace, runs `fn(ns)`, deletes the namespace whatever happens. */
 async function withNetns(fn: (ns: string) => Promise<void>): Promise<void> {

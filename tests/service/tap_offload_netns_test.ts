@@ -1,4 +1,5 @@
 // Root test of TAP offloads: two TAPs moved into two fresh netns, a userspace forwarder in this process between them, iperf3 TCP (IPv4+IPv6), big pings and UDP through it, with offloads on and off.
+import { runCommand } from "../helpers/run_command.ts";
 import assert from "node:assert/strict";
 import { LinuxTapDevice } from "../../ffi/tap_linux.ts";
 
@@ -29,25 +30,7 @@ function skipReason(): string | undefined {
 const SKIP = skipReason();
 if (SKIP) console.log(`SKIP tests/service/tap_offload_netns_test.ts: ${SKIP}`);
 
-/** Runs a command with a hard timeout; returns exit code and output. */
-async function run(cmd: string[], timeoutMs = 20_000) {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-  }, timeoutMs);
-  const o = await child.output();
-  clearTimeout(timer);
-  return { code: o.code, out: decoder.decode(o.stdout), err: decoder.decode(o.stderr) };
-}
+const run = runCommand;
 
 async function must(cmd: string[], timeoutMs?: number): Promise<string> {
   const r = await run(cmd, timeoutMs);

@@ -1,4 +1,5 @@
 // Tests for the Internet checksum: RFC 1071 and real IPv4 headers (recorded capture), odd lengths, chaining, long ranges, pseudo-headers.
+import { naiveChecksum } from "../service/tcp_frames.ts";
 import assert from "node:assert/strict";
 import { fixtureBytes } from "../fixtures.ts";
 import { seededBytes } from "../helpers/seeded_random.ts";
@@ -10,18 +11,6 @@ import {
   pseudoSumV6,
 } from "../../src/util/inet_checksum.ts";
 import { fromHex } from "../../src/util/hex.ts";
-
-/** Straightforward reference: 16-bit big-endian words, end-around carry after every add. */
-function naiveChecksum(b: Uint8Array, start: number, end: number, extraWords: number[] = []) {
-  let s = 0;
-  const add = (w: number) => {
-    s += w;
-    if (s > 0xffff) s = (s & 0xffff) + 1;
-  };
-  for (const w of extraWords) add(w);
-  for (let i = start; i < end; i += 2) add((b[i] << 8) | (i + 1 < end ? b[i + 1] : 0));
-  return ~s & 0xffff;
-}
 
 Deno.test("inet checksum: RFC 1071 section 3 example", () => {
   // bytes 00 01 f2 03 f4 f5 f6 f7: the sum is 0x2ddf0, folded 0xddf2, checksum 0x220d
