@@ -524,8 +524,12 @@ Deno.test({
 });
 
 /** Starts a LinuxUdp on 127.0.0.1 that copies what it receives into `got`. */
-function receiver(got: Uint8Array[], opts: Partial<LinuxUdpOptions> = {}): LinuxUdp {
-  return LinuxUdp.start([bindUdpSocket(V4)], {
+function receiver(
+  got: Uint8Array[],
+  opts: Partial<LinuxUdpOptions> = {},
+  ip: InetAddress = V4,
+): LinuxUdp {
+  return LinuxUdp.start([bindUdpSocket(ip)], {
     onPacket: (_s, _r, d) => got.push(d.slice()),
     ...opts,
   });
@@ -599,6 +603,29 @@ Deno.test({
       await until(() => got.length === 60);
       assert.equal(tx.counters.gsoFallbacks, 1);
       assert.equal(tx.counters.sent, 60);
+    } finally {
+      await Promise.all([rx.close(), tx.close()]);
+    }
+  },
+});
+
+Deno.test({
+  name: "udp ffi: GSO and GRO over IPv6 (::1)",
+  ignore: ignore || !haveIpv6(),
+  fn: async () => {
+    const got: Uint8Array[] = [];
+    const rx = receiver(got, {}, V6);
+    const tx = LinuxUdp.start([bindUdpSocket(V6)], { onPacket: () => {} });
+    try {
+      const to = rx.sockets[0].local;
+      const datas = Array.from({ length: 40 }, (_, i) => pattern(i < 39 ? 1411 : 900, i));
+      for (const d of datas) assert.ok(tx.queue(1, to, d));
+      tx.flush();
+      await until(() => got.length === datas.length);
+      assert.deepEqual(got, datas);
+      assert.equal(tx.counters.gsoMessages, 1);
+      assert.equal(tx.counters.gsoDatagrams, 40);
+      assert.ok(rx.counters.groBuffers >= 1);
     } finally {
       await Promise.all([rx.close(), tx.close()]);
     }
