@@ -6,7 +6,13 @@
 // segment is merged only when Linux GRO would merge it, and only after its checksums verified:
 // the kernel trusts the checksum of a merged frame, so a corrupt segment must reach it alone.
 // Order within a flow is kept; frames of different flows may be reordered.
-import { foldSum, inetChecksum, pseudoSumV4, pseudoSumV6 } from "../util/inet_checksum.ts";
+import {
+  foldSum,
+  inetChecksum,
+  pseudoSumV4,
+  pseudoSumV6,
+  setIpv4HeaderChecksum,
+} from "../util/inet_checksum.ts";
 import {
   VNET_F_NEEDS_CSUM,
   VNET_GSO_TCPV4,
@@ -473,11 +479,7 @@ export class TcpCoalescer {
       const total = ipHl + tcpLen;
       gb[ip + 2] = total >>> 8;
       gb[ip + 3] = total & 0xff;
-      gb[ip + 10] = 0;
-      gb[ip + 11] = 0;
-      const hc = inetChecksum(gb, ip, ip + ipHl);
-      gb[ip + 10] = hc >>> 8;
-      gb[ip + 11] = hc & 0xff;
+      setIpv4HeaderChecksum(gb, ip, ipHl);
     }
     if (this.#gPsh[g]) gb[tcp + 13] |= TCP_PSH;
     const pseudo = v6

@@ -4,7 +4,12 @@
 // over the tail of segment i-1's payload, which the sink has already consumed. So a 64 KiB
 // super-frame becomes ~24-46 frames without copying any payload and without allocating; the only
 // scratch is a copy of the original headers.
-import { inetChecksum, pseudoSumV4, pseudoSumV6 } from "../util/inet_checksum.ts";
+import {
+  inetChecksum,
+  pseudoSumV4,
+  pseudoSumV6,
+  setIpv4HeaderChecksum,
+} from "../util/inet_checksum.ts";
 import { VNET_GSO_ECN, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "./virtio_net_hdr.ts";
 
 /** Receives each segment: the Ethernet frame `buf[start, end)`, valid only during the call. */
@@ -127,11 +132,7 @@ export class TcpSegmenter {
         buf[ipo + 3] = total & 0xff;
         buf[ipo + 4] = id >>> 8;
         buf[ipo + 5] = id & 0xff;
-        buf[ipo + 10] = 0;
-        buf[ipo + 11] = 0;
-        const hc = inetChecksum(buf, ipo, ipo + ipHdrLen);
-        buf[ipo + 10] = hc >>> 8;
-        buf[ipo + 11] = hc & 0xff;
+        setIpv4HeaderChecksum(buf, ipo, ipHdrLen);
       }
       const seq = (seq0 + i * gsoSize) >>> 0;
       buf[tco + 4] = seq >>> 24;

@@ -75,3 +75,12 @@ export function pseudoSumV6(
 ): number {
   return onesSum(b, ipOff + 8, ipOff + 40, nextHeader + (length >>> 16) + (length & 0xffff));
 }
+
+/** Recomputes and stores the header checksum of the IPv4 header at `b[ip, ip + ihl)`. */
+export function setIpv4HeaderChecksum(b: Uint8Array, ip: number, ihl: number): void {
+  b[ip + 10] = 0;
+  b[ip + 11] = 0;
+  const c = inetChecksum(b, ip, ip + ihl);
+  b[ip + 10] = c >>> 8;
+  b[ip + 11] = c & 0xff;
+}
