@@ -130,6 +130,10 @@ vl2LabTest(
     const bps = ip3.end.sum_received.bits_per_second as number;
     console.log(`dataplane: iperf3 a→b 3 s: ${recv} bytes, ${(bps / 1e6).toFixed(1)} Mbit/s`);
     assert.ok(recv > 0, "iperf3 moved data");
+    // the TAP offloads (TSO read, coalesced writes) were in use on both ends
+    for (const n of [a, b]) {
+      assert.match(Deno.readTextFileSync(n.logFile), /interface zt\w+ up \(.*, offloads on\)/);
+    }
 
     // a broadcast ping from a reaches c's interface
     const capC = await capture(
