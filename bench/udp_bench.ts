@@ -3,7 +3,10 @@
 // Both transports live in this one thread, as in `zt run`: the sender keeps at most WINDOW
 // datagrams in flight (sent but not yet received) and refills the window from the receive
 // callback, so the figure is what one JS thread sustains sending and receiving together. A 20 ms
-// stall (loss) resets the window; lost datagrams are reported.
+// stall (loss) resets the window; lost datagrams are reported. Modes: "dgram" (node:dgram),
+// "ffi" (the transport as `zt run` uses it: `send` queues into the ring, flushed as UDP GSO runs
+// and received with UDP GRO) and "ffi+sendmmsg" (`LinuxUdp.sendMany`: one sendmmsg message per
+// datagram, no GSO).
 import { Logger } from "../src/service/logger.ts";
 import { PortInUseError, type UdpTransportApi } from "../src/service/udp_transport.ts";
 import {
