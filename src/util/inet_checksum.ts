@@ -10,6 +10,7 @@
  * length may only be the last one of a chain. Never reads outside `[start, end)`.
  */
 export function onesSum(b: Uint8Array, start: number, end: number, sum = 0): number {
+  if (end - start >= WIDE_MIN && end - start <= WIDE_MAX) return sum + wideSum(b, start, end);
   // Even-position (high) and odd-position (low) bytes are summed separately and combined once:
   // two additions per word and no shifts in the loop. Small integer accumulators stay exact for
   // 2^22 bytes each round, so longer ranges run in rounds.
@@ -32,6 +33,51 @@ export function onesSum(b: Uint8Array, start: number, end: number, sum = 0): num
   }
   if (i < end) total += b[i] * 256;
   return total;
+}
+
+/** Ranges at least this long are summed 32 bits at a time ({@link wideSum}). */
+const WIDE_MIN = 64;
+/** Longest range {@link wideSum} takes (its two accumulators then stay below 2^51: exact). */
+const WIDE_MAX = 1 << 22;
+
+/** A Uint32Array over the whole buffer last summed (one view, made again for another buffer). */
+let words: Uint32Array | undefined;
+
+/**
+ * {@link onesSum} of `b[start, end)` reading aligned 32-bit little-endian words: the sum of the
+ * words, folded, is the one's complement sum of the little-endian 16-bit words, which is the
+ * big-endian sum byte-swapped when the words start at an even distance from `start` (RFC 1071's
+ * byte-order independence). Bytes before the first aligned word and after the last are added one
+ * by one with their parity.
+ */
+function wideSum(b: Uint8Array, start: number, end: number): number {
+  const buf = b.buffer;
+  let w = words;
+  if (w === undefined || w.buffer !== buf || w.length !== buf.byteLength >>> 2) {
+    w = words = new Uint32Array(buf, 0, buf.byteLength >>> 2);
+  }
+  let s = 0;
+  let i = start;
+  const base = b.byteOffset;
+  while (((base + i) & 3) !== 0) {
+    s += ((i - start) & 1) === 0 ? b[i] << 8 : b[i];
+    i++;
+  }
+  const first = (base + i) >>> 2;
+  const last = (base + end) >>> 2; // exclusive: whole words that end by `end`
+  let a0 = 0;
+  let a1 = 0;
+  let k = first;
+  for (; k + 4 <= last; k += 4) {
+    a0 += w[k] + w[k + 1];
+    a1 += w[k + 2] + w[k + 3];
+  }
+  for (; k < last; k++) a0 += w[k];
+  let f = foldSum(a0 + a1);
+  if (((i - start) & 1) === 0) f = ((f & 0xff) << 8) | (f >>> 8);
+  s += f;
+  for (i = (last << 2) - base; i < end; i++) s += ((i - start) & 1) === 0 ? b[i] << 8 : b[i];
+  return s;
 }
 
 /** Folds a sum from {@link onesSum} into 16 bits (end-around carry), not complemented. */

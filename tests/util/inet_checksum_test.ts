@@ -75,6 +75,35 @@ Deno.test("inet checksum: matches the naive reference on random data, odd length
   assert.equal(inetChecksum(fenced, 1, 4), ~(0x1234 + 0x5600) & 0xffff);
 });
 
+Deno.test("inet checksum: views at every byte offset, buffers of odd size, ranges to the end", () => {
+  const backing = seededBytes(20_003, 5); // byteLength not a multiple of 4
+  let checked = 0;
+  for (let off = 0; off < 8; off++) {
+    const v = backing.subarray(off);
+    for (let t = 0; t < 60; t++) {
+      const start = (t * 613 + off) % 700;
+      const end = t % 3 === 0 ? v.length : Math.min(v.length, start + 64 + ((t * 7717) % 9000));
+      assert.equal(
+        inetChecksum(v, start, end),
+        naiveChecksum(v, start, end),
+        `${off}:${start}-${end}`,
+      );
+      checked++;
+    }
+  }
+  assert.equal(checked, 480);
+  // a long range between fence bytes: nothing outside it counts
+  const fenced = seededBytes(403, 9);
+  fenced[0] =
+    fenced[1] =
+    fenced[401] =
+    fenced[402] =
+      0xff;
+  const inner = fenced.slice(2, 401);
+  assert.equal(inetChecksum(fenced, 2, 401), inetChecksum(inner, 0, inner.length));
+  assert.equal(inetChecksum(fenced, 2, 401), naiveChecksum(inner, 0, inner.length));
+});
+
 Deno.test("inet checksum: chained even-length ranges equal one pass; long ranges (> 4 MiB rounds)", () => {
   const data = seededBytes(9 * 1024 * 1024 + 3, 11);
   const whole = inetChecksum(data, 0, data.length);
