@@ -1,7 +1,7 @@
 // Benchmark of the network controller at 10,000 members: load time, memory, config requests/s.
 import { Controller } from "../src/controller/controller.ts";
 import type { Requester, RequestMetadata } from "../src/controller/config_decision.ts";
-import { requestMetadataFrom } from "../src/controller/config_decision.ts";
+import { META_114 } from "../tests/controller/helpers.ts";
 import { FileStore } from "../src/controller/file_store.ts";
 import { ipKey, networkPools, networkRoutes, pickIpv4 } from "../src/controller/ip_assignment.ts";
 import type { JsonObject } from "../src/controller/json.ts";
@@ -46,23 +46,7 @@ accept tand role 10 or tor role 20;
 accept;
 `;
 
-const META: RequestMetadata = requestMetadataFrom((k) =>
-  ({
-    v: "7",
-    vend: "1",
-    pv: "c",
-    majv: "1",
-    minv: "e",
-    revv: "1",
-    mr: "400",
-    mc: "80",
-    mcr: "40",
-    mt: "80",
-    f: "0",
-    revr: "1",
-    o: "linux/x86_64",
-  } as Record<string, string>)[k]
-);
+const META: RequestMetadata = META_114;
 
 function random(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));

@@ -12,3 +12,21 @@ export function fixtureText(rel: string): string {
 export function fixtureBytes(rel: string): Uint8Array {
   return Deno.readFileSync(FIXTURES + rel);
 }
+
+/** Verbs the fixture README lists as present in captures/session.* (sorted). */
+export const CAPTURE_VERBS: readonly string[] = [
+  "ECHO",
+  "ERROR",
+  "FRAME",
+  "HELLO",
+  "MULTICAST_FRAME",
+  "MULTICAST_GATHER",
+  "MULTICAST_LIKE",
+  "NETWORK_CONFIG",
+  "NETWORK_CONFIG_REQUEST",
+  "NETWORK_CREDENTIALS",
+  "OK",
+  "PUSH_DIRECT_PATHS",
+  "RENDEZVOUS",
+  "WHOIS",
+];

@@ -9,32 +9,20 @@ import type {
   NetconfPlan,
   RequestMetadata,
 } from "../../src/controller/config_decision.ts";
-import { requestMetadataFrom } from "../../src/controller/config_decision.ts";
 import type { ControllerEvent } from "../../src/controller/controller.ts";
 import type { JsonObject } from "../../src/controller/json.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import { initNetwork } from "../../src/controller/model.ts";
 import { fixtureBytes, fixtureText } from "../fixtures.ts";
-import { ADDR_A, ADDR_B, LAB_NET, labController, labIdentity, RULES_NET } from "./helpers.ts";
-
-/** Metadata a 1.14.1 node sends (spec §7.2). */
-const META_114: RequestMetadata = requestMetadataFrom((k) =>
-  ({
-    v: "7",
-    vend: "1",
-    pv: "c",
-    majv: "1",
-    minv: "e",
-    revv: "1",
-    mr: "400",
-    mc: "80",
-    mcr: "40",
-    mt: "80",
-    f: "0",
-    revr: "1",
-    o: "linux/x86_64",
-  } as Record<string, string>)[k]
-);
+import {
+  ADDR_A,
+  ADDR_B,
+  LAB_NET,
+  labController,
+  labIdentity,
+  META_114,
+  RULES_NET,
+} from "./helpers.ts";
 
 /** Minimal netconf dictionary reader for the recorded `networks.d/*.conf` files. */
 function readDict(bytes: Uint8Array): Map<string, Uint8Array> {

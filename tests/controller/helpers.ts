@@ -5,6 +5,7 @@ import { FileStore } from "../../src/controller/file_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
+import { type RequestMetadata, requestMetadataFrom } from "../../src/controller/config_decision.ts";
 export { seededRandom };
 
 /** The fixture controller database folder. */
@@ -90,3 +91,22 @@ export function snapshotTree(dir: string, prefix = ""): Map<string, string> {
   }
   return out;
 }
+
+/** Metadata a 1.14.1 node sends (spec §7.2). */
+export const META_114: RequestMetadata = requestMetadataFrom((k) =>
+  ({
+    v: "7",
+    vend: "1",
+    pv: "c",
+    majv: "1",
+    minv: "e",
+    revv: "1",
+    mr: "400",
+    mc: "80",
+    mcr: "40",
+    mt: "80",
+    f: "0",
+    revr: "1",
+    o: "linux/x86_64",
+  } as Record<string, string>)[k]
+);

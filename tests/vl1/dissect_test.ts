@@ -1,6 +1,6 @@
 // Tests the dissector on the real 1.14.1 capture (JSONL and pcap), bit flips, partial keys and crafted packets.
 import assert from "node:assert/strict";
-import { fixtureBytes, fixtureText } from "../fixtures.ts";
+import { CAPTURE_VERBS, fixtureBytes, fixtureText } from "../fixtures.ts";
 import { type CapturedDatagram, parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
 import { parsePcap } from "../../src/util/pcap.ts";
 import {
@@ -42,24 +42,6 @@ function packetEnds(recs: DissectRecord[]): DissectRecord[] {
   return recs.filter((r) => r.kind === "packet" || r.completes);
 }
 
-/** Verbs listed in the fixture README as present in the capture. */
-const README_VERBS = [
-  "ECHO",
-  "ERROR",
-  "FRAME",
-  "HELLO",
-  "MULTICAST_FRAME",
-  "MULTICAST_GATHER",
-  "MULTICAST_LIKE",
-  "NETWORK_CONFIG",
-  "NETWORK_CONFIG_REQUEST",
-  "NETWORK_CREDENTIALS",
-  "OK",
-  "PUSH_DIRECT_PATHS",
-  "RENDEZVOUS",
-  "WHOIS",
-];
-
 function checkFullCapture(recs: DissectRecord[], label: string): void {
   const s = summarizeDissection(recs);
   assert.equal(s.datagrams, 275, label);
@@ -72,7 +54,7 @@ function checkFullCapture(recs: DissectRecord[], label: string): void {
   for (const r of pieces) assert.equal(r.fragment!.total, 2);
   const ends = packetEnds(recs);
   assert.equal(ends.length, 272 - 8);
-  assert.deepEqual([...new Set(ends.map((r) => r.verb!))].sort(), README_VERBS);
+  assert.deepEqual([...new Set(ends.map((r) => r.verb!))].sort(), CAPTURE_VERBS);
   for (const r of ends) {
     assert.ok(r.summary, `summary for ${r.index}`);
     assert.ok(r.plaintext && r.wire);
