@@ -2,6 +2,7 @@
 import type { JsonObject } from "./json.ts";
 import { canonicalJson, isJsonObject } from "./json.ts";
 import { CachedStore } from "./store.ts";
+import { writeFileAtomicSync } from "../util/atomic_write.ts";
 
 /** Test hook points of {@link FileStore}; a hook that throws aborts the write there. */
 export interface FileStoreHooks {
@@ -11,8 +12,6 @@ export interface FileStoreHooks {
 
 const NETWORK_FILE = /^[0-9a-f]{16}\.json$/;
 const MEMBER_FILE = /^[0-9a-f]{10}\.json$/;
-
-let tmpCounter = 0;
 
 /** Reads and parses a JSON object file; undefined if missing, unreadable or not an object. */
 function readJsonObject(path: string): JsonObject | undefined {
@@ -74,27 +73,10 @@ export class FileStore extends CachedStore {
 
   /** Atomic write: temp file, fsync, rename. The temp file is removed if anything fails. */
   private writeAtomic(path: string, text: string): void {
-    const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
-    const data = new TextEncoder().encode(text);
-    try {
-      const f = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-      try {
-        let off = 0;
-        while (off < data.length) off += f.writeSync(data.subarray(off));
-        f.syncSync();
-      } finally {
-        f.close();
-      }
-      this.hooks.beforeRename?.(tmp, path);
-      Deno.renameSync(tmp, path);
-    } catch (e) {
-      try {
-        Deno.removeSync(tmp);
-      } catch {
-        // never created or already gone
-      }
-      throw e;
-    }
+    writeFileAtomicSync(path, new TextEncoder().encode(text), {
+      mode: 0o600,
+      beforeRename: this.hooks.beforeRename,
+    });
   }
 
   protected persistNetwork(network: JsonObject): void {

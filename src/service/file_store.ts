@@ -1,5 +1,6 @@
 // The node's persistent state under the home directory: atomic, skip-if-unchanged file writes.
 import type { StateKind } from "../vl1/node_host.ts";
+import { writeFileAtomicSync } from "../util/atomic_write.ts";
 
 /** Same bytes? */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -17,8 +18,6 @@ export function readFileOrUndefined(path: string): Uint8Array | undefined {
   }
 }
 
-let tmpCounter = 0;
-
 /**
  * Writes `data` to `path` atomically: a temporary file in the same directory is written,
  * fsynced and renamed over `path`. If the file already holds exactly `data` nothing is written.
@@ -27,26 +26,7 @@ let tmpCounter = 0;
 export function atomicWriteFileSync(path: string, data: Uint8Array, mode = 0o644): boolean {
   const old = readFileOrUndefined(path);
   if (old !== undefined && sameBytes(old, data)) return false;
-  const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
-  try {
-    const f = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
-    try {
-      let off = 0;
-      while (off < data.length) off += f.writeSync(data.subarray(off));
-      f.syncSync();
-    } finally {
-      f.close();
-    }
-    Deno.chmodSync(tmp, mode);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
-  }
+  writeFileAtomicSync(path, data, { mode });
   return true;
 }
 
