@@ -32,31 +32,28 @@ export interface OpenUdpTransportOptions extends UdpTransportOptions {
   bufferBytes?: number;
 }
 
-/** Statistics of the FFI transport: the common counters plus the FFI loop's own. */
-export interface FfiUdpTransportStats extends UdpTransportStats {
-  /** Datagrams dropped because the send buffer stayed full (also counted in sendErrors). */
-  sendDropped: number;
-  /** Completed polls of the receive loop. */
-  polls: number;
-  /** recvmmsg calls that returned datagrams (received / batches = datagrams per call). */
-  batches: number;
-  /** recvmmsg calls that filled the whole batch. */
-  fullBatches: number;
-  /** Datagrams queued for batched sending. */
-  queued: number;
-  /** Send syscalls (sendmmsg + sendto; sent / sendCalls = datagrams per call). */
-  sendCalls: number;
-  /** Oversized datagrams dropped. */
-  truncated: number;
-  /** GSO messages sent (several equal datagrams to one destination in one message). */
-  gsoMessages: number;
-  /** Datagrams sent inside GSO messages. */
-  gsoDatagrams: number;
-  /** Received buffers holding several datagrams coalesced by UDP GRO. */
-  groBuffers: number;
-  /** Datagrams split out of those buffers. */
-  groDatagrams: number;
-}
+/** The FFI loop's own counters that {@link FfiUdpTransport.stats} passes on (see LinuxUdpCounters). */
+const FFI_COUNTERS = [
+  "sendDropped",
+  "polls",
+  "batches",
+  "fullBatches",
+  "queued",
+  "sendCalls",
+  "truncated",
+  "gsoMessages",
+  "gsoDatagrams",
+  "groBuffers",
+  "groDatagrams",
+] as const;
+
+/**
+ * Statistics of the FFI transport: the common counters (`sendErrors` includes `sendDropped`)
+ * plus the FFI loop's own, as {@link LinuxUdpCounters} documents them.
+ */
+export type FfiUdpTransportStats =
+  & UdpTransportStats
+  & Pick<LinuxUdpCounters, typeof FFI_COUNTERS[number]>;
 
 /** Whether UDP GSO/GRO may be used: not when the environment says `ZT_UDP_GSO=0`. */
 export function udpOffloadAllowed(): boolean {
@@ -147,23 +144,14 @@ export class FfiUdpTransport implements UdpTransportApi {
   /** Counters (a fresh snapshot each read). */
   get stats(): FfiUdpTransportStats {
     const c = this.#counters;
-    return {
+    const out = {
       received: c.received,
       sent: c.sent,
       sendErrors: c.sendErrors + c.sendDropped,
       handlerErrors: c.callbackErrors,
-      sendDropped: c.sendDropped,
-      polls: c.polls,
-      batches: c.batches,
-      fullBatches: c.fullBatches,
-      queued: c.queued,
-      sendCalls: c.sendCalls,
-      truncated: c.truncated,
-      gsoMessages: c.gsoMessages,
-      gsoDatagrams: c.gsoDatagrams,
-      groBuffers: c.groBuffers,
-      groDatagrams: c.groDatagrams,
-    };
+    } as FfiUdpTransportStats;
+    for (const k of FFI_COUNTERS) out[k] = c[k];
+    return out;
   }
 
   /** Local addresses bound (wildcards included), with the port. */
