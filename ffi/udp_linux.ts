@@ -539,21 +539,35 @@ export class LinuxUdp {
     const s = this.sockets[idx];
     if (this.#closed || s.fd < 0) return;
     if (this.#gso && count > 1) this.#sendRingGso(s, r, count);
-    else this.#sendRingRange(s, r, 0, count);
+    else this.#sendMessages(s, r, undefined, 0, count);
   }
 
-  /** Sends ring datagrams [from, to) with plain sendmmsg (one message per datagram). */
-  #sendRingRange(s: BoundUdpSocket, r: SendRing, from: number, to: number): void {
+  /**
+   * Hands messages [from, to) to the kernel with as few `sendmmsg` calls as it takes. Without
+   * `g` they are the ring's own (message j = datagram j); with `g`, GSO message j carries ring
+   * datagrams [g.runStart[j], g.runEnd[j]). EAGAIN: waits ≤ 1 ms a few times, then drops the
+   * rest. A failed datagram is skipped and counted; a refused GSO message is resent datagram by
+   * datagram and its destination is not batched again.
+   */
+  #sendMessages(s: BoundUdpSocket, r: SendRing, g: GsoArea | undefined, from: number, to: number) {
     const l = libc();
     const c = this.counters;
+    const msgs = g ? g.msgs : r.msgs;
     let off = from;
     let stalls = 0;
     while (off < to) {
       c.sendCalls++;
-      const n = l.sendmmsg(s.fd, off === 0 ? r.msgs : r.msgs.subarray(off * MSGHDR), to - off, 0);
+      const n = l.sendmmsg(s.fd, off === 0 ? msgs : msgs.subarray(off * MSGHDR), to - off, 0);
       if (n > 0) {
-        for (let j = off; j < off + n; j++) c.sentBytes += r.lens[j];
-        c.sent += n;
+        for (let j = off; j < off + n; j++) {
+          const a = g ? g.runStart[j] : j, b = g ? g.runEnd[j] : j + 1;
+          for (let d = a; d < b; d++) c.sentBytes += r.lens[d];
+          c.sent += b - a;
+          if (b - a > 1) {
+            c.gsoMessages++;
+            c.gsoDatagrams += b - a;
+          }
+        }
         off += n;
         continue;
       }
@@ -564,10 +578,20 @@ export class LinuxUdp {
           this.#waitWritable(s.fd);
           continue;
         }
-        c.sendDropped += to - off; // the socket stays full: drop the rest of this round
+        // the socket stays full: drop the rest of this round
+        c.sendDropped += g ? g.runEnd[to - 1] - g.runStart[off] : to - off;
         return;
       }
-      c.sendErrors++; // this datagram failed (unreachable, ...): skip it, send the rest
+      const a = g ? g.runStart[off] : off, b = g ? g.runEnd[off] : off + 1;
+      if (b - a > 1) {
+        // refused as a batch (EINVAL/EMSGSIZE: path MTU below the datagram size, old kernel...)
+        c.gsoFallbacks++;
+        this.#noGso.add(r.remotes[a]!);
+        this.#sendMessages(s, r, undefined, a, b);
+      } else {
+        c.sendErrors++; // this datagram failed (unreachable, ...): skip it, send the rest
+        if (g && code === EINVAL) this.#noGso.add(r.remotes[a]!);
+      }
       off++;
     }
   }
@@ -608,48 +632,7 @@ export class LinuxUdp {
       m++;
       k = end;
     }
-    const l = libc();
-    const c = this.counters;
-    let off = 0;
-    let stalls = 0;
-    while (off < m) {
-      c.sendCalls++;
-      const n = l.sendmmsg(s.fd, off === 0 ? g.msgs : g.msgs.subarray(off * MSGHDR), m - off, 0);
-      if (n > 0) {
-        for (let j = off; j < off + n; j++) {
-          const a = g.runStart[j], b = g.runEnd[j];
-          for (let d = a; d < b; d++) c.sentBytes += lens[d];
-          c.sent += b - a;
-          if (b - a > 1) {
-            c.gsoMessages++;
-            c.gsoDatagrams += b - a;
-          }
-        }
-        off += n;
-        continue;
-      }
-      const code = errno();
-      if (code === EINTR) continue;
-      if (code === EAGAIN) {
-        if (stalls++ < MAX_SEND_STALLS) {
-          this.#waitWritable(s.fd);
-          continue;
-        }
-        for (let j = off; j < m; j++) c.sendDropped += g.runEnd[j] - g.runStart[j];
-        return;
-      }
-      const a = g.runStart[off], b = g.runEnd[off];
-      if (b - a > 1) {
-        // refused as a batch (EINVAL/EMSGSIZE: path MTU below the datagram size, old kernel...)
-        c.gsoFallbacks++;
-        this.#noGso.add(r.remotes[a]!);
-        this.#sendRingRange(s, r, a, b);
-      } else {
-        c.sendErrors++;
-        if (code === EINVAL) this.#noGso.add(r.remotes[a]!);
-      }
-      off++;
-    }
+    this.#sendMessages(s, r, g, 0, m);
   }
 
   /**
