@@ -1,4 +1,5 @@
 // AES-256 block cipher (FIPS-197) with 32-bit T-tables: block encrypt/decrypt and 32-bit-counter CTR.
+import { be32, put32 } from "./words.ts";
 
 /** Forward S-box. */
 const SBOX = new Uint8Array(256);
@@ -70,17 +71,6 @@ function rotr8(w: number): number {
 function subWord(w: number): number {
   return (SBOX[w >>> 24] << 24) | (SBOX[(w >>> 16) & 255] << 16) | (SBOX[(w >>> 8) & 255] << 8) |
     SBOX[w & 255];
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }
 
 /** Number of AES-256 rounds. */

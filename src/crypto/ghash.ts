@@ -1,4 +1,5 @@
 // GHASH (GCM's universal hash over GF(2^128)) with a per-key 8-bit multiplication table (Shoup).
+import { be32, put32 } from "./words.ts";
 
 /** Reduction of the 8 bits shifted out when multiplying by x^8: value to XOR into the top word. */
 const R8 = new Int32Array(256);
@@ -117,15 +118,4 @@ export class Ghash {
   word(i: number): number {
     return this.#y[i];
   }
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }

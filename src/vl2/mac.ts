@@ -1,4 +1,5 @@
 // 48-bit Ethernet MAC helpers: ZeroTier's per-network MAC <-> node address mapping and text form.
+import { writeMac } from "../vl1/verbs/wire.ts";
 
 const TWO32 = 0x1_0000_0000;
 const TWO40 = 0x100_0000_0000;
@@ -56,13 +57,7 @@ export function macFromBytes(b: Uint8Array, off = 0): number {
 
 /** Writes `mac` as 6 big-endian bytes at `off`; the caller guarantees room. */
 export function macWriteTo(mac: number, b: Uint8Array, off = 0): void {
-  const hi = Math.floor(mac / TWO32), lo = mac % TWO32;
-  b[off] = (hi >>> 8) & 0xff;
-  b[off + 1] = hi & 0xff;
-  b[off + 2] = lo >>> 24;
-  b[off + 3] = (lo >>> 16) & 0xff;
-  b[off + 4] = (lo >>> 8) & 0xff;
-  b[off + 5] = lo & 0xff;
+  writeMac(b, off, mac);
 }
 
 /** The 6-byte encoding of `mac`. */
