@@ -11,7 +11,14 @@ const NEW_NWID = /^[0-9a-fA-F]{10}_{6}$/;
 
 /** Sends sorted-key compact JSON (`{}` for undefined), or JSONP when `?jsonp=fn` is given. */
 function send(c: Context, body: Json | undefined, status = 200): Response {
-  const text = body === undefined ? "{}" : canonicalJson(body);
+  return jsonResponse(c, body === undefined ? "{}" : canonicalJson(body), status);
+}
+
+/**
+ * A JSON response with body `text`, or JSONP `fn(text);` when the request has `?jsonp=fn` with a
+ * plain identifier (as the reference's API does).
+ */
+export function jsonResponse(c: Context, text: string, status = 200): Response {
   const fn = c.req.query("jsonp");
   if (fn !== undefined && /^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$/.test(fn)) {
     return new Response(`${fn}(${text});`, {

@@ -7,6 +7,7 @@ import { presentedToken, tokensEqual } from "./auth_token.ts";
 import { healthJson, type Json, moonJson, peerJson, statusJson } from "./api_status.ts";
 import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
+import { jsonResponse } from "../controller/api.ts";
 
 /** What the API reads from the running service (small, so tests can fake it). */
 export interface ApiState {
@@ -62,15 +63,7 @@ function clientAllowed(remote: Deno.NetAddr | undefined, allowed: InetAddress[])
 
 /** Sends JSON the reference's way: `{}` for empty, `?jsonp=fn` wrapping. */
 export function sendJson(c: Context, body: Json | undefined, status = 200): Response {
-  const text = body === undefined || body === null ? "{}" : JSON.stringify(body);
-  const fn = c.req.query("jsonp");
-  if (fn !== undefined && /^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$/.test(fn)) {
-    return new Response(`${fn}(${text});`, {
-      status,
-      headers: { "content-type": "application/javascript" },
-    });
-  }
-  return new Response(text, { status, headers: { "content-type": "application/json" } });
+  return jsonResponse(c, body === undefined || body === null ? "{}" : JSON.stringify(body), status);
 }
 
 /** Parses a 10-hex-digit address route parameter. */
