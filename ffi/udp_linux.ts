@@ -502,13 +502,10 @@ export class LinuxUdp {
     if (r === undefined) r = this.#rings[idx] = newSendRing();
     const k = r.count;
     r.buf.set(data, k * SEND_SLOT);
-    const same = r.lastRemote === remote && k > 0;
-    const saLen = same
+    const saLen = k > 0 && r.remotes[k - 1] === remote
       ? r.copyLastName(k)
       : writeSockaddr(r.buf, r.namesOff + k * SOCKADDR_SLOT, remote);
-    r.same[k] = same ? 1 : 0;
     r.remotes[k] = remote;
-    r.lastRemote = remote;
     r.u32[((k * MSGHDR) >> 2) + 2] = saLen; // msg_namelen
     r.iovU32[(k * IOVEC + 8) >> 2] = len; // iov_len (low half; the high half stays 0)
     r.lens[k] = len;
@@ -535,7 +532,6 @@ export class LinuxUdp {
   #flushRing(idx: number, r: SendRing): void {
     const count = r.count;
     r.count = 0;
-    r.lastRemote = undefined;
     const s = this.sockets[idx];
     if (this.#closed || s.fd < 0) return;
     if (this.#gso && count > 1) this.#sendRingGso(s, r, count);
@@ -603,7 +599,7 @@ export class LinuxUdp {
    */
   #sendRingGso(s: BoundUdpSocket, r: SendRing, count: number): void {
     const g = r.gso ?? (r.gso = newGsoArea(r));
-    const lens = r.lens, same = r.same, u32 = g.u32, ringU32 = r.u32;
+    const lens = r.lens, remotes = r.remotes, u32 = g.u32, ringU32 = r.u32;
     let m = 0;
     for (let k = 0; k < count;) {
       const size = lens[k];
@@ -611,7 +607,8 @@ export class LinuxUdp {
       if (!this.#noGso.has(r.remotes[k]!)) {
         let total = size;
         while (
-          end < count && end - k < GSO_MAX_SEGMENTS && same[end] === 1 && lens[end] <= size &&
+          end < count && end - k < GSO_MAX_SEGMENTS && remotes[end] === remotes[k] &&
+          lens[end] <= size &&
           total + lens[end] <= GSO_MAX_BYTES
         ) {
           total += lens[end];
@@ -1017,11 +1014,10 @@ interface SendRing {
   lens: Uint32Array;
   /** Datagrams queued. */
   count: number;
-  /** Destination of the last queued datagram (its sockaddr is copied for the next one). */
-  lastRemote: InetAddress | undefined;
-  /** 1 where a datagram goes to the same destination object as the one before it. */
-  same: Uint8Array;
-  /** Destination of each queued datagram. */
+  /**
+   * Destination of each queued datagram (slots from `count` on are stale). A datagram for the
+   * same address object as the one before it reuses its sockaddr and may join its GSO run.
+   */
   remotes: (InetAddress | undefined)[];
   /** Address of `buf` in memory. */
   base: number;
@@ -1056,8 +1052,6 @@ function newSendRing(): SendRing {
     namesOff,
     lens: new Uint32Array(SEND_RING),
     count: 0,
-    lastRemote: undefined,
-    same: new Uint8Array(SEND_RING),
     remotes: new Array(SEND_RING).fill(undefined),
     base: Number(base),
     gso: undefined,
