@@ -291,7 +291,6 @@ export class LinuxTapDevice {
   #onRoundEnd: RoundEndCallback | undefined;
   readonly #readBuf: Uint8Array<ArrayBuffer>;
   readonly #pollFds = new Uint8Array(16);
-  readonly #offload: boolean;
   readonly #offloadCounters: TapOffloadCounters = {
     superFrames: 0,
     segments: 0,
@@ -364,7 +363,6 @@ export class LinuxTapDevice {
     this.name = name;
     this.#mac = mac;
     this.#mtu = mtu;
-    this.#offload = offload;
     this.#readBuf = new Uint8Array(offload ? TAP_OFFLOAD_READ_BUFFER : TAP_READ_BUFFER);
     if (offload) {
       this.#segmenter = new TcpSegmenter();
@@ -452,7 +450,7 @@ export class LinuxTapDevice {
 
   /** Whether offloads are on (IFF_VNET_HDR with checksum offload and TSO). */
   get offload(): boolean {
-    return this.#offload;
+    return this.#coalescer !== undefined;
   }
 
   /** Offload counters (zeros while {@link offload} is false). */
@@ -605,7 +603,7 @@ export class LinuxTapDevice {
         break;
       }
       reads++;
-      if (this.#offload) this.#offloadRead(buf, n);
+      if (this.#coalescer) this.#offloadRead(buf, n);
       else this.#deliver(buf.subarray(0, n));
     }
     return this.counters.framesRead - before;
