@@ -9,7 +9,16 @@ fi
 deno --version | head -1
 
 need=()
-for pair in ip:iproute2 iperf3:iperf3 tcpdump:tcpdump iptables:iptables ping:iputils-ping curl:curl; do
+# One "command:debian-package" per line (keep them sorted; add yours on its own line).
+tools=(
+  curl:curl
+  ip:iproute2
+  iperf3:iperf3
+  iptables:iptables
+  ping:iputils-ping
+  tcpdump:tcpdump
+)
+for pair in "${tools[@]}"; do
   cmd=${pair%%:*}
   pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
