@@ -1,6 +1,7 @@
 // `zt run [home]`: the node service (zerotier-one's switches -p, -U, -d; --log-level / ZT_LOG).
 import type { Command } from "commander";
 import { HomeError, resolveHomeDir, SYSTEM_HOME } from "../service/home.ts";
+import { HomeLock, HomeLockedError } from "../service/home_lock.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import { daemonize } from "../service/daemonize.ts";
 import { createNode } from "../service/node_factory.ts";
@@ -42,13 +43,21 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
     port = parsePort(o.port);
     if (port === undefined) fail(`bad port "${o.port}" (0..65535; 0 = random)`);
   }
+  const uid = Deno.uid();
+  const home = resolveHomeDir({ arg: homeArg, env: (n) => Deno.env.get(n), isRoot: uid === 0 });
   if (o.daemon) {
+    // The detached child takes the lock itself; this check only fails early, in the foreground.
+    if (home) {
+      try {
+        HomeLock.check(home);
+      } catch (e) {
+        if (e instanceof HomeLockedError) fail(e.message);
+      }
+    }
     const pid = daemonize(Deno.args);
     console.log(pid);
     Deno.exit(0);
   }
-  const uid = Deno.uid();
-  const home = resolveHomeDir({ arg: homeArg, env: (n) => Deno.env.get(n), isRoot: uid === 0 });
   if (!home) fail("cannot determine a home directory (give one: zt run <home>, or set ZT_HOME)");
   if (home === SYSTEM_HOME && uid !== 0 && uid !== null && !o.U) {
     fail(`${SYSTEM_HOME} needs root; run as root, give another home, or pass -U`);

@@ -13,6 +13,7 @@ import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
+import { HomeLock } from "./home_lock.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
@@ -183,6 +184,7 @@ export class Service {
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #lock: HomeLock | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -212,10 +214,32 @@ export class Service {
   }
 
   /**
-   * Starts everything. @throws HomeError (identity/home problems), ServiceError (local.conf,
-   * TCP port), PortInUseError (UDP port taken).
+   * Starts everything. First takes the home lock (`zerotier-one.pid`, held until {@link stop})
+   * and only then sweeps leftovers of a crash and touches any state. @throws HomeLockedError
+   * (another node uses the home), HomeError (identity/home problems), ServiceError
+   * (local.conf, TCP port), PortInUseError (UDP port taken).
    */
   static async start(opts: ServiceOptions): Promise<Service> {
+    try {
+      Deno.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
+    } catch {
+      // initHome reports it
+    }
+    const lock = HomeLock.acquire(opts.home);
+    try {
+      const swept = lock.sweepTemps();
+      if (swept > 0) opts.log.info(`removed ${swept} temporary file(s) left by a crash`);
+      const service = await Service.#startLocked(opts);
+      service.#lock = lock;
+      return service;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** {@link start} once the home lock is held. */
+  static async #startLocked(opts: ServiceOptions): Promise<Service> {
     const log = opts.log;
     const random = opts.random ?? systemRandom;
     const now = opts.now ?? Date.now;
@@ -522,6 +546,7 @@ export class Service {
     this.controller?.stop();
     await this.dataPlane?.close();
     await this.#transport.close();
+    this.#lock?.release();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
     this.#resolveStopped();
   }
