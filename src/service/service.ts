@@ -14,6 +14,7 @@ import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { HomeLock } from "./home_lock.ts";
+import { HttpServer } from "./http_server.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
@@ -180,7 +181,7 @@ export class Service {
   readonly stopped: Promise<void>;
   readonly #log: Logger;
   readonly #transport: UdpTransportApi;
-  readonly #servers: Deno.HttpServer[];
+  readonly #servers: HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -196,7 +197,7 @@ export class Service {
       conf: LocalConf;
       log: Logger;
       transport: UdpTransportApi;
-      servers: Deno.HttpServer[];
+      servers: HttpServer[];
       now: () => number;
       metricsWriter: MetricsWriter;
     },
@@ -280,7 +281,7 @@ export class Service {
       }
     }
 
-    const servers: Deno.HttpServer[] = [];
+    const servers: HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
     let networks: Networks | undefined;
@@ -418,10 +419,12 @@ export class Service {
         : apiListenPlan(conf.settings);
       for (const h of plan) {
         try {
-          servers.push(Deno.serve(
-            { hostname: h.hostname, port, onListen: () => {} },
-            (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
-          ));
+          servers.push(HttpServer.listen({
+            hostname: h.hostname,
+            port,
+            handler: (req, remoteAddr) => app.fetch(req, { remoteAddr }),
+            onError: (m) => log.warn(m),
+          }));
         } catch (e) {
           if (e instanceof Deno.errors.AddrInUse) {
             if (h.coveredByDualStack && servers.length > 0) continue;
