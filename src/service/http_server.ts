@@ -114,6 +114,10 @@ class Connection {
   #len = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Aborts the current request's `signal` when its response is done or the connection ends. */
+  #abort: AbortController | undefined;
+  /** The response body being sent (cancelled when the connection ends). */
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   timedOut = false;
 
   constructor(
@@ -142,6 +146,8 @@ class Connection {
   /** Closes the socket once. */
   close(): void {
     this.disarm();
+    this.#abort?.abort();
+    this.#reader?.cancel().catch(() => {});
     if (this.#closed) return;
     this.#closed = true;
     try {
@@ -249,7 +255,10 @@ class Connection {
             headers: { "content-type": "application/json" },
           });
         }
-        if (!(await this.#sendResponse(res, req.method === "HEAD", keepAlive))) break;
+        const sent = await this.#sendResponse(res, req.method === "HEAD", keepAlive);
+        this.#abort?.abort();
+        this.#abort = undefined;
+        if (!sent) break;
         if (!keepAlive) break;
       }
     } finally {
@@ -268,7 +277,7 @@ class Connection {
         scanned = 0;
       }
       const end = findHeadEnd(this.#buf, scanned - 3, this.#len);
-      if (end >= 0) {
+      if (end >= 0 && end + 4 <= this.o.maxHeadBytes) {
         const s = dec.decode(this.#buf.subarray(0, end));
         this.#consume(end + 4);
         return s;
@@ -277,6 +286,7 @@ class Connection {
       if (this.#len >= this.o.maxHeadBytes) {
         this.stats.malformed++;
         await this.#sendPlain(431, "request head too large");
+        await this.#drain();
         return undefined;
       }
       if (!(await this.#fill(this.o.maxHeadBytes))) return undefined;
@@ -346,10 +356,15 @@ class Connection {
     }
     const hasBody = body !== undefined && method !== "GET" && method !== "HEAD";
     try {
-      return {
-        req: new Request(url, { method, headers, body: hasBody ? body : undefined }),
-        keepAlive,
-      };
+      const abort = new AbortController();
+      const req = new Request(url, {
+        method,
+        headers,
+        body: hasBody ? body : undefined,
+        signal: abort.signal,
+      });
+      this.#abort = abort;
+      return { req, keepAlive };
     } catch {
       throw new Reject(400, "bad request");
     }
@@ -466,30 +481,49 @@ class Connection {
       return await this.write(enc.encode(head + "\r\n"));
     }
     const reader = res.body.getReader();
-    // Collect what arrives in one go: a complete body is sent with a length.
+    this.#reader = reader;
+    try {
+      return await this.#sendBody(reader, head);
+    } finally {
+      this.#reader = undefined;
+    }
+  }
+
+  /** Writes the head and the body of a streamed response. */
+  async #sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, head: string): Promise<boolean> {
+    type Read = ReadableStreamReadResult<Uint8Array>;
+    const read = (): Promise<Read> =>
+      reader.read().catch(() => ({ done: true as const, value: undefined }));
+    // Collect what is ready without waiting (a buffered body ends at once): a complete body is
+    // sent with a length, anything still streaming (an event stream) goes out chunked.
     const first: Uint8Array[] = [];
     let size = 0;
-    let done = false;
-    while (size < 65536) {
-      const r = await reader.read();
-      if (r.done) {
-        done = true;
-        break;
-      }
+    let pending: Promise<Read> | undefined = read();
+    let r: Read | undefined = await pending;
+    for (;;) {
+      if (r === undefined) break; // not ready yet
+      pending = undefined;
+      if (r.done) break;
       first.push(r.value);
       size += r.value.length;
+      if (size >= 65536) break;
+      pending = read();
+      const tick = new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 0));
+      r = await Promise.race([pending, tick]);
     }
-    if (done) {
+    if (r?.done) {
       head += `content-length: ${size}\r\n\r\n`;
       return await this.write(concat(enc.encode(head), ...first));
     }
     head += "transfer-encoding: chunked\r\n\r\n";
-    if (!(await this.write(concat(enc.encode(head), chunk(concat(...first)))))) {
+    const firstPart = size > 0 ? chunk(concat(...first)) : new Uint8Array();
+    if (!(await this.write(concat(enc.encode(head), firstPart)))) {
       await reader.cancel().catch(() => {});
       return false;
     }
     for (;;) {
-      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      const r = await (pending ?? read());
+      pending = undefined;
       if (r.done || r.value === undefined) break;
       if (r.value.length === 0) continue;
       if (!(await this.write(chunk(r.value)))) {
