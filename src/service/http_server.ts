@@ -116,6 +116,8 @@ class Connection {
   #closed = false;
   /** Aborts the current request's `signal` when its response is done or the connection ends. */
   #abort: AbortController | undefined;
+  /** A read that watches for the client leaving while a response streams (null: it left). */
+  #watch: Promise<Uint8Array | null> | undefined;
   /** The response body being sent (cancelled when the connection ends). */
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   timedOut = false;
@@ -159,6 +161,20 @@ class Connection {
 
   /** Reads more bytes into the buffer (growing it up to `limit`); false at EOF or error. */
   async #fill(limit: number): Promise<boolean> {
+    if (this.#watch) {
+      // a read started while a response streamed: take its bytes first
+      const got = await this.#watch;
+      this.#watch = undefined;
+      if (got === null) return false;
+      if (this.#len + got.length > this.#buf.length) {
+        const nb = new Uint8Array(this.#len + got.length);
+        nb.set(this.#buf.subarray(0, this.#len));
+        this.#buf = nb;
+      }
+      this.#buf.set(got, this.#len);
+      this.#len += got.length;
+      return true;
+    }
     if (this.#len === this.#buf.length) {
       if (this.#buf.length >= limit) return false;
       const nb = new Uint8Array(Math.min(limit, this.#buf.length * 2));
@@ -427,12 +443,9 @@ class Connection {
    * briefly and boundedly, so closing does not reset the connection before it reads the answer.
    */
   async #drain(): Promise<void> {
-    try {
-      await this.conn.closeWrite();
-    } catch {
-      return;
-    }
-    this.arm(1000);
+    this.arm(1000); // bounds the whole drain
+    // not awaited: a shutdown can wait behind the kernel's send buffer; the deadline rules
+    this.conn.closeWrite().catch(() => {});
     const sink = new Uint8Array(16384);
     for (let total = 0; total < 1 << 20;) {
       let n: number | null;
@@ -521,6 +534,33 @@ class Connection {
       await reader.cancel().catch(() => {});
       return false;
     }
+    // A stream may stay quiet for long (an event stream): notice the client leaving meanwhile,
+    // so the request signal aborts and the body is cancelled at once, not at the next write.
+    if (!this.#watch) {
+      const scratch = new Uint8Array(16384);
+      let streaming = true;
+      this.#watch = this.conn.read(scratch).then(
+        (n) => (n === null ? null : scratch.slice(0, n)),
+        () => null,
+      );
+      this.#watch.then((got) => {
+        if (got === null && streaming) this.close();
+      });
+      try {
+        return await this.#streamChunks(reader, pending, read);
+      } finally {
+        streaming = false;
+      }
+    }
+    return await this.#streamChunks(reader, pending, read);
+  }
+
+  /** Writes the rest of a streamed body as chunks, then the last chunk. */
+  async #streamChunks(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined,
+    read: () => Promise<ReadableStreamReadResult<Uint8Array>>,
+  ): Promise<boolean> {
     for (;;) {
       const r = await (pending ?? read());
       pending = undefined;

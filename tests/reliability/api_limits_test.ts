@@ -181,12 +181,14 @@ Deno.test("local API bounds on a real zt process", async (t) => {
     await t.step(
       "the connection cap closes extra connections at once; loopback gets its slots back",
       async () => {
+        // the last step's connections are answered 413 and then drained for up to 1 s
+        await sleep(1500);
         const many: Probe[] = [];
         for (let i = 0; i < 100; i++) many.push(await probe(h.port));
         open.push(...many);
         await sleep(500);
         const early = many.filter((m) => m.isClosed()).length;
-        assert.ok(early >= 36, `only ${early} of 100 closed at once (cap 64)`);
+        assert.ok(early >= 36 && early < 50, `${early} of 100 closed at once (cap 64)`);
         assert.equal(await closedWithin(many, 12000), 100);
         assert.equal((await api(h.port, "GET", "/status")).status, 200);
         report.push(`100 idle connections: ${early} closed at accept (cap 64), rest by deadline`);

@@ -146,7 +146,7 @@ Deno.test("http server: deadlines close idle, slow-head and slow-body connection
   }
 });
 
-Deno.test("http server: streamed responses go chunked; the request signal aborts when the connection ends", async () => {
+Deno.test("http server: streamed responses go chunked; the request signal aborts when the client leaves", async () => {
   let aborted: Promise<void> | undefined;
   const s = server((req) => {
     if (new URL(req.url).pathname === "/stream") {
@@ -179,10 +179,12 @@ Deno.test("http server: streamed responses go chunked; the request signal aborts
     const b = new Uint8Array(1024);
     await c.read(b);
     c.close();
-    // the server notices at its next write at the latest; the stream above never writes again,
-    // so shutting down must end it and abort the signal
-    await s.shutdown();
-    await aborted;
+    // the stream never writes again: the server notices the client leaving by itself
+    const gone = await Promise.race([
+      aborted!.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    assert.ok(gone, "request signal not aborted after the client left");
   } finally {
     await s.shutdown();
   }
