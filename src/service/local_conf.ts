@@ -194,6 +194,23 @@ function addrList(v: unknown, what: string, w: string[], bareIp: boolean): InetA
   return out;
 }
 
+/**
+ * `settings.allowManagementFrom`: like {@link addrList}, with a warning for entries without
+ * `/bits` or with `/0`, which (as in the reference) let every address use the API.
+ */
+function managementCidrs(v: unknown, w: string[]): InetAddress[] {
+  const out = addrList(v, "settings.allowManagementFrom", w, false);
+  for (const a of out) {
+    if (a.port === 0) {
+      w.push(
+        `settings.allowManagementFrom: ${a.toIpString()}/0 (an entry without /bits) admits ` +
+          `every address to the local API`,
+      );
+    }
+  }
+  return out;
+}
+
 /** Reads a u64 given as a JSON number or decimal/0x string. */
 function u64(v: unknown): bigint | undefined {
   try {
@@ -219,7 +236,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     portMappingEnabled: bool(s, "portMappingEnabled", true, w),
     allowTcpFallbackRelay: bool(s, "allowTcpFallbackRelay", true, w),
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
-    allowManagementFrom: addrList(s.allowManagementFrom, "settings.allowManagementFrom", w, false),
+    allowManagementFrom: managementCidrs(s.allowManagementFrom, w),
     bind: addrList(s.bind, "settings.bind", w, true),
     softwareUpdate: typeof s.softwareUpdate === "string" ? s.softwareUpdate : "disable",
     softwareUpdateChannel: typeof s.softwareUpdateChannel === "string"

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { ApiEnv } from "../../src/service/api_server.ts";
 import { configRoutes } from "../../src/service/config_api.ts";
+import { parseLocalConf } from "../../src/service/local_conf.ts";
 
 /** The config routes on a home holding `conf` as local.conf. */
 function setup(conf: unknown): { app: Hono<ApiEnv>; home: string } {
@@ -108,4 +109,16 @@ Deno.test("/config/settings: valid values are stored, other sections untouched",
   } finally {
     Deno.removeSync(home, { recursive: true });
   }
+});
+
+Deno.test("local.conf: an allowManagementFrom entry without /bits is loaded as the reference does, with a warning", () => {
+  const r = parseLocalConf(
+    JSON.stringify({ settings: { allowManagementFrom: ["10.0.0.1", "192.168.0.0/16"] } }),
+  );
+  assert.ok(r.ok);
+  assert.equal(r.conf.settings.allowManagementFrom.length, 2);
+  assert.deepEqual(r.conf.warnings, [
+    "settings.allowManagementFrom: 10.0.0.1/0 (an entry without /bits) admits every address " +
+    "to the local API",
+  ]);
 });
