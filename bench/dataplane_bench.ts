@@ -742,18 +742,22 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
         console.log(`  warning: ${from.name} has no direct path to ${to.name} (relayed?)`);
       }
       let hook: ((p: "before1" | "after1") => Promise<void>) | undefined;
-      if (o.profile && label === "zt↔zt") {
+      if (o.profile && (label === "zt↔zt" || label === "ref→zt")) {
         hook = async (p) => {
           if (p !== "before1") return;
-          const pids = [a.proc!.pid, b.proc!.pid];
+          const zt = [from, to].filter((n) => n.kind === "zt" && n.proc);
+          const pids = zt.map((n) => n.proc!.pid);
           const script = await withPerf(pids, lab.dir, async () => {
-            await iperf(a, b, b.overlay, o.seconds, 1, clkTck);
+            await iperf(from, to, ip, o.seconds, 1, clkTck);
           });
-          if (Deno.env.get("ZT_BENCH_PERF_SCRIPT")) {
-            Deno.writeTextFileSync(Deno.env.get("ZT_BENCH_PERF_SCRIPT")!, script);
+          const dump = Deno.env.get("ZT_BENCH_PERF_SCRIPT");
+          if (dump) {
+            Deno.writeTextFileSync(`${dump}.${label === "zt↔zt" ? "ztzt" : "refzt"}`, script);
           }
-          const names = new Map([[pids[0], "a (sender)"], [pids[1], "b (receiver)"]]);
-          profile = perfBreakdown(parsePerfScript(script), names);
+          const names = new Map(
+            zt.map((n) => [n.proc!.pid, `${n.name} (${n === from ? "sender" : "receiver"})`]),
+          );
+          profile += `\n${label}:\n${perfBreakdown(parsePerfScript(script), names)}`;
         };
       }
       const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook);
@@ -803,7 +807,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     console.log(formatTable(results));
     if (profile) {
       console.log(
-        "\nperf profile (self time by category) of the zt nodes during an extra 1-stream a→b run:",
+        "\nperf profile (self time by category) of the zt nodes during an extra 1-stream run:",
       );
       console.log(profile);
     }
