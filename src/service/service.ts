@@ -249,7 +249,7 @@ export class Service {
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
   readonly #live: LiveConf;
-  readonly #confWatcher: LocalConfWatcher | undefined;
+  readonly #confWatcher: LocalConfWatcher;
   #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
@@ -261,7 +261,7 @@ export class Service {
       port: number;
       node: ServiceNode;
       live: LiveConf;
-      confWatcher: LocalConfWatcher | undefined;
+      confWatcher: LocalConfWatcher;
       log: Logger;
       transport: UdpTransportApi;
       servers: Deno.HttpServer[];
@@ -507,15 +507,13 @@ export class Service {
 
     const metricsWriter = new MetricsWriter(home, metrics, metricsInput, (m) => log.warn(m));
     const pollMs = opts.localConfPollMs ?? DEFAULT_LOCAL_CONF_POLL_MS;
-    const confWatcher = pollMs > 0
-      ? new LocalConfWatcher({
-        path: `${home}/local.conf`,
-        current: conf,
-        intervalMs: pollMs,
-        onChange: (next, changes) => ref.service?.applyLocalConf(next, changes),
-        onError: (m) => log.error(m),
-      })
-      : undefined;
+    const confWatcher = new LocalConfWatcher({
+      path: `${home}/local.conf`,
+      current: conf,
+      intervalMs: pollMs,
+      onChange: (next, changes) => ref.service?.applyLocalConf(next, changes),
+      onError: (m) => log.error(m),
+    });
     const refreshAddresses = () => node!.updateSettings?.({ localAddresses: listening() });
     const service = new Service({
       home,
@@ -540,7 +538,7 @@ export class Service {
         `${hs.identityCreated ? ", new identity" : ""})`,
     );
     service.#refreshAddresses = refreshAddresses;
-    confWatcher?.start();
+    if (pollMs > 0) confWatcher.start();
     service.#scheduleTick(0);
     return service;
   }
@@ -550,7 +548,7 @@ export class Service {
 
   /** Looks at local.conf now instead of at the next poll (after the API rewrote it). */
   checkLocalConf(): void {
-    this.#confWatcher?.check();
+    this.#confWatcher.check();
   }
 
   /**
@@ -650,7 +648,7 @@ export class Service {
   async stop(): Promise<void> {
     if (this.#stopping) return await this.stopped;
     this.#stopping = true;
-    this.#confWatcher?.stop();
+    this.#confWatcher.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     try {
