@@ -9,6 +9,7 @@ import {
   LogFile,
 } from "../service/log_file.ts";
 import { daemonize } from "../service/daemonize.ts";
+import { DEFAULT_LOCAL_CONF_POLL_MS } from "../service/local_conf_reload.ts";
 import { createNode } from "../service/node_factory.ts";
 import { Service, ServiceError } from "../service/service.ts";
 import { onShutdownSignal } from "../service/signals.ts";
@@ -202,6 +203,15 @@ export function registerRun(program: Command): void {
     .option(
       "--planet-fallback",
       "if <home>/planet does not parse, warn and use ZeroTier's public roots instead of stopping",
+    )
+    .addHelpText(
+      "after",
+      `
+Without a planet file in the home, the node uses ZeroTier's public roots.
+local.conf is re-read while running (every ${
+        DEFAULT_LOCAL_CONF_POLL_MS / 1000
+      } s): most settings apply at once;
+ports, bind addresses and the controller database are logged as needing a restart.`,
     )
     .action(async (home: string | undefined, o: RunOptions) => {
       await runService(home, o);
