@@ -53,10 +53,11 @@ export function formatLocalConf(conf: Record<string, unknown>): string {
  * Config routes. `GET /config` → local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
  * with a JSON object body merges each key into `settings` and rewrites local.conf atomically
  * (4-space indent), answering `{}`. Bad JSON, a non-object body, or a result that is not a valid
- * local.conf → 400 `{error, description}` and the file is left as it was. The running service
- * reads local.conf at start, so changed settings apply at the next start.
+ * local.conf → 400 `{error, description}` and the file is left as it was. After a write,
+ * `written` runs (the service re-reads local.conf at once: live settings apply, the others are
+ * logged as needing a restart).
  */
-export function configRoutes(home: string): ApiRoutes {
+export function configRoutes(home: string, written: () => void = () => {}): ApiRoutes {
   const path = `${home}/local.conf`;
   return (app) => {
     app.get("/config", (c) => {
@@ -85,6 +86,7 @@ export function configRoutes(home: string): ApiRoutes {
         return sendJson(c, { error: 400, description: `rejected: ${check.error}` }, 400);
       }
       atomicWriteFileSync(path, new TextEncoder().encode(out), 0o644);
+      written();
       return sendJson(c, {} as Json);
     };
     app.post("/config/settings", update);

@@ -46,6 +46,8 @@ export interface ServiceSettings {
   allowManagementFrom: InetAddress[];
   /** Explicit local IPs to bind instead of the wildcard addresses. */
   bind: InetAddress[];
+  /** Interface name prefixes never used for ZeroTier traffic (on top of lo, zt, tun, tap). */
+  interfacePrefixBlacklist: string[];
   /** Reported in /status. */
   softwareUpdate: string;
   /** Reported in /status. */
@@ -198,6 +200,21 @@ function addrList(v: unknown, what: string, w: string[], bareIp: boolean): InetA
   return out;
 }
 
+/** Reads `settings.interfacePrefixBlacklist` (non-empty strings), skipping bad entries. */
+function stringList(v: unknown, w: string[]): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    w.push("settings.interfacePrefixBlacklist is not an array; ignored");
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of v) {
+    if (typeof e === "string" && e.length > 0) out.push(e);
+    else w.push(`settings.interfacePrefixBlacklist: ignoring bad entry ${JSON.stringify(e)}`);
+  }
+  return out;
+}
+
 /** Reads a u64 given as a JSON number or decimal/0x string. */
 function u64(v: unknown): bigint | undefined {
   try {
@@ -225,6 +242,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
     allowManagementFrom: addrList(s.allowManagementFrom, "settings.allowManagementFrom", w, false),
     bind: addrList(s.bind, "settings.bind", w, true),
+    interfacePrefixBlacklist: stringList(s.interfacePrefixBlacklist, w),
     softwareUpdate: typeof s.softwareUpdate === "string" ? s.softwareUpdate : "disable",
     softwareUpdateChannel: typeof s.softwareUpdateChannel === "string"
       ? s.softwareUpdateChannel

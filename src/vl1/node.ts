@@ -178,6 +178,16 @@ export class Node {
     return p ? this.#info(p) : undefined;
   }
 
+  /**
+   * Changes settings while running (local.conf reloads): `physical` (MTU, trusted paths),
+   * `localAddresses` and `cipher` take effect from the next packet; other fields are ignored.
+   */
+  updateSettings(s: Pick<Partial<NodeSettings>, "physical" | "localAddresses" | "cipher">): void {
+    if (s.physical !== undefined) this.settings.physical = s.physical;
+    if (s.localAddresses !== undefined) this.settings.localAddresses = s.localAddresses;
+    if (s.cipher === "aes" || s.cipher === "salsa2012") this.settings.cipher = s.cipher;
+  }
+
   /** Our externally observed addresses. */
   surfaceAddresses(): InetAddress[] {
     return this.selfAwareness.whoami();

@@ -262,7 +262,6 @@ Deno.test({
           assert.equal(c.code, 0, c.err);
         }
         Deno.copyFileSync(`${root}deno.json`, `${copy}/deno.json`);
-        Deno.symlinkSync(Deno.realPathSync(`${root}../shared`), `${tmp}/shared`);
         await run(["chmod", "-R", "a+rX", tmp]);
         const r = await run([
           "setpriv",
