@@ -63,6 +63,8 @@ export interface TargetEnv {
   readText: (path: string) => string | undefined;
   /** Running as root. */
   isRoot: boolean;
+  /** True when `path` exists but this user may not read it (optional). */
+  permissionDenied?: (path: string) => boolean;
 }
 
 /** The real environment. */
@@ -77,6 +79,14 @@ export function systemTargetEnv(): TargetEnv {
       }
     },
     isRoot: Deno.uid() === 0,
+    permissionDenied: (p) => {
+      try {
+        Deno.readTextFileSync(p);
+        return false;
+      } catch (e) {
+        return e instanceof Deno.errors.PermissionDenied;
+      }
+    },
   };
 }
 
@@ -117,6 +127,12 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
     token = e.readText(`${userHome}/.zeroTierOneAuthToken`)?.trim();
   }
   const host = o.host ?? DEFAULT_API_HOST;
+  const denied = !token && home !== undefined && e.permissionDenied?.(`${home}/authtoken.secret`);
+  if (denied) {
+    const missingToken = `cannot read ${home}/authtoken.secret: permission denied (the token ` +
+      `is readable by the service's user only: run with sudo, or give the token with -T <token>)`;
+    return { host, port, token: "", missingToken };
+  }
   if (!token) {
     const missingToken = `no auth token found (looked in ${
       looked.join(" and ") || "nothing: no home"

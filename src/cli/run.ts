@@ -1,5 +1,6 @@
 // `zt run [home]`: the node service (zerotier-one's switches -p, -U, -d; --log-level / ZT_LOG).
 import type { Command } from "commander";
+import { addHomeOption, mergedOptions } from "./cli_options.ts";
 import { HomeError, resolveHomeDir, SYSTEM_HOME } from "../service/home.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import { daemonize } from "../service/daemonize.ts";
@@ -11,8 +12,10 @@ import { PortInUseError } from "../service/udp_transport.ts";
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
 
-/** Options of `zt run`. */
-interface RunOptions {
+/** Options of `zt run` (and `zt controller serve`). */
+export interface RunOptions {
+  /** `-D, --home` (the positional home wins; both given and different is an error). */
+  home?: string;
   port?: string;
   U?: boolean;
   daemon?: boolean;
@@ -34,6 +37,10 @@ function parsePort(s: string): number | undefined {
 
 /** Runs the service until SIGINT/SIGTERM. */
 export async function runService(homeArg: string | undefined, o: RunOptions): Promise<void> {
+  if (homeArg !== undefined && o.home !== undefined && homeArg !== o.home) {
+    fail(`two homes given: ${homeArg} and -D ${o.home}`);
+  }
+  homeArg ??= o.home;
   const level = resolveLogLevel(o.logLevel, Deno.env.get("ZT_LOG"));
   if (!level) fail(`bad log level "${o.logLevel}" (use debug, info, warn or error)`);
   const log = new Logger(level);
@@ -74,15 +81,17 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
 
 /** Registers `zt run` on the program. */
 export function registerRun(program: Command): void {
-  program
-    .command("run")
-    .description("run the node service (like zerotier-one)")
-    .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)")
+  addHomeOption(
+    program
+      .command("run")
+      .description("run the node service (like zerotier-one)")
+      .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
+  )
     .option("-p, --port <port>", "primary UDP/API port (0 = random 20000-65499)")
     .option("-U", "skip the privilege check")
     .option("-d, --daemon", "run in the background (prints the pid)")
     .option("--log-level <level>", "debug, info, warn or error (or set ZT_LOG)")
-    .action(async (home: string | undefined, o: RunOptions) => {
-      await runService(home, o);
+    .action(async (home: string | undefined, _o: unknown, cmd: Command) => {
+      await runService(home, mergedOptions(cmd) as RunOptions);
     });
 }

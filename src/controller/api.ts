@@ -59,7 +59,7 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
  * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
  * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
  * - `GET /unstable/controller/network/<nwid16>/member-status` (zt only) →
- *   `{"clock":ms,"members":{"<addr10>":{"lastSeen","online","physicalAddress","version"}}}`
+ *   `{"clock":ms,"members":{"<addr10>":{"lastSeen","online","physicalAddress","clientVersion"}}}`
  *
  * Invalid bodies answer 400 `{"error":400,"description":"<field>: <problem>"}` and change
  * nothing; unknown networks/members and malformed IDs in the URL (which the reference's route
@@ -137,7 +137,7 @@ export function controllerApi(ctl: Controller): Hono {
   });
 
   // zt extension: what config requests told the controller (last seen, online, physical address,
-  // version) per member, since it started; the CLI's `member list` shows it
+  // clientVersion) per member, since it started; the CLI's `member list` shows it
   app.get("/unstable/controller/network/:nwid/member-status", (c) => {
     const nwid = c.req.param("nwid");
     if (!HEX16.test(nwid) || !ctl.getNetwork(nwid)) return send(c, {}, 404);

@@ -85,7 +85,7 @@ export interface MemberLiveStatus {
   /** `ip/port` it asked from, if known. */
   physicalAddress: string | null;
   /** Software version it reported (`major.minor.revision`), if it did. */
-  version: string | null;
+  clientVersion: string | null;
   [key: string]: Json;
 }
 
@@ -222,7 +222,7 @@ export class Controller {
         lastSeen: s.lastSeen,
         online: now - s.lastSeen <= MEMBER_ONLINE_WINDOW,
         physicalAddress: s.physicalAddress?.toString() ?? null,
-        version: md.majorVersion !== undefined && md.minorVersion !== undefined &&
+        clientVersion: md.majorVersion !== undefined && md.minorVersion !== undefined &&
             md.revision !== undefined
           ? `${md.majorVersion}.${md.minorVersion}.${md.revision}`
           : null,
