@@ -419,8 +419,8 @@ Deno.test("cli join: PORT_ERROR hint names /dev/net/tun's absence or mode; --hel
     stdout: "piped",
   }).output();
   const help = new TextDecoder().decode(out.stdout);
-  assert.match(help, /Exit status:\n  0  the network is OK\n/);
-  assert.match(help, /2  ACCESS_DENIED/);
-  assert.match(help, /3  NOT_FOUND/);
-  assert.match(help, /4  gave up waiting \(--timeout\); the network stays joined/);
+  assert.ok(help.includes("Exit status:\n  0  the network is OK\n"), help);
+  assert.ok(help.includes("2  ACCESS_DENIED"));
+  assert.ok(help.includes("3  NOT_FOUND"));
+  assert.ok(help.includes("4  gave up waiting (--timeout); the network stays joined"));
 });
