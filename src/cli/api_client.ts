@@ -30,6 +30,8 @@ export interface ApiTarget {
   token: string;
   /** Why there is no token (requests then fail with it, unless the service is not running). */
   missingToken?: string;
+  /** Said after "not running" when the home given has no port file. */
+  notRunningHint?: string;
 }
 
 /** A problem found before any request is made (message is user-facing). */
@@ -43,9 +45,13 @@ export class CliError extends Error {
 
 /** The service does not answer on host:port. */
 export class NotRunningError extends CliError {
-  /** @param host host tried. @param port port tried. */
-  constructor(readonly host: string, readonly port: number) {
-    super(`the zt service is not running (could not connect to ${hostPort(host, port)})`);
+  /** @param host host tried. @param port port tried. @param hint what else may be wrong. */
+  constructor(readonly host: string, readonly port: number, hint?: string) {
+    super(
+      `the zt service is not running (could not connect to ${hostPort(host, port)})${
+        hint ? `; ${hint}` : ""
+      }`,
+    );
     this.name = "NotRunningError";
   }
 }
@@ -114,6 +120,9 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
     const t = e.readText(`${home}/zerotier-one.port`);
     if (t !== undefined) port = parsePort(t);
   }
+  const notRunningHint = port === undefined && o.home !== undefined
+    ? `${o.home} has no zerotier-one.port: is it the home of a running service?`
+    : undefined;
   port ??= DEFAULT_API_PORT;
   let token = o.token?.trim();
   const looked: string[] = [];
@@ -131,15 +140,15 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
   if (denied) {
     const missingToken = `cannot read ${home}/authtoken.secret: permission denied (the token ` +
       `is readable by the service's user only: run with sudo, or give the token with -T <token>)`;
-    return { host, port, token: "", missingToken };
+    return { host, port, token: "", missingToken, ...(notRunningHint ? { notRunningHint } : {}) };
   }
   if (!token) {
     const missingToken = `no auth token found (looked in ${
       looked.join(" and ") || "nothing: no home"
     }); give one with -T<token> or the home with -D<home>`;
-    return { host, port, token: "", missingToken };
+    return { host, port, token: "", missingToken, ...(notRunningHint ? { notRunningHint } : {}) };
   }
-  return { host, port, token };
+  return notRunningHint ? { host, port, token, notRunningHint } : { host, port, token };
 }
 
 /** One API answer. */
@@ -166,7 +175,7 @@ export async function apiRequest(
       const c = await Deno.connect({ hostname: t.host, port: t.port });
       c.close();
     } catch {
-      throw new NotRunningError(t.host, t.port);
+      throw new NotRunningError(t.host, t.port, t.notRunningHint);
     }
     throw new CliError(t.missingToken ?? "no auth token");
   }
@@ -191,7 +200,7 @@ export async function apiRequest(
       );
     }
     if (e instanceof TypeError || e instanceof Deno.errors.ConnectionRefused) {
-      throw new NotRunningError(t.host, t.port);
+      throw new NotRunningError(t.host, t.port, t.notRunningHint);
     }
     throw e;
   } finally {

@@ -155,9 +155,18 @@ export function formatNetwork(n: Obj, counts?: { authorized: number; total: numb
     ["pools", poolsText(n).replaceAll(",", " ")],
     ["routes", routesText(n, ", ")],
     ["dns", dns],
-    ["rules", `${rules} rules, ${caps} capabilities, ${tags} tags${src}`],
+    [
+      "rules",
+      `${plural(rules, "rule")}, ${plural(caps, "capability")}, ${plural(tags, "tag")}${src}`,
+    ],
   );
   return kv(rows);
+}
+
+/** `n thing(s)`. */
+function plural(n: number, word: string): string {
+  if (n === 1) return `1 ${word}`;
+  return `${n} ${word.endsWith("y") ? word.slice(0, -1) + "ies" : word + "s"}`;
 }
 
 /** Version text of a merged member, or `-`. */

@@ -124,6 +124,36 @@ Deno.test("controller cli: network create/list/show/set/delete, member list/show
     ]);
     assert.deepEqual(n.dns, { domain: "lab.example", servers: ["198.19.1.1", "fd00:0:0:1::1"] });
 
+    // the --no- forms empty the lists
+    r = await zt(
+      "controller",
+      "network",
+      "set",
+      second.id,
+      "-D",
+      H,
+      "--pool",
+      "198.19.2.1-198.19.2.9",
+      "--dns",
+      "x.example",
+      "198.19.2.1",
+    );
+    assert.equal(r.code, 0, r.err);
+    r = await zt(
+      "controller",
+      "network",
+      "set",
+      second.id,
+      "-D",
+      H,
+      "--no-pool",
+      "--no-route",
+      "--no-dns",
+      "-j",
+    );
+    const emptied = JSON.parse(r.out);
+    assert.deepEqual([emptied.ipAssignmentPools, emptied.routes, emptied.dns], [[], [], []]);
+
     // --rules: compiled here; a bad file names FILE:LINE:COL and changes nothing
     Deno.writeTextFileSync(
       `${dir}/good.rules`,
@@ -378,6 +408,22 @@ Deno.test("controller cli format: tables and times", () => {
   assert.equal(agoText(100_000, 95_000), "5s ago");
   assert.equal(agoText(10_000_000, 0), "2h ago");
   assert.equal(formatMemberList([], 0), "no members yet\n");
+});
+
+Deno.test("client: a home without a port file is named when nothing answers", () => {
+  const env = { env: () => undefined, readText: () => "tok", isRoot: false };
+  const noPortFile = {
+    ...env,
+    readText: (p: string) => (p.endsWith("authtoken.secret") ? "tok" : undefined),
+  };
+  const t = resolveTarget({ home: "/h" }, noPortFile);
+  assert.equal(t.port, 9993);
+  assert.equal(
+    t.notRunningHint,
+    "/h has no zerotier-one.port: is it the home of a running service?",
+  );
+  assert.equal(resolveTarget({ home: "/h", port: "9" }, noPortFile).notRunningHint, undefined);
+  assert.equal(resolveTarget({}, noPortFile).notRunningHint, undefined);
 });
 
 Deno.test("client: an unreadable authtoken.secret is named, with sudo suggested", () => {
