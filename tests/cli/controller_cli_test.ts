@@ -365,9 +365,14 @@ Deno.test("controller cli: network create/list/show/set/delete, member list/show
   }
 });
 
-Deno.test("zt run: -D and a positional home that differ are refused", async () => {
-  const r = await zt("run", "/tmp/zt-nowhere-a", "-D", "/tmp/zt-nowhere-b");
-  assertFails(r, /two homes given/);
+Deno.test("zt run / controller serve: -D (at any level) and a positional home that differ are refused", async () => {
+  assertFails(await zt("run", "/tmp/zt-nowhere-a", "-D", "/tmp/zt-nowhere-b"), /two homes given/);
+  // -D given before the command reaches it too
+  assertFails(await zt("-D", "/tmp/zt-nowhere-b", "run", "/tmp/zt-nowhere-a"), /two homes given/);
+  assertFails(
+    await zt("controller", "--home", "/tmp/zt-nowhere-b", "serve", "/tmp/zt-nowhere-a"),
+    /two homes given/,
+  );
 });
 
 Deno.test("controller cli fields: KEY=VALUE, pools, routes, DNS parse or name the problem", () => {
