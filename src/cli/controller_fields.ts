@@ -14,6 +14,8 @@ interface FieldSpec {
 }
 
 const U32_MAX = 0xffff_ffff;
+/** DNS servers a network config carries (ZT_MAX_DNS_SERVERS in the reference). */
+const MAX_DNS_SERVERS = 4;
 
 /** Network fields `network set` takes (the controller API's names; dotted = nested object). */
 export const NETWORK_FIELDS: Readonly<Record<string, FieldSpec>> = {
@@ -184,6 +186,12 @@ export function parseDns(items: readonly string[]): Parsed<{ domain: string; ser
   }
   if (domain.includes("=") || !/^[A-Za-z0-9_.-]{1,127}$/.test(domain)) {
     return { ok: false, error: `--dns: "${domain}" is not a domain name` };
+  }
+  if (servers.length > MAX_DNS_SERVERS) {
+    return {
+      ok: false,
+      error: `--dns: at most ${MAX_DNS_SERVERS} servers (members use no more than that)`,
+    };
   }
   const out: string[] = [];
   for (const s of servers) {

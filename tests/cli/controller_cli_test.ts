@@ -8,6 +8,7 @@ import { resolveTarget } from "../../src/cli/api_client.ts";
 import {
   networkBody,
   parseAssignments,
+  parseDns,
   parsePool,
   parseRoute,
 } from "../../src/cli/controller_fields.ts";
@@ -401,6 +402,15 @@ Deno.test("controller cli fields: KEY=VALUE, pools, routes, DNS parse or name th
   assert.equal(parsePool("10.0.0.1/24-10.0.0.9").ok, false);
   assert.deepEqual(parseRoute("fd00::/8"), { ok: true, value: { target: "fd00::/8", via: null } });
   assert.equal(parseRoute("10.0.0.0/8,10.0.0.1,x").ok, false);
+  assert.deepEqual(parseDns(["d.example", "1.1.1.1", "::1"]), {
+    ok: true,
+    value: { domain: "d.example", servers: ["1.1.1.1", "::1"] },
+  });
+  assert.deepEqual(parseDns(["d.example", "1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5"]), {
+    ok: false,
+    error: "--dns: at most 4 servers (members use no more than that)",
+  });
+  assert.equal(parseDns(["bad domain", "1.1.1.1"]).ok, false);
   assert.deepEqual(networkBody([], { pools: false, routes: false, noDns: true }), {
     ok: true,
     value: { ipAssignmentPools: [], routes: [], dns: [] },
