@@ -423,7 +423,8 @@ export class Controller {
     }
     this.seen.set(key, {
       lastSeen: now,
-      physicalAddress: requester.physicalAddress,
+      // a relayed request says nothing of where the member is: keep what a direct one said
+      physicalAddress: requester.physicalAddress ?? this.seen.get(key)?.physicalAddress,
       identity: requester.identity,
       metadata: requester.metadata,
     });

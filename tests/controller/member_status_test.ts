@@ -52,6 +52,22 @@ Deno.test("member-status: what config requests told the controller, online withi
       [ADDR_B]: { clientVersion: null, lastSeen: tB, online: true, physicalAddress: null },
     },
   });
+  // a relayed request (no physical address) keeps the one a direct request gave
+  const direct = InetAddress.parse("198.18.0.2/9993")!;
+  ctl.handleConfigRequest(clock.t, {
+    identity: b,
+    address: b.address,
+    metadata: {},
+    physicalAddress: direct,
+  }, BigInt("0x" + LAB_NET));
+  ctl.handleConfigRequest(
+    clock.t + 5,
+    { identity: b, address: b.address, metadata: {} },
+    BigInt("0x" + LAB_NET),
+  );
+  const s = ctl.memberLiveStatus(LAB_NET, clock.t + 5)[ADDR_B];
+  assert.deepEqual([s.physicalAddress, s.lastSeen], ["198.18.0.2/9993", clock.t + 5]);
+
   // unknown or malformed network: 404 (with the body the other 404s have)
   for (const id of ["5b1c20a311000001", "xyz"]) {
     r = await get(`/unstable/controller/network/${id}/member-status`);
