@@ -30,6 +30,8 @@ export interface ApiTarget {
   token: string;
   /** Why there is no token (requests then fail with it, unless the service is not running). */
   missingToken?: string;
+  /** The token file exists but may not be read: fail at once (the port file is unreadable too). */
+  tokenDenied?: boolean;
   /** Said after "not running" when the home given has no port file. */
   notRunningHint?: string;
 }
@@ -140,7 +142,7 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
   if (denied) {
     const missingToken = `cannot read ${home}/authtoken.secret: permission denied (the token ` +
       `is readable by the service's user only: run with sudo, or give the token with -T <token>)`;
-    return { host, port, token: "", missingToken, ...(notRunningHint ? { notRunningHint } : {}) };
+    return { host, port, token: "", missingToken, tokenDenied: true };
   }
   if (!token) {
     const missingToken = `no auth token found (looked in ${
@@ -169,6 +171,7 @@ export async function apiRequest(
   path: string,
   body?: unknown,
 ): Promise<ApiResponse> {
+  if (!t.token && t.tokenDenied) throw new CliError(t.missingToken ?? "no auth token");
   if (!t.token) {
     // no token: say so, unless the service is not even there
     try {
