@@ -177,6 +177,24 @@ Deno.test("controller cli: network create/list/show/set/delete, member list/show
     assert.equal(n.rulesSource, Deno.readTextFileSync(`${dir}/good.rules`));
     assert.equal(n.rules.length, 4);
     assert.deepEqual(JSON.parse(r.out).rules, n.rules);
+    // includes are read next to the including file
+    Deno.mkdirSync(`${dir}/sub`);
+    Deno.writeTextFileSync(`${dir}/inc-bad.rules`, 'include "sub/deep.rules"\naccept;\n');
+    Deno.writeTextFileSync(`${dir}/sub/deep.rules`, "drop dport 23\n  sport x;\n");
+    Deno.writeTextFileSync(`${dir}/inc-ok.rules`, 'include "sub/ok.rules"\naccept;\n');
+    Deno.writeTextFileSync(`${dir}/sub/ok.rules`, "drop dport 23;\n");
+    r = await zt(
+      "controller",
+      "network",
+      "set",
+      second.id,
+      "-D",
+      H,
+      "--rules",
+      `${dir}/inc-ok.rules`,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /\nrules\s+3 rules, 0 capabilities, 0 tags \(from rulesSource\)\n/);
     const before = JSON.stringify(n);
     const bad: [string[], RegExp][] = [
       [["colour=red"], /unknown key "colour" \(keys: name, private/],
@@ -195,6 +213,7 @@ Deno.test("controller cli: network create/list/show/set/delete, member list/show
       [["--dns", "lab.example", "name=x"], /"name=x" is not an IP address \(put --dns after/],
       [["--rules", `${dir}/bad.rules`], new RegExp(`--rules: ${dir}/bad\\.rules:2:\\d+: `)],
       [["--rules", `${dir}/missing.rules`], /--rules: cannot read .*missing\.rules/],
+      [["--rules", `${dir}/inc-bad.rules`], /--rules: .*\/sub\/deep\.rules:2:9: expected a port/],
       [[], /nothing to set/],
     ];
     for (const [args, pattern] of bad) {
