@@ -1,5 +1,6 @@
 // `zt run [home]`: the node service (zerotier-one's switches -p, -U, -d; --log-level / ZT_LOG; log file).
 import type { Command } from "commander";
+import { addHomeOption, mergedOptions } from "./cli_options.ts";
 import { HomeError, resolveHomeDir, SYSTEM_HOME } from "../service/home.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import {
@@ -22,8 +23,10 @@ const DAEMON_START_WAIT_MS = 15_000;
 /** Environment variable naming the log file (set by `-d` for the background node). */
 export const LOG_FILE_ENV = "ZT_LOG_FILE";
 
-/** Options of `zt run`. */
-interface RunOptions {
+/** Options of `zt run` (and `zt controller serve`). */
+export interface RunOptions {
+  /** `-D, --home` (the positional home wins; both given and different is an error). */
+  home?: string;
   port?: string;
   U?: boolean;
   daemon?: boolean;
@@ -123,6 +126,10 @@ async function startDaemon(home: string, logPath: string): Promise<number> {
 
 /** Runs the service until SIGINT/SIGTERM. */
 export async function runService(homeArg: string | undefined, o: RunOptions): Promise<void> {
+  if (homeArg !== undefined && o.home !== undefined && homeArg !== o.home) {
+    fail(`two homes given: ${homeArg} and -D ${o.home}`);
+  }
+  homeArg ??= o.home;
   const level = resolveLogLevel(o.logLevel, Deno.env.get("ZT_LOG"));
   if (!level) fail(`bad log level "${o.logLevel}" (use debug, info, warn or error)`);
   let port: number | undefined;
@@ -183,10 +190,12 @@ const MIB = 1024 * 1024;
 
 /** Registers `zt run` on the program. */
 export function registerRun(program: Command): void {
-  program
-    .command("run")
-    .description("run the node service (like zerotier-one)")
-    .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)")
+  addHomeOption(
+    program
+      .command("run")
+      .description("run the node service (like zerotier-one)")
+      .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
+  )
     .option("-p, --port <port>", "primary UDP/API port (0 = random 20000-65499)")
     .option("-U", "skip the privilege check")
     .option(
@@ -213,7 +222,7 @@ local.conf is re-read while running (every ${
       } s): most settings apply at once;
 ports, bind addresses and the controller database are logged as needing a restart.`,
     )
-    .action(async (home: string | undefined, o: RunOptions) => {
-      await runService(home, o);
+    .action(async (home: string | undefined, _o: unknown, cmd: Command) => {
+      await runService(home, mergedOptions(cmd) as RunOptions);
     });
 }

@@ -58,6 +58,8 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
  * - `GET|POST|PUT|DELETE /controller/network/<nwid16>/member/<addr10>`
  * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
  * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
+ * - `GET /unstable/controller/network/<nwid16>/member-status` (zt only) →
+ *   `{"clock":ms,"members":{"<addr10>":{"lastSeen","online","physicalAddress","clientVersion"}}}`
  *
  * Invalid bodies answer 400 `{"error":400,"description":"<field>: <problem>"}` and change
  * nothing; unknown networks/members and malformed IDs in the URL (which the reference's route
@@ -132,6 +134,15 @@ export function controllerApi(ctl: Controller): Hono {
     if (!ms) return send(c, {}, 404);
     const authorized = ms.filter((m) => m.authorized === true).length;
     return send(c, { data: ms, meta: { authorizedCount: authorized, totalCount: ms.length } });
+  });
+
+  // zt extension: what config requests told the controller (last seen, online, physical address,
+  // clientVersion) per member, since it started; the CLI's `member list` shows it
+  app.get("/unstable/controller/network/:nwid/member-status", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid) || !ctl.getNetwork(nwid)) return send(c, {}, 404);
+    const now = ctl.now();
+    return send(c, { clock: now, members: ctl.memberLiveStatus(nwid, now) });
   });
 
   /** The member route's ids, or undefined when malformed (the reference's regex: no route). */

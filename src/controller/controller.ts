@@ -76,6 +76,19 @@ export interface MemberStatus {
   metadata: RequestMetadata;
 }
 
+/** A member's live status as the API reports it (see {@link Controller.memberLiveStatus}). */
+export interface MemberLiveStatus {
+  /** Time of its last config request (ms). */
+  lastSeen: number;
+  /** Asked within {@link MEMBER_ONLINE_WINDOW}. */
+  online: boolean;
+  /** `ip/port` it asked from, if known. */
+  physicalAddress: string | null;
+  /** Software version it reported (`major.minor.revision`), if it did. */
+  clientVersion: string | null;
+  [key: string]: Json;
+}
+
 /** Change notifications, for pushing configs and revocations to members. */
 export type ControllerEvent =
   /** A network was created or changed: push new configs to `pushTo` (members seen recently). */
@@ -191,6 +204,31 @@ export class Controller {
       }
     }
     return out.sort();
+  }
+
+  /**
+   * What the controller knows of the members of `nwid` from their config requests since it
+   * started (a zt extension; the reference's file-backed controller does not expose it): per
+   * address the time of the last request, whether that is within {@link MEMBER_ONLINE_WINDOW} of
+   * `now`, where it came from and the software version it reported.
+   */
+  memberLiveStatus(nwid: string, now: number): Record<string, MemberLiveStatus> {
+    const prefix = nwid.toLowerCase() + "/";
+    const out: Record<string, MemberLiveStatus> = {};
+    for (const [k, s] of this.seen) {
+      if (!k.startsWith(prefix)) continue;
+      const md = s.metadata;
+      out[k.slice(prefix.length)] = {
+        lastSeen: s.lastSeen,
+        online: now - s.lastSeen <= MEMBER_ONLINE_WINDOW,
+        physicalAddress: s.physicalAddress?.toString() ?? null,
+        clientVersion: md.majorVersion !== undefined && md.minorVersion !== undefined &&
+            md.revision !== undefined
+          ? `${md.majorVersion}.${md.minorVersion}.${md.revision}`
+          : null,
+      };
+    }
+    return out;
   }
 
   /**
@@ -385,7 +423,8 @@ export class Controller {
     }
     this.seen.set(key, {
       lastSeen: now,
-      physicalAddress: requester.physicalAddress,
+      // a relayed request says nothing of where the member is: keep what a direct one said
+      physicalAddress: requester.physicalAddress ?? this.seen.get(key)?.physicalAddress,
       identity: requester.identity,
       metadata: requester.metadata,
     });
