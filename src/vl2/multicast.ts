@@ -18,6 +18,7 @@ import {
 import { writeMac, writeU16, writeU32, writeU64 } from "../vl1/verbs/wire.ts";
 import type { DataPlaneNetwork, DataPlaneNetworks, DataPlaneNode, PacketInfo } from "./frames.ts";
 import { BROADCAST_MAC, ndMulticastMac } from "./mac.ts";
+import { SubscriptionLedger, type SubscriptionLimits } from "./multicast_ledger.ts";
 import {
   NETCONF_FLAG_DISABLE_COMPRESSION,
   NETCONF_FLAG_ENABLE_BROADCAST,
@@ -58,12 +59,12 @@ export const MULTICAST_GATHER_MAX_RESULTS = Math.min(
   0xffff,
   Math.floor((MAX_PACKET_LENGTH - 28 - 9 - 8 - 6 - 4 - 1 - 4 - 2) / 5),
 );
-/** Bounds of the member DB (per network groups, per group members, networks tracked). */
-export const MULTICAST_MAX_GROUPS_PER_NETWORK = 4_096;
-/** Most members remembered per group. */
+/**
+ * Most members remembered per group. Learned subscriptions as a whole are bounded by the
+ * {@link SubscriptionLedger} caps (per member and in total), which also bound the groups and
+ * networks they create: a group or network with no member left is dropped.
+ */
 export const MULTICAST_MAX_MEMBERS_PER_GROUP = 16_384;
-/** Most networks with multicast state (roots track networks they never joined). */
-export const MULTICAST_MAX_NETWORKS = 4_096;
 /** Most outbound multicasts waiting per group. */
 export const MULTICAST_MAX_PENDING_PER_GROUP = 8;
 
@@ -91,6 +92,8 @@ export interface MulticasterOptions {
   filterOutbound?: MulticastOutboundFilter;
   /** Whether our in-process controller recently authorized `peer` on `nwid` (optional). */
   controllerAuthorized?: (now: number, nwid: bigint, peer: number) => boolean;
+  /** Caps of the learned subscriptions (defaults: 1,024 per member, 65,536 in total). */
+  limits?: SubscriptionLimits;
 }
 
 interface PendingMulticast {
@@ -107,6 +110,10 @@ interface PendingMulticast {
 }
 
 interface GroupState {
+  /** Where it lives (to drop it once empty). */
+  nwid: bigint;
+  mac: number;
+  adi: number;
   /** member address → last LIKE / gather time. */
   members: Map<number, number>;
   lastExplicitGather: number;
@@ -199,6 +206,7 @@ export class Multicaster {
   readonly #filter: MulticastOutboundFilter;
   readonly #authorized: (now: number, nwid: bigint, peer: number) => boolean;
   readonly #state = new Map<bigint, NetState>();
+  readonly #ledger: SubscriptionLedger<GroupState>;
   readonly #addrs = new Map<number, Address>();
   /** Reused buffer for building MULTICAST_FRAME payloads. */
   readonly #buf = new Uint8Array(MAX_PACKET_LENGTH);
@@ -211,6 +219,7 @@ export class Multicaster {
     this.#random = opts.random;
     this.#filter = opts.filterOutbound ?? (() => true);
     this.#authorized = opts.controllerAuthorized ?? (() => false);
+    this.#ledger = new SubscriptionLedger(opts.limits);
   }
 
   // ---- subscriptions ---------------------------------------------------------------------------
@@ -247,12 +256,20 @@ export class Multicaster {
    */
   add(now: number, nwid: bigint, mac: number, adi: number, member: number): void {
     if (member === this.#node.address.value || member === 0) return;
-    const g = this.#group(nwid, mac, adi, true);
+    let g = this.#group(nwid, mac, adi, false);
+    if (g?.members.has(member)) {
+      g.members.set(member, now);
+      this.#ledger.touch(member, g);
+      return;
+    }
+    if (g && g.members.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
+    const v = this.#ledger.victim(member);
+    if (v) this.#drop(v.group, v.peer);
+    g = this.#group(nwid, mac, adi, true); // again: dropping may have removed it
     if (!g) return;
-    const isNew = !g.members.has(member);
-    if (isNew && g.members.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
     g.members.set(member, now);
-    if (isNew && g.pending.length > 0) this.#sendPendingTo(now, nwid, g, member);
+    this.#ledger.added(member, g);
+    if (g.pending.length > 0) this.#sendPendingTo(now, nwid, g, member);
   }
 
   /** Known members of (mac, adi) on `nwid` (unexpired as of the last expiry pass). */
@@ -566,12 +583,32 @@ export class Multicaster {
     return { networks: this.#state.size, groups, members, pending };
   }
 
+  /**
+   * Table sizes without a walk (for metrics): learned subscriptions, members holding some,
+   * the most one member holds, subscriptions evicted to stay within the caps, networks tracked.
+   */
+  tableStats(): {
+    subscriptions: number;
+    subscribers: number;
+    largest: number;
+    evicted: number;
+    networks: number;
+  } {
+    const l = this.#ledger;
+    return {
+      subscriptions: l.size,
+      subscribers: l.peers,
+      largest: l.largest,
+      evicted: l.evicted,
+      networks: this.#state.size,
+    };
+  }
+
   // ---- private ---------------------------------------------------------------------------------
 
   #net(nwid: bigint): NetState | undefined {
     let st = this.#state.get(nwid);
     if (st) return st;
-    if (this.#state.size >= MULTICAST_MAX_NETWORKS) return undefined;
     st = {
       groups: new Map(),
       groupCount: 0,
@@ -593,15 +630,34 @@ export class Multicaster {
     let byAdi = st.groups.get(mac);
     let g = byAdi?.get(adi);
     if (g || !create) return g;
-    if (st.groupCount >= MULTICAST_MAX_GROUPS_PER_NETWORK) return undefined;
     if (!byAdi) {
       byAdi = new Map();
       st.groups.set(mac, byAdi);
     }
-    g = { members: new Map(), lastExplicitGather: -Infinity, pending: [] };
+    g = { nwid, mac, adi, members: new Map(), lastExplicitGather: -Infinity, pending: [] };
     byAdi.set(adi, g);
     st.groupCount++;
     return g;
+  }
+
+  /** Forgets `member` in `g`; drops `g` once unused, and its network's state once empty. */
+  #drop(g: GroupState, member: number): void {
+    if (g.members.delete(member)) this.#ledger.removed(member, g);
+    if (g.members.size > 0 || g.pending.length > 0) return;
+    const st = this.#state.get(g.nwid);
+    const byAdi = st?.groups.get(g.mac);
+    if (!st || !byAdi || byAdi.get(g.adi) !== g) return;
+    byAdi.delete(g.adi);
+    st.groupCount--;
+    if (byAdi.size === 0) st.groups.delete(g.mac);
+    this.#dropNetIfIdle(g.nwid, st);
+  }
+
+  /** Drops the state of a network we have not joined once nothing in it is left. */
+  #dropNetIfIdle(nwid: bigint, st: NetState): void {
+    if (st.groups.size > 0 || st.gatePassed.size > 0 || st.extra.length > 0) return;
+    if (this.#networks.get(nwid)) return;
+    this.#state.delete(nwid);
   }
 
   #addr(a: number): Address {
@@ -765,13 +821,16 @@ export class Multicaster {
   #expire(now: number): void {
     const fullPass = now - this.#lastExpire >= MULTICAST_ANNOUNCE_PERIOD;
     if (fullPass) this.#lastExpire = now;
-    for (const st of this.#state.values()) {
+    for (const [nwid, st] of this.#state) {
       for (const [mac, byAdi] of st.groups) {
         for (const [adi, g] of byAdi) {
           if (g.pending.length > 0) g.pending = g.pending.filter((p) => p.expires >= now);
           if (fullPass) {
             for (const [a, t] of g.members) {
-              if (now - t > MULTICAST_LIKE_EXPIRE) g.members.delete(a);
+              if (now - t > MULTICAST_LIKE_EXPIRE) {
+                g.members.delete(a);
+                this.#ledger.removed(a, g);
+              }
             }
           }
           if (
@@ -784,6 +843,7 @@ export class Multicaster {
         }
         if (byAdi.size === 0) st.groups.delete(mac);
       }
+      if (fullPass) this.#dropNetIfIdle(nwid, st);
     }
   }
 }
