@@ -16,7 +16,14 @@ import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
-import { type MetricsInput, MetricsWriter, nodeCounters, ServiceMetrics } from "./metrics.ts";
+import {
+  type MetricsInput,
+  MetricsWriter,
+  multicastTableMetrics,
+  nodeCounters,
+  nodeTableMetrics,
+  ServiceMetrics,
+} from "./metrics.ts";
 import { metricsRoutes } from "./metrics_api.ts";
 import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
@@ -278,6 +285,11 @@ export class Service {
           }),
         }
         : {}),
+      tables: {
+        ...nodeTableMetrics(node),
+        ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
+        ...(ctlService ? ctlService.tableMetrics() : {}),
+      },
       ...(opts.metricsExtras?.() ?? {}),
     });
     const renderMetrics = async () => {
