@@ -109,6 +109,13 @@ interface PendingMulticast {
   expires: number;
 }
 
+/**
+ * Shared empty lists for state made on demand (a root tracks many networks it never joined):
+ * never mutated, replaced by a fresh array before the first push.
+ */
+const NO_PENDING: PendingMulticast[] = [];
+const NO_GROUPS: MulticastGroup[] = [];
+
 interface GroupState {
   /** Where it lives (to drop it once empty). */
   nwid: bigint;
@@ -131,10 +138,11 @@ interface NetState {
   announcedConfig: NetworkConfig | undefined;
   extraChanged: boolean;
   lastUpstreamAnnounce: number;
-  /** member address → last time it passed our gate. */
-  gatePassed: Map<number, number>;
-  /** member address → last time we sent it our LIKEs. */
-  likedAt: Map<number, number>;
+  /**
+   * member address → when it last passed our gate and when we last sent it our LIKEs (made on
+   * first use: networks we only relay LIKEs for never need it).
+   */
+  gated: Map<number, { passed: number; liked: number }> | undefined;
 }
 
 /** Our groups on a network (spec §5.3, §9.9): broadcast if enabled, ARP/ND groups of our IPs, the tap's. */
@@ -385,11 +393,16 @@ export class Multicaster {
   gatePassed(now: number, net: DataPlaneNetwork, peer: number): void {
     const st = this.#net(net.id);
     if (!st) return;
-    if (!st.gatePassed.has(peer) && st.gatePassed.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
-    st.gatePassed.set(peer, now);
-    const last = st.likedAt.get(peer);
-    if (last === undefined || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
-      st.likedAt.set(peer, now);
+    const gated = st.gated ??= new Map();
+    let e = gated.get(peer);
+    if (!e) {
+      if (gated.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
+      e = { passed: now, liked: -Infinity };
+      gated.set(peer, e);
+    }
+    e.passed = now;
+    if (now - e.liked >= MULTICAST_ANNOUNCE_PERIOD) {
+      e.liked = now;
       this.#sendLikes(now, net, peer, this.ourGroups(net));
     }
   }
@@ -501,6 +514,7 @@ export class Multicaster {
         g.lastExplicitGather = now;
         this.#explicitGather(now, net, mac, adi, limit - known + 1);
       }
+      if (g.pending === NO_PENDING) g.pending = [];
       if (g.pending.length >= MULTICAST_MAX_PENDING_PER_GROUP) g.pending.shift();
       g.pending.push({
         packet: pkt.slice(),
@@ -554,15 +568,14 @@ export class Multicaster {
       st.lastUpstreamAnnounce = now;
       for (const a of this.upstreamTargets(net)) this.#sendLikes(now, net, a, groups);
     }
-    for (const [peer, t] of st.gatePassed) {
-      if (now - t > MULTICAST_MEMBER_ACTIVITY) {
-        st.gatePassed.delete(peer);
-        st.likedAt.delete(peer);
+    if (!st.gated) return;
+    for (const [peer, e] of st.gated) {
+      if (now - e.passed > MULTICAST_MEMBER_ACTIVITY) {
+        st.gated.delete(peer);
         continue;
       }
-      const last = st.likedAt.get(peer) ?? -Infinity;
-      if (added || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
-        st.likedAt.set(peer, now);
+      if (added || now - e.liked >= MULTICAST_ANNOUNCE_PERIOD) {
+        e.liked = now;
         this.#sendLikes(now, net, peer, groups);
       }
     }
@@ -612,13 +625,12 @@ export class Multicaster {
     st = {
       groups: new Map(),
       groupCount: 0,
-      extra: [],
-      announced: [],
+      extra: NO_GROUPS,
+      announced: NO_GROUPS,
       announcedConfig: undefined,
       extraChanged: false,
       lastUpstreamAnnounce: -Infinity,
-      gatePassed: new Map(),
-      likedAt: new Map(),
+      gated: undefined,
     };
     this.#state.set(nwid, st);
     return st;
@@ -634,7 +646,7 @@ export class Multicaster {
       byAdi = new Map();
       st.groups.set(mac, byAdi);
     }
-    g = { nwid, mac, adi, members: new Map(), lastExplicitGather: -Infinity, pending: [] };
+    g = { nwid, mac, adi, members: new Map(), lastExplicitGather: -Infinity, pending: NO_PENDING };
     byAdi.set(adi, g);
     st.groupCount++;
     return g;
@@ -655,7 +667,7 @@ export class Multicaster {
 
   /** Drops the state of a network we have not joined once nothing in it is left. */
   #dropNetIfIdle(nwid: bigint, st: NetState): void {
-    if (st.groups.size > 0 || st.gatePassed.size > 0 || st.extra.length > 0) return;
+    if (st.groups.size > 0 || (st.gated?.size ?? 0) > 0 || st.extra.length > 0) return;
     if (this.#networks.get(nwid)) return;
     this.#state.delete(nwid);
   }
