@@ -79,7 +79,7 @@ export class MemberStatusTable {
       return;
     }
     if (m && m.size >= this.#perNetwork) this.#evictFrom(nwid, m);
-    else if (this.#size >= this.#total) this.#evictLargest();
+    else if (this.#size >= this.#total) this.#evictLargest(nwid);
     m = this.#byNetwork.get(nwid); // eviction may have dropped an emptied map
     if (!m) {
       m = new Map();
@@ -123,9 +123,10 @@ export class MemberStatusTable {
     if (m.size === 0) this.#byNetwork.delete(nwid);
   }
 
-  #evictLargest(): void {
-    let bestId: string | undefined;
-    let best: Map<string, MemberStatus> | undefined;
+  /** Evicts from the network holding the most; `nwid` (the one growing) wins ties. */
+  #evictLargest(nwid: string): void {
+    let bestId: string | undefined = nwid;
+    let best: Map<string, MemberStatus> | undefined = this.#byNetwork.get(nwid);
     for (const [id, m] of this.#byNetwork) {
       if (!best || m.size > best.size) {
         best = m;

@@ -3,6 +3,7 @@ import { c25519Generate } from "../../src/crypto/c25519.ts";
 import { Random } from "../../src/sim/random.ts";
 import { Address } from "../../src/vl1/address.ts";
 import { armor, dearmor, helloCryptField } from "../../src/vl1/armor.ts";
+import { uncompressPacket } from "../../src/vl1/compression.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { Node, type NodeSettings } from "../../src/vl1/node.ts";
@@ -18,7 +19,7 @@ import {
   writeHeader,
 } from "../../src/vl1/packet.ts";
 import { PeerKeys } from "../../src/vl1/peer_keys.ts";
-import { encodeHello } from "../../src/vl1/verbs/hello.ts";
+import { encodeHello, encodeOkHello } from "../../src/vl1/verbs/hello.ts";
 import { signWorld, type World, WorldType } from "../../src/vl1/world.ts";
 
 /**
@@ -179,14 +180,43 @@ export class Talker {
     const out: { verb: number; inReVerb: number; payload: Uint8Array }[] = [];
     for (const s of sent) {
       if (s.data.length < IDX_PAYLOAD || getDest(s.data) !== this.identity.address.value) continue;
-      const d = s.data.slice();
-      if (!dearmor(d, d.length, this.keys)) continue;
+      const raw = s.data.slice();
+      if (!dearmor(raw, raw.length, this.keys)) continue;
+      const d = uncompressPacket(raw, raw.length);
+      if (!d) continue;
       const verb = getVerb(d);
       out.push({
         verb,
         inReVerb: verb === Verb.OK || verb === Verb.ERROR ? d[IDX_PAYLOAD] & 0x1f : -1,
         payload: d.slice(IDX_PAYLOAD),
       });
+    }
+    return out;
+  }
+
+  /**
+   * Answers the victim's HELLOs to us among `sent` with OK(HELLO) (built packets to deliver),
+   * which confirms the path they came over (the victim learns a new path only then).
+   */
+  okHellos(sent: readonly Sent[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const s of sent) {
+      if (s.data.length < IDX_PAYLOAD || getDest(s.data) !== this.identity.address.value) continue;
+      const d = s.data.slice();
+      if (!dearmor(d, d.length, this.keys) || getVerb(d) !== Verb.HELLO) continue;
+      const ts = new DataView(d.buffer, d.byteOffset + IDX_PAYLOAD + 5, 8).getBigUint64(0);
+      out.push(this.packet(
+        Verb.OK,
+        encodeOkHello({
+          inRePacketId: getPacketId(d),
+          timestamp: ts,
+          protocolVersion: PROTO_VERSION,
+          versionMajor: 1,
+          versionMinor: 14,
+          versionRevision: 1,
+          worlds: new Uint8Array(0),
+        }),
+      ));
     }
     return out;
   }
