@@ -135,6 +135,17 @@ export class IdentityChecks {
     return ok;
   }
 
+  /**
+   * Whether `id` passes its proof of work: remembered results first, else a check paid from
+   * the budget. Undefined if the budget is spent (counted as dropped).
+   */
+  check(now: number, id: Identity): boolean | undefined {
+    const key = identityKey(id);
+    const k = this.known(key);
+    if (k !== undefined) return k === "valid";
+    return this.validate(now, id, key);
+  }
+
   /** Cumulative counters and cache sizes. */
   stats(): IdentityCheckStats {
     return {

@@ -110,6 +110,7 @@ export class Node {
     this.topology = new Topology(opts.identity, opts.host, opts.planet, this.settings.maxPeers);
     this.switch = new Switch(this);
     this.incoming = new Incoming(this);
+    this.topology.validateIdentity = (id) => this.identityChecks.check(this.#now, id) === true;
     this.topology.onCacheLoad = (peer, paths) => {
       for (const a of paths) {
         if (this.shouldUsePath(peer.identity.address.value, -1, a)) {

@@ -44,6 +44,11 @@ export class Topology {
   readonly #savedKeys = new WeakMap<Peer, string>();
   /** Addresses recently looked up in the peer cache without success. */
   readonly #cacheMisses = new Set<number>();
+  /**
+   * Checks a cached identity's proof of work before the peer is loaded (the node routes this
+   * through its remembered checks and budget: any packet naming the address triggers a load).
+   */
+  validateIdentity: (id: Identity) => boolean = (id) => id.validate();
   /** Called when a peer is loaded from the cache (to HELLO its cached paths). */
   onCacheLoad?: (peer: Peer, paths: InetAddress[]) => void;
 
@@ -370,7 +375,7 @@ export class Topology {
     } catch {
       rec = undefined;
     }
-    if (!rec || rec.identity.address.value !== addr || !rec.identity.validate()) {
+    if (!rec || rec.identity.address.value !== addr || !this.validateIdentity(rec.identity)) {
       if (this.#cacheMisses.size >= 4096) this.#cacheMisses.clear();
       this.#cacheMisses.add(addr);
       return undefined;
