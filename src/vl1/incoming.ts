@@ -327,7 +327,7 @@ export class Incoming {
         if (id && id.address.value !== node.address.value) {
           const have = t.peers.get(id.address.value);
           if (have) node.peerLearned(now, have);
-          else if (id.validate()) {
+          else if (node.identityChecks.check(now, id) === true) {
             const np = t.addPeer(id);
             if (np) node.peerLearned(now, np);
           }
