@@ -1,5 +1,6 @@
 // Hostile-peer probes on the final code (issue 11): tries, table entries and heap/RSS before and after, and the outcome.
 import { Controller } from "../src/controller/controller.ts";
+import { measuredIdentityCheckMs } from "../src/service/node_factory.ts";
 import { MemoryStore } from "../src/controller/memory_store.ts";
 import { ControllerResponder, responderNode } from "../src/controller/responder.ts";
 import { Random } from "../src/sim/random.ts";
@@ -169,7 +170,9 @@ function helloProbe(): Row {
   const NETS = 300, RATE = 10, SECONDS = 60;
   const [vId] = VALID;
   const planet = labPlanet(vId);
-  const v = new Victim(vId, planet, 1_000_000);
+  // as the service does: the budget is charged what a check measures here
+  const cost = measuredIdentityCheckMs();
+  const v = new Victim(vId, planet, 1_000_000, { identityValidationCostMs: cost });
   const pairs = badKeyPairs("bench-hello", 8);
   const base = pairs.map((p, i) => new Talker(p, vId, 10 + i));
   const recorded = Array.from(
@@ -219,7 +222,7 @@ function helloProbe(): Row {
     rss: `${m0.rss} → ${m1.rss} MB`,
     result: `${s.identityValidations} checks, ${fmt(s.identityReplaysDropped)} replays refused, ` +
       `${fmt(s.identityBudgetDropped)} over budget; receive() used ${(share * 100).toFixed(1)}% ` +
-      `of a core (budget ${IDENTITY_CHECK_CPU_SHARE * 100}% for checks)`,
+      `of a core (budget ${IDENTITY_CHECK_CPU_SHARE * 100}% for checks of ${cost} ms each)`,
   };
 }
 
