@@ -113,6 +113,7 @@ export const TABLE_FAMILIES: ReadonlyArray<readonly [string, "counter" | "gauge"
   ["zt_multicast_networks_entries", "gauge", "networks with multicast state"],
   ["zt_controller_member_status_entries", "gauge", "members whose last config request is kept"],
   ["zt_identity_validations", "counter", "memory-hard identity checks run"],
+  ["zt_identity_agreements", "counter", "key agreements for unknown senders' HELLOs"],
   ["zt_identity_validation_failures", "counter", "identity checks that failed"],
   ["zt_identity_replays_dropped", "counter", "HELLOs refused as their identity failed before"],
   [
@@ -402,6 +403,7 @@ export function nodeTableMetrics(node: unknown): Record<string, number> {
     zt_identity_negative_entries: t.identityNegative,
     zt_identity_positive_entries: t.identityPositive,
     zt_identity_validations: t.identityValidations,
+    zt_identity_agreements: t.identityAgreements,
     zt_identity_validation_failures: t.identityFailures,
     zt_identity_replays_dropped: t.identityReplaysDropped,
     zt_identity_budget_dropped: t.identityBudgetDropped,

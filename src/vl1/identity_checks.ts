@@ -52,6 +52,8 @@ export function identityKey(id: Identity): string {
 export interface IdentityCheckOptions {
   /** Cost charged per memory-hard check (default {@link IDENTITY_VALIDATION_COST_MS}). */
   validationCostMs?: number;
+  /** Cost charged per key agreement (default {@link IDENTITY_AGREEMENT_COST_MS}). */
+  agreementCostMs?: number;
   /** Share of a core (default {@link IDENTITY_CHECK_CPU_SHARE}). */
   cpuShare?: number;
   /** Negative cache size (default {@link IDENTITY_NEGATIVE_CACHE_SIZE}). */
@@ -62,6 +64,8 @@ export interface IdentityCheckOptions {
 export interface IdentityCheckStats {
   /** Memory-hard checks run. */
   validations: number;
+  /** Key agreements paid for (unknown senders' HELLOs). */
+  agreements: number;
   /** Checks that failed (remembered in the negative cache). */
   failures: number;
   /** HELLOs dropped at once because their identity failed before. */
@@ -85,7 +89,9 @@ export interface IdentityCheckStats {
 export class IdentityChecks {
   readonly #bad: BoundedSet;
   readonly #costMs: number;
+  readonly #agreeMs: number;
   readonly #share: number;
+  #agreements = 0;
   #tokens = IDENTITY_CHECK_BURST_MS;
   #last: number | undefined;
   #validations = 0;
@@ -98,6 +104,8 @@ export class IdentityChecks {
     this.#bad = new BoundedSet(Math.max(1, opts.negativeCacheSize ?? IDENTITY_NEGATIVE_CACHE_SIZE));
     const c = opts.validationCostMs;
     this.#costMs = c !== undefined && Number.isFinite(c) && c > 0 ? c : IDENTITY_VALIDATION_COST_MS;
+    const a = opts.agreementCostMs;
+    this.#agreeMs = a !== undefined && Number.isFinite(a) && a > 0 ? a : IDENTITY_AGREEMENT_COST_MS;
     const s = opts.cpuShare;
     this.#share = s !== undefined && Number.isFinite(s) && s > 0 && s <= 1
       ? s
@@ -116,7 +124,9 @@ export class IdentityChecks {
 
   /** Pays for a key agreement from the budget; false (counted) if it is spent. */
   payAgreement(now: number): boolean {
-    return this.#pay(now, IDENTITY_AGREEMENT_COST_MS);
+    if (!this.#pay(now, this.#agreeMs)) return false;
+    this.#agreements++;
+    return true;
   }
 
   /**
@@ -150,6 +160,7 @@ export class IdentityChecks {
   stats(): IdentityCheckStats {
     return {
       validations: this.#validations,
+      agreements: this.#agreements,
       failures: this.#failures,
       replaysDropped: this.#replays,
       budgetDropped: this.#budgetDropped,

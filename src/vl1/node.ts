@@ -106,6 +106,7 @@ export class Node {
     this.#lastHousekeeping = opts.now;
     this.identityChecks = new IdentityChecks({
       validationCostMs: this.settings.identityValidationCostMs,
+      agreementCostMs: this.settings.identityAgreementCostMs,
     });
     this.topology = new Topology(opts.identity, opts.host, opts.planet, this.settings.maxPeers);
     this.switch = new Switch(this);
@@ -309,6 +310,7 @@ export class Node {
       identityNegative: c.negativeEntries,
       identityPositive: c.positiveEntries,
       identityValidations: c.validations,
+      identityAgreements: c.agreements,
       identityFailures: c.failures,
       identityReplaysDropped: c.replaysDropped,
       identityBudgetDropped: c.budgetDropped,

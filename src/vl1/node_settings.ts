@@ -95,6 +95,8 @@ export interface NodeSettings {
    * `IDENTITY_VALIDATION_COST_MS`); the service measures it at start.
    */
   identityValidationCostMs?: number;
+  /** Cost charged per key agreement for an unknown sender (ms; default 1); measured likewise. */
+  identityAgreementCostMs?: number;
 }
 
 /** Fills in defaults. */
@@ -107,6 +109,7 @@ export function resolveSettings(s: Partial<NodeSettings> | undefined): NodeSetti
     allowLoopbackPaths: s?.allowLoopbackPaths ?? false,
     cipher: s?.cipher === "aes" || s?.cipher === "salsa2012" ? s.cipher : DEFAULT_PEER_CIPHER,
     identityValidationCostMs: s?.identityValidationCostMs,
+    identityAgreementCostMs: s?.identityAgreementCostMs,
   };
 }
 

@@ -26,6 +26,8 @@ export interface NodeTableStats {
   identityPositive: number;
   /** Memory-hard identity checks run. */
   identityValidations: number;
+  /** Key agreements done for unknown senders' HELLOs. */
+  identityAgreements: number;
   /** Identity checks that failed. */
   identityFailures: number;
   /** HELLOs refused at once because their identity failed before. */

@@ -320,6 +320,7 @@ Deno.test("metrics: table families carry the node's table sizes (gauges) and dro
       identityNegative: 7,
       identityPositive: 2,
       identityValidations: 9,
+      identityAgreements: 12,
       identityFailures: 7,
       identityReplaysDropped: 100,
       identityBudgetDropped: 40,
