@@ -205,6 +205,7 @@ export class Incoming {
     if (peer && !peer.identity.equals(identity)) {
       // Address collision: answer only if the packet authenticates under the claimed identity.
       if (!node.identityGate.allow(now, remote)) return;
+      if (!node.identityChecks.payAgreement(now)) return;
       const key = node.identity.agree(identity);
       if (!key) return;
       const keys = new PeerKeys(key);
