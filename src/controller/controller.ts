@@ -10,7 +10,6 @@ import type {
   PlanCapability,
   PlanTag,
   Requester,
-  RequestMetadata,
   RevocationPlan,
 } from "./config_decision.ts";
 import {
@@ -40,6 +39,9 @@ import {
 } from "./model.ts";
 import { storedRules } from "./rules_json.ts";
 import type { ControllerStore } from "./store.ts";
+import { type MemberStatus, type MemberStatusLimits, MemberStatusTable } from "./member_status.ts";
+
+export type { MemberStatus } from "./member_status.ts";
 
 /** Members seen within this many ms count as online (pushes, revocations). */
 export const MEMBER_ONLINE_WINDOW = 120_000;
@@ -62,18 +64,8 @@ export interface ControllerOptions {
   random: (n: number) => Uint8Array;
   /** Clock (ms) for changes made through the API. */
   now: () => number;
-}
-
-/** What a member last reported in a config request (kept in memory only). */
-export interface MemberStatus {
-  /** Time of the last request (ms). */
-  lastSeen: number;
-  /** Where it came from. */
-  physicalAddress: InetAddress | undefined;
-  /** Its identity. */
-  identity: Identity;
-  /** Its request metadata (software version etc.). */
-  metadata: RequestMetadata;
+  /** Bounds of the in-memory member status (what members last reported); defaults if absent. */
+  memberStatusLimits?: MemberStatusLimits;
 }
 
 /** A member's live status as the API reports it (see {@link Controller.memberLiveStatus}). */
@@ -155,8 +147,8 @@ export class Controller {
   /** The clock used for API changes. */
   readonly now: () => number;
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
-  private readonly seen = new Map<string, MemberStatus>();
-  private readonly lastRequest = new Map<string, number>();
+  /** What members last reported, only for networks we have; bounded (see MemberStatusTable). */
+  readonly memberStatusTable: MemberStatusTable;
 
   /** Creates a controller over `store`. */
   constructor(opts: ControllerOptions) {
@@ -164,6 +156,7 @@ export class Controller {
     this.store = opts.store;
     this.random = opts.random;
     this.now = opts.now;
+    this.memberStatusTable = new MemberStatusTable(opts.memberStatusLimits);
   }
 
   /** Our address as 10 hex digits. */
@@ -191,19 +184,12 @@ export class Controller {
 
   /** What member `address` last reported on network `nwid`, if it has asked since start. */
   memberStatus(nwid: string, address: string): MemberStatus | undefined {
-    return this.seen.get(`${nwid.toLowerCase()}/${address.toLowerCase()}`);
+    return this.memberStatusTable.get(nwid.toLowerCase(), address.toLowerCase());
   }
 
   /** Members of `nwid` seen within {@link MEMBER_ONLINE_WINDOW} of `now`, sorted. */
   onlineMembers(nwid: string, now: number): string[] {
-    const prefix = nwid.toLowerCase() + "/";
-    const out: string[] = [];
-    for (const [k, s] of this.seen) {
-      if (k.startsWith(prefix) && now - s.lastSeen <= MEMBER_ONLINE_WINDOW) {
-        out.push(k.slice(prefix.length));
-      }
-    }
-    return out.sort();
+    return this.memberStatusTable.seenWithin(nwid.toLowerCase(), now, MEMBER_ONLINE_WINDOW).sort();
   }
 
   /**
@@ -213,12 +199,10 @@ export class Controller {
    * `now`, where it came from and the software version it reported.
    */
   memberLiveStatus(nwid: string, now: number): Record<string, MemberLiveStatus> {
-    const prefix = nwid.toLowerCase() + "/";
     const out: Record<string, MemberLiveStatus> = {};
-    for (const [k, s] of this.seen) {
-      if (!k.startsWith(prefix)) continue;
+    for (const [addr, s] of this.memberStatusTable.entries(nwid.toLowerCase())) {
       const md = s.metadata;
-      out[k.slice(prefix.length)] = {
+      out[addr] = {
         lastSeen: s.lastSeen,
         online: now - s.lastSeen <= MEMBER_ONLINE_WINDOW,
         physicalAddress: s.physicalAddress?.toString() ?? null,
@@ -314,7 +298,7 @@ export class Controller {
     for (const m of members) {
       if (m.authorized === true) this.emitRevocation(id, String(m.id), now, notify);
     }
-    for (const a of notify) this.seen.delete(`${id}/${a}`);
+    this.memberStatusTable.deleteNetwork(id);
     this.emit({ type: "networkDeleted", nwid: id });
     return old;
   }
@@ -366,7 +350,7 @@ export class Controller {
     if (!old) return undefined;
     const now = this.now();
     if (old.authorized === true) this.emitRevocation(id, addr, now, this.onlineMembers(id, now));
-    this.seen.delete(`${id}/${addr}`);
+    this.memberStatusTable.delete(id, addr);
     return old;
   }
 
@@ -411,26 +395,29 @@ export class Controller {
       return { kind: "ignore", reason: "not-our-network" };
     }
     const id = nwidText(nw);
+    // Nothing is remembered for networks we do not have (made-up IDs cost no memory).
+    const stored = this.store.getNetwork(id);
+    if (!stored) return { kind: "error", code: "OBJ_NOT_FOUND", networkId: nw };
     const addr = requester.address.toString();
-    const key = `${id}/${addr}`;
+    const prev = this.memberStatusTable.get(id, addr);
+    let lastRequest = prev?.lastRequest;
     if (requester.packetId !== undefined) {
-      const last = this.lastRequest.get(key);
-      if (last !== undefined && now >= last && now - last < MIN_REQUEST_PERIOD) {
+      if (
+        lastRequest !== undefined && now >= lastRequest && now - lastRequest < MIN_REQUEST_PERIOD
+      ) {
         return { kind: "ignore", reason: "rate-limited" };
       }
-      if (this.lastRequest.size > 100_000) this.lastRequest.clear();
-      this.lastRequest.set(key, now);
+      lastRequest = now;
     }
-    this.seen.set(key, {
+    this.memberStatusTable.set(id, addr, {
       lastSeen: now,
+      lastRequest,
       // a relayed request says nothing of where the member is: keep what a direct one said
-      physicalAddress: requester.physicalAddress ?? this.seen.get(key)?.physicalAddress,
+      physicalAddress: requester.physicalAddress ?? prev?.physicalAddress,
       identity: requester.identity,
       metadata: requester.metadata,
     });
 
-    const stored = this.store.getNetwork(id);
-    if (!stored) return { kind: "error", code: "OBJ_NOT_FOUND", networkId: nw };
     const network = initNetwork(stored, id, now);
     const existing = this.store.getMember(id, addr);
     const member = initMember(existing ?? {}, id, addr, now);

@@ -179,6 +179,15 @@ export class ControllerService {
     };
   }
 
+  /** Table figures of the controller (member status entries and evictions). */
+  tableMetrics(): Record<string, number> {
+    const t = this.controller.memberStatusTable;
+    return {
+      zt_controller_member_status_entries: t.size,
+      zt_controller_member_status_evicted: t.evicted,
+    };
+  }
+
   /** Stops sending (the database needs no closing). */
   stop(): void {
     this.#responder?.dispose();

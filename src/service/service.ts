@@ -21,7 +21,14 @@ import {
   LocalConfWatcher,
 } from "./local_conf_reload.ts";
 import type { Logger } from "./logger.ts";
-import { type MetricsInput, MetricsWriter, nodeCounters, ServiceMetrics } from "./metrics.ts";
+import {
+  type MetricsInput,
+  MetricsWriter,
+  multicastTableMetrics,
+  nodeCounters,
+  nodeTableMetrics,
+  ServiceMetrics,
+} from "./metrics.ts";
 import { metricsRoutes } from "./metrics_api.ts";
 import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
@@ -346,6 +353,11 @@ export class Service {
           }),
         }
         : {}),
+      tables: {
+        ...nodeTableMetrics(node),
+        ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
+        ...(ctlService ? ctlService.tableMetrics() : {}),
+      },
       ...(opts.metricsExtras?.() ?? {}),
     });
     const renderMetrics = async () => {
