@@ -2,8 +2,8 @@
 //
 // The reference reads every scalar of a POST body leniently (booleans from numbers and strings,
 // integers from booleans and from the numeric prefix of a string, strings from numbers). These
-// functions reproduce its results; they are written from the documented behaviour (spec §10.1),
-// not from its code. A JSON object, array or null where a scalar belongs is not coerced here:
+// functions give the same results (facts checked against its behaviour, not ported from its
+// code). A JSON object, array or null where a scalar belongs is not coerced here:
 // callers answer 400 instead (a deliberate deviation; the reference silently uses a default).
 import type { Json } from "./json.ts";
 

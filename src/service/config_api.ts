@@ -4,6 +4,7 @@ import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
 import { atomicWriteFileSync } from "./file_store.ts";
 import { parseLocalConf } from "./local_conf.ts";
+import { stringifyJson64 } from "../util/json64.ts";
 
 /** Plain-object check. */
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -46,7 +47,7 @@ export function mergeSettings(
 
 /** The local.conf text the reference writes: keys sorted, 4-space indent. */
 export function formatLocalConf(conf: Record<string, unknown>): string {
-  return JSON.stringify(sortKeys(conf), null, 4);
+  return stringifyJson64(sortKeys(conf), 4);
 }
 
 /**
