@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { parseJson64, stringifyJson64 } from "../../src/util/json64.ts";
 import { moonJson, peerJson, statusJson } from "../../src/service/api_status.ts";
 import { sendJson } from "../../src/service/api_server.ts";
+import { parseLocalConf } from "../../src/service/local_conf.ts";
 import { formatJson } from "../../src/cli/cli_format.ts";
 import { Address } from "../../src/vl1/address.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
@@ -91,4 +92,13 @@ Deno.test("/status, /peer and /moon print 64-bit values exactly", async () => {
   // the CLI's -j output keeps them exact too
   const cli = formatJson(parseJson64(st));
   assert.match(cli, /"planetWorldId": 959721338713334732,/);
+});
+
+Deno.test("local.conf: a 64-bit trustedPathId written as a number is read exactly", () => {
+  const r = parseLocalConf(
+    '{"physical":{"10.0.0.0/8":{"trustedPathId":18446744073709551615}}}',
+    "local.conf",
+  );
+  assert.ok(r.ok);
+  assert.equal(r.conf.physical[0].trustedPathId, 18446744073709551615n);
 });
