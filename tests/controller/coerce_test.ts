@@ -6,7 +6,7 @@ import { FileStore } from "../../src/controller/file_store.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { parseJson64 } from "../../src/util/json64.ts";
-import { labController, tempDir } from "./helpers.ts";
+import { labController, labIdentity, META_114, tempDir } from "./helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyJson = any;
@@ -319,4 +319,30 @@ Deno.test("zero-ui replay: create with config, public/private as 0/1, members an
     '{"authorized":false,"ipAssignments":[],"capabilities":[],"tags":[]}',
   );
   assert.equal(reset.authorized, false);
+});
+
+Deno.test('coerced values reach the config: public via "false", multicastLimit -1 as (unsigned int)', async () => {
+  const { app, ctl, clock } = setup();
+  const n = await post(
+    app,
+    `/controller/network/${ctl.address}______`,
+    '{"private":"false","multicastLimit":-1,"mtu":"1500","enableBroadcast":"0",' +
+      '"v4AssignMode":"zt","ipAssignmentPools":[{"ipRangeStart":"198.19.5.10",' +
+      '"ipRangeEnd":"198.19.5.20"}],"routes":[{"target":"198.19.5.0/24"}]}',
+  );
+  const a = labIdentity("a");
+  const d = ctl.handleConfigRequest(
+    clock.t,
+    { identity: a, address: a.address, metadata: META_114 },
+    BigInt("0x" + n.id),
+  );
+  assert.equal(d.kind, "config", d.kind === "error" ? d.code : d.kind);
+  if (d.kind !== "config") return;
+  assert.equal(d.plan.type, "public");
+  assert.equal(d.plan.multicastLimit, 0xffffffff);
+  assert.equal(d.plan.mtu, 1500);
+  assert.equal(d.plan.flags & 2, 0, "broadcast off");
+  const ips = d.plan.staticIps.map(String);
+  assert.equal(ips.length, 1);
+  assert.match(ips[0], /^198\.19\.5\.(1[0-9]|20)\/24$/, 'from the pool (v4AssignMode "zt")');
 });
