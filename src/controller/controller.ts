@@ -424,7 +424,10 @@ export class Controller {
         if (a !== undefined && a.startsWith("token:") && isJsonObject(network.authTokens)) {
           const t = a.slice(6);
           const exp = network.authTokens[t];
-          if (typeof exp === "number" && (exp === 0 || exp > now)) {
+          const live = typeof exp === "number"
+            ? exp === 0 || exp > now
+            : typeof exp === "bigint" && (exp === 0n || exp > BigInt(now));
+          if (live) {
             authorized = true;
             member.authorized = true;
             member.lastAuthorizedTime = now;
