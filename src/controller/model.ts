@@ -216,12 +216,18 @@ export const networkPostSchema = z.object({
   ),
   rules: z.array(z.unknown()),
   rulesSource: z.string(),
+  // a missing id is 0, as the reference reads it
   capabilities: z.array(z.object({
-    id: refU64,
+    id: refU64.optional().transform((v) => v ?? 0n),
     default: refBool.optional(),
     rules: z.array(z.unknown()).optional(),
   })),
-  tags: z.array(z.object({ id: refU64, default: refU64.nullable().optional() })),
+  tags: z.array(
+    z.object({
+      id: refU64.optional().transform((v) => v ?? 0n),
+      default: refU64.nullable().optional(),
+    }),
+  ),
   authTokens: z.union([z.record(z.string(), z.unknown()), z.null(), z.array(z.unknown())], {
     error: "expected an object of token → expiry (ms)",
   }),

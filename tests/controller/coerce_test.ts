@@ -129,6 +129,8 @@ Deno.test("network POST: every scalar field accepts what the reference accepts",
     ["tags", '[{"id":"5","default":"2"}]', [{ default: 2, id: 5 }]],
     ["tags", '[{"id":5,"default":null}]', [{ default: null, id: 5 }]],
     ["tags", '[{"id":-1}]', [{ default: null, id: U64_MAX }]],
+    ["tags", '[{"default":3}]', [{ default: 3, id: 0 }]], // a missing id is 0
+    ["capabilities", "[{}]", [{ default: false, id: 0, rules: [] }]],
   ];
   for (const [field, value, want] of table) {
     const n = await post(app, NET, `{"${field}":${value}}`);
