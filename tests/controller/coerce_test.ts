@@ -294,12 +294,21 @@ Deno.test("zero-ui replay: create with config, public/private as 0/1, members an
       private: true,
       v6AssignMode: { rfc4193: false, "6plane": false, zt: false },
       v4AssignMode: { zt: true },
-      routes: [{ target: "198.19.2.0/24" }],
+      routes: [{ target: "198.19.2.0/24", via: null, flags: 0, metric: 0 }],
       ipAssignmentPools: [{ ipRangeStart: "198.19.2.10", ipRangeEnd: "198.19.2.200" }],
       enableBroadcast: true,
-      rules: [{ type: "ACTION_ACCEPT" }],
+      // the backend adds its default rules (drop all but IPv4, ARP and IPv6)
+      rules: [
+        { type: "MATCH_ETHERTYPE", not: true, or: false, etherType: 2048 },
+        { type: "MATCH_ETHERTYPE", not: true, or: false, etherType: 2054 },
+        { type: "MATCH_ETHERTYPE", not: true, or: false, etherType: 34525 },
+        { type: "ACTION_DROP" },
+        { type: "ACTION_ACCEPT" },
+      ],
     }),
   );
+  assert.deepEqual(created.routes, [{ target: "198.19.2.0/24", via: null }]);
+  assert.equal(created.rules.length, 5);
   const net = `/controller/network/${created.id}`;
   // the access-control select posts JSON.parse("0") / JSON.parse("1")
   assert.equal((await post(app, net, '{"private":0}')).private, false);
