@@ -176,7 +176,10 @@ export class Networks implements UpperLayer {
   frameHandler?: FrameHandler;
   /** In-process controller for NETWORK_CONFIG_REQUESTs addressed to us. */
   configRequestHandler?: ConfigRequestHandler;
-  /** In-process controller asked directly when we request a network we control. */
+  /**
+   * In-process controller asked directly when we request a network we control. Unset: such a
+   * network is NOT_FOUND (no controller runs here).
+   */
   selfRequest?: (now: number, network: Network) => boolean;
   readonly #node: NetworksNode;
   readonly #host: NetworksHost;
@@ -211,7 +214,12 @@ export class Networks implements UpperLayer {
       requestMetadata: metadata,
       saveConfig: (nwid, bytes) => this.#host.saveConfig(nwid, bytes),
       changed: (nw) => this.#changed(nw),
-      selfRequest: (now, nw) => this.selfRequest?.(now, nw) ?? false,
+      selfRequest: (now, nw) => {
+        if (this.selfRequest) return this.selfRequest(now, nw);
+        // a network of our own address with no controller here: NOT_FOUND, as the reference
+        nw.setFailure("NOT_FOUND");
+        return true;
+      },
     };
   }
 
