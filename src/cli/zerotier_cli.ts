@@ -1,4 +1,5 @@
 // `zt <command>`: the zerotier-cli commands (spec §11.5) over the local API, registered on the commander program.
+import { parseJson64 } from "../util/json64.ts";
 import { Command } from "commander";
 import {
   apiRequest,
@@ -174,10 +175,10 @@ function parseBool(s: string): boolean | undefined {
   return undefined;
 }
 
-/** Parses an API body as JSON (undefined if it is not JSON). */
+/** Parses an API body as JSON, 64-bit integers exact (undefined if it is not JSON). */
 function parseBody(r: ApiResponse): unknown {
   try {
-    return JSON.parse(r.body);
+    return parseJson64(r.body);
   } catch {
     return undefined;
   }

@@ -26,6 +26,7 @@ import {
 } from "./ip_assignment.ts";
 import type { Json, JsonObject } from "./json.ts";
 import { isJsonObject } from "./json.ts";
+import { coerceU64, isScalar, low32 } from "./coerce.ts";
 import type { PostResult } from "./model.ts";
 import {
   applyMemberPost,
@@ -112,6 +113,11 @@ function nwidText(n: bigint): string {
 
 function num(v: Json | undefined, dflt: number): number {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
+}
+
+/** A stored integer as the reference's `(unsigned int)jsonInt(v)`: its low 32 bits. */
+function uint32(v: Json | undefined, dflt: number): number {
+  return isScalar(v) ? low32(coerceU64(v)) : dflt;
 }
 
 /** The COM qualifiers the controller issues (spec §7.4). */
@@ -444,7 +450,10 @@ export class Controller {
         if (a !== undefined && a.startsWith("token:") && isJsonObject(network.authTokens)) {
           const t = a.slice(6);
           const exp = network.authTokens[t];
-          if (typeof exp === "number" && (exp === 0 || exp > now)) {
+          const live = typeof exp === "number"
+            ? exp === 0 || exp > now
+            : typeof exp === "bigint" && (exp === 0n || exp > BigInt(now));
+          if (live) {
             authorized = true;
             member.authorized = true;
             member.lastAuthorizedTime = now;
@@ -629,8 +638,8 @@ export class Controller {
       flags,
       type: network.private === false ? "public" : "private",
       name: String(network.name ?? "").slice(0, 127),
-      mtu: Math.max(MIN_MTU, Math.min(MAX_MTU, num(network.mtu, 2800))),
-      multicastLimit: num(network.multicastLimit, 32),
+      mtu: Math.max(MIN_MTU, Math.min(MAX_MTU, uint32(network.mtu, 2800))),
+      multicastLimit: uint32(network.multicastLimit, 32),
       specialists,
       routes,
       staticIps,

@@ -4,6 +4,7 @@ import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
 import { atomicWriteFileSync } from "./file_store.ts";
 import { parseLocalConf } from "./local_conf.ts";
+import { parseJson64, stringifyJson64 } from "../util/json64.ts";
 
 /** Plain-object check. */
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -23,7 +24,7 @@ export function readLocalConfJson(
   }
   if (text.trim() === "") return { ok: true, value: {} };
   try {
-    const v = JSON.parse(text);
+    const v = parseJson64(text); // 64-bit values (trustedPathId) survive a rewrite exactly
     if (!isObject(v)) return { ok: false, error: `${path} is not a JSON object` };
     return { ok: true, value: v };
   } catch (e) {
@@ -46,7 +47,7 @@ export function mergeSettings(
 
 /** The local.conf text the reference writes: keys sorted, 4-space indent. */
 export function formatLocalConf(conf: Record<string, unknown>): string {
-  return JSON.stringify(sortKeys(conf), null, 4);
+  return stringifyJson64(sortKeys(conf), 4);
 }
 
 /**
@@ -69,7 +70,7 @@ export function configRoutes(home: string, written: () => void = () => {}): ApiR
       const text = await c.req.text();
       let patch: unknown;
       try {
-        patch = JSON.parse(text);
+        patch = parseJson64(text);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         return sendJson(c, { error: 400, description: `body is not valid JSON: ${why}` }, 400);

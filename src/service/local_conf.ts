@@ -1,4 +1,5 @@
 // local.conf: read and validate `<home>/local.conf` (spec §11.3) into a typed structure.
+import { parseJson64 } from "../util/json64.ts";
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { PeerCipher } from "../vl1/node_settings.ts";
@@ -127,7 +128,7 @@ export function parseLocalConf(text: string, fileName = "local.conf"): LocalConf
   if (text.trim() === "") v = {};
   else {
     try {
-      v = JSON.parse(text);
+      v = parseJson64(text); // 64-bit values such as trustedPathId stay exact
     } catch (e) {
       return { ok: false, error: `${fileName}: invalid JSON at ${describeJsonError(text, e)}` };
     }
@@ -219,6 +220,7 @@ function stringList(v: unknown, w: string[]): string[] {
 function u64(v: unknown): bigint | undefined {
   try {
     if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
+    if (typeof v === "bigint") return v >= 0n && v <= 0xffffffffffffffffn ? v : undefined;
     if (typeof v === "string" && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v.trim())) {
       const b = BigInt(v.trim());
       return b <= 0xffffffffffffffffn ? b : undefined;

@@ -435,6 +435,7 @@ export class Service {
           metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
         });
         upper.setMember(networks);
+        ctlService?.serveOwnNetworks(networks); // before rejoining: our own networks too
         const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
         if (dpNode) {
           const t = transport;
