@@ -8,6 +8,7 @@ import { healthJson, type Json, moonJson, peerJson, statusJson } from "./api_sta
 import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { jsonResponse } from "../controller/api.ts";
+import { stringifyJson64 } from "../util/json64.ts";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "../util/json_depth.ts";
 
 /** Largest request body the local API accepts (the HTTP server enforces it on the wire too). */
@@ -67,7 +68,8 @@ function clientAllowed(remote: Deno.NetAddr | undefined, allowed: InetAddress[])
 
 /** Sends JSON the reference's way: `{}` for empty, `?jsonp=fn` wrapping. */
 export function sendJson(c: Context, body: Json | undefined, status = 200): Response {
-  return jsonResponse(c, body === undefined || body === null ? "{}" : JSON.stringify(body), status);
+  const text = body === undefined || body === null ? "{}" : stringifyJson64(body);
+  return jsonResponse(c, text, status);
 }
 
 /**

@@ -1,5 +1,5 @@
 // The home lock: `zerotier-one.pid` holds our pid and an exclusive flock held for the process's life, so two nodes never share a home.
-import { HomeError } from "./home.ts";
+import { HomeError, homeErrorText } from "./home.ts";
 import { sweepAtomicTemps } from "../util/atomic_write.ts";
 
 /** The pid file's name, as the reference writes it. */
@@ -65,14 +65,14 @@ export class HomeLock {
       try {
         f = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
       } catch (e) {
-        throw new HomeError(`cannot open ${path}: ${e instanceof Error ? e.message : e}`);
+        throw new HomeError(`cannot open ${path}: ${homeErrorText(e)}`);
       }
       let locked: boolean;
       try {
         locked = f.tryLockSync(true);
       } catch (e) {
         f.close();
-        throw new HomeError(`cannot lock ${path}: ${e instanceof Error ? e.message : e}`);
+        throw new HomeError(`cannot lock ${path}: ${homeErrorText(e)}`);
       }
       if (!locked) {
         f.close();
@@ -91,7 +91,7 @@ export class HomeLock {
         while (off < pid.length) off += f.writeSync(pid.subarray(off));
       } catch (e) {
         f.close();
-        throw new HomeError(`cannot write ${path}: ${e instanceof Error ? e.message : e}`);
+        throw new HomeError(`cannot write ${path}: ${homeErrorText(e)}`);
       }
       return new HomeLock(home, path, f);
     }

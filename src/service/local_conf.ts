@@ -1,7 +1,8 @@
 // local.conf: read and validate `<home>/local.conf` (spec §11.3) into a typed structure.
+import { parseJson64 } from "../util/json64.ts";
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
-import { DEFAULT_PEER_CIPHER, type PeerCipher } from "../vl1/node_settings.ts";
+import type { PeerCipher } from "../vl1/node_settings.ts";
 
 /** Default primary UDP/API port. */
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -46,13 +47,16 @@ export interface ServiceSettings {
   allowManagementFrom: InetAddress[];
   /** Explicit local IPs to bind instead of the wildcard addresses. */
   bind: InetAddress[];
+  /** Interface name prefixes never used for ZeroTier traffic (on top of lo, zt, tun, tap). */
+  interfacePrefixBlacklist: string[];
   /** Reported in /status. */
   softwareUpdate: string;
   /** Reported in /status. */
   softwareUpdateChannel: string;
   /**
    * zt only: cipher to AES-capable peers, "aes" (cipher 3, as the reference) or "salsa2012"
-   * (cipher 1, the default; see `DEFAULT_PEER_CIPHER`). Always set by the parser.
+   * (cipher 1). Unset: "aes" when AES-GMAC-SIV runs on the system's libcrypto (AES-NI), else
+   * "salsa2012" (see `src/service/packet_crypto.ts`).
    */
   cipher?: PeerCipher;
 }
@@ -124,7 +128,7 @@ export function parseLocalConf(text: string, fileName = "local.conf"): LocalConf
   if (text.trim() === "") v = {};
   else {
     try {
-      v = JSON.parse(text);
+      v = parseJson64(text); // 64-bit values such as trustedPathId stay exact
     } catch (e) {
       return { ok: false, error: `${fileName}: invalid JSON at ${describeJsonError(text, e)}` };
     }
@@ -168,12 +172,15 @@ function port(s: Record<string, unknown>, k: string, dflt: number, w: string[]):
   return dflt;
 }
 
-/** Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. */
-function peerCipher(s: Record<string, unknown>, w: string[]): PeerCipher {
-  if (!("cipher" in s)) return DEFAULT_PEER_CIPHER;
+/**
+ * Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. Undefined when not
+ * set (or bad): the service then picks cipher 3 when AES runs natively and cipher 1 otherwise.
+ */
+function peerCipher(s: Record<string, unknown>, w: string[]): PeerCipher | undefined {
+  if (!("cipher" in s)) return undefined;
   if (s.cipher === "aes" || s.cipher === "salsa2012") return s.cipher;
-  w.push(`settings.cipher must be "aes" or "salsa2012"; using ${DEFAULT_PEER_CIPHER}`);
-  return DEFAULT_PEER_CIPHER;
+  w.push(`settings.cipher must be "aes" or "salsa2012"; using the default`);
+  return undefined;
 }
 
 /** Reads a list of addresses/CIDRs (strings), skipping bad entries with a warning. */
@@ -211,10 +218,26 @@ function managementCidrs(v: unknown, w: string[]): InetAddress[] {
   return out;
 }
 
+/** Reads `settings.interfacePrefixBlacklist` (non-empty strings), skipping bad entries. */
+function stringList(v: unknown, w: string[]): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    w.push("settings.interfacePrefixBlacklist is not an array; ignored");
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of v) {
+    if (typeof e === "string" && e.length > 0) out.push(e);
+    else w.push(`settings.interfacePrefixBlacklist: ignoring bad entry ${JSON.stringify(e)}`);
+  }
+  return out;
+}
+
 /** Reads a u64 given as a JSON number or decimal/0x string. */
 function u64(v: unknown): bigint | undefined {
   try {
     if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
+    if (typeof v === "bigint") return v >= 0n && v <= 0xffffffffffffffffn ? v : undefined;
     if (typeof v === "string" && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v.trim())) {
       const b = BigInt(v.trim());
       return b <= 0xffffffffffffffffn ? b : undefined;
@@ -238,6 +261,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
     allowManagementFrom: managementCidrs(s.allowManagementFrom, w),
     bind: addrList(s.bind, "settings.bind", w, true),
+    interfacePrefixBlacklist: stringList(s.interfacePrefixBlacklist, w),
     softwareUpdate: typeof s.softwareUpdate === "string" ? s.softwareUpdate : "disable",
     softwareUpdateChannel: typeof s.softwareUpdateChannel === "string"
       ? s.softwareUpdateChannel
