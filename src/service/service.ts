@@ -24,6 +24,7 @@ import {
 } from "./local_conf_reload.ts";
 import type { Logger } from "./logger.ts";
 import {
+  apiTableMetrics,
   type MetricsInput,
   MetricsWriter,
   multicastTableMetrics,
@@ -382,6 +383,7 @@ export class Service {
         ...nodeTableMetrics(node),
         ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
         ...(ctlService ? ctlService.tableMetrics() : {}),
+        ...apiTableMetrics(servers.map((s) => s.stats)),
       },
       ...(opts.metricsExtras?.() ?? {}),
     });

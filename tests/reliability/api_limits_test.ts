@@ -212,6 +212,22 @@ Deno.test("local API bounds on a real zt process", async (t) => {
       assert.equal((await api(h.port, "GET", "/status")).status, 200);
     });
 
+    await t.step("the bounds are counted in /metrics", async () => {
+      const m = (await api(h.port, "GET", "/metrics")).text;
+      const value = (name: string) => {
+        const r = new RegExp(`^${name} (\\d+)$`, "m").exec(m);
+        return r ? Number(r[1]) : -1;
+      };
+      assert.ok(value("zt_api_timeouts") >= 60, m);
+      assert.ok(value("zt_api_too_large") >= 60, m);
+      assert.ok(value("zt_api_connections_rejected") >= 36 + 136, m);
+      assert.ok(value("zt_api_connections_entries") >= 1, m);
+      report.push(
+        `metrics: timeouts ${value("zt_api_timeouts")}, 413s ${value("zt_api_too_large")}, ` +
+          `rejected at accept ${value("zt_api_connections_rejected")}`,
+      );
+    });
+
     const rss1 = rssKiB(p.pid);
     report.push(`RSS at start ${rss0} KiB, at end ${rss1} KiB`);
     for (const r of report) console.log(r);
