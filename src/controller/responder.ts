@@ -283,6 +283,7 @@ export class ControllerResponder implements UpperLayer {
           this.#revoke(now, e);
           break;
         case "networkDeleted":
+        case "request":
           break;
       }
     } catch (err) {
