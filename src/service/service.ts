@@ -436,6 +436,8 @@ export class Service {
           hub,
           traffic,
           controller: () => ctlService?.controller,
+          now,
+          peerLatency: (a) => node!.peers().find((p) => p.address.toString() === a)?.latency ?? -1,
           random: () => {
             const b = random(4);
             return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;

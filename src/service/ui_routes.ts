@@ -1,6 +1,6 @@
 // The web admin UI on the local API: /ui/ static assets (loaded on first request), /events, and the /ui-api helpers (rules compile and test, traffic).
 import type { Context } from "hono";
-import type { Controller } from "../controller/controller.ts";
+import { type Controller, MEMBER_ONLINE_WINDOW } from "../controller/controller.ts";
 import type { JsonObject } from "../controller/json.ts";
 import { encodeRulesJson } from "../controller/rule_encoding.ts";
 import { storedRules } from "../controller/rules_json.ts";
@@ -125,6 +125,33 @@ export interface UiRoutesOptions {
   controller: () => Controller | undefined;
   /** A random u32 (MATCH_RANDOM in rules tests). */
   random: () => number;
+  /** Latency to a peer in ms (-1 unknown), by 10-hex-digit address. */
+  peerLatency?: (address: string) => number;
+  /** Current time, ms. */
+  now?: () => number;
+}
+
+/** A member record with what the controller saw of it (online, last seen, where, version). */
+function memberView(ctl: Controller, o: UiRoutesOptions, nwid: string, m: JsonObject): Json {
+  const address = String(m.address ?? m.id ?? "");
+  const st = ctl.memberStatus(nwid, address);
+  const now = o.now?.() ?? ctl.now();
+  const md = st?.metadata;
+  const version = md?.majorVersion !== undefined
+    ? `${md.majorVersion}.${md.minorVersion ?? 0}.${md.revision ?? 0}`
+    : typeof m.vMajor === "number" && m.vMajor >= 0
+    ? `${m.vMajor}.${m.vMinor}.${m.vRev}`
+    : "";
+  return {
+    ...m,
+    ui: {
+      online: st !== undefined && now - st.lastSeen <= MEMBER_ONLINE_WINDOW,
+      lastSeen: st?.lastSeen ?? 0,
+      physicalAddress: st?.physicalAddress ? st.physicalAddress.toString() : "",
+      version,
+      latency: o.peerLatency?.(address) ?? -1,
+    },
+  } as Json;
 }
 
 /** A compile result as the UI shows it: the controller JSON or the error's position. */
@@ -245,6 +272,33 @@ export function uiRoutes(o: UiRoutesOptions): ApiRoutes {
       return r ?? sendJson(c, { error: 503, description: "too many event streams" }, 503);
     });
     app.get("/ui-api/traffic", (c) => sendJson(c, o.traffic.json()));
+    app.get("/ui-api/controller", (c) => {
+      const ctl = o.controller();
+      if (!ctl) return sendJson(c, { controller: false, networks: [] });
+      const now = o.now?.() ?? ctl.now();
+      const networks: Json[] = [];
+      for (const id of ctl.listNetworks()) {
+        const n = ctl.getNetwork(id);
+        if (!n) continue;
+        const counts = ctl.memberCounts(id);
+        networks.push({
+          id,
+          name: typeof n.name === "string" ? n.name : "",
+          private: n.private !== false,
+          members: counts.total,
+          authorized: counts.authorized,
+          online: ctl.onlineMembers(id, now).length,
+        });
+      }
+      return sendJson(c, { controller: true, address: ctl.address, networks });
+    });
+    app.get("/ui-api/controller/network/:nwid/member", (c) => {
+      const ctl = o.controller();
+      const nwid = c.req.param("nwid").toLowerCase();
+      const ms = /^[0-9a-f]{16}$/.test(nwid) ? ctl?.listMembers(nwid) : undefined;
+      if (!ctl || !ms) return sendJson(c, {}, 404);
+      return sendJson(c, ms.map((m) => memberView(ctl, o, nwid, m)));
+    });
     app.post("/ui-api/rules/compile", async (c) => {
       const b = await readObject(c);
       if (typeof b === "string") return sendJson(c, { error: 400, description: b }, 400);
