@@ -43,7 +43,7 @@ const val = (e: Event) => (e.target as HTMLInputElement).value;
 const checked = (e: Event) => (e.target as HTMLInputElement).checked;
 
 /** The settings form. */
-function Settings(props: { n: Network; onSaved: () => void }) {
+function Settings(props: { n: Network; onSaved: (msg: string) => void }) {
   const n = props.n;
   const [f, setF] = useState(() => ({
     name: n.name,
@@ -60,12 +60,10 @@ function Settings(props: { n: Network; onSaved: () => void }) {
     multicastLimit: String(n.multicastLimit ?? 32),
     broadcast: n.enableBroadcast !== false,
   }));
-  const [msg, setMsg] = useState("");
   const [err, setErr] = useState("");
   const set = (k: keyof typeof f, v: string | boolean) => setF({ ...f, [k]: v });
   const save = async (e: Event) => {
     e.preventDefault();
-    setMsg("");
     setErr("");
     const pools = [];
     for (const line of f.pools.split("\n").map((l) => l.trim()).filter(Boolean)) {
@@ -95,8 +93,7 @@ function Settings(props: { n: Network; onSaved: () => void }) {
         multicastLimit: Number(f.multicastLimit),
         enableBroadcast: f.broadcast,
       });
-      setMsg("Settings saved.");
-      props.onSaved();
+      props.onSaved("Settings saved.");
     } catch (x) {
       setErr((x as Error).message);
     }
@@ -134,7 +131,6 @@ function Settings(props: { n: Network; onSaved: () => void }) {
       onInput=${(e: Event) => set("multicastLimit", val(e))} />
     <span>Broadcast</span><div>${box("broadcast", "Enable broadcast (ff:ff:ff:ff:ff:ff)")}</div>
     <span></span><div><button type="submit">Save settings</button>
-      ${msg && html`<span role="status" class="ok-text"> ${msg}</span>`}
       ${err && html`<span role="alert" class="error"> ${err}</span>`}</div>
   </form>`;
 }
@@ -315,7 +311,7 @@ interface CompileJson {
 }
 
 /** The rules editor: compiled on every edit (nothing saved), saved only when it compiles. */
-function Rules(props: { n: Network; onSaved: () => void }) {
+function Rules(props: { n: Network; onSaved: (msg: string) => void }) {
   const n = props.n;
   const [src, setSrc] = useState(n.rulesSource ?? "");
   const [res, setRes] = useState<CompileJson | null>(null);
@@ -338,8 +334,7 @@ function Rules(props: { n: Network; onSaved: () => void }) {
   const save = async () => {
     try {
       await api("POST", `/controller/network/${n.id}`, { rulesSource: src });
-      setMsg("Rules saved.");
-      props.onSaved();
+      props.onSaved("Rules saved.");
     } catch (e) {
       setMsg(`Not saved: ${(e as Error).message}`);
     }
@@ -449,6 +444,7 @@ export function NetworkPage(props: { nwid: string }) {
   const [n, setN] = useState<Network | null>(null);
   const [err, setErr] = useState("");
   const [gen, setGen] = useState(0);
+  const [saved, setSaved] = useState<{ what: string; msg: string } | null>(null);
   const load = useCallback(async () => {
     try {
       setN(await api<Network>("GET", `/controller/network/${props.nwid}`));
@@ -472,10 +468,13 @@ export function NetworkPage(props: { nwid: string }) {
       <p>Loading…</p>
     `;
   }
-  const saved = () => {
+  const onSaved = (what: string) => (msg: string) => {
+    setSaved({ what, msg });
     load();
     setGen(gen + 1);
   };
+  const note = (what: string) =>
+    saved?.what === what && html`<p role="status" class="ok-text">${saved.msg}</p>`;
   return html`
     <p><a href="#/networks">← Networks</a></p>
     <h1>${n.name || "(unnamed)"} <code>${n.id}</code></h1>
@@ -485,11 +484,13 @@ export function NetworkPage(props: { nwid: string }) {
     </section>
     <section aria-labelledby="h-settings">
       <h2 id="h-settings">Settings</h2>
-      <${Settings} key=${`s${gen}`} n=${n} onSaved=${saved} />
+      <${Settings} key=${`s${gen}`} n=${n} onSaved=${onSaved("settings")} />
+      ${note("settings")}
     </section>
     <section aria-labelledby="h-rules">
       <h2 id="h-rules">Rules</h2>
-      <${Rules} key=${`r${gen}`} n=${n} onSaved=${saved} />
+      <${Rules} key=${`r${gen}`} n=${n} onSaved=${onSaved("rules")} />
+      ${note("rules")}
     </section>
     <section aria-labelledby="h-test">
       <h2 id="h-test">Test a packet</h2>
