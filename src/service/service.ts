@@ -437,7 +437,12 @@ export class Service {
           traffic,
           controller: () => ctlService?.controller,
           now,
-          peerLatency: (a) => node!.peers().find((p) => p.address.toString() === a)?.latency ?? -1,
+          peerInfo: (a) => {
+            const p = node!.peers().find((x) => x.address.toString() === a);
+            if (!p) return undefined;
+            const path = p.paths.find((x) => x.preferred && !x.expired) ?? p.paths[0];
+            return { latency: p.latency, path: path ? path.address.toString() : "" };
+          },
           random: () => {
             const b = random(4);
             return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;

@@ -125,8 +125,8 @@ export interface UiRoutesOptions {
   controller: () => Controller | undefined;
   /** A random u32 (MATCH_RANDOM in rules tests). */
   random: () => number;
-  /** Latency to a peer in ms (-1 unknown), by 10-hex-digit address. */
-  peerLatency?: (address: string) => number;
+  /** What the node knows of a peer (latency, -1 unknown; its preferred path), by 10-hex-digit address. */
+  peerInfo?: (address: string) => { latency: number; path: string } | undefined;
   /** Current time, ms. */
   now?: () => number;
 }
@@ -137,6 +137,7 @@ function memberView(ctl: Controller, o: UiRoutesOptions, nwid: string, m: JsonOb
   const st = ctl.memberStatus(nwid, address);
   const now = o.now?.() ?? ctl.now();
   const md = st?.metadata;
+  const peer = o.peerInfo?.(address);
   const version = md?.majorVersion !== undefined
     ? `${md.majorVersion}.${md.minorVersion ?? 0}.${md.revision ?? 0}`
     : typeof m.vMajor === "number" && m.vMajor >= 0
@@ -147,9 +148,9 @@ function memberView(ctl: Controller, o: UiRoutesOptions, nwid: string, m: JsonOb
     ui: {
       online: st !== undefined && now - st.lastSeen <= MEMBER_ONLINE_WINDOW,
       lastSeen: st?.lastSeen ?? 0,
-      physicalAddress: st?.physicalAddress ? st.physicalAddress.toString() : "",
+      physicalAddress: st?.physicalAddress ? st.physicalAddress.toString() : (peer?.path ?? ""),
       version,
-      latency: o.peerLatency?.(address) ?? -1,
+      latency: peer?.latency ?? -1,
     },
   } as Json;
 }

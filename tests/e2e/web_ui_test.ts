@@ -4,7 +4,7 @@ import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { announceSkip, exec, waitFor } from "./netns.ts";
 import { ZT_PORT, type ZtNode } from "./zt_lab.ts";
-import { api200, apiCall, vl2LabTest, waitStatus } from "./vl2_lab.ts";
+import { api200, apiCall, MEMBER_IPS, vl2LabTest, waitStatus } from "./vl2_lab.ts";
 
 /** Debian's Chromium (scripts/setup.sh installs it). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -156,6 +156,7 @@ vl2LabTest(
       await page.getByLabel("Auto-assign from the pools").check();
       await page.getByRole("button", { name: "Save settings" }).click();
       await page.getByText("Settings saved.").waitFor();
+      assert.equal(await page.getByLabel("IP pools").inputValue(), "198.19.0.10-198.19.0.250");
       const saved = await api200(ctl, "GET", `/controller/network/${nwid}`);
       assert.deepEqual(saved.ipAssignmentPools, [
         { ipRangeStart: "198.19.0.10", ipRangeEnd: "198.19.0.250" },
@@ -195,6 +196,7 @@ vl2LabTest(
         async () => (await page.getByLabel(`IPs of ${a.address}`).inputValue()).includes(ipA!),
       );
       await memberRow(page, a.address).filter({ hasText: "online" }).waitFor();
+      await memberRow(page, a.address).filter({ hasText: `${MEMBER_IPS.a}/` }).waitFor();
       await shot("members");
 
       // before any rules: both ports of a listener on b answer a
@@ -224,6 +226,7 @@ vl2LabTest(
       assert.match(await page.locator("pre.compiled").innerText(), /ACTION_DROP/);
       await page.getByRole("button", { name: "Save rules" }).click();
       await page.getByText("Rules saved.").waitFor();
+      await page.getByText(/Compiles: 4 rules/).waitFor(); // the editor, reset to the saved source
       const after = await api200(ctl, "GET", `/controller/network/${nwid}`);
       assert.equal(after.rulesSource, GOOD_RULES);
 
@@ -264,6 +267,7 @@ vl2LabTest(
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${base}#/network/${nwid}`);
       await page.getByRole("heading", { name: /e2e-ui/ }).waitFor();
+      await page.getByText(/Compiles: 4 rules/).waitFor();
       await shot("network-phone");
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(`${base}#/node`);

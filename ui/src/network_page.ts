@@ -468,10 +468,10 @@ export function NetworkPage(props: { nwid: string }) {
       <p>Loading…</p>
     `;
   }
-  const onSaved = (what: string) => (msg: string) => {
+  const onSaved = (what: string) => async (msg: string) => {
     setSaved({ what, msg });
-    load();
-    setGen(gen + 1);
+    await load(); // the forms are re-created from the saved network
+    setGen((g) => g + 1);
   };
   const note = (what: string) =>
     saved?.what === what && html`<p role="status" class="ok-text">${saved.msg}</p>`;
