@@ -33,7 +33,7 @@ import { asVl2Node, NetworkFiles } from "./network_store.ts";
 import { EventHub } from "./event_stream.ts";
 import { TrafficHistory } from "./traffic_history.ts";
 import { controllerStreamEvent, statePoller } from "./ui_events.ts";
-import { uiRoutes, webUiEnabled } from "./ui_routes.ts";
+import { uiRoutes, webUiEnabled, webUiTls } from "./ui_routes.ts";
 
 /** A problem that stops the service before it runs (message is user-facing, exit status 1). */
 export class ServiceError extends Error {
@@ -474,6 +474,28 @@ export class Service {
         }
       }
       log.debug(`local API on port ${port}: ${plan.map((h) => h.hostname).join(" ")}`);
+      const tls = webUiTls(conf.raw, home);
+      if (tls && "warning" in tls) log.warn(tls.warning);
+      else if (tls) {
+        // the same API and UI over HTTPS, on the same addresses; failures only warn
+        for (const h of plan) {
+          try {
+            servers.push(Deno.serve(
+              {
+                hostname: h.hostname,
+                port: tls.port,
+                cert: tls.cert,
+                key: tls.key,
+                onListen: () => {},
+              },
+              (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
+            ));
+          } catch (e) {
+            log.warn(`HTTPS on ${h.hostname}:${tls.port}: ${e instanceof Error ? e.message : e}`);
+          }
+        }
+        log.info(`web UI over HTTPS on port ${tls.port}: https://127.0.0.1:${tls.port}/ui/`);
+      }
       try {
         atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
       } catch (e) {

@@ -47,6 +47,47 @@ export function webUiEnabled(raw: Record<string, unknown>): boolean {
   return (s as Record<string, unknown>).webUi !== false;
 }
 
+/** Where the optional HTTPS listener takes its certificate and key (in the home). */
+export const TLS_CERT_FILE = "webui.crt";
+/** The key beside {@link TLS_CERT_FILE}. */
+export const TLS_KEY_FILE = "webui.key";
+
+/** The HTTPS listener to open, or why not. */
+export type WebUiTls =
+  | { port: number; cert: string; key: string }
+  | { warning: string }
+  | undefined;
+
+/**
+ * The optional HTTPS listener of the API and UI: `settings.webUiTlsPort` (1..65535) in local.conf
+ * with a PEM certificate chain `<home>/webui.crt` and key `<home>/webui.key`. Undefined when no
+ * port is set; a warning when it is set but unusable (the plain API is not affected).
+ */
+export function webUiTls(raw: Record<string, unknown>, home: string): WebUiTls {
+  const s = raw.settings;
+  if (typeof s !== "object" || s === null || Array.isArray(s)) return undefined;
+  const port = (s as Record<string, unknown>).webUiTlsPort;
+  if (port === undefined || port === 0) return undefined;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    return { warning: "settings.webUiTlsPort: expected a port number 1..65535; no HTTPS" };
+  }
+  const read = (f: string) => {
+    try {
+      return Deno.readTextFileSync(`${home}/${f}`);
+    } catch {
+      return undefined;
+    }
+  };
+  const cert = read(TLS_CERT_FILE), key = read(TLS_KEY_FILE);
+  if (!cert || !key) {
+    return {
+      warning: `settings.webUiTlsPort is set but ${home}/${TLS_CERT_FILE} or ${TLS_KEY_FILE} ` +
+        `cannot be read; no HTTPS`,
+    };
+  }
+  return { port, cert, key };
+}
+
 /**
  * Whether a Host header names this machine by a name no other site can own: an IP literal,
  * `localhost` or a `*.localhost` name (RFC 6761), with an optional port. A page from another

@@ -62,9 +62,11 @@ export interface LiveService {
 
 /**
  * Starts the service in-process: identity a, token `tok-a`, metrics token `met-a`, test planet,
- * local.conf binding 127.0.0.1 only.
+ * local.conf binding 127.0.0.1 only (plus `o.settings`), and `o.files` written into the home.
  */
-export async function startLiveService(): Promise<LiveService> {
+export async function startLiveService(
+  o: { settings?: Record<string, unknown>; files?: Record<string, string> } = {},
+): Promise<LiveService> {
   const home = Deno.makeTempDirSync({ prefix: "zt-live-test-" });
   Deno.writeTextFileSync(`${home}/identity.secret`, fixtureText("identities/a.secret"));
   Deno.writeTextFileSync(`${home}/authtoken.secret`, "tok-a");
@@ -72,8 +74,13 @@ export async function startLiveService(): Promise<LiveService> {
   Deno.writeFileSync(`${home}/planet`, testWorld(WorldType.PLANET, TEST_PLANET_ID));
   Deno.writeTextFileSync(
     `${home}/local.conf`,
-    JSON.stringify({ settings: { bind: ["127.0.0.1"], allowSecondaryPort: false } }),
+    JSON.stringify({
+      settings: { bind: ["127.0.0.1"], allowSecondaryPort: false, ...o.settings },
+    }),
   );
+  for (const [name, text] of Object.entries(o.files ?? {})) {
+    Deno.writeTextFileSync(`${home}/${name}`, text);
+  }
   const lines: string[] = [];
   let service: Service | undefined;
   let port = 0;
