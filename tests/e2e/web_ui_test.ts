@@ -94,6 +94,25 @@ function screenshotDir(): string {
   return d;
 }
 
+/** Controls without an accessible name, evaluated in the page (a string: tests have no DOM types). */
+const UNNAMED_CONTROLS = `(() => {
+  const out = [];
+  for (const e of document.querySelectorAll("input, select, textarea, button, a[href]")) {
+    const byLabel = [...(e.labels ?? [])].map((l) => l.textContent ?? "").join("").trim();
+    const byIds = (e.getAttribute("aria-labelledby") ?? "").split(" ").filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent ?? "").join("").trim();
+    const name = e.getAttribute("aria-label") || byLabel || byIds ||
+      (e.tagName === "BUTTON" || e.tagName === "A" ? (e.textContent ?? "").trim() : "");
+    if (!name) out.push(e.outerHTML.slice(0, 120));
+  }
+  return out;
+})()`;
+
+/** Form controls, buttons and links on the page without an accessible name. */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(UNNAMED_CONTROLS) as Promise<string[]>;
+}
+
 /** The row of a member in the members table. */
 function memberRow(page: Page, address: string) {
   return page.locator(`tr[data-member="${address}"]`);
@@ -174,12 +193,27 @@ vl2LabTest(
         const row = memberRow(page, m.address);
         await row.filter({ hasText: "waiting" }).waitFor({ timeout: 10_000 });
         console.log(`web UI: ${m.name} shown as waiting ${Date.now() - t0} ms after its join`);
-        if (m === a) await shot("member-waiting");
-        // authorize it with its switch
-        const sw = page.getByRole("switch", { name: `Authorize ${m.address}` });
-        await sw.check();
+        if (m === a) {
+          await shot("member-waiting");
+          // authorize it with its switch, from the keyboard
+          const sw = page.getByRole("switch", { name: `Authorize ${m.address}` });
+          await sw.focus();
+          await page.keyboard.press("Space");
+        } else {
+          // b: search, select and bulk-authorize
+          await page.getByLabel("Search members").fill(m.address);
+          await memberRow(page, a.address).waitFor({ state: "detached" });
+          await page.getByRole("checkbox", { name: `Select ${m.address}` }).check();
+          await page.getByRole("button", { name: "Authorize selected (1)" }).click();
+          await page.getByLabel("Search members").fill("");
+        }
         await row.filter({ hasText: "authorized" }).waitFor();
+        assert.equal(
+          await page.getByRole("switch", { name: `Authorize ${m.address}` }).isChecked(),
+          true,
+        );
       }
+      assert.deepEqual(await unnamedControls(page), [], "every control has an accessible name");
       const [na, nb] = await Promise.all([
         waitStatus(a, nwid, "OK", 20_000, (x) => x.portDeviceName !== ""),
         waitStatus(b, nwid, "OK", 20_000, (x) => x.portDeviceName !== ""),
@@ -260,10 +294,22 @@ vl2LabTest(
       );
       assert.equal(await memberRow(page, b.address).count(), 1);
 
-      // the networks list, and the network page at phone width
+      // the networks list; a second network deleted after confirmation
+      await page.getByRole("link", { name: "← Networks" }).click();
+      await page.getByLabel("New network name").fill("short-lived");
+      await page.getByRole("button", { name: "Create network" }).click();
+      await page.getByRole("heading", { name: /short-lived/ }).waitFor();
+      const tmp = /#\/network\/([0-9a-f]{16})$/.exec(page.url())?.[1] ?? "";
       await page.getByRole("link", { name: "← Networks" }).click();
       await page.locator("tr", { hasText: nwid }).filter({ hasText: "e2e-ui" }).waitFor();
+      await page.getByRole("button", { name: `Delete network ${tmp}` }).click();
       await shot("networks");
+      await page.getByRole("alertdialog", { name: `Confirm deleting ${tmp}` })
+        .getByRole("button", { name: "Yes, delete" }).click();
+      await page.locator("tr", { hasText: tmp }).waitFor({ state: "detached" });
+      assert.equal((await apiCall(ctl, "GET", `/controller/network/${tmp}`)).status, 404);
+      assert.equal(await page.locator("tr", { hasText: nwid }).count(), 1);
+      assert.deepEqual(await unnamedControls(page), []);
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${base}#/network/${nwid}`);
       await page.getByRole("heading", { name: /e2e-ui/ }).waitFor();
