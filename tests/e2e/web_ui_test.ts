@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
-import { announceSkip, exec, waitFor } from "./netns.ts";
-import { ZT_PORT, type ZtNode } from "./zt_lab.ts";
-import { api200, apiCall, MEMBER_IPS, vl2LabTest, waitStatus } from "./vl2_lab.ts";
+import { announceSkip, exec, waitFor, withLab } from "./netns.ts";
+import { explainFailure, ZT_PORT, type ZtNode } from "./zt_lab.ts";
+import { api200, apiCall, MEMBER_IPS, startVl2Lab, type Vl2Lab, waitStatus } from "./vl2_lab.ts";
 
 /** Debian's Chromium (scripts/setup.sh installs it). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -118,14 +118,22 @@ function memberRow(page: Page, address: string) {
   return page.locator(`tr[data-member="${address}"]`);
 }
 
-vl2LabTest(
-  {
-    name:
-      "e2e web UI: sign in, create, configure, live join, authorize, rules (error, save, enforced), delete, wrong token",
-    skip: SKIP,
-    roles: ["a", "b"],
-    label: "web UI test",
-  },
+/** Runs the body in a fresh VL2 lab (root, controller, members a and b); node logs on failure. */
+function webUiLabTest(name: string, body: (v: Vl2Lab) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: SKIP !== undefined,
+    fn: async () => {
+      await withLab(async (lab) => {
+        const v = await startVl2Lab(lab, ["a", "b"]);
+        await explainFailure(v.all, () => body(v));
+      });
+    },
+  });
+}
+
+webUiLabTest(
+  "e2e web UI: sign in, create, configure, live join, authorize, rules (error, save, enforced), delete, wrong token",
   async (v) => {
     const { ctl, lab } = v;
     const { a, b } = v.members;
@@ -320,6 +328,19 @@ vl2LabTest(
       await page.getByRole("heading", { name: "Traffic" }).waitFor();
       await page.locator("figure.chart").first().waitFor({ timeout: 15_000 });
       await shot("node-traffic");
+      await page.getByLabel("Show").selectOption("packets");
+      await page.getByText("Peers (packets/s)").waitFor();
+      // honours prefers-color-scheme
+      const bg = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+      const light = await bg();
+      await page.emulateMedia({ colorScheme: "dark" });
+      const dark = await bg();
+      assert.notEqual(dark, light);
+      const lum = (c: unknown) =>
+        String(c).match(/\d+/g)!.slice(0, 3).map(Number).reduce((a, b) => a + b, 0);
+      assert.ok(lum(dark) < lum(light), `dark background ${dark} vs light ${light}`);
+      await shot("node-dark");
+      await page.emulateMedia({ colorScheme: "light" });
 
       // signing out forgets the token: the next visit asks again
       await page.getByRole("button", { name: "Sign out" }).click();

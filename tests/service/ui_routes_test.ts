@@ -11,6 +11,7 @@ import { createApiApp } from "../../src/service/api_server.ts";
 import { EventHub } from "../../src/service/event_stream.ts";
 import { TrafficHistory } from "../../src/service/traffic_history.ts";
 import type { ServiceNode } from "../../src/service/service_node.ts";
+import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { UI_FILES } from "../../src/service/ui_assets.ts";
 
 const TOKEN = "tok-a";
@@ -180,11 +181,12 @@ Deno.test("web UI API: rules compile (line:column errors, nothing saved), rules 
 
 Deno.test("web UI: settings.webUi false turns it off; Host names allowed on loopback", async () => {
   let on = false;
+  let allowed: string[] = [];
   const app = createApiApp({
     node: {} as ServiceNode,
     authToken: () => TOKEN,
     metricsToken: () => "m",
-    allowManagementFrom: () => [],
+    allowManagementFrom: () => allowed.map((a) => InetAddress.parse(a)!),
     now: () => 0,
     statusExtras: () => {
       throw new Error("unused");
@@ -210,6 +212,19 @@ Deno.test("web UI: settings.webUi false turns it off; Host names allowed on loop
   assert.equal(webUiEnabled({ settings: {} }), true);
   assert.equal(webUiEnabled({ settings: { webUi: true } }), true);
   assert.equal(webUiEnabled({ settings: { webUi: false } }), false);
+  // reachable from elsewhere exactly when the API is (allowManagementFrom); no Host check there
+  const from = (ip: string) => ({
+    remoteAddr: { transport: "tcp" as const, hostname: ip, port: 40000 },
+  });
+  const remote = (ip: string, host: string) =>
+    app.fetch(new Request("http://x/ui/", { headers: { host } }), from(ip));
+  assert.equal((await remote("198.18.0.5", "zt.lan:9993")).status, 401);
+  allowed = ["198.18.0.0/24"];
+  const ok = await remote("198.18.0.5", "zt.lan:9993");
+  await ok.body?.cancel();
+  assert.equal(ok.status, 200);
+  assert.equal((await remote("198.18.1.5", "zt.lan:9993")).status, 401);
+  assert.equal((await remote("127.0.0.1", "zt.lan:9993")).status, 403, "rebinding on loopback");
   for (const h of ["127.0.0.1:9993", "localhost", "LOCALHOST:1", "zt.localhost:80", "[::1]:9993"]) {
     assert.equal(loopbackHostAllowed(h), true, h);
   }

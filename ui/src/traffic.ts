@@ -15,8 +15,17 @@ interface TrafficJson {
   }[];
 }
 
-/** Rates (bytes/s, rx+tx) per key between consecutive samples: x in seconds, one y per key. */
-function rates(t: TrafficJson, kind: "networks" | "peers", keys: string[]): number[][] {
+/** What the charts show: bytes or packets per second (rx + tx). */
+type Unit = "bytes" | "packets";
+
+/** Rates (rx+tx per second) per key between consecutive samples: x in seconds, one y per key. */
+function rates(
+  t: TrafficJson,
+  kind: "networks" | "peers",
+  keys: string[],
+  unit: Unit,
+): number[][] {
+  const rx = unit === "bytes" ? 2 : 0, tx = rx + 1;
   const xs: number[] = [];
   const ys: number[][] = keys.map(() => []);
   for (let i = 1; i < t.samples.length; i++) {
@@ -26,7 +35,7 @@ function rates(t: TrafficJson, kind: "networks" | "peers", keys: string[]): numb
     xs.push(b.t / 1000);
     keys.forEach((k, j) => {
       const p = a[kind][k], q = b[kind][k];
-      const d = p && q ? (q[2] - p[2]) + (q[3] - p[3]) : 0;
+      const d = p && q ? (q[rx] - p[rx]) + (q[tx] - p[tx]) : 0;
       ys[j].push(Math.max(0, d / dt));
     });
   }
@@ -46,13 +55,22 @@ function top(t: TrafficJson, kind: "networks" | "peers", n: number): string[] {
 const COLORS = ["#2a7de1", "#e1672a", "#2aa860", "#b02ae1", "#c9a227", "#e12a5c"];
 
 /** One chart: a uPlot instance redrawn when the data changes. */
-function Chart(props: { title: string; keys: string[]; data: number[][] }) {
+function Chart(props: { title: string; keys: string[]; data: number[][]; unit: Unit }) {
+  const fmt = (
+    v: number,
+  ) => (props.unit === "bytes" ? `${formatBytes(v)}/s` : `${v.toFixed(1)} pkt/s`);
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const [dark, setDark] = useState(() => matchMedia("(prefers-color-scheme: dark)").matches);
+  useEffect(() => {
+    const mq = matchMedia("(prefers-color-scheme: dark)");
+    const f = () => setDark(mq.matches);
+    mq.addEventListener("change", f);
+    return () => mq.removeEventListener("change", f);
+  }, []);
   useEffect(() => {
     if (!el.current) return;
     const width = Math.max(260, Math.min(760, el.current.clientWidth || 600));
-    const dark = matchMedia("(prefers-color-scheme: dark)").matches;
     const axis = { stroke: dark ? "#ccc" : "#333", grid: { stroke: dark ? "#333" : "#ddd" } };
     const opts: uPlot.Options = {
       width,
@@ -62,10 +80,17 @@ function Chart(props: { title: string; keys: string[]; data: number[][] }) {
         ...props.keys.map((k, i) => ({
           label: k,
           stroke: COLORS[i % COLORS.length],
-          value: (_u: uPlot, v: number | null) => (v === null ? "-" : `${formatBytes(v)}/s`),
+          value: (_u: uPlot, v: number | null) => (v === null ? "-" : fmt(v)),
         })),
       ],
-      axes: [axis, { ...axis, size: 70, values: (_u, vs) => vs.map((v) => formatBytes(v)) }],
+      axes: [
+        axis,
+        {
+          ...axis,
+          size: 70,
+          values: (_u, vs) => vs.map((v) => (props.unit === "bytes" ? formatBytes(v) : String(v))),
+        },
+      ],
     };
     plot.current?.destroy();
     plot.current = new uPlot(opts, props.data as uPlot.AlignedData, el.current);
@@ -73,11 +98,11 @@ function Chart(props: { title: string; keys: string[]; data: number[][] }) {
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [props.keys.join(","), props.data]);
+  }, [props.keys.join(","), props.data, props.unit, dark]);
   return html`
     <figure class="chart">
       <figcaption>${props.title}</figcaption>
-      <div ref=${el} role="img" aria-label=${`${props.title}: bytes per second over the last minutes`}></div>
+      <div ref=${el} role="img" aria-label=${`${props.title} over the last minutes`}></div>
     </figure>
   `;
 }
@@ -86,6 +111,7 @@ function Chart(props: { title: string; keys: string[]; data: number[][] }) {
 export function Traffic() {
   const [t, setT] = useState<TrafficJson | null>(null);
   const [error, setError] = useState("");
+  const [unit, setUnit] = useState<Unit>("bytes");
   useEffect(() => {
     let stop = false;
     const load = () =>
@@ -105,14 +131,27 @@ export function Traffic() {
     return html`<p>Collecting samples (every ${t.intervalMs / 1000} s)…</p>`;
   }
   const nets = top(t, "networks", 6), peers = top(t, "peers", 6);
-  return html`<div class="charts">
-    ${
-    nets.length > 0 &&
-    html`<${Chart} title="Networks (bytes/s)" keys=${nets} data=${rates(t, "networks", nets)} />`
-  }
-    ${
-    peers.length > 0 &&
-    html`<${Chart} title="Peers (bytes/s)" keys=${peers} data=${rates(t, "peers", peers)} />`
-  }
-  </div>`;
+  const per = unit === "bytes" ? "bytes/s" : "packets/s";
+  return html`
+    <div>
+      <label for="traffic-unit">Show</label>
+      <select id="traffic-unit" value=${unit}
+        onChange=${(e: Event) => setUnit((e.target as HTMLSelectElement).value as Unit)}>
+        <option value="bytes">bytes per second</option>
+        <option value="packets">packets per second</option>
+      </select>
+      <div class="charts">
+          ${nets.length > 0 &&
+            html`
+              <${Chart} title=${`Networks (${per})`} keys=${nets} unit=${unit}
+                data=${rates(t, "networks", nets, unit)} />
+            `}
+          ${peers.length > 0 &&
+            html`
+              <${Chart} title=${`Peers (${per})`} keys=${peers} unit=${unit}
+                data=${rates(t, "peers", peers, unit)} />
+            `}
+        </div>
+    </div>
+  `;
 }
