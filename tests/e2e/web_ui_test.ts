@@ -143,6 +143,9 @@ webUiLabTest(
     try {
       const page = await ctx.newPage();
       page.on("pageerror", (e) => pageErrors.push(e.message));
+      page.on("console", (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(m.text());
+      });
       page.setDefaultTimeout(10_000);
       const shot = (name: string) =>
         page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -346,7 +349,7 @@ webUiLabTest(
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByLabel("Auth token").waitFor();
       assert.equal(await page.evaluate(() => sessionStorage.length), 0);
-      assert.deepEqual(pageErrors, [], "no script errors in the page");
+      assert.deepEqual(pageErrors, [], "no script errors or CSP violations in the page");
       console.log(`web UI screenshots in ${shots}`);
     } finally {
       await ctx.close();
