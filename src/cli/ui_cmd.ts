@@ -14,15 +14,28 @@ export interface UiCmdOptions {
   host?: string;
 }
 
+/** `settings.webUiTlsPort` of a local.conf text, if it is a port number. */
+function httpsPort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const p = JSON.parse(text)?.settings?.webUiTlsPort;
+    return Number.isInteger(p) && p >= 1 && p <= 65535 ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The text `zt ui` prints: the URL of `/ui/` on the node's API (port as zerotier-cli finds it)
- * and, when the home is known, the token file to sign in with. The token itself is never printed
+ * The text `zt ui` prints: the URL of `/ui/` on the node's API (port as zerotier-cli finds it),
+ * the HTTPS one when local.conf sets `webUiTlsPort`, and, when the home is known, the token file to sign in with. The token itself is never printed
  * into a URL.
  */
 export function uiText(o: UiCmdOptions, e: TargetEnv = systemTargetEnv()): string {
   const t = resolveTarget({ home: o.home, port: o.port, host: o.host }, e);
   const home = o.home ?? resolveHomeDir({ env: e.env, isRoot: e.isRoot });
   let s = `http://${hostPort(t.host, t.port)}/ui/\n`;
+  const tlsPort = home !== undefined ? httpsPort(e.readText(`${home}/local.conf`)) : undefined;
+  if (tlsPort !== undefined) s += `https://${hostPort(t.host, tlsPort)}/ui/\n`;
   if (home !== undefined) s += `sign in with the token in ${home}/authtoken.secret\n`;
   return s;
 }

@@ -17,4 +17,11 @@ Deno.test("zt ui: URL from the home's port file, token file named, no token in t
     /^http:\/\/\[::1\]:8080\/ui\//,
   );
   assert.throws(() => uiText({ home: "/h", port: "99999" }, env), /bad port/);
+  files["/h/local.conf"] = JSON.stringify({ settings: { webUiTlsPort: 9443 } });
+  assert.match(
+    uiText({ home: "/h" }, env),
+    /^http:\/\/127\.0\.0\.1:29993\/ui\/\nhttps:\/\/127\.0\.0\.1:9443\/ui\/\n/,
+  );
+  files["/h/local.conf"] = "{not json";
+  assert.doesNotMatch(uiText({ home: "/h" }, env), /https/);
 });
