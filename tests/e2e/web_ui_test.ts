@@ -304,6 +304,13 @@ webUiLabTest(
         404,
       );
       assert.equal(await memberRow(page, b.address).count(), 1);
+      // tags and capabilities are editable per member
+      await page.getByLabel(`Tags of ${b.address}`).fill("1000=5");
+      await page.getByLabel(`Capabilities of ${b.address}`).focus(); // change fires on blur
+      await waitFor("b's tag saved", 10_000, async () => {
+        const m = await api200(ctl, "GET", `/controller/network/${nwid}/member/${b.address}`);
+        return JSON.stringify(m.tags) === "[[1000,5]]";
+      });
 
       // the networks list; a second network deleted after confirmation
       await page.getByRole("link", { name: "← Networks" }).click();

@@ -135,6 +135,27 @@ function Settings(props: { n: Network; onSaved: (msg: string) => void }) {
   </form>`;
 }
 
+/** `1000=1, 1001=2` → tag pairs, or an error message. */
+function parseTags(text: string): [number, number][] | string {
+  const out: [number, number][] = [];
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const m = /^(\d+)=(\d+)$/.exec(part);
+    if (!m) return `tag "${part}": expected id=value`;
+    out.push([Number(m[1]), Number(m[2])]);
+  }
+  return out;
+}
+
+/** `1000, 1001` → capability IDs, or an error message. */
+function parseIds(text: string): number[] | string {
+  const out: number[] = [];
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    if (!/^\d+$/.test(part)) return `capability "${part}": expected a number`;
+    out.push(Number(part));
+  }
+  return out;
+}
+
 /** The members table. */
 function Members(props: { nwid: string }) {
   const nwid = props.nwid;
@@ -240,7 +261,7 @@ function Members(props: { nwid: string }) {
             <th>Version</th>
             <th>Physical address</th>
             <th>Latency</th>
-            <th>Tags / caps</th>
+            <th>Tags / capabilities</th>
             <th></th>
           </tr>
         </thead>
@@ -272,12 +293,20 @@ function Members(props: { nwid: string }) {
               <td>${m.ui.version || "?"}</td>
               <td><code>${m.ui.physicalAddress || "-"}</code></td>
               <td>${m.ui.latency >= 0 ? `${m.ui.latency} ms` : "?"}</td>
-              <td>${(m.tags ?? []).map(([id, v]) =>
-                html`<span class="badge">tag ${id}=${v ?? "-"}</span>`
-              )}
-                        ${(m.capabilities ?? []).map((c) =>
-                          html`<span class="badge">cap ${c}</span>`
-                        )}</td>
+              <td><input class="tags" aria-label=${`Tags of ${m.id}`} placeholder="id=value"
+                value=${(m.tags ?? []).map(([id, v]) => `${id}=${v ?? ""}`).join(", ")}
+                onChange=${(e: Event) => {
+                  const t = parseTags(val(e));
+                  if (typeof t === "string") setMsg(`${m.id}: ${t}`);
+                  else post(m.id, { tags: t });
+                }} />
+                <input class="caps" aria-label=${`Capabilities of ${m.id}`} placeholder="ids"
+                value=${(m.capabilities ?? []).join(", ")}
+                onChange=${(e: Event) => {
+                  const c = parseIds(val(e));
+                  if (typeof c === "string") setMsg(`${m.id}: ${c}`);
+                  else post(m.id, { capabilities: c });
+                }} /></td>
               <td>${confirm === m.id
                 ? html`<span role="alertdialog" aria-label=${`Confirm deleting member ${m.id}`} class="confirm">
               Delete ${m.id}?
