@@ -320,6 +320,12 @@ webUiLabTest(
       const tmp = /#\/network\/([0-9a-f]{16})$/.exec(page.url())?.[1] ?? "";
       await page.getByRole("link", { name: "← Networks" }).click();
       await page.locator("tr", { hasText: nwid }).filter({ hasText: "e2e-ui" }).waitFor();
+      // the confirmation takes the focus; Escape cancels it
+      await page.getByRole("button", { name: `Delete network ${tmp}` }).click();
+      const confirmTmp = page.getByRole("alertdialog", { name: `Confirm deleting ${tmp}` });
+      await confirmTmp.waitFor();
+      await page.keyboard.press("Escape");
+      await confirmTmp.waitFor({ state: "detached" });
       await page.getByRole("button", { name: `Delete network ${tmp}` }).click();
       await shot("networks");
       await page.getByRole("alertdialog", { name: `Confirm deleting ${tmp}` })

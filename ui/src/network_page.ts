@@ -2,6 +2,7 @@
 /// <reference lib="dom" />
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ago, api, onNodeEvent } from "./api.ts";
+import { Confirm } from "./confirm.ts";
 import { html } from "./html.ts";
 import { QrCode } from "./qr.ts";
 
@@ -308,11 +309,10 @@ function Members(props: { nwid: string }) {
                   else post(m.id, { capabilities: c });
                 }} /></td>
               <td>${confirm === m.id
-                ? html`<span role="alertdialog" aria-label=${`Confirm deleting member ${m.id}`} class="confirm">
-              Delete ${m.id}?
-              <button type="button" class="danger" onClick=${() => del(m.id)}>Yes, delete</button>
-              <button type="button" class="secondary" onClick=${() =>
-                  setConfirm(null)}>Cancel</button></span>`
+                ? html`
+                  <${Confirm} label=${`Confirm deleting member ${m.id}`} question=${`Delete ${m.id}?`}
+                    onYes=${() => del(m.id)} onCancel=${() => setConfirm(null)} />
+                `
                 : html`
                   <button type="button" class="danger" aria-label=${`Delete member ${m.id}`}
                     onClick=${() => setConfirm(m.id)}>Delete</button>

@@ -2,6 +2,7 @@
 /// <reference lib="dom" />
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, onNodeEvent } from "./api.ts";
+import { Confirm } from "./confirm.ts";
 import { html } from "./html.ts";
 
 interface Summary {
@@ -102,6 +103,7 @@ export function NetworksPage() {
             <th>Access</th>
             <th>Members</th>
             <th>Authorized</th>
+            <th>Waiting</th>
             <th>Online</th>
             <th></th>
           </tr>
@@ -115,14 +117,14 @@ export function NetworksPage() {
               <td>${n.private ? "private" : "public"}</td>
               <td>${n.members}</td>
               <td>${n.authorized}</td>
+              <td>${n.members - n.authorized}</td>
               <td>${n.online}</td>
               <td>${confirming === n.id
-                ? html`<span role="alertdialog" aria-label=${`Confirm deleting ${n.id}`} class="confirm">
-            Delete ${n.name || n.id} and all its members?
-            <button type="button" class="danger" onClick=${() => del(n.id)}>Yes, delete</button>
-            <button type="button" class="secondary" onClick=${() =>
-                  setConfirming(null)}>Cancel</button>
-          </span>`
+                ? html`
+                  <${Confirm} label=${`Confirm deleting ${n.id}`}
+                    question=${`Delete ${n.name || n.id} and all its members?`}
+                    onYes=${() => del(n.id)} onCancel=${() => setConfirming(null)} />
+                `
                 : html`
                   <button type="button" class="danger" aria-label=${`Delete network ${n.id}`}
                     onClick=${() => setConfirming(n.id)}>Delete</button>
@@ -132,7 +134,7 @@ export function NetworksPage() {
         )}
         ${c.networks.length === 0 && html`
           <tr>
-            <td colspan="7">No networks yet.</td>
+            <td colspan="8">No networks yet.</td>
           </tr>
         `}
       </tbody>
