@@ -146,7 +146,7 @@ webUiLabTest(
       page.on("console", (m) => {
         if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(m.text());
       });
-      page.setDefaultTimeout(10_000);
+      page.setDefaultTimeout(15_000); // slack for a loaded CI machine
       const shot = (name: string) =>
         page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
       const base = `http://127.0.0.1:${ZT_PORT}/ui/`;
