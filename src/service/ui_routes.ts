@@ -282,6 +282,10 @@ function testConfig(
  *   a strict CSP; `/ui` redirects to `/ui/`. The asset module is imported on the first request.
  * - `GET /events` (token): the server-sent event stream; 503 when it has all the clients it takes.
  * - `GET /ui-api/traffic` (token): per-network and per-peer counters over the last minutes.
+ * - `GET /ui-api/controller` (token): the embedded controller's address and its networks with
+ *   member, authorized and online counts.
+ * - `GET /ui-api/controller/network/<nwid>/member` (token): the member records, each with `ui`:
+ *   online, last seen, physical address, version and latency as this node saw them.
  * - `POST /ui-api/rules/compile` (token) `{source}` → `{ok,rules,capabilities,tags}` or
  *   `{ok:false,error:{line,column,message}}`; nothing is saved.
  * - `POST /ui-api/rules/test` (token) `{nwid, frame, source?, inbound?, from?, to?, peerTag?,
