@@ -170,6 +170,39 @@ Deno.test("web UI API: rules compile (line:column errors, nothing saved), rules 
     });
     assert.equal(badNwid.status, 400);
 
+    // controller summaries: counts, and members with what the node saw of them
+    const m = await call(s.port, "POST", `/controller/network/${n.id}/member/0123456789`, {
+      body: { authorized: true },
+      headers: auth,
+    });
+    assert.equal(m.status, 200);
+    const summary = JSON.parse(
+      (await call(s.port, "GET", "/ui-api/controller", { headers: auth })).text,
+    );
+    assert.equal(summary.controller, true);
+    assert.equal(summary.address, addr);
+    assert.deepEqual(summary.networks, [
+      { id: n.id, name: "rules", private: true, members: 1, authorized: 1, online: 0 },
+    ]);
+    const members = JSON.parse(
+      (await call(s.port, "GET", `/ui-api/controller/network/${n.id}/member`, { headers: auth }))
+        .text,
+    );
+    assert.equal(members.length, 1);
+    assert.equal(members[0].id, "0123456789");
+    assert.deepEqual(members[0].ui, {
+      online: false,
+      lastSeen: 0,
+      physicalAddress: "",
+      version: "",
+      latency: -1,
+    });
+    assert.equal(
+      (await call(s.port, "GET", "/ui-api/controller/network/ffffffffffffffff/member", {
+        headers: auth,
+      })).status,
+      404,
+    );
     const t = JSON.parse((await call(s.port, "GET", "/ui-api/traffic", { headers: auth })).text);
     assert.deepEqual(t.fields, ["rxPackets", "txPackets", "rxBytes", "txBytes"]);
     assert.ok(t.samples.length >= 1);
