@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
-import { announceSkip, exec, waitFor, withLab } from "./netns.ts";
-import { explainFailure, ZT_PORT, type ZtNode } from "./zt_lab.ts";
+import { announceSkip, exec, type Lab, waitFor, withLab } from "./netns.ts";
+import { explainFailure, labWorld, prepareHome, ZT_PORT, ZtNode } from "./zt_lab.ts";
 import { api200, apiCall, MEMBER_IPS, startVl2Lab, type Vl2Lab, waitStatus } from "./vl2_lab.ts";
 
 /** Debian's Chromium (scripts/setup.sh installs it). */
@@ -79,6 +79,7 @@ async function launchInNamespace(ns: string, dir: string): Promise<BrowserContex
   Deno.mkdirSync(profile, { recursive: true });
   return await chromium.launchPersistentContext(profile, {
     executablePath: wrapper,
+    ignoreHTTPSErrors: true, // the remote test's certificate names localhost, not the lab address
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
@@ -369,3 +370,120 @@ webUiLabTest(
     }
   },
 );
+
+/** Underlay addresses of the remote-access test: open node, locked node, UI-off node, browser. */
+const OPEN_IP = "198.18.0.5";
+const LOCKED_IP = "198.18.0.6";
+const OFF_IP = "198.18.0.8";
+const BROWSER_IP = "198.18.0.7";
+/** The HTTPS port of the open node. */
+const TLS_PORT = 9443;
+
+/** Starts `zt run` in `ns` with extra local.conf settings and files in its home. */
+function startWith(
+  lab: Lab,
+  name: string,
+  ns: string,
+  id: Awaited<ReturnType<typeof labWorld>>["ids"][number],
+  planet: Uint8Array,
+  settings: Record<string, unknown>,
+  files: Record<string, string> = {},
+): ZtNode {
+  const home = lab.path(name);
+  const token = `tok-${name}-${id.address}`;
+  prepareHome(home, id, planet, token);
+  const conf = JSON.parse(Deno.readTextFileSync(`${home}/local.conf`));
+  Object.assign(conf.settings, settings);
+  Deno.writeTextFileSync(`${home}/local.conf`, JSON.stringify(conf, null, 2));
+  for (const [f, text] of Object.entries(files)) Deno.writeTextFileSync(`${home}/${f}`, text);
+  return new ZtNode(lab, { name, ns, home, id, token, runner: "zt-run" });
+}
+
+/** The HTTP status of a GET from `ns` (0: no HTTP answer). */
+async function statusFrom(ns: string, url: string): Promise<number> {
+  const r = await exec(ns, [
+    "curl",
+    "-sk",
+    "-o",
+    "/dev/null",
+    "--max-time",
+    "3",
+    "-w",
+    "%{http_code}",
+    url,
+  ], {
+    check: false,
+    timeoutMs: 6000,
+  });
+  return Number(r.stdout) || 0;
+}
+
+Deno.test({
+  name:
+    "e2e web UI from another host: reachable exactly where allowManagementFrom opens the API, over HTTP and HTTPS; webUi false turns it off",
+  ignore: SKIP !== undefined,
+  fn: async () => {
+    const world = await labWorld();
+    const tlsDir = new URL("../service/tls/", import.meta.url).pathname;
+    await withLab(async (lab) => {
+      const [open, locked, off, browserHost] = await Promise.all([
+        lab.addHost("open", OPEN_IP),
+        lab.addHost("locked", LOCKED_IP),
+        lab.addHost("off", OFF_IP),
+        lab.addHost("browser", BROWSER_IP),
+      ]);
+      const allow = { allowManagementFrom: [`${BROWSER_IP}/32`] };
+      const nodes = [
+        startWith(lab, "open", open.ns, world.ids[0], world.planet, {
+          ...allow,
+          webUiTlsPort: TLS_PORT,
+        }, {
+          "webui.crt": Deno.readTextFileSync(`${tlsDir}cert.pem`),
+          "webui.key": Deno.readTextFileSync(`${tlsDir}key.pem`),
+        }),
+        startWith(lab, "locked", locked.ns, world.ids[1], world.planet, {}),
+        startWith(lab, "off", off.ns, world.ids[2], world.planet, { ...allow, webUi: false }),
+      ];
+      const [nOpen] = nodes;
+      await explainFailure(nodes, async () => {
+        const ui = (ip: string, scheme = "http", port = ZT_PORT) => `${scheme}://${ip}:${port}/ui/`;
+        await waitFor(
+          "the open node's UI",
+          20_000,
+          async () => (await statusFrom(browserHost.ns, ui(OPEN_IP))) === 200,
+        );
+        await waitFor(
+          "the UI-off node's API",
+          20_000,
+          async () =>
+            (await statusFrom(browserHost.ns, `http://${OFF_IP}:${ZT_PORT}/health`)) === 200,
+        );
+        assert.equal(await statusFrom(browserHost.ns, ui(OFF_IP)), 404, "webUi false");
+        await waitFor(
+          "the locked node's API on loopback",
+          20_000,
+          async () => (await statusFrom(locked.ns, `http://127.0.0.1:${ZT_PORT}/health`)) === 200,
+        );
+        assert.equal(await statusFrom(browserHost.ns, ui(LOCKED_IP)), 0, "no API, no UI");
+        // from the open node's own loopback the UI works too; HTTPS answers from the browser host
+        assert.equal(await statusFrom(open.ns, ui("127.0.0.1")), 200);
+        assert.equal(await statusFrom(browserHost.ns, ui(OPEN_IP, "https", TLS_PORT)), 200);
+
+        const ctx = await launchInNamespace(browserHost.ns, lab.path("browser-remote"));
+        try {
+          for (const url of [ui(OPEN_IP), ui(OPEN_IP, "https", TLS_PORT)]) {
+            const page = await ctx.newPage();
+            page.setDefaultTimeout(15_000);
+            await page.goto(url);
+            await page.getByLabel("Auth token").fill(nOpen.token);
+            await page.getByRole("button", { name: "Sign in" }).click();
+            await page.getByTestId("node-address").filter({ hasText: nOpen.address }).waitFor();
+            await page.close();
+          }
+        } finally {
+          await ctx.close();
+        }
+      });
+    });
+  },
+});
