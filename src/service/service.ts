@@ -1,7 +1,7 @@
 // The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
-import type { InetAddress } from "../vl1/inet_address.ts";
+import { InetAddress } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
@@ -24,6 +24,8 @@ import { makePathCheck } from "./path_check.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
+import { TransportMux } from "./transport_mux.ts";
+import { TCP_FALLBACK_AFTER_MS, TcpFallbackPolicy } from "./tcp_fallback.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
@@ -98,6 +100,35 @@ export function systemRandom(n: number): Uint8Array {
 function randomPort(random: (n: number) => Uint8Array): number {
   const b = random(2);
   return 20000 + (((b[0] << 8) | b[1]) % 45500);
+}
+
+/** ZeroTier's public TCP fallback relay: the default only for a node on the default planet. */
+export const ZEROTIER_TCP_FALLBACK_RELAY = "204.80.128.1/443";
+
+/**
+ * The relay a node tunnels through: `tcpFallbackRelay` if set, ZeroTier's own only on the
+ * default planet (a deliberate deviation: the reference uses its relay whatever the planet, so a
+ * self-hosted network would leak to ZeroTier's servers), else none.
+ */
+export function fallbackRelayFor(conf: LocalConf, planet: World): InetAddress | undefined {
+  if (conf.settings.tcpFallbackRelay) return conf.settings.tcpFallbackRelay;
+  const dflt = parseWorld(DEFAULT_PLANET)!;
+  return planet.id === dflt.id ? InetAddress.parse(ZEROTIER_TCP_FALLBACK_RELAY) : undefined;
+}
+
+/**
+ * The fallback delay: the reference's 60 s, or `ZT_TCP_FALLBACK_AFTER_MS` (hidden, for tests
+ * that cannot wait a minute; 1000..600000).
+ */
+function fallbackAfterMs(): number {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("ZT_TCP_FALLBACK_AFTER_MS");
+  } catch {
+    v = undefined;
+  }
+  const n = v !== undefined && /^[0-9]{1,6}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  return n >= 1000 && n <= 600_000 ? n : TCP_FALLBACK_AFTER_MS;
 }
 
 /** Bounds on the node's requested tick delay. */
@@ -178,7 +209,7 @@ export class Service {
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
-  readonly #transport: UdpTransportApi;
+  readonly #transport: TransportMux;
   readonly #servers: Deno.HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
@@ -193,7 +224,7 @@ export class Service {
       node: ServiceNode;
       conf: LocalConf;
       log: Logger;
-      transport: UdpTransportApi;
+      transport: TransportMux;
       servers: Deno.HttpServer[];
       now: () => number;
       metricsWriter: MetricsWriter;
@@ -226,9 +257,6 @@ export class Service {
     if (!lc.ok) throw new ServiceError(lc.error);
     const conf = lc.conf;
     for (const w of conf.warnings) log.warn(`local.conf: ${w}`);
-    if (conf.settings.allowSecondaryPort) {
-      log.info("allowSecondaryPort: zt binds only the primary port for now (no secondary port)");
-    }
     if (conf.settings.portMappingEnabled) {
       log.debug("portMappingEnabled: ignored (zt never does UPnP/NAT-PMP)");
     }
@@ -243,6 +271,29 @@ export class Service {
     const onPacket = (sock: number, remote: InetAddress, data: Uint8Array) => {
       node?.receive(now(), sock, remote, data);
     };
+    const relay = fallbackRelayFor(conf, planet);
+    const fallbackOn = conf.settings.allowTcpFallbackRelay && relay !== undefined;
+    if (conf.settings.forceTcpRelay && !fallbackOn) {
+      log.warn("forceTcpRelay: no TCP relay to use (set tcpFallbackRelay); using UDP");
+    }
+    const mux = new TransportMux({
+      onPacket,
+      now,
+      log,
+      ...(fallbackOn
+        ? {
+          fallback: {
+            relay: relay!,
+            policy: new TcpFallbackPolicy({
+              allowed: true,
+              force: conf.settings.forceTcpRelay,
+              afterMs: fallbackAfterMs(),
+            }, now()),
+          },
+        }
+        : {}),
+    });
+    if (fallbackOn) log.debug(`TCP fallback relay ${relay}`);
 
     const wanted = opts.port ?? conf.settings.primaryPort;
     let port = wanted;
@@ -250,12 +301,18 @@ export class Service {
     for (let tries = 0; transport === undefined; tries++) {
       if (wanted === 0) port = randomPort(random);
       try {
-        transport = await openUdpTransport({ port, bind: conf.settings.bind, log, onPacket });
+        transport = await openUdpTransport({
+          port,
+          bind: conf.settings.bind,
+          log,
+          onPacket: mux.udpHandler(0),
+        });
       } catch (e) {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
       }
     }
 
+    mux.attach(0, transport);
     const servers: Deno.HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
@@ -290,7 +347,7 @@ export class Service {
     const pathCheck = makePathCheck(conf);
     const ref: { service?: Service } = {};
     const host: NodeHost = {
-      send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
+      send: (sock, remote, data, ttl) => mux.send(sock, remote, data, ttl),
       random,
       storePut: (kind, id, data) => store.put(kind, id, data),
       storeGet: (kind, id) => store.get(kind, id),
@@ -338,7 +395,7 @@ export class Service {
         upper.setMember(networks);
         const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
         if (dpNode) {
-          const t = transport;
+          const t = mux;
           dataPlane = new DataPlane({
             node: dpNode,
             networks,
@@ -370,8 +427,8 @@ export class Service {
             primaryPort: port,
             secondaryPort: 0,
             tertiaryPort: 0,
-            allowTcpFallbackRelay: false,
-            forceTcpRelay: false,
+            allowTcpFallbackRelay: conf.settings.allowTcpFallbackRelay,
+            forceTcpRelay: conf.settings.forceTcpRelay,
             portMappingEnabled: false,
             softwareUpdate: conf.settings.softwareUpdate,
             softwareUpdateChannel: conf.settings.softwareUpdateChannel,
@@ -379,7 +436,9 @@ export class Service {
           },
           listeningOn: localInterfaceAddresses(port, conf.settings.bind),
           surfaceAddresses: node!.surfaceAddresses(),
+          tcpFallbackActive: mux.tcpFallbackActive,
         }),
+        tunneled: () => mux.tcpFallbackActive,
       }, [
         moonRoutes(),
         networkApiRoutes(() => networks, now),
@@ -421,7 +480,7 @@ export class Service {
     } catch (e) {
       await dataPlane?.close();
       for (const s of servers) await s.shutdown().catch(() => {});
-      await transport.close();
+      await mux.close();
       throw e;
     }
 
@@ -432,7 +491,7 @@ export class Service {
       node,
       conf,
       log,
-      transport,
+      transport: mux,
       servers,
       now,
       metricsWriter,
@@ -484,13 +543,25 @@ export class Service {
       this.#timer = undefined;
       let next = MAX_TICK_MS;
       try {
-        next = this.node.tick(this.#now());
+        const now = this.#now();
+        this.#transport.tick(now);
+        next = this.node.tick(now);
       } catch (e) {
         this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
       }
       if (!Number.isFinite(next)) next = MAX_TICK_MS;
       this.#scheduleTick(Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, next)));
     }, delay);
+  }
+
+  /** Whether the TCP fallback tunnel is up (`tcpFallbackActive`). */
+  get tcpFallbackActive(): boolean {
+    return this.#transport.tcpFallbackActive;
+  }
+
+  /** The transports (UDP ports, TCP fallback tunnel) behind the node's socket ids. */
+  get transports(): TransportMux {
+    return this.#transport;
   }
 
   /** UDP socket statistics. */
