@@ -21,7 +21,10 @@ export interface TcpFallbackSettings {
   allowed: boolean;
   /** `forceTcpRelay`: always tunnel, never UDP. */
   force: boolean;
-  /** Fallback delay, ms (the reference's 60 s; shorter only in tests). */
+  /**
+   * Fallback delay, ms (the reference's 60 s; shorter only in tests). It shortens when the
+   * fallback engages and when the tunnel closes, not the 2.5..60 s window of sends that opens it.
+   */
   afterMs?: number;
 }
 
@@ -48,7 +51,6 @@ export class TcpFallbackPolicy {
   readonly force: boolean;
   /** Fallback delay, ms. */
   readonly afterMs: number;
-  readonly #openGap: number;
   #started: number;
   #lastDirectReceiveFromGlobal = 0;
   #lastSendToGlobalV4 = 0;
@@ -58,7 +60,6 @@ export class TcpFallbackPolicy {
     this.allowed = s.allowed;
     this.force = s.allowed && s.force;
     this.afterMs = s.afterMs ?? TCP_FALLBACK_AFTER_MS;
-    this.#openGap = Math.min(OPEN_MIN_GAP_MS, Math.floor(this.afterMs / 4));
     this.#started = startedAt;
   }
 
@@ -99,7 +100,7 @@ export class TcpFallbackPolicy {
         if (tunnelUp) tunnel = true;
         else {
           const gap = now - this.#lastSendToGlobalV4;
-          open = this.force || (gap < this.afterMs && gap > this.#openGap);
+          open = this.force || (gap < TCP_FALLBACK_AFTER_MS && gap > OPEN_MIN_GAP_MS);
         }
       }
       this.#lastSendToGlobalV4 = now;

@@ -69,9 +69,13 @@ Deno.test("not allowed: never engaged, forceTcpRelay ignored", () => {
   assert.equal(p.udpReceived(1, ROOT, 100), true);
 });
 
-Deno.test("a shorter fallback delay (tests only) scales the thresholds", () => {
+Deno.test("a shorter fallback delay (tests only) shortens engaging and closing, not the send window", () => {
   const p = new TcpFallbackPolicy({ allowed: true, force: false, afterMs: 2000 }, 0);
   assert.equal(p.engaged(1500), false);
   p.send(2100, ROOT, 100, false);
-  assert.equal(p.send(2700, ROOT, 100, false).open, true);
+  assert.equal(p.send(3100, ROOT, 100, false).open, false, "under 2.5 s since the last send");
+  assert.equal(p.send(8100, ROOT, 100, false).open, true, "5 s: inside the 2.5..60 s window");
+  p.udpReceived(9000, ROOT, 100);
+  assert.equal(p.shouldClose(9900), true);
+  assert.equal(p.shouldClose(10_100), false);
 });
