@@ -1,7 +1,7 @@
 // The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
-import { InetAddress } from "../vl1/inet_address.ts";
+import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
@@ -25,6 +25,7 @@ import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
 import { TransportMux } from "./transport_mux.ts";
+import { openExtraPort, PORT_INDEX, SecondaryPortKeeper } from "./udp_ports.ts";
 import { TCP_FALLBACK_AFTER_MS, TcpFallbackPolicy } from "./tcp_fallback.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
@@ -214,6 +215,9 @@ export class Service {
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #secondary: SecondaryPortKeeper | undefined;
+  #listening: () => InetAddress[] = () => [];
+  #lastPortCheck = 0;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -312,7 +316,40 @@ export class Service {
       }
     }
 
-    mux.attach(0, transport);
+    mux.attach(PORT_INDEX.primary, transport);
+    // The secondary port (and, with port mapping, the tertiary one), as the reference binds them.
+    const extra = { mux, random, bind: conf.settings.bind, log };
+    const secondaryOpts = {
+      ...extra,
+      port: conf.settings.secondaryPort,
+      index: PORT_INDEX.secondary,
+    };
+    const secondary = new SecondaryPortKeeper(
+      conf.settings.allowSecondaryPort ? await openExtraPort(secondaryOpts) : 0,
+      secondaryOpts,
+      now(),
+    );
+    // Port mapping (and so the tertiary port) needs a non-loopback address to map.
+    const mappingOn = conf.settings.portMappingEnabled &&
+      !(conf.settings.bind.length > 0 &&
+        conf.settings.bind.every((a) => a.scope() === IpScope.LOOPBACK));
+    const tertiaryPort = mappingOn
+      ? await openExtraPort({
+        ...extra,
+        port: conf.settings.tertiaryPort,
+        index: PORT_INDEX.tertiary,
+      })
+      : 0;
+    /** Every bound port's interface addresses (listeningOn; the node advertises them). */
+    const listening = () =>
+      [port, secondary.port, tertiaryPort].filter((p) => p !== 0).flatMap((p) =>
+        localInterfaceAddresses(p, conf.settings.bind)
+      );
+    if (secondary.port || tertiaryPort) {
+      log.debug(
+        `UDP ports: primary ${port}, secondary ${secondary.port}, tertiary ${tertiaryPort}`,
+      );
+    }
     const servers: Deno.HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
@@ -365,7 +402,7 @@ export class Service {
         planet,
         settings: {
           physical: physicalSettings(conf),
-          localAddresses: localInterfaceAddresses(port, conf.settings.bind),
+          localAddresses: listening(),
           ...(conf.settings.cipher !== undefined ? { cipher: conf.settings.cipher } : {}),
         },
       });
@@ -425,8 +462,8 @@ export class Service {
           localConf: conf.raw,
           effective: {
             primaryPort: port,
-            secondaryPort: 0,
-            tertiaryPort: 0,
+            secondaryPort: conf.settings.secondaryPort || secondary.port,
+            tertiaryPort: conf.settings.tertiaryPort || tertiaryPort,
             allowTcpFallbackRelay: conf.settings.allowTcpFallbackRelay,
             forceTcpRelay: conf.settings.forceTcpRelay,
             portMappingEnabled: false,
@@ -434,7 +471,7 @@ export class Service {
             softwareUpdateChannel: conf.settings.softwareUpdateChannel,
             homeDir: home,
           },
-          listeningOn: localInterfaceAddresses(port, conf.settings.bind),
+          listeningOn: listening(),
           surfaceAddresses: node!.surfaceAddresses(),
           tcpFallbackActive: mux.tcpFallbackActive,
         }),
@@ -496,6 +533,8 @@ export class Service {
       now,
       metricsWriter,
     });
+    service.#secondary = secondary;
+    service.#listening = listening;
     service.upperLayer = upper;
     service.controller = ctlService;
     service.networks = networks;
@@ -546,12 +585,35 @@ export class Service {
         const now = this.#now();
         this.#transport.tick(now);
         next = this.node.tick(now);
+        this.#checkPorts(now);
       } catch (e) {
         this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
       }
       if (!Number.isFinite(next)) next = MAX_TICK_MS;
       this.#scheduleTick(Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, next)));
     }, delay);
+  }
+
+  /**
+   * Every 30 s (the reference's binder refresh): a random secondary port is replaced after two
+   * minutes offline; the node's advertised local addresses follow.
+   */
+  #checkPorts(now: number): void {
+    const k = this.#secondary;
+    if (!k || now - this.#lastPortCheck < 30_000) return;
+    this.#lastPortCheck = now;
+    void k.check(now, this.node.online()).then((changed) => {
+      if (!changed) return;
+      const n = this.node as ServiceNode & { settings?: { localAddresses?: InetAddress[] } };
+      if (n.settings && Array.isArray(n.settings.localAddresses)) {
+        n.settings.localAddresses = this.#listening();
+      }
+    }).catch((e) => this.#log.warn(`secondary port: ${e instanceof Error ? e.message : e}`));
+  }
+
+  /** The secondary UDP port bound now (0 = none). */
+  get secondaryPort(): number {
+    return this.#secondary?.port ?? 0;
   }
 
   /** Whether the TCP fallback tunnel is up (`tcpFallbackActive`). */
