@@ -15,6 +15,8 @@ tools=(
   ip:iproute2
   iperf3:iperf3
   iptables:iptables
+  miniupnpd:miniupnpd
+  nft:nftables
   ping:iputils-ping
   tcpdump:tcpdump
 )

@@ -26,6 +26,7 @@ import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
 import { TransportMux } from "./transport_mux.ts";
 import { openExtraPort, PORT_INDEX, SecondaryPortKeeper } from "./udp_ports.ts";
+import { PortMapper } from "./port_mapper.ts";
 import { TCP_FALLBACK_AFTER_MS, TcpFallbackPolicy } from "./tcp_fallback.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
@@ -218,6 +219,7 @@ export class Service {
   #secondary: SecondaryPortKeeper | undefined;
   #listening: () => InetAddress[] = () => [];
   #lastPortCheck = 0;
+  #portMapper: PortMapper | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -466,7 +468,7 @@ export class Service {
             tertiaryPort: conf.settings.tertiaryPort || tertiaryPort,
             allowTcpFallbackRelay: conf.settings.allowTcpFallbackRelay,
             forceTcpRelay: conf.settings.forceTcpRelay,
-            portMappingEnabled: false,
+            portMappingEnabled: mappingOn,
             softwareUpdate: conf.settings.softwareUpdate,
             softwareUpdateChannel: conf.settings.softwareUpdateChannel,
             homeDir: home,
@@ -535,6 +537,14 @@ export class Service {
     });
     service.#secondary = secondary;
     service.#listening = listening;
+    if (mappingOn && tertiaryPort !== 0) {
+      service.#portMapper = new PortMapper({
+        port: tertiaryPort,
+        description: `ZeroTier/${hs.identity.address}@${tertiaryPort}`,
+        log,
+        onChange: () => service.#updateLocalAddresses(),
+      });
+    }
     service.upperLayer = upper;
     service.controller = ctlService;
     service.networks = networks;
@@ -603,12 +613,24 @@ export class Service {
     if (!k || now - this.#lastPortCheck < 30_000) return;
     this.#lastPortCheck = now;
     void k.check(now, this.node.online()).then((changed) => {
-      if (!changed) return;
-      const n = this.node as ServiceNode & { settings?: { localAddresses?: InetAddress[] } };
-      if (n.settings && Array.isArray(n.settings.localAddresses)) {
-        n.settings.localAddresses = this.#listening();
-      }
+      if (changed) this.#updateLocalAddresses();
     }).catch((e) => this.#log.warn(`secondary port: ${e instanceof Error ? e.message : e}`));
+  }
+
+  /**
+   * The addresses the node advertises: every bound port's interface addresses plus the mapped
+   * public address, as the reference adds its port mapper's addresses.
+   */
+  #updateLocalAddresses(): void {
+    const n = this.node as ServiceNode & { settings?: { localAddresses?: InetAddress[] } };
+    if (!n.settings || !Array.isArray(n.settings.localAddresses)) return;
+    const mapped = this.#portMapper?.mapping?.external;
+    n.settings.localAddresses = [...this.#listening(), ...(mapped ? [mapped] : [])];
+  }
+
+  /** The current port mapping's public address, if any. */
+  get mappedAddress(): InetAddress | undefined {
+    return this.#portMapper?.mapping?.external;
   }
 
   /** The secondary UDP port bound now (0 = none). */
@@ -653,6 +675,7 @@ export class Service {
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
     this.controller?.stop();
+    await this.#portMapper?.stop().catch(() => {});
     await this.dataPlane?.close();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
