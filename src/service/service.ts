@@ -263,9 +263,6 @@ export class Service {
     if (!lc.ok) throw new ServiceError(lc.error);
     const conf = lc.conf;
     for (const w of conf.warnings) log.warn(`local.conf: ${w}`);
-    if (conf.settings.portMappingEnabled) {
-      log.debug("portMappingEnabled: ignored (zt never does UPnP/NAT-PMP)");
-    }
 
     const { planet, fromFile } = loadPlanet(home, log);
     log.debug(
