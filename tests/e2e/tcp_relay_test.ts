@@ -4,18 +4,20 @@
 // (IETF protocol assignments, never routed; only inside these namespaces) and the lab planet lists
 // it there. Every host gets a 192.0.0.x address on the same bridge.
 import assert from "node:assert/strict";
-import { announceSkip, exec, waitFor, withLab } from "./netns.ts";
+import { announceSkip, exec, type Lab, waitFor, withLab } from "./netns.ts";
 import {
   CLI,
   explainFailure,
   generateIdentities,
+  type LabIdentity,
   makeLabPlanet,
   type PeerJson,
   startNode,
   ZT_V8_FLAGS,
-  type ZtNode,
+  ZtNode,
 } from "./zt_lab.ts";
 import {
+  apiCall,
   authorize,
   createNetwork,
   overlayIps,
@@ -54,6 +56,65 @@ async function rootPeer(node: ZtNode, root: ZtNode): Promise<PeerJson | undefine
   return await node.peer(root.address);
 }
 
+/**
+ * The lab of these tests: hosts root, ctl, a, b (underlay + 192.0.0.x), identities (root, ctl,
+ * a, b), a planet listing the root at 192.0.0.1/9993, and `zt relay` on the root's host at
+ * 192.0.0.1:443 (metrics on its 127.0.0.1:9100).
+ */
+async function relayLab(
+  lab: Lab,
+): Promise<{ ids: LabIdentity[]; planet: Uint8Array; ns: Record<string, string> }> {
+  const dir = lab.path("ids");
+  Deno.mkdirSync(dir);
+  const ids = await generateIdentities(dir, 4);
+  const planet = await makeLabPlanet(dir, ids[0], "192.0.0.1/9993");
+  const ns: Record<string, string> = {};
+  for (const [role, [ip, global]] of Object.entries(HOSTS)) {
+    const h = await lab.addHost(role, ip);
+    await lab.exec(h.ns, ["ip", "addr", "add", `${global}/24`, "dev", "eth0"]);
+    ns[role] = h.ns;
+  }
+  lab.spawn(ns.root, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ZT_V8_FLAGS,
+    CLI,
+    "relay",
+    "--port",
+    "443",
+    "--bind",
+    "192.0.0.1",
+    "--allow",
+    "192.0.0.0/24",
+    "--metrics-port",
+    "9100",
+    "--log-level",
+    "debug",
+  ], { logFile: lab.path("relay.log") });
+  return { ids, planet, ns };
+}
+
+/** Starts root, ctl and b (zt), spaced for the root's HELLO rate limit; waits until online. */
+async function startZtSide(
+  lab: Lab,
+  ids: LabIdentity[],
+  planet: Uint8Array,
+  ns: Record<string, string>,
+  all: ZtNode[],
+): Promise<{ root: ZtNode; ctl: ZtNode; b: ZtNode }> {
+  const root = startNode(lab, { name: "root", ns: ns.root, id: ids[0], planet });
+  all.push(root);
+  await root.waitOnline(20_000);
+  const ctl = startNode(lab, { name: "ctl", ns: ns.ctl, id: ids[1], planet });
+  all.push(ctl);
+  await new Promise((r) => setTimeout(r, START_SPACING_MS));
+  const b = startNode(lab, { name: "b", ns: ns.b, id: ids[3], planet });
+  all.push(b);
+  await Promise.all([ctl.waitOnline(25_000), b.waitOnline(25_000)]);
+  return { root, ctl, b };
+}
+
 Deno.test({
   name:
     "e2e TCP relay: a member without UDP joins and pings through zt relay, then moves back to UDP",
@@ -61,36 +122,8 @@ Deno.test({
   fn: async () => {
     const started = Date.now();
     await withLab(async (lab) => {
-      const dir = lab.path("ids");
-      Deno.mkdirSync(dir);
-      const [rid, cid, aid, bid] = await generateIdentities(dir, 4);
-      const planet = await makeLabPlanet(dir, rid, "192.0.0.1/9993");
-      const ns: Record<string, string> = {};
-      for (const [role, [ip, global]] of Object.entries(HOSTS)) {
-        const h = await lab.addHost(role, ip);
-        await lab.exec(h.ns, ["ip", "addr", "add", `${global}/24`, "dev", "eth0"]);
-        ns[role] = h.ns;
-      }
-      const relayLog = lab.path("relay.log");
-      lab.spawn(ns.root, [
-        Deno.execPath(),
-        "run",
-        "-A",
-        ZT_V8_FLAGS,
-        CLI,
-        "relay",
-        "--port",
-        "443",
-        "--bind",
-        "192.0.0.1",
-        "--allow",
-        "192.0.0.0/24",
-        "--metrics-port",
-        "9100",
-        "--log-level",
-        "debug",
-      ], { logFile: relayLog });
-
+      const { ids, planet, ns } = await relayLab(lab);
+      const [rid, cid, aid, bid] = ids;
       const root = startNode(lab, { name: "root", ns: ns.root, id: rid, planet });
       const all: ZtNode[] = [root];
       await explainFailure(all, async () => {
@@ -178,5 +211,73 @@ Deno.test({
     const took = Date.now() - started;
     console.log(`tcp relay e2e took ${took} ms`);
     assert.ok(took < 150_000, `bounded: ${took} ms`);
+  },
+});
+
+/** Where the reference build is (ZT_REFERENCE; the optional interop test runs only with it). */
+const REFERENCE = Deno.env.get("ZT_REFERENCE") || undefined;
+
+/** A reference zerotier-one in `ns` as far as the lab helpers need it (API via curl, log tail). */
+function referenceNode(
+  lab: Lab,
+  ns: string,
+  id: LabIdentity,
+  planet: Uint8Array,
+  settings: Record<string, unknown>,
+): ZtNode {
+  const home = lab.path("ref");
+  Deno.mkdirSync(home, { recursive: true });
+  const token = `tok-ref-${id.address}`;
+  Deno.writeTextFileSync(`${home}/identity.secret`, id.secret + "\n", { mode: 0o600 });
+  Deno.writeTextFileSync(`${home}/identity.public`, id.public + "\n");
+  Deno.writeTextFileSync(`${home}/authtoken.secret`, token, { mode: 0o600 });
+  Deno.writeFileSync(`${home}/planet`, planet);
+  // never the public planet, never ZeroTier's relay, no port mapping
+  Deno.writeTextFileSync(
+    `${home}/local.conf`,
+    JSON.stringify({
+      settings: { portMappingEnabled: false, allowSecondaryPort: false, ...settings },
+    }),
+  );
+  const proc = lab.spawn(ns, [REFERENCE!, "-p9993", home], { logFile: `${home}.log` });
+  // ZtNode's API helpers (status, waitOnline, describe) use only these fields
+  return Object.assign(Object.create(ZtNode.prototype), { name: "ref", ns, home, id, token, proc });
+}
+
+Deno.test({
+  name:
+    "e2e TCP relay (reference): ZeroTier One 1.14.1 with UDP dropped and forceTcpRelay joins a zt network through zt relay",
+  ignore: SKIP !== undefined || REFERENCE === undefined,
+  fn: async () => {
+    await withLab(async (lab) => {
+      const { ids, planet, ns } = await relayLab(lab);
+      const all: ZtNode[] = [];
+      await explainFailure(all, async () => {
+        const { ctl, b } = await startZtSide(lab, ids, planet, ns, all);
+        await exec(ns.a, ["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
+        await exec(ns.a, ["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
+        const ref = referenceNode(lab, ns.a, ids[2], planet, {
+          allowTcpFallbackRelay: true,
+          forceTcpRelay: true,
+          tcpFallbackRelay: "192.0.0.1/443",
+        });
+        all.push(ref);
+        const st = await ref.waitOnline(40_000);
+        assert.equal(st.tcpFallbackActive, true);
+        const nwid = await createNetwork(ctl);
+        await authorize(ctl, nwid, ref, true);
+        await authorize(ctl, nwid, b, true);
+        for (const n of [ref, b]) {
+          const r = await apiCall(n, "POST", `/network/${nwid}`, {});
+          assert.equal(r.status, 200);
+        }
+        const nb = await waitStatus(b, nwid, "OK", 20_000, (n) => n.portDeviceName !== "");
+        await waitStatus(ref, nwid, "OK", 30_000, (n) => n.portDeviceName !== "");
+        const ms = await pingUntil(ref, overlayIps(nb).v4, 20_000, all);
+        console.log(`tcp relay (reference): first ping through zt relay after ${ms} ms`);
+        const m = await exec(ns.root, ["curl", "-sS", "http://127.0.0.1:9100/metrics"]);
+        assert.match(m.stdout, /zt_relay_connections 1\n/);
+      });
+    });
   },
 });
