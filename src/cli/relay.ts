@@ -8,7 +8,7 @@ import {
   DEFAULT_RELAY_MAX_CONNECTIONS,
   DEFAULT_RELAY_PORT,
   DEFAULT_RELAY_WRITE_BUFFER,
-  relayMetrics,
+  serveRelayMetrics,
   TcpRelayServer,
 } from "../service/tcp_relay_server.ts";
 
@@ -115,17 +115,8 @@ async function runRelay(o: RelayCliOptions): Promise<void> {
   }
   let metrics: Deno.HttpServer | undefined;
   if (s.metricsPort !== undefined) {
-    const reg = relayMetrics(relay);
     try {
-      metrics = Deno.serve(
-        { hostname: "127.0.0.1", port: s.metricsPort, onListen: () => {} },
-        async (req) => {
-          if (new URL(req.url).pathname !== "/metrics") return new Response("", { status: 404 });
-          return new Response(await reg.metrics(), {
-            headers: { "content-type": reg.contentType },
-          });
-        },
-      );
+      metrics = serveRelayMetrics(relay, "127.0.0.1", s.metricsPort);
     } catch (e) {
       await relay.close();
       fail(

@@ -98,15 +98,17 @@ export class TcpRelayTunnel {
   async #run(): Promise<void> {
     const r = this.#o.relay;
     let conn: Deno.TcpConn;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const timer = new Promise<never>((_, rej) => {
-        const t = setTimeout(() => rej(new Error("connect timed out")), CONNECT_TIMEOUT_MS);
-        Deno.unrefTimer(t);
+      const timeout = new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new Error("connect timed out")), CONNECT_TIMEOUT_MS);
       });
-      conn = await Promise.race([
-        Deno.connect({ hostname: r.toIpString(), port: r.port, transport: "tcp" }),
-        timer,
-      ]);
+      const connecting = Deno.connect({ hostname: r.toIpString(), port: r.port, transport: "tcp" });
+      conn = await Promise.race([connecting, timeout]).catch((e) => {
+        // a connection that completes after the timeout is closed, not leaked
+        connecting.then((late) => late.close(), () => {});
+        throw e;
+      }).finally(() => clearTimeout(timer));
     } catch (e) {
       this.close(`cannot connect to ${r}: ${e instanceof Error ? e.message : e}`);
       return;

@@ -28,6 +28,8 @@ export const DEFAULT_RELAY_WRITE_BUFFER = 131072;
 const READ_CHUNK = 16384;
 /** Most bytes written to a TCP connection per write call. */
 const WRITE_COALESCE = 65536;
+/** Most datagrams of one client waiting for the kernel's UDP send buffer; beyond, dropped. */
+const MAX_PENDING_UDP = 256;
 
 /** Options of {@link TcpRelayServer.start}. */
 export interface TcpRelayServerOptions {
@@ -73,6 +75,8 @@ export interface TcpRelayStats {
   droppedFromClient: number;
   /** Datagrams dropped toward a client: its write buffer was full. */
   droppedBufferFull: number;
+  /** Client datagrams dropped because its UDP socket had too many sends waiting. */
+  droppedUdpBusy: number;
   /** Datagrams arriving on a client's socket that were not IPv4 or of a bad size. */
   droppedFromUdp: number;
 }
@@ -90,6 +94,8 @@ class RelayConnection {
   queuedBytes = 0;
   writing = false;
   closed = false;
+  /** Datagrams handed to the UDP socket and not yet sent. */
+  pendingUdp = 0;
 
   constructor(id: number, conn: Deno.TcpConn, udp: dgram.Socket, remote: string, now: number) {
     this.id = id;
@@ -121,6 +127,7 @@ export class TcpRelayServer {
     tcpBytesOut: 0,
     droppedFromClient: 0,
     droppedBufferFull: 0,
+    droppedUdpBusy: 0,
     droppedFromUdp: 0,
   };
   /** The TCP port listened on. */
@@ -291,10 +298,16 @@ export class TcpRelayServer {
       this.stats.droppedFromClient++;
       return;
     }
+    if (c.pendingUdp >= MAX_PENDING_UDP) {
+      this.stats.droppedUdpBusy++;
+      return;
+    }
     try {
-      c.udp.send(r.data.slice(), a.port, a.toIpString());
+      c.pendingUdp++;
+      c.udp.send(r.data.slice(), a.port, a.toIpString(), () => c.pendingUdp--);
       this.stats.toUdp++;
     } catch {
+      c.pendingUdp--;
       this.stats.droppedFromClient++;
     }
   }
@@ -458,6 +471,25 @@ function counterFrom(
   });
 }
 
+/**
+ * Serves the relay's metrics (Prometheus text) at `GET /metrics` on `hostname:port`; other
+ * paths get 404, other methods 405.
+ */
+export function serveRelayMetrics(
+  relay: TcpRelayServer,
+  hostname: string,
+  port: number,
+): Deno.HttpServer<Deno.NetAddr> {
+  const reg = relayMetrics(relay);
+  return Deno.serve({ hostname, port, onListen: () => {} }, async (req) => {
+    if (new URL(req.url).pathname !== "/metrics") return new Response("", { status: 404 });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    return new Response(await reg.metrics(), { headers: { "content-type": reg.contentType } });
+  });
+}
+
 /** The relay's metrics as a prom-client registry (Prometheus text via `registry.metrics()`). */
 export function relayMetrics(relay: TcpRelayServer): client.Registry {
   const reg = new client.Registry();
@@ -503,6 +535,7 @@ export function relayMetrics(relay: TcpRelayServer): client.Registry {
   counterFrom(reg, "zt_relay_dropped_total", "datagrams dropped by the relay", "reason", () => ({
     from_client: s.droppedFromClient,
     buffer_full: s.droppedBufferFull,
+    udp_busy: s.droppedUdpBusy,
     from_udp: s.droppedFromUdp,
   }));
   return reg;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { Logger } from "../../src/service/logger.ts";
-import { TcpRelayServer } from "../../src/service/tcp_relay_server.ts";
+import { serveRelayMetrics, TcpRelayServer } from "../../src/service/tcp_relay_server.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { RelayTestClient, udpEcho, until } from "../helpers/relay_peer.ts";
 
@@ -139,5 +139,26 @@ Deno.test("the connection cap refuses extra clients and frees a slot on close", 
     for (const c of clients) c.close();
     await relay.close();
     echo.close();
+  }
+});
+
+Deno.test("the metrics listener: 50 concurrent scrapes answer, other paths 404, POST 405", async () => {
+  const relay = TcpRelayServer.start({ port: 0, bind: "127.0.0.1", log: quiet() });
+  const srv = serveRelayMetrics(relay, "127.0.0.1", 0);
+  const base = `http://127.0.0.1:${srv.addr.port}`;
+  try {
+    const texts = await Promise.all(
+      Array.from({ length: 50 }, () => fetch(`${base}/metrics`).then((r) => r.text())),
+    );
+    for (const t of texts) assert.match(t, /# TYPE zt_relay_connections gauge/);
+    const nf = await fetch(`${base}/other`);
+    await nf.body?.cancel();
+    assert.equal(nf.status, 404);
+    const post = await fetch(`${base}/metrics`, { method: "POST", body: "x" });
+    await post.body?.cancel();
+    assert.equal(post.status, 405);
+  } finally {
+    await srv.shutdown();
+    await relay.close();
   }
 });
