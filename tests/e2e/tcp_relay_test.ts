@@ -214,6 +214,46 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "e2e TCP relay: forceTcpRelay tunnels at once and sends no UDP",
+  ignore: SKIP !== undefined,
+  fn: async () => {
+    await withLab(async (lab) => {
+      const { ids, planet, ns } = await relayLab(lab);
+      const all: ZtNode[] = [];
+      await explainFailure(all, async () => {
+        const { root } = await startZtSide(lab, ids, planet, ns, all);
+        // count a's UDP datagrams out of its namespace (rule without a target: counts only)
+        await exec(ns.a, ["iptables", "-A", "OUTPUT", "-p", "udp", "-o", "eth0"]);
+        const a = startNode(lab, {
+          name: "a",
+          ns: ns.a,
+          id: ids[2],
+          planet,
+          settings: {
+            allowTcpFallbackRelay: true,
+            forceTcpRelay: true,
+            tcpFallbackRelay: "192.0.0.1/443",
+          },
+        });
+        all.push(a);
+        const st = await a.waitOnline(25_000);
+        assert.equal(st.tcpFallbackActive, true);
+        // the root knows a only through the relay's UDP socket on its own host
+        const p = await root.peer(a.address);
+        assert.ok(p && p.paths.length > 0, "root has a path to a");
+        for (const x of p.paths) {
+          assert.match(x.address, /^192\.0\.0\.1\//, JSON.stringify(p.paths));
+        }
+        const counted = await exec(ns.a, ["iptables", "-nvxL", "OUTPUT"]);
+        const row = counted.stdout.split("\n").find((l) => / eth0 /.test(l)) ?? "";
+        const pkts = Number(/^\s*(\d+)/.exec(row)?.[1]);
+        assert.equal(pkts, 0, `a sent no UDP:\n${counted.stdout}`);
+      });
+    });
+  },
+});
+
 /** Where the reference build is (ZT_REFERENCE; the optional interop test runs only with it). */
 const REFERENCE = Deno.env.get("ZT_REFERENCE") || undefined;
 
