@@ -1,4 +1,4 @@
-// netns e2e: a node behind a NAT router running miniupnpd asks it (NAT-PMP, then UPnP IGD) to map its tertiary port; with a miniupnpd that maps on reserved WAN addresses, an outside peer uses the mapping and it is removed on exit.
+// netns e2e: port mapping of the tertiary port: against miniupnpd (NAT-PMP, then UPnP IGD) and against the lab NAT-PMP gateway; an outside peer reaches the node on the mapping, which is removed on exit.
 //
 // miniupnpd refuses to map when its WAN address is reserved (all lab addresses are) unless it
 // has `ext_allow_private_ipv4` (newer than Debian 12's 2.3.1). With such a build the whole path
@@ -6,9 +6,8 @@
 // its UPnP AddPortMapping (found by SSDP) reach the router for the right port and name, the
 // refusal leaves the node online, and /status reports the ports.
 import assert from "node:assert/strict";
-import { announceSkip, exec, waitFor, withLab } from "./netns.ts";
+import { announceSkip, exec, type Lab, waitFor, withLab } from "./netns.ts";
 import {
-  directPath,
   explainFailure,
   generateIdentities,
   makeLabPlanet,
@@ -17,11 +16,14 @@ import {
   startNode,
   type ZtNode,
 } from "./zt_lab.ts";
+import { authorize, createNetwork, overlayIps, pingOnce, waitStatus, ztIn } from "./vl2_lab.ts";
 
 const SKIP = announceSkip("port_mapping_test.ts");
 
 /** The node's fixed tertiary (mapped) port. */
 const TERTIARY = 31993;
+/** The tertiary port's socket id (src/service/transport_mux.ts: transport 2, socket 1). */
+const TERTIARY_SOCKET = 201;
 /** The NAT router's WAN (lab segment) address and the private subnet behind it. */
 const ROUTER_WAN = "198.18.0.21";
 const SUBNET = 7;
@@ -109,6 +111,7 @@ Deno.test({
         "-j",
         "ACCEPT",
       ]);
+      await randomizeMasquerade(lab, ha.natNs);
       const nftFile = lab.path("miniupnpd.nft");
       Deno.writeTextFileSync(nftFile, NFT_RULES);
       await lab.exec(ha.natNs, ["nft", "-f", nftFile]);
@@ -202,14 +205,10 @@ Deno.test({
           20_000,
           async () => (await nftMappings(ha.natNs, TERTIARY)).length > 0 || undefined,
         );
-        const b = startNode(lab, { name: "b", ns: hb.ns, id: bid, planet, runner: "lab" });
+        const b = startNode(lab, { name: "b", ns: hb.ns, id: bid, planet });
         all.push(b);
         await b.waitOnline(25_000);
-        const mapped = pathAddress(ROUTER_WAN, TERTIARY);
-        await waitFor("b's direct path to a through the mapping", 30_000, async () => {
-          await b.ping(a.address);
-          return directPath(await b.peer(a.address), mapped);
-        }, { intervalMs: 500 });
+        await outsidePeerReachesTertiary(root, a, b);
 
         // removed when a stops
         await a.stop();
@@ -218,6 +217,166 @@ Deno.test({
           10_000,
           async () => (await nftMappings(ha.natNs, TERTIARY)).length === 0 || undefined,
         );
+      });
+    });
+  },
+});
+
+/**
+ * Outside peer `b` joins a network with `a` (direct paths are pushed only between peers that
+ * share one), pings `a` and waits until `a` hears `b` on its tertiary socket. (b's source port may
+ * differ from 9993 there: when a's own packet to b left from the same socket, conntrack renames
+ * the colliding inbound flow.) Returns the ms it took after both were on the network.
+ */
+async function outsidePeerReachesTertiary(root: ZtNode, a: ZtNode, b: ZtNode): Promise<number> {
+  const nwid = await createNetwork(root);
+  for (const n of [a, b]) {
+    await authorize(root, nwid, n, true);
+    assert.equal((await ztIn(n, ["join", "--no-wait", nwid])).code, 0);
+  }
+  const na = await waitStatus(a, nwid, "OK", 20_000, (n) => n.portDeviceName !== "");
+  await waitStatus(b, nwid, "OK", 20_000, (n) => n.portDeviceName !== "");
+  const overlayA = overlayIps(na).v4;
+  const t0 = Date.now();
+  await waitFor("b reaching a's tertiary socket through the mapping", 40_000, async () => {
+    await pingOnce(b, overlayA);
+    const p = await a.peer(b.address);
+    return p?.paths.find((x) =>
+      (x as unknown as { localSocket: number }).localSocket === TERTIARY_SOCKET &&
+      x.address.startsWith("198.18.0.12/") && !x.expired
+    );
+  }, {
+    intervalMs: 1000,
+    detail: async () => `a's peer b: ${JSON.stringify(await a.peer(b.address))}`,
+  });
+  return Date.now() - t0;
+}
+
+/** Gives the NAT router's own outbound flows random public ports, so only a mapping opens TERTIARY. */
+async function randomizeMasquerade(lab: Lab, natNs: string): Promise<void> {
+  await lab.exec(natNs, [
+    "iptables",
+    "-t",
+    "nat",
+    "-I",
+    "POSTROUTING",
+    "1",
+    "-s",
+    `198.18.${SUBNET}.0/24`,
+    "-o",
+    "wan",
+    "-j",
+    "MASQUERADE",
+    "--random-fully",
+  ]);
+}
+
+/** The lab's own NAT-PMP gateway (tests/e2e/nat_pmp_router.ts). */
+const NAT_PMP_ROUTER = new URL("./nat_pmp_router.ts", import.meta.url).pathname;
+
+/** The DNAT rules the lab gateway has added for `port`. */
+async function dnatRules(ns: string, port: number): Promise<string[]> {
+  const r = await exec(ns, ["iptables", "-t", "nat", "-S", "PREROUTING"]);
+  return r.stdout.split("\n").filter((l) => l.includes(`--dport ${port}`) && l.includes("DNAT"));
+}
+
+Deno.test({
+  name:
+    "e2e port mapping (lab NAT-PMP gateway): the mapping is made, an outside peer reaches the node through it, it is removed on exit",
+  ignore: SKIP !== undefined,
+  fn: async () => {
+    await withLab(async (lab) => {
+      const dir = lab.path("ids");
+      Deno.mkdirSync(dir);
+      const [rid, aid, bid] = await generateIdentities(dir, 3);
+      const planet = await makeLabPlanet(dir, rid, pathAddress(ROOT_IP));
+      const r = await lab.addHost("r", ROOT_IP);
+      const hb = await lab.addHost("b", "198.18.0.12");
+      const ha = await lab.addNattedHost("a", ROUTER_WAN, SUBNET);
+      await lab.exec(ha.ns, ["ip", "route", "add", "default", "via", `198.18.${SUBNET}.1`]);
+      await lab.exec(ha.natNs, [
+        "iptables",
+        "-I",
+        "FORWARD",
+        "1",
+        "-i",
+        "wan",
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "DNAT",
+        "-j",
+        "ACCEPT",
+      ]);
+      await randomizeMasquerade(lab, ha.natNs);
+      const gwLog = lab.path("natpmp.log");
+      lab.spawn(ha.natNs, [
+        Deno.execPath(),
+        "run",
+        "-A",
+        NAT_PMP_ROUTER,
+        `198.18.${SUBNET}.1`,
+        ROUTER_WAN,
+        "wan",
+      ], { logFile: gwLog });
+      const gwText = () => {
+        try {
+          return Deno.readTextFileSync(gwLog);
+        } catch {
+          return "";
+        }
+      };
+      await waitFor(
+        "lab NAT-PMP gateway up",
+        15_000,
+        () => /NAT-PMP on/.test(gwText()) || undefined,
+      );
+
+      const root = startNode(lab, { name: "root", ns: r.ns, id: rid, planet });
+      const all: ZtNode[] = [root];
+      await explainFailure(all, async () => {
+        await root.waitOnline(20_000);
+        const a = startNode(lab, {
+          name: "a",
+          ns: ha.ns,
+          id: aid,
+          planet,
+          settings: { portMappingEnabled: true, tertiaryPort: TERTIARY },
+        });
+        all.push(a);
+        await a.waitOnline(25_000);
+        await waitFor(
+          "mapping made",
+          20_000,
+          async () => (await dnatRules(ha.natNs, TERTIARY)).length === 1 || undefined,
+          {
+            detail: () => gwText(),
+          },
+        );
+        assert.match(
+          gwText(),
+          new RegExp(
+            `map udp ${TERTIARY} -> 198\\.18\\.${SUBNET}\\.2:${TERTIARY} lifetime 240 result 0`,
+          ),
+        );
+
+        // b, outside the NAT, reaches a on the mapped port
+        const b = startNode(lab, { name: "b", ns: hb.ns, id: bid, planet });
+        all.push(b);
+        await b.waitOnline(25_000);
+        const took = await outsidePeerReachesTertiary(root, a, b);
+        const used = (await exec(ha.natNs, ["iptables", "-t", "nat", "-nvxL", "PREROUTING"])).stdout
+          .split("\n").find((l) => l.includes(`dpt:${TERTIARY}`)) ?? "";
+        assert.ok(
+          Number(/^\s*(\d+)/.exec(used)?.[1]) > 0,
+          `the DNAT rule carried b's packets: ${used}`,
+        );
+        console.log(`port mapping: b reaches a through the mapping after ${took} ms`);
+
+        // a stops: the mapping is removed
+        await a.stop();
+        assert.deepEqual(await dnatRules(ha.natNs, TERTIARY), [], gwText());
+        assert.match(gwText(), new RegExp(`unmap udp ${TERTIARY} for 198\\.18\\.${SUBNET}\\.2`));
       });
     });
   },
