@@ -181,3 +181,50 @@ Deno.test("a tunnel to a port nobody listens on reports the failure", async () =
   assert.match(closed, /cannot connect/);
   assert.equal(t.send(InetAddress.fromIp("127.0.0.1", 9999)!, new Uint8Array(20)), false);
 });
+
+Deno.test("a tunnel to a relay that sends junk closes; one that never reads bounds the queue", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const accepted: Deno.Conn[] = [];
+  const acceptLoop = (async () => {
+    for (let i = 0; i < 2; i++) {
+      const c = await l.accept();
+      accepted.push(c);
+      if (i === 0) await c.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+      // the second one never reads
+    }
+  })();
+  let reason = "";
+  const junk = TcpRelayTunnel.open({
+    relay: InetAddress.fromIp("127.0.0.1", port)!,
+    log: quiet(),
+    onPacket: () => assert.fail("no packet from junk"),
+    onClose: (r) => (reason = r),
+  });
+  assert.ok(await until(() => junk.closed));
+  assert.match(reason, /bad record from the relay/);
+
+  const stuck = TcpRelayTunnel.open({
+    relay: InetAddress.fromIp("127.0.0.1", port)!,
+    log: quiet(),
+    onPacket: () => {},
+    onClose: () => {},
+  });
+  try {
+    assert.ok(await until(() => stuck.connected));
+    const to = InetAddress.fromIp("192.0.0.10", 9993)!;
+    const big = new Uint8Array(2000);
+    let refused = 0;
+    for (let i = 0; i < 20_000 && refused === 0; i++) {
+      if (!stuck.send(to, big)) refused++;
+      if (i % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(refused, 1, "sends are refused once the socket and the 64 KiB queue are full");
+    assert.ok(stuck.stats.dropped >= 1);
+  } finally {
+    stuck.close();
+    await acceptLoop;
+    for (const c of accepted) c.close();
+    l.close();
+  }
+});
