@@ -11,11 +11,14 @@ deno --version | head -1
 need=()
 # One "command:debian-package" per line (keep them sorted; add yours on its own line).
 tools=(
+  chromium:chromium
   clang:clang
   curl:curl
   ip:iproute2
   iperf3:iperf3
   iptables:iptables
+  miniupnpd:miniupnpd
+  nft:nftables
   ping:iputils-ping
   tcpdump:tcpdump
   wasm-ld:lld

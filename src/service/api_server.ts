@@ -28,6 +28,8 @@ export interface ApiState {
   now(): number;
   /** The /status fields the node does not know (config, ports, listening addresses). */
   statusExtras(): Omit<StatusInputs, "address" | "publicIdentity" | "online" | "clock" | "planet">;
+  /** Whether the node tunnels through a TCP relay (`tunneled` on every peer; default false). */
+  tunneled?(): boolean;
 }
 
 /** Hono environment: the connection's remote address, when served over a socket. */
@@ -41,8 +43,12 @@ export type ApiRoutes = (app: ApiApp, state: ApiState) => void;
 
 /** Paths that need no token (still subject to the client IP check). */
 function isOpenPath(path: string): boolean {
-  return path === "/health" || path === "/sso" || path.startsWith("/app");
+  return path === "/health" || path === "/sso" || path.startsWith("/app") || path === "/ui" ||
+    path.startsWith("/ui/");
 }
+
+/** Methods that change nothing (a token in the URL is accepted only for these). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Loopback or inside an allowManagementFrom CIDR; in-process requests (no socket) count as local. */
 function clientAllowed(remote: Deno.NetAddr | undefined, allowed: InetAddress[]): boolean {
@@ -136,6 +142,10 @@ export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): Api
       if (token === undefined || !tokensEqual(token, state.authToken())) {
         return sendJson(c, {}, 401);
       }
+      // state changes need the token in a header, which cross-site forms and links cannot set
+      const inHeader = c.req.header("x-zt1-auth") !== undefined ||
+        c.req.header("authorization") !== undefined;
+      if (!inHeader && !SAFE_METHODS.has(c.req.method)) return sendJson(c, {}, 401);
     }
     const bad = await checkBody(c);
     if (bad) return bad;
@@ -163,14 +173,15 @@ export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): Api
     const peers = state.node.peers().slice().sort((a, b) =>
       a.address.toString() < b.address.toString() ? -1 : 1
     );
-    return sendJson(c, peers.map(peerJson));
+    const tunneled = state.tunneled?.() ?? false;
+    return sendJson(c, peers.map((p) => peerJson(p, tunneled)));
   });
 
   app.get("/peer/:addr", (c) => {
     const a = addrParam(c.req.param("addr"));
     if (!a) return sendJson(c, {}, 404);
     const p = state.node.peer(a);
-    return sendJson(c, p ? peerJson(p) : {});
+    return sendJson(c, p ? peerJson(p, state.tunneled?.() ?? false) : {});
   });
 
   app.get("/moon", (c) => sendJson(c, state.node.moons().map(moonJson)));

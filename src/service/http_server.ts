@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   maxRemoteConnections?: number;
   /** Unexpected errors (accept failures, handler throws). */
   onError?: (msg: string) => void;
+  /** Serve HTTPS with this PEM certificate chain and key (the handshake counts as head time). */
+  tls?: { cert: string; key: string };
 }
 
 /** Counters of an {@link HttpServer}. */
@@ -123,9 +125,11 @@ class Connection {
   timedOut = false;
 
   constructor(
-    readonly conn: Deno.TcpConn,
+    readonly conn: Deno.TcpConn | Deno.TlsConn,
     readonly remote: Deno.NetAddr,
-    readonly o: Required<Omit<HttpServerOptions, "onError">> & { onError: (m: string) => void },
+    readonly o: Required<Omit<HttpServerOptions, "onError" | "tls">> & {
+      onError: (m: string) => void;
+    },
     readonly stats: HttpServerStats,
   ) {}
 
@@ -613,12 +617,15 @@ export class HttpServer {
   };
   /** Resolves when the accept loop and every connection have ended. */
   readonly finished: Promise<void>;
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>;
   readonly #conns = new Set<Connection>();
   #remoteOpen = 0;
   #stopping = false;
 
-  private constructor(listener: Deno.TcpListener, o: HttpServerOptions) {
+  private constructor(
+    listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
+    o: HttpServerOptions,
+  ) {
     this.#listener = listener;
     const opts = {
       maxBodyBytes: 1 << 20,
@@ -636,7 +643,15 @@ export class HttpServer {
 
   /** Listens (synchronously, so `AddrInUse` throws here) and starts serving. */
   static listen(o: HttpServerOptions): HttpServer {
-    const l = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
+    const l = o.tls
+      ? Deno.listenTls({
+        hostname: o.hostname,
+        port: o.port,
+        transport: "tcp",
+        cert: o.tls.cert,
+        key: o.tls.key,
+      })
+      : Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
     return new HttpServer(l, o);
   }
 
@@ -646,11 +661,11 @@ export class HttpServer {
   }
 
   async #acceptLoop(
-    o: Required<Omit<HttpServerOptions, "onError">> & { onError: (m: string) => void },
+    o: Required<Omit<HttpServerOptions, "onError" | "tls">> & { onError: (m: string) => void },
   ): Promise<void> {
     const running = new Set<Promise<void>>();
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.TcpConn | Deno.TlsConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
@@ -677,7 +692,7 @@ export class HttpServer {
       this.stats.open++;
       if (!local) this.#remoteOpen++;
       try {
-        conn.setNoDelay(true);
+        if ("setNoDelay" in conn) conn.setNoDelay(true);
       } catch {
         // not fatal
       }
