@@ -12,6 +12,7 @@ need=()
 # One "command:debian-package" per line (keep them sorted; add yours on its own line).
 tools=(
   curl:curl
+  dig:dnsutils
   ip:iproute2
   iperf3:iperf3
   iptables:iptables
