@@ -1,0 +1,54 @@
+// Tests for src/service/dns_server.ts: answers over UDP and TCP on loopback, zones looked up per query, unbind.
+import assert from "node:assert/strict";
+import * as dnsPacket from "dns-packet";
+import { Buffer } from "node:buffer";
+import { buildZone, type Zone } from "../../src/controller/dns_zone.ts";
+import { DnsServer } from "../../src/service/dns_server.ts";
+import { framed, freePort, q, startServer, tcpRead, udpQuery } from "../helpers/dns_client.ts";
+
+function zoneWith(name: string): Zone {
+  return buildZone({ id: "8056c2e21c000001", dns: { domain: "zt.example", servers: [] } }, [
+    { id: "bbbbbbbbbb", name, authorized: true, ipAssignments: ["198.19.1.3"] },
+  ]);
+}
+
+Deno.test("DnsServer: answers over UDP and TCP; zone changes apply to the next query", async () => {
+  let z = zoneWith("bob");
+  const { server, port } = await startServer(() => [z]);
+  try {
+    assert.deepEqual(server.bound(), ["127.0.0.1"]);
+    const a = await udpQuery(port, q("bob.zt.example"));
+    assert.equal(a.rcode, "NOERROR");
+    assert.equal(a.answers[0].data, "198.19.1.3");
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await c.write(framed(q("bob.zt.example", "A", 1)));
+      await c.write(framed(q("nobody.zt.example", "A", 2)));
+      const r1 = dnsPacket.decode(Buffer.from((await tcpRead(c))!));
+      const r2 = dnsPacket.decode(Buffer.from((await tcpRead(c))!));
+      assert.equal(r1.id, 1);
+      assert.equal(r1.answers[0].data, "198.19.1.3");
+      assert.equal(r2.id, 2);
+      assert.equal(r2.rcode, "NXDOMAIN");
+    } finally {
+      c.close();
+    }
+    z = zoneWith("robert");
+    assert.equal((await udpQuery(port, q("bob.zt.example"))).rcode, "NXDOMAIN");
+    assert.equal((await udpQuery(port, q("robert.zt.example"))).answers[0].data, "198.19.1.3");
+    assert.equal((await udpQuery(port, q("example.com"))).rcode, "REFUSED");
+    assert.equal(server.stats.rcodes.get(5), 1);
+    await server.bind("127.0.0.1"); // already bound: no-op
+  } finally {
+    await server.close();
+  }
+  assert.deepEqual(server.bound(), []);
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+});
+
+Deno.test("DnsServer: bind fails cleanly on an address this host does not have", async () => {
+  const server = new DnsServer({ zones: () => [], port: freePort() });
+  await assert.rejects(server.bind("198.18.250.250"));
+  assert.deepEqual(server.bound(), []);
+  await server.close();
+});
