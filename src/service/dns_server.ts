@@ -175,16 +175,11 @@ export class DnsServer {
     this.#track(this.#acceptLoop(ip, l));
   }
 
-  /** Stops serving `ip` (its open TCP connections are closed). */
-  unbind(ip: string): void {
+  /** Stops serving `ip` (its open TCP connections are closed); resolves once the port is free. */
+  async unbind(ip: string): Promise<void> {
     const l = this.#listeners.get(ip);
     if (!l) return;
     this.#listeners.delete(ip);
-    try {
-      l.udp.close();
-    } catch {
-      // closed
-    }
     try {
       l.tcp.close();
     } catch {
@@ -197,11 +192,18 @@ export class DnsServer {
         // closed
       }
     }
+    await new Promise<void>((resolve) => {
+      try {
+        l.udp.close(() => resolve());
+      } catch {
+        resolve(); // closed already
+      }
+    });
   }
 
   /** Unbinds everything and waits for the connection handlers to finish. */
   async close(): Promise<void> {
-    for (const ip of [...this.#listeners.keys()]) this.unbind(ip);
+    await Promise.all([...this.#listeners.keys()].map((ip) => this.unbind(ip)));
     await Promise.all([...this.#tasks]);
   }
 

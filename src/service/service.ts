@@ -11,6 +11,8 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
+import { DnsApplier } from "./dns_apply.ts";
+import { MemberNameServer } from "./dns_names.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
@@ -175,6 +177,10 @@ export class Service {
   networkFiles: NetworkFiles | undefined;
   /** TAP interfaces and the frame layer (undefined when disabled or without VL2). */
   dataPlane: DataPlane | undefined;
+  /** DNS for member names of the controller's own networks (with the controller and TAPs). */
+  memberNames: MemberNameServer | undefined;
+  /** Applies joined networks' DNS to the OS where `allowDNS` is set (with TAPs). */
+  dnsApplier: DnsApplier | undefined;
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
@@ -261,6 +267,8 @@ export class Service {
     let ctlService: ControllerService | undefined;
     let networks: Networks | undefined;
     let dataPlane: DataPlane | undefined;
+    let memberNames: MemberNameServer | undefined;
+    let dnsApplier: DnsApplier | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
@@ -348,6 +356,22 @@ export class Service {
             flush: () => t.flush?.(),
           });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
+          const joined = networks;
+          const dns = dnsApplier = await DnsApplier.start({
+            home,
+            log,
+            networks: () => joined.infos(),
+          });
+          networkFiles.listeners.push(() => dns.reconcile());
+          if (ctlService) {
+            const names = memberNames = new MemberNameServer({
+              controller: ctlService.controller,
+              networks: () => joined.infos(),
+              log,
+              now,
+            });
+            networkFiles.listeners.push(() => names.reconcile());
+          }
         }
         for (const nwid of networkFiles.rejoinAll(networks, now())) {
           log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
@@ -419,6 +443,8 @@ export class Service {
         log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
       }
     } catch (e) {
+      await memberNames?.close();
+      await dnsApplier?.close();
       await dataPlane?.close();
       for (const s of servers) await s.shutdown().catch(() => {});
       await transport.close();
@@ -442,6 +468,8 @@ export class Service {
     service.networks = networks;
     service.networkFiles = networkFiles;
     service.dataPlane = dataPlane;
+    service.memberNames = memberNames;
+    service.dnsApplier = dnsApplier;
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
@@ -520,6 +548,8 @@ export class Service {
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
     this.controller?.stop();
+    await this.memberNames?.close();
+    await this.dnsApplier?.close();
     await this.dataPlane?.close();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
