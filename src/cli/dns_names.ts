@@ -3,9 +3,6 @@ import { memberAddresses, normalizeDomain } from "../controller/dns_zone.ts";
 import { isJsonObject, type JsonObject } from "../controller/json.ts";
 import { apiRequest, type ApiTarget } from "./api_client.ts";
 
-/** Most servers a network config carries. */
-const MAX_SERVERS = 4;
-
 /** One local API call: HTTP status and parsed JSON body (undefined if not JSON). */
 export type ApiCall = (
   method: "GET" | "POST",
@@ -28,14 +25,16 @@ export function apiCallFor(target: ApiTarget): ApiCall {
 }
 
 /**
- * The name servers for `--dns-names`: the controller member's managed addresses on the network
- * (IPv4 first, then IPv6), at most 4. Empty if it has none.
+ * The name servers for `--dns-names`: the controller member's first managed IPv4 address and
+ * its first IPv6 address (assigned, else rfc4193, else 6plane) on the network. Two at most, so
+ * a member's resolv.conf keeps room for one of its own servers (glibc reads three). Empty if it
+ * has none.
  */
 export function dnsNameServers(network: JsonObject, controllerMember: JsonObject): string[] {
   const ips = memberAddresses(network, controllerMember);
-  const v4 = ips.filter((a) => a.family === 4).map((a) => a.toIpString());
-  const v6 = ips.filter((a) => a.family === 6).map((a) => a.toIpString());
-  return [...new Set([...v4, ...v6])].slice(0, MAX_SERVERS);
+  const v4 = ips.find((a) => a.family === 4);
+  const v6 = ips.find((a) => a.family === 6);
+  return [v4, v6].filter((a) => a !== undefined).map((a) => a.toIpString());
 }
 
 /** Result of {@link setDnsNames}. */

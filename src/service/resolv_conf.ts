@@ -8,6 +8,9 @@ export const BLOCK_END = "# <<< zt managed DNS <<<";
 /** Prefix put before the file's own `search`/`domain` lines while the block is in (glibc uses the last one). */
 export const DISABLED_PREFIX = "#zt-disabled# ";
 
+/** How many `nameserver` lines glibc reads. */
+const GLIBC_MAXNS = 3;
+
 /** One network's DNS as applied. */
 export interface DnsEntry {
   /** Search domain (may be ""). */
@@ -41,13 +44,18 @@ const SEARCH_LINE = /^\s*(search|domain)(\s|$)/;
  * order and moves on after REFUSED, so other names still resolve), one `search` line with their
  * domains followed by the file's own search domains; the file's own `search`/`domain` lines
  * are disabled with {@link DISABLED_PREFIX} (the last one would win otherwise). Any earlier block
- * is replaced. No entries: the file as it was ({@link stripManaged}).
+ * is replaced. At most 2 of our servers go in when the file has its own (3 without), as glibc
+ * only reads 3 and one of the file's own must stay for other names. No entries: the file as it
+ * was ({@link stripManaged}).
  * `stripManaged(withManaged(t, e)) === stripManaged(t)` for every t.
  */
 export function withManaged(text: string, entries: DnsEntry[]): string {
   const base = stripManaged(text);
-  const servers = [...new Set(entries.flatMap((e) => e.servers))];
-  if (servers.length === 0) return base;
+  const all = [...new Set(entries.flatMap((e) => e.servers))];
+  if (all.length === 0) return base;
+  // glibc reads only the first MAXNS (3) name servers: leave room for one of the file's own
+  const ownServers = base.split("\n").some((l) => /^\s*nameserver\s/.test(l));
+  const servers = all.slice(0, ownServers ? GLIBC_MAXNS - 1 : GLIBC_MAXNS);
   let ownSearch: string[] = [];
   const lines = base.split("\n").map((line) => {
     if (!SEARCH_LINE.test(line)) return line;

@@ -62,13 +62,14 @@ Deno.test("setDnsNames: clear errors, nothing changed", async () => {
   assert.equal(JSON.stringify(ctl.getNetwork(nwid)), before);
 });
 
-Deno.test("dnsNameServers: IPv4 first, at most 4", () => {
-  const s = dnsNameServers(
-    { id: "8056c2e21c000001", v6AssignMode: { rfc4193: true, "6plane": true } },
-    {
-      id: "aaaaaaaaaa",
-      ipAssignments: ["fd00::1", "198.19.1.1", "198.19.1.2", "198.19.1.3", "198.19.1.4"],
-    },
-  );
-  assert.deepEqual(s, ["198.19.1.1", "198.19.1.2", "198.19.1.3", "198.19.1.4"]);
+Deno.test("dnsNameServers: the first IPv4 and the first IPv6 address", () => {
+  const net = { id: "8056c2e21c000001", v6AssignMode: { rfc4193: true, "6plane": true } };
+  const s = dnsNameServers(net, {
+    id: "aaaaaaaaaa",
+    ipAssignments: ["fd00::1", "198.19.1.1", "198.19.1.2"],
+  });
+  assert.deepEqual(s, ["198.19.1.1", "fd00::1"]);
+  const rfc = dnsNameServers(net, { id: "aaaaaaaaaa", ipAssignments: [] });
+  assert.deepEqual(rfc, ["fd80:56c2:e21c:0:199:93aa:aaaa:aaaa"]);
+  assert.deepEqual(dnsNameServers({ id: "8056c2e21c000001" }, { id: "aaaaaaaaaa" }), []);
 });

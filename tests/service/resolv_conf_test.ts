@@ -40,6 +40,21 @@ Deno.test("withManaged: our servers first, our domain then the file's own, own s
   assert.equal(withManaged(t2, []), HOST);
 });
 
+Deno.test("withManaged: room for one of the file's own servers (glibc reads three)", () => {
+  const four = [{ domain: "zt.example", servers: ["198.19.1.1", "198.19.1.2", "198.19.1.3"] }];
+  const t = withManaged(HOST, four);
+  assert.equal(
+    t.split("\n").filter((l) => l.startsWith("nameserver")).slice(0, 3).join(","),
+    [
+      "nameserver 198.19.1.1",
+      "nameserver 198.19.1.2",
+      "nameserver 198.18.0.53",
+    ].join(","),
+  );
+  const alone = withManaged("", four);
+  assert.equal(alone.split("\n").filter((l) => l.startsWith("nameserver")).length, 3);
+});
+
 Deno.test("withManaged: two networks, no domain, empty file, no trailing newline", () => {
   const t = withManaged("nameserver 1.2.3.4", [
     { domain: "a.example", servers: ["198.19.1.1"] },
