@@ -1,7 +1,7 @@
 // Member side of managed DNS: applies each joined network's DNS (when its allowDNS is set) to the OS through systemd-resolved or resolv.conf.
 import type { NetworkInfo } from "../vl2/network.ts";
 import type { Logger } from "./logger.ts";
-import { type DnsEntry, ResolvConfFile } from "./resolv_conf.ts";
+import { type DnsEntry, hostFileGuard, namespaceFacts, ResolvConfFile } from "./resolv_conf.ts";
 import { type ResolvectlRunner, resolvedAvailable, ResolvedLink } from "./resolved.ts";
 
 /** How DNS settings reach the OS. */
@@ -31,6 +31,11 @@ export interface DnsApplierOptions {
   resolvectl?: ResolvectlRunner;
   /** systemd-resolved's socket, probed by "auto". */
   resolvedSocket?: string;
+  /**
+   * Why resolv.conf must not be written (default: {@link hostFileGuard} on this process's
+   * namespaces); undefined = go ahead.
+   */
+  guard?: (path: string) => string | undefined;
 }
 
 /** A network's wanted DNS (undefined = nothing to apply). */
@@ -171,6 +176,16 @@ export class DnsApplier {
     if (key === this.#fileKey) return;
     const log = this.#o.log;
     const path = this.#file.path;
+    const refused = ids.length > 0
+      ? (this.#o.guard ?? ((p) => hostFileGuard(p, namespaceFacts())))(path)
+      : undefined;
+    if (refused !== undefined) {
+      if (!this.#failedKeys.has(key)) {
+        this.#failedKeys.add(key);
+        log.warn(`dns: not applying DNS to ${path}: ${refused}`);
+      }
+      return;
+    }
     try {
       if (ids.length === 0) {
         this.#file.restore();

@@ -72,6 +72,77 @@ export function withManaged(text: string, entries: DnsEntry[]): string {
   return [...block, ...lines].join("\n");
 }
 
+/** What {@link hostFileGuard} looks at. */
+export interface NamespaceFacts {
+  /** `readlink /proc/self/ns/net` (undefined if unreadable). */
+  selfNet: string | undefined;
+  /** `readlink /proc/1/ns/net` (undefined if unreadable). */
+  initNet: string | undefined;
+  /** `/proc/self/mountinfo` ("" if unreadable). */
+  mountinfo: string;
+  /** The `ip netns` name (`/run/netns/<name>`) of our network namespace, if it has one. */
+  netnsName: string | undefined;
+}
+
+/**
+ * Why `path` must not be written, or undefined: inside a network namespace other than the
+ * initial one, an /etc/resolv.conf that is not a mount of its own (as `ip netns exec` makes from
+ * /etc/netns/<ns>/resolv.conf, or a container runtime does) is the host's file, and servers only
+ * reachable inside the namespace would break the host's DNS.
+ */
+export function hostFileGuard(path: string, f: NamespaceFacts): string | undefined {
+  if (path !== "/etc/resolv.conf") return undefined;
+  const otherNamespace = f.netnsName !== undefined ||
+    (f.selfNet !== undefined && f.initNet !== undefined && f.selfNet !== f.initNet);
+  if (!otherNamespace) return undefined;
+  const mounted = f.mountinfo.split("\n").some((l) => l.split(" ")[4] === "/etc/resolv.conf");
+  if (mounted) return undefined;
+  return `network namespace ${f.netnsName ?? f.selfNet} has no resolv.conf of its own, and ` +
+    `/etc/resolv.conf is the host's (create /etc/netns/${
+      f.netnsName ?? "<namespace>"
+    }/resolv.conf before starting zt there)`;
+}
+
+/** The running process's {@link NamespaceFacts}. */
+export function namespaceFacts(): NamespaceFacts {
+  const link = (p: string) => {
+    try {
+      return Deno.readLinkSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  let mountinfo = "";
+  try {
+    mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  } catch {
+    // not Linux
+  }
+  let netnsName: string | undefined;
+  try {
+    const self = Deno.statSync("/proc/self/ns/net");
+    for (const e of Deno.readDirSync("/run/netns")) {
+      try {
+        const st = Deno.statSync(`/run/netns/${e.name}`);
+        if (st.ino === self.ino && st.dev === self.dev) {
+          netnsName = e.name;
+          break;
+        }
+      } catch {
+        // not a namespace file
+      }
+    }
+  } catch {
+    // no /run/netns: not in a named namespace
+  }
+  return {
+    selfNet: link("/proc/self/ns/net"),
+    initNet: link("/proc/1/ns/net"),
+    mountinfo,
+    netnsName,
+  };
+}
+
 /** What we keep in the home while the block is in: enough to put the file back exactly. */
 export interface ResolvConfRecord {
   /** The file changed. */

@@ -75,6 +75,26 @@ Deno.test("DnsApplier resolvconf: nothing without allowDNS; applied with it; res
   Deno.removeSync(e.dir, { recursive: true });
 });
 
+Deno.test("DnsApplier resolvconf: a guard reason (shared host file) leaves the file alone", async () => {
+  const e = env();
+  const a = await DnsApplier.start({
+    home: e.home,
+    log: e.log,
+    networks: () => [net(1n, true)],
+    backend: "resolvconf",
+    resolvConfPath: e.resolv,
+    guard: () => "it is the host's",
+  });
+  await a.settled();
+  await a.close();
+  assert.equal(Deno.readTextFileSync(e.resolv), HOST);
+  assert.equal(
+    e.lines.filter((l) => l.includes("not applying DNS") && l.includes("host's")).length,
+    1,
+  );
+  Deno.removeSync(e.dir, { recursive: true });
+});
+
 Deno.test("DnsApplier resolvconf: a crash leaves a record; the next start restores the file", async () => {
   const e = env();
   const a = await DnsApplier.start({

@@ -4,6 +4,7 @@ import {
   BLOCK_BEGIN,
   BLOCK_END,
   DISABLED_PREFIX,
+  hostFileGuard,
   parseRecord,
   ResolvConfFile,
   stripManaged,
@@ -146,4 +147,22 @@ Deno.test("parseRecord: malformed records are ignored", () => {
     original: "a",
     written: "b",
   });
+});
+
+Deno.test("hostFileGuard: never the host's file from inside another network namespace", () => {
+  const mount =
+    "88 67 254:0 /etc/netns/x/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/vda rw\n";
+  const base = { selfNet: "net:[1]", initNet: undefined, mountinfo: "", netnsName: undefined };
+  assert.equal(hostFileGuard("/etc/resolv.conf", base), undefined); // the host itself
+  assert.match(
+    hostFileGuard("/etc/resolv.conf", { ...base, netnsName: "x" })!,
+    /namespace x has no resolv\.conf of its own.*\/etc\/netns\/x\/resolv\.conf/,
+  );
+  assert.equal(
+    hostFileGuard("/etc/resolv.conf", { ...base, netnsName: "x", mountinfo: mount }),
+    undefined,
+  );
+  assert.ok(hostFileGuard("/etc/resolv.conf", { ...base, initNet: "net:[2]" }));
+  assert.equal(hostFileGuard("/etc/resolv.conf", { ...base, initNet: "net:[1]" }), undefined);
+  assert.equal(hostFileGuard("/tmp/x/resolv.conf", { ...base, netnsName: "x" }), undefined);
 });
