@@ -22,7 +22,7 @@ export interface DnsApplierOptions {
   networks: () => NetworkInfo[];
   /**
    * Backend: "resolved", "resolvconf", or "auto" (default: `ZT_DNS_BACKEND` if set, else
-   * systemd-resolved when it runs, else resolv.conf).
+   * systemd-resolved when it runs and we are in the host's network namespace, else resolv.conf).
    */
   backend?: "auto" | DnsBackend;
   /** The resolv.conf to edit (default /etc/resolv.conf). */
@@ -103,7 +103,10 @@ export class DnsApplier {
   static async start(o: DnsApplierOptions): Promise<DnsApplier> {
     let choice = o.backend ?? backendFromEnv(Deno.env.get("ZT_DNS_BACKEND")) ?? "auto";
     if (choice === "auto") {
-      choice = (await resolvedAvailable(o.resolvectl, o.resolvedSocket))
+      // systemd-resolved belongs to the host: inside another network namespace it would set
+      // up a link of the host's, so there only resolv.conf (the namespace's own) is used
+      choice = !inOtherNetNamespace(namespaceFacts()) &&
+          (await resolvedAvailable(o.resolvectl, o.resolvedSocket))
         ? "resolved"
         : "resolvconf";
     }

@@ -84,6 +84,12 @@ export interface NamespaceFacts {
   netnsName: string | undefined;
 }
 
+/** Whether we run in a network namespace other than the host's (named by `ip netns`, or not pid 1's). */
+export function inOtherNetNamespace(f: NamespaceFacts): boolean {
+  return f.netnsName !== undefined ||
+    (f.selfNet !== undefined && f.initNet !== undefined && f.selfNet !== f.initNet);
+}
+
 /**
  * Why `path` must not be written, or undefined: inside a network namespace other than the
  * initial one, an /etc/resolv.conf that is not a mount of its own (as `ip netns exec` makes from
@@ -91,10 +97,7 @@ export interface NamespaceFacts {
  * reachable inside the namespace would break the host's DNS.
  */
 export function hostFileGuard(path: string, f: NamespaceFacts): string | undefined {
-  if (path !== "/etc/resolv.conf") return undefined;
-  const otherNamespace = f.netnsName !== undefined ||
-    (f.selfNet !== undefined && f.initNet !== undefined && f.selfNet !== f.initNet);
-  if (!otherNamespace) return undefined;
+  if (path !== "/etc/resolv.conf" || !inOtherNetNamespace(f)) return undefined;
   const mounted = f.mountinfo.split("\n").some((l) => l.split(" ")[4] === "/etc/resolv.conf");
   if (mounted) return undefined;
   return `network namespace ${f.netnsName ?? f.selfNet} has no resolv.conf of its own, and ` +
