@@ -1,7 +1,13 @@
 // Member side of managed DNS: applies each joined network's DNS (when its allowDNS is set) to the OS through systemd-resolved or resolv.conf.
 import type { NetworkInfo } from "../vl2/network.ts";
 import type { Logger } from "./logger.ts";
-import { type DnsEntry, hostFileGuard, namespaceFacts, ResolvConfFile } from "./resolv_conf.ts";
+import {
+  type DnsEntry,
+  hostFileGuard,
+  inOtherNetNamespace,
+  namespaceFacts,
+  ResolvConfFile,
+} from "./resolv_conf.ts";
 import { type ResolvectlRunner, resolvedAvailable, ResolvedLink } from "./resolved.ts";
 
 /** How DNS settings reach the OS. */
