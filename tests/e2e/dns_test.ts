@@ -88,13 +88,13 @@ Deno.test({
           for (const n of [ctl, a, b, c]) {
             assert.equal((await apiCall(n, "POST", `/network/${nwid}`, {})).status, 200);
           }
-          const [nCtl, , nB] = await Promise.all(
+          const [nCtl, nA, nB, nC] = await Promise.all(
             [ctl, a, b, c].map((n) =>
               waitStatus(n, nwid, "OK", 25_000, (x) => x.portDeviceName !== "")
             ),
           );
           const ctlIp = overlayIps(nCtl).v4;
-          const ipsB = overlayIps(nB);
+          const ipsA = overlayIps(nA), ipsB = overlayIps(nB), ipsC = overlayIps(nC);
 
           // one step: domain + the controller's own overlay address as the server
           const set = await ztIn(ctl, [
@@ -141,8 +141,14 @@ Deno.test({
           console.log(`dns: rename answered ${Date.now() - t0} ms after the API call`);
           assert.equal(await status(c, ctlIp, [`bob.${DOMAIN}`, "A"]), "NXDOMAIN");
           await setName(ctl, nwid, b, "bob");
+          await setName(ctl, nwid, c, "Alice!"); // sanitizes to a's name: both answer
+          assert.deepEqual(
+            await short(c, ctlIp, [`alice.${DOMAIN}`, "A"]),
+            [ipsA.v4, ipsC.v4].sort(),
+          );
           await authorize(ctl, nwid, a, false);
-          assert.equal(await status(c, ctlIp, [`alice.${DOMAIN}`, "A"]), "NXDOMAIN");
+          assert.deepEqual(await short(c, ctlIp, [`alice.${DOMAIN}`, "A"]), [ipsC.v4]);
+          assert.equal(await status(c, ctlIp, [`${a.address}.${DOMAIN}`, "A"]), "NXDOMAIN");
 
           // c applies the network's DNS (allowDNS=1) to its resolv.conf and resolves bob
           assert.equal(Deno.readTextFileSync(resolvC), RESOLV_C, "allowDNS=0 changes nothing");
