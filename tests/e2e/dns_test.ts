@@ -120,6 +120,11 @@ Deno.test({
             },
           );
           assert.deepEqual(await short(c, ctlIp, [`bob.${DOMAIN}`, "A"]), [ipsB.v4]);
+          const full = await dig(c, ctlIp, ["+noall", "+answer", `bob.${DOMAIN}`, "A"]);
+          assert.match(
+            full.stdout,
+            new RegExp(`^bob\\.${DOMAIN.replaceAll(".", "\\.")}\\.\\s+60\\s+IN\\s+A\\s`),
+          );
           assert.deepEqual(
             await short(c, ctlIp, [`BOB.${DOMAIN}`, "AAAA"]),
             [ipsB.rfc4193, ipsB.sixPlane].sort(),
