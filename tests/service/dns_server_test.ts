@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
+import dgram from "node:dgram";
 import { buildZone, type Zone } from "../../src/controller/dns_zone.ts";
 import { DnsServer } from "../../src/service/dns_server.ts";
 import { framed, freePort, q, startServer, tcpRead, udpQuery } from "../helpers/dns_client.ts";
@@ -51,4 +52,44 @@ Deno.test("DnsServer: bind fails cleanly on an address this host does not have",
   await assert.rejects(server.bind("198.18.250.250"));
   assert.deepEqual(server.bound(), []);
   await server.close();
+});
+
+Deno.test("DnsServer: IPv6 address (::1), UDP and TCP", async () => {
+  const z = zoneWith("bob");
+  const port = freePort();
+  const server = new DnsServer({ zones: (ip) => (ip === "::1" ? [z] : []), port });
+  try {
+    await server.bind("::1");
+  } catch (e) {
+    await server.close();
+    if (e instanceof Error && /EADDRNOTAVAIL|EAFNOSUPPORT|not available/i.test(e.message)) {
+      console.log(`no IPv6 loopback here (${e.message}); skipped`);
+      return;
+    }
+    throw e;
+  }
+  try {
+    const s = dgram.createSocket("udp6");
+    const got = await new Promise<Uint8Array>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("no answer in 5 s")), 5000);
+      s.on("message", (m: Uint8Array) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+      s.send(q("bob.zt.example"), port, "::1");
+    });
+    s.close();
+    assert.equal(dnsPacket.decode(Buffer.from(got)).answers[0].data, "198.19.1.3");
+    const c = await Deno.connect({ hostname: "::1", port });
+    try {
+      await c.write(framed(q("bob.zt.example", "AAAA")));
+      const r = dnsPacket.decode(Buffer.from((await tcpRead(c))!));
+      assert.equal(r.rcode, "NOERROR");
+      assert.equal(r.answers.length, 0);
+    } finally {
+      c.close();
+    }
+  } finally {
+    await server.close();
+  }
 });
