@@ -131,10 +131,10 @@ Deno.test({
           );
           assert.deepEqual(await short(c, ctlIp, [`${b.address}.${DOMAIN}`, "A"]), [ipsB.v4]);
           assert.deepEqual(await short(c, ctlIp, ["+tcp", `bob.${DOMAIN}`, "A"]), [ipsB.v4]);
-          assert.deepEqual(await short(c, ctlIp, ["-x", ipsB.v4]), [
-            `${b.address}.${DOMAIN}.`,
-            `bob.${DOMAIN}.`,
-          ]);
+          assert.deepEqual(
+            await short(c, ctlIp, ["-x", ipsB.v4]),
+            [`${b.address}.${DOMAIN}.`, `bob.${DOMAIN}.`].sort(),
+          );
           assert.equal(await status(c, ctlIp, [`nobody.${DOMAIN}`, "A"]), "NXDOMAIN");
           assert.equal(await status(c, ctlIp, ["example.com", "A"]), "REFUSED");
           assert.equal(await status(c, ctlIp, ["+tcp", "example.com", "A"]), "REFUSED");
