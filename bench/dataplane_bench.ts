@@ -28,6 +28,8 @@ export interface DataplaneBenchOptions {
   reference?: string;
   /** Record a perf profile of the zt nodes during the zt↔zt 1-stream run. */
   profile: boolean;
+  /** Seconds of quiet before idle RSS is read (default 60). */
+  idleSeconds: number;
 }
 
 /** The measurements of one pair of endpoints. */
@@ -50,6 +52,10 @@ export interface PairResult {
   authMs?: number;
   /** Which node was authorized and who pinged it. */
   authNote?: string;
+  /** Ciphers of the ZeroTier packets seen on the sender's wire during the 1-stream run. */
+  cipherMix?: string;
+  /** VmRSS of the sending / receiving node when idle (see {@link idleRss}), MiB. */
+  idleRssMiB?: [number, number];
 }
 
 /** One benchmark endpoint: a zt or reference node in a lab namespace. */
@@ -64,17 +70,31 @@ interface BenchNode {
   /** Overlay IPv4 assigned by the bench. */
   overlay: string;
   proc?: NsProcess;
+  /** Home directory (for metricstoken.secret). */
+  home?: string;
 }
 
 const GB = 1e9;
 const PING_COUNT = 20;
 
-/** Parses `--seconds N`, `--quick`, `--profile` from `args`; the reference from ZT_REFERENCE. */
+/**
+ * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
+ * default 60), `--profile` from `args`; the reference from ZT_REFERENCE.
+ */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
   let profile = false;
+  let idleSeconds = 60;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--quick") seconds = 3;
+    if (args[i] === "--quick") {
+      seconds = 3;
+      idleSeconds = 10;
+    } else if (args[i] === "--idle" || args[i].startsWith("--idle=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 600) throw new Error(`bad --idle ${v}`);
+      idleSeconds = n;
+    } else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
@@ -84,7 +104,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile };
+  return { seconds, reference, profile, idleSeconds };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -124,6 +144,83 @@ function cpuSeconds(pid: number, clkTck: number): number {
 /** VmHWM of `pid` in MiB. */
 function peakRssMiB(pid: number): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Counts the ciphers of the ZeroTier packets in a pcap (Ethernet, IPv4/UDP) captured with a small
+ * snap length: a packet head's flags byte (payload offset 18) holds the cipher in bits 3..5;
+ * fragments (0xff at payload offset 13) carry none and are skipped. A UDP GSO super-datagram
+ * counts once, by its first packet.
+ */
+export function cipherMixOfPcap(b: Uint8Array): Map<number, number> {
+  const mix = new Map<number, number>();
+  if (b.length < 24) return mix;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const le = v.getUint32(0, true) === 0xa1b2c3d4 || v.getUint32(0, true) === 0xa1b23c4d;
+  for (let o = 24; o + 16 <= b.length;) {
+    const incl = v.getUint32(o + 8, le);
+    const rec = b.subarray(o + 16, Math.min(b.length, o + 16 + incl));
+    o += 16 + incl;
+    if (rec.length < 14 + 20 + 8 || ((rec[12] << 8) | rec[13]) !== 0x0800) continue;
+    const ihl = (rec[14] & 0x0f) * 4;
+    if (rec[14 + 9] !== 17) continue;
+    const zt = rec.subarray(14 + ihl + 8);
+    if (zt.length < 28 || zt[13] === 0xff) continue;
+    const c = (zt[18] >>> 3) & 7;
+    mix.set(c, (mix.get(c) ?? 0) + 1);
+  }
+  return mix;
+}
+
+/** "c3 100%" style text of a cipher count map. */
+export function formatCipherMix(mix: Map<number, number>): string {
+  const total = [...mix.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return "-";
+  return [...mix].sort((x, y) => y[1] - x[1])
+    .map(([c, n]) => `c${c} ${(100 * n / total).toFixed(n === total ? 0 : 1)}%`).join(" ");
+}
+
+/** Captures up to 2000 ZeroTier datagram heads on `n`'s eth0 while `fn` runs; the cipher mix. */
+async function withCipherMix<T>(
+  lab: Lab,
+  n: BenchNode,
+  fn: () => Promise<T>,
+): Promise<[T, string]> {
+  const file = lab.path(`mix-${n.name}-${crypto.randomUUID()}.pcap`);
+  const cap = lab.spawn(n.ns, [
+    "tcpdump",
+    "-i",
+    "eth0",
+    "-nn",
+    "-s",
+    "128",
+    "-c",
+    "2000",
+    "-U",
+    "-w",
+    file,
+    "udp",
+  ], { logFile: `${file}.log` });
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    const r = await fn();
+    await cap.stop("SIGINT", 2000);
+    let mix = "-";
+    try {
+      mix = formatCipherMix(cipherMixOfPcap(Deno.readFileSync(file)));
+    } catch {
+      // no capture
+    }
+    return [r, mix];
+  } finally {
+    if (!cap.exitStatus) await cap.stop("SIGKILL", 1000);
+  }
+}
+
+/** VmRSS of `pid` in MiB. */
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -331,6 +428,7 @@ async function startReference(
     ip,
     overlay: "",
     proc,
+    home,
   };
   const st = await waitFor(`reference ${role} online`, 30_000, async () => {
     if (proc.exitStatus) throw new Error(`reference ${role} exited: ${proc.logTail(20)}`);
@@ -351,6 +449,7 @@ function fromZt(z: ZtNode, ip: string, overlay: string): BenchNode {
     ip,
     overlay,
     proc: z.proc,
+    home: z.home,
   };
 }
 
@@ -367,6 +466,7 @@ const BENCH_NETWORK = {
 
 /** Measures one pair (sender `from`, receiver `to`, addressed at `toIp`). */
 async function measurePair(
+  lab: Lab,
   label: string,
   from: BenchNode,
   to: BenchNode,
@@ -377,7 +477,9 @@ async function measurePair(
 ): Promise<PairResult> {
   await pingAvg(from, toIp).catch(() => 0); // warm-up: ARP, paths
   await hook?.("before1");
-  const r1 = await iperf(from, to, toIp, o.seconds, 1, clkTck);
+  const [r1, cipherMix] = from.kind === "veth"
+    ? [await iperf(from, to, toIp, o.seconds, 1, clkTck), undefined]
+    : await withCipherMix(lab, from, () => iperf(from, to, toIp, o.seconds, 1, clkTck));
   await hook?.("after1");
   const r4 = await iperf(from, to, toIp, o.seconds, 4, clkTck);
   const rttMs = await pingAvg(from, toIp);
@@ -390,6 +492,7 @@ async function measurePair(
     rttMs,
     cpu1: perGb(r1),
     cpu4: perGb(r4),
+    cipherMix,
   };
   if (from.proc && to.proc) res.rssMiB = [peakRssMiB(from.proc.pid), peakRssMiB(to.proc.pid)];
   console.log(
@@ -414,7 +517,10 @@ export function formatTable(results: PairResult[]): string {
     ["CPU s/GB receiver node, 4 streams", (r) => f(r.cpu4?.[1], 2)],
     ["peak RSS sender node (MiB)", (r) => f(r.rssMiB?.[0], 1)],
     ["peak RSS receiver node (MiB)", (r) => f(r.rssMiB?.[1], 1)],
+    ["idle RSS sender node (MiB)", (r) => f(r.idleRssMiB?.[0], 1)],
+    ["idle RSS receiver node (MiB)", (r) => f(r.idleRssMiB?.[1], 1)],
     ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
+    ["cipher mix on the wire, 1 stream", (r) => r.cipherMix ?? "-"],
   ];
   const head = ["metric", ...results.map((r) => r.label)];
   const body = rows.map(([name, get]) => [name, ...results.map(get)]);
@@ -636,24 +742,58 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
         console.log(`  warning: ${from.name} has no direct path to ${to.name} (relayed?)`);
       }
       let hook: ((p: "before1" | "after1") => Promise<void>) | undefined;
-      if (o.profile && label === "zt↔zt") {
+      if (o.profile && (label === "zt↔zt" || label === "ref→zt")) {
         hook = async (p) => {
           if (p !== "before1") return;
-          const pids = [a.proc!.pid, b.proc!.pid];
+          const zt = [from, to].filter((n) => n.kind === "zt" && n.proc);
+          const pids = zt.map((n) => n.proc!.pid);
           const script = await withPerf(pids, lab.dir, async () => {
-            await iperf(a, b, b.overlay, o.seconds, 1, clkTck);
+            await iperf(from, to, ip, o.seconds, 1, clkTck);
           });
-          if (Deno.env.get("ZT_BENCH_PERF_SCRIPT")) {
-            Deno.writeTextFileSync(Deno.env.get("ZT_BENCH_PERF_SCRIPT")!, script);
+          const dump = Deno.env.get("ZT_BENCH_PERF_SCRIPT");
+          if (dump) {
+            Deno.writeTextFileSync(`${dump}.${label === "zt↔zt" ? "ztzt" : "refzt"}`, script);
           }
-          const names = new Map([[pids[0], "a (sender)"], [pids[1], "b (receiver)"]]);
-          profile = perfBreakdown(parsePerfScript(script), names);
+          const names = new Map(
+            zt.map((n) => [n.proc!.pid, `${n.name} (${n === from ? "sender" : "receiver"})`]),
+          );
+          profile += `\n${label}:\n${perfBreakdown(parsePerfScript(script), names)}`;
         };
       }
-      const r = await measurePair(label, from, to, ip, o, clkTck, hook);
+      const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook);
       const am = authMs.get(label);
       if (am) [r.authMs, r.authNote] = am;
       results.push(r);
+    }
+    // Idle RSS: after the traffic, `zt info` (GET /status) and a /metrics scrape on every node,
+    // then o.idleSeconds of quiet (60 s by default), VmRSS of each node process.
+    const nodes = members.filter((m) => m.proc);
+    for (const m of nodes) {
+      await nodeApi(m, "GET", "/status");
+      let metricsToken = m.token;
+      try {
+        metricsToken = Deno.readTextFileSync(`${m.home}/metricstoken.secret`).trim();
+      } catch {
+        // zt also takes the auth token
+      }
+      await exec(m.ns, [
+        "curl",
+        "-sS",
+        "--max-time",
+        "3",
+        "-o",
+        "/dev/null",
+        "-H",
+        `Authorization: Bearer ${metricsToken}`,
+        `http://127.0.0.1:${ZT_PORT}/metrics`,
+      ], { check: false, timeoutMs: 5000 });
+    }
+    console.log(`idle ${o.idleSeconds} s before reading VmRSS ...`);
+    await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
+    const idle = new Map(nodes.map((m) => [m.name, rssMiB(m.proc!.pid)]));
+    for (const r of results) {
+      const [, from, to] = pairs.find(([l]) => l === r.label)!;
+      if (from.proc && to.proc) r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
     }
     const zlog = Deno.statSync(v.members.a.logFile).size + Deno.statSync(v.members.b.logFile).size;
     console.log("");
@@ -667,7 +807,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     console.log(formatTable(results));
     if (profile) {
       console.log(
-        "\nperf profile (self time by category) of the zt nodes during an extra 1-stream a→b run:",
+        "\nperf profile (self time by category) of the zt nodes during an extra 1-stream run:",
       );
       console.log(profile);
     }

@@ -1,7 +1,7 @@
 // local.conf: read and validate `<home>/local.conf` (spec §11.3) into a typed structure.
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
-import { DEFAULT_PEER_CIPHER, type PeerCipher } from "../vl1/node_settings.ts";
+import type { PeerCipher } from "../vl1/node_settings.ts";
 
 /** Default primary UDP/API port. */
 export const DEFAULT_PRIMARY_PORT = 9993;
@@ -52,7 +52,8 @@ export interface ServiceSettings {
   softwareUpdateChannel: string;
   /**
    * zt only: cipher to AES-capable peers, "aes" (cipher 3, as the reference) or "salsa2012"
-   * (cipher 1, the default; see `DEFAULT_PEER_CIPHER`). Always set by the parser.
+   * (cipher 1). Unset: "aes" when AES-GMAC-SIV runs on the system's libcrypto (AES-NI), else
+   * "salsa2012" (see `src/service/packet_crypto.ts`).
    */
   cipher?: PeerCipher;
 }
@@ -168,12 +169,15 @@ function port(s: Record<string, unknown>, k: string, dflt: number, w: string[]):
   return dflt;
 }
 
-/** Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. */
-function peerCipher(s: Record<string, unknown>, w: string[]): PeerCipher {
-  if (!("cipher" in s)) return DEFAULT_PEER_CIPHER;
+/**
+ * Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. Undefined when not
+ * set (or bad): the service then picks cipher 3 when AES runs natively and cipher 1 otherwise.
+ */
+function peerCipher(s: Record<string, unknown>, w: string[]): PeerCipher | undefined {
+  if (!("cipher" in s)) return undefined;
   if (s.cipher === "aes" || s.cipher === "salsa2012") return s.cipher;
-  w.push(`settings.cipher must be "aes" or "salsa2012"; using ${DEFAULT_PEER_CIPHER}`);
-  return DEFAULT_PEER_CIPHER;
+  w.push(`settings.cipher must be "aes" or "salsa2012"; using the default`);
+  return undefined;
 }
 
 /** Reads a list of addresses/CIDRs (strings), skipping bad entries with a warning. */

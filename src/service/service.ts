@@ -23,6 +23,7 @@ import { metricsRoutes } from "./metrics_api.ts";
 import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
+import { installPacketCrypto } from "./packet_crypto.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
@@ -296,6 +297,14 @@ export class Service {
     const networkFiles = new NetworkFiles(home, store, log);
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const pathCheck = makePathCheck(conf);
+    const packetCrypto = installPacketCrypto();
+    log.info(
+      `packet crypto: AES-GMAC-SIV on ${packetCrypto.aes}${
+        packetCrypto.reason ? ` (${packetCrypto.reason})` : ""
+      }; cipher to AES-capable peers: ${conf.settings.cipher ?? packetCrypto.defaultCipher}${
+        conf.settings.cipher ? " (local.conf)" : ""
+      }`,
+    );
     const ref: { service?: Service } = {};
     const host: NodeHost = {
       send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
@@ -317,7 +326,7 @@ export class Service {
         settings: {
           physical: physicalSettings(conf),
           localAddresses: localInterfaceAddresses(port, conf.settings.bind),
-          ...(conf.settings.cipher !== undefined ? { cipher: conf.settings.cipher } : {}),
+          cipher: conf.settings.cipher ?? packetCrypto.defaultCipher,
         },
       });
       upper = installUpperLayer(node);

@@ -1,7 +1,9 @@
 // In-place packet armor/dearmor for ciphers 0, 1, 3 and the HELLO cryptField (spec §3.4).
 import { kbkdfHmacSha384 } from "../crypto/kbkdf.ts";
+import { AesGmacSiv } from "../crypto/aes_gmac_siv.ts";
 import { poly1305 } from "../crypto/poly1305.ts";
 import { Salsa20 } from "../crypto/salsa20.ts";
+import type { SivEngine, SivEngineKey } from "../crypto/siv_engine.ts";
 import { loadWasmKernel, type WasmKernel, type WasmSivKey } from "../crypto/wasm_kernel.ts";
 import {
   Cipher,
@@ -39,6 +41,91 @@ export function armorBackend(): ArmorBackend {
 export function setArmorBackend(backend: ArmorBackend): ArmorBackend {
   wasm = backend === "wasm" ? KERNEL : undefined;
   return armorBackend();
+}
+
+// A native AES-GMAC-SIV plugged in by the host (libcrypto with AES-NI), used for cipher 3 before
+// the WASM kernel and the TypeScript code.
+let siv: SivEngine | undefined;
+
+/** The native cipher 3 engine in use, if any. */
+export function sivEngine(): SivEngine | undefined {
+  return siv;
+}
+
+/**
+ * Plugs in (or, with undefined, removes) a native AES-GMAC-SIV for cipher 3. Callers should pass
+ * only an engine that passed {@link sivEngineSelfTest}.
+ */
+export function setSivEngine(engine: SivEngine | undefined): void {
+  siv = engine;
+}
+
+interface EngineKey {
+  engine: SivEngine;
+  key: SivEngineKey;
+}
+const ENGINE_KEYS = new WeakMap<PeerKeys, EngineKey>();
+const ENGINE_FREE = new FinalizationRegistry<EngineKey>((k) => k.engine.free(k.key));
+
+function engineKey(engine: SivEngine, keys: PeerKeys): SivEngineKey {
+  const have = ENGINE_KEYS.get(keys);
+  if (have !== undefined && have.engine === engine) return have.key;
+  if (have !== undefined) {
+    ENGINE_FREE.unregister(keys);
+    have.engine.free(have.key);
+  }
+  const k0 = kbkdfHmacSha384(keys.key, 0x30).subarray(0, 32);
+  const k1 = kbkdfHmacSha384(keys.key, 0x31).subarray(0, 32);
+  try {
+    const ek: EngineKey = { engine, key: engine.key(k0, k1) };
+    ENGINE_KEYS.set(keys, ek);
+    ENGINE_FREE.register(keys, ek, keys);
+    return ek.key;
+  } finally {
+    k0.fill(0);
+    k1.fill(0);
+  }
+}
+
+/**
+ * Checks an engine against the TypeScript AES-GMAC-SIV on a few packets of different lengths,
+ * both directions and a tampered packet. True when it agrees byte for byte.
+ */
+export function sivEngineSelfTest(engine: SivEngine): boolean {
+  try {
+    const key = new Uint8Array(48);
+    for (let i = 0; i < 48; i++) key[i] = (i * 7 + 3) & 0xff;
+    const k0 = kbkdfHmacSha384(key, 0x30).subarray(0, 32);
+    const k1 = kbkdfHmacSha384(key, 0x31).subarray(0, 32);
+    const ts = new AesGmacSiv(k0, k1);
+    const ek = engine.key(k0, k1);
+    try {
+      for (const len of [MIN_PACKET_LENGTH, 29, 43, 44, 60, 1400, 2838]) {
+        const a = new Uint8Array(len);
+        for (let i = 0; i < len; i++) a[i] = (i * 31 + len) & 0xff;
+        a[IDX_FLAGS] = (a[IDX_FLAGS] & ~FLAGS_CIPHER_MASK & ~FLAG_ENCRYPTED) | (3 << 3);
+        const b = a.slice();
+        engine.armorC3(a, len, ek);
+        for (let i = 0; i < 8; i++) IV8[i] = b[i];
+        loadAad(b);
+        ts.encrypt(IV8, AAD, b, IDX_VERB, len, TAG, 0);
+        for (let i = 0; i < 8; i++) {
+          b[i] = TAG[i];
+          b[IDX_MAC + i] = TAG[8 + i];
+        }
+        for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+        const c = a.slice();
+        if (!engine.dearmorC3(a, len, ek)) return false;
+        c[len - 1] ^= 1;
+        if (engine.dearmorC3(c, len, ek)) return false;
+      }
+    } finally {
+      engine.free(ek);
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Per-peer AES-GMAC-SIV contexts in kernel memory, freed when their PeerKeys is collected.
@@ -107,6 +194,10 @@ export function armor(pkt: Uint8Array, len: number, keys: PeerKeys, cipher: Armo
   if (cipher === Cipher.C25519_POLY1305_SALSA2012) f |= FLAG_ENCRYPTED;
   pkt[IDX_FLAGS] = f;
 
+  if (cipher === Cipher.AES_GMAC_SIV && siv !== undefined) {
+    siv.armorC3(pkt, len, engineKey(siv, keys));
+    return;
+  }
   if (wasm !== undefined) {
     if (cipher === Cipher.AES_GMAC_SIV) wasm.armorC3(pkt, len, wasmSivKey(wasm, keys));
     else wasm.armorC1(pkt, len, keys.key, cipher === Cipher.C25519_POLY1305_SALSA2012);
@@ -137,6 +228,9 @@ export function armor(pkt: Uint8Array, len: number, keys: PeerKeys, cipher: Armo
 export function dearmor(pkt: Uint8Array, len: number, keys: PeerKeys): boolean {
   if (badLength(pkt, len)) return false;
   const cipher = (pkt[IDX_FLAGS] & FLAGS_CIPHER_MASK) >>> 3;
+  if (cipher === Cipher.AES_GMAC_SIV && siv !== undefined) {
+    return siv.dearmorC3(pkt, len, engineKey(siv, keys));
+  }
   if (wasm !== undefined) {
     if (cipher === Cipher.AES_GMAC_SIV) return wasm.dearmorC3(pkt, len, wasmSivKey(wasm, keys));
     if (cipher === Cipher.C25519_POLY1305_NONE) return wasm.dearmorC1(pkt, len, keys.key, false);

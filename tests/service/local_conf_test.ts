@@ -111,16 +111,16 @@ Deno.test("local.conf: structural errors", () => {
   }
 });
 
-Deno.test("local.conf: settings.cipher — aes / salsa2012, default salsa2012, bad values warned", () => {
+Deno.test("local.conf: settings.cipher — aes / salsa2012, unset or bad = undefined (service default), bad values warned", () => {
   const parse = (settings: unknown) => {
     const r = parseLocalConf(JSON.stringify({ settings }), "local.conf");
     assert.ok(r.ok);
     return r.conf;
   };
-  assert.equal(parse({}).settings.cipher, "salsa2012");
+  assert.equal(parse({}).settings.cipher, undefined);
   assert.equal(parse({ cipher: "aes" }).settings.cipher, "aes");
   assert.equal(parse({ cipher: "salsa2012" }).settings.cipher, "salsa2012");
   const bad = parse({ cipher: "AES-256" });
-  assert.equal(bad.settings.cipher, "salsa2012");
+  assert.equal(bad.settings.cipher, undefined);
   assert.ok(bad.warnings.some((w) => w.includes("settings.cipher")));
 });

@@ -1,0 +1,59 @@
+// Tests for the data-plane bench's pure helpers (cipher mix of a capture, argument parsing).
+import assert from "node:assert/strict";
+import { cipherMixOfPcap, formatCipherMix, parseBenchArgs } from "../../bench/dataplane_bench.ts";
+
+/** A little-endian pcap (Ethernet) of IPv4/UDP datagrams with the given ZeroTier payloads. */
+function pcapOf(payloads: Uint8Array[], snap = 128): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const g = new DataView(new ArrayBuffer(24));
+  g.setUint32(0, 0xa1b2c3d4, true);
+  g.setUint16(4, 2, true);
+  g.setUint16(6, 4, true);
+  g.setUint32(16, snap, true);
+  g.setUint32(20, 1, true);
+  parts.push(new Uint8Array(g.buffer));
+  for (const p of payloads) {
+    const frame = new Uint8Array(14 + 20 + 8 + p.length);
+    frame[12] = 0x08;
+    frame[14] = 0x45;
+    frame[14 + 9] = 17;
+    frame.set(p, 42);
+    const cap = frame.subarray(0, Math.min(snap, frame.length));
+    const h = new DataView(new ArrayBuffer(16));
+    h.setUint32(8, cap.length, true);
+    h.setUint32(12, frame.length, true);
+    parts.push(new Uint8Array(h.buffer), cap);
+  }
+  const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of parts) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
+function zt(cipher: number, fragment = false): Uint8Array {
+  const p = new Uint8Array(1400);
+  if (fragment) p[13] = 0xff;
+  else p[18] = cipher << 3;
+  return p;
+}
+
+Deno.test("dataplane bench: cipher mix counts packet heads by cipher and skips fragments", () => {
+  const mix = cipherMixOfPcap(pcapOf([zt(3), zt(3), zt(3), zt(1), zt(0, true), zt(0, true)]));
+  assert.deepEqual([...mix].sort(), [[1, 1], [3, 3]]);
+  assert.equal(formatCipherMix(mix), "c3 75.0% c1 25.0%");
+  assert.equal(formatCipherMix(cipherMixOfPcap(pcapOf([zt(3)]))), "c3 100%");
+  assert.equal(formatCipherMix(cipherMixOfPcap(new Uint8Array(10))), "-");
+  // a truncated capture ends the count without throwing
+  const whole = pcapOf([zt(1), zt(1)]);
+  assert.equal(formatCipherMix(cipherMixOfPcap(whole.subarray(0, whole.length - 30))), "c1 100%");
+});
+
+Deno.test("dataplane bench: arguments", () => {
+  assert.deepEqual(parseBenchArgs(["--quick"]).idleSeconds, 10);
+  assert.equal(parseBenchArgs([]).idleSeconds, 60);
+  assert.equal(parseBenchArgs(["--idle", "5", "--seconds=4"]).seconds, 4);
+  assert.throws(() => parseBenchArgs(["--idle", "-1"]), /bad --idle/);
+});
