@@ -1,6 +1,6 @@
 // Benchmark of identity work: memory-hard hash, generation, validation, agreement, signatures.
 import { Identity } from "../src/vl1/identity.ts";
-import { identityHash } from "../src/vl1/identity_hash.ts";
+import { identityHash, setIdentityHashBackend } from "../src/vl1/identity_hash.ts";
 
 const KNOWN_GOOD =
   "8e4df28b72:0:ac3d46abe0c21f3cfe7a6c8d6a85cfcffcb82fbd55af6a4d6350657c68200843fa2e16f9418bbd9702cae365f2af5fb4c420908b803a681d4daef6114d78a2d7:bd8dd6e4ce7022d2f812797a80c6ee8ad180dc4ebf301dec8b06d1be08832bddd63a2f1cfa7b2c504474c75bdc8898ba476ef92e8e2d0509f8441985171ff16e";
@@ -27,7 +27,12 @@ function random(n: number): Uint8Array {
 export async function run(): Promise<void> {
   const id = Identity.fromString(KNOWN_GOOD)!;
   const pub = id.publicKey;
-  console.log(`identity hash: ${msPerOp(() => identityHash(pub), 2000, 3).toFixed(1)} ms/op`);
+  for (const backend of ["ts", "wasm"] as const) {
+    if (setIdentityHashBackend(backend) !== backend) continue;
+    const ms = msPerOp(() => identityHash(pub), 2000, 3).toFixed(1);
+    console.log(`identity hash (${backend}): ${ms} ms/op`);
+  }
+  setIdentityHashBackend("wasm");
 
   const msg = new Uint8Array(64).fill(7);
   const sig = id.sign(msg);

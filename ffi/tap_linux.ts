@@ -235,6 +235,31 @@ function ifreqName(r: Uint8Array): string {
   return new TextDecoder().decode(r.subarray(0, end < 0 ? 16 : end));
 }
 
+/**
+ * The real cause of a permission error at `step`: opening /dev/net/tun is refused by its mode
+ * (named, with its owner and ours); creating or configuring the interface needs CAP_NET_ADMIN.
+ */
+export function permissionCause(
+  step: string,
+  stat: (path: string) => Deno.FileInfo = Deno.statSync,
+  uid: number | null = Deno.uid(),
+): string {
+  if (step.startsWith("open")) {
+    try {
+      const st = stat(TUN_PATH);
+      const mode = st.mode === null ? "?" : (st.mode & 0o777).toString(8).padStart(4, "0");
+      return `permission denied opening ${TUN_PATH} (mode ${mode}, owner uid ${st.uid ?? "?"} ` +
+        `gid ${st.gid ?? "?"}; this process runs as uid ${uid ?? "?"}): run as root, or give ` +
+        `this user read/write access to ${TUN_PATH} and CAP_NET_ADMIN`;
+    } catch {
+      return `permission denied opening ${TUN_PATH}: run as root, or grant access to it`;
+    }
+  }
+  return `permission denied at ${step}: creating and configuring interfaces needs ` +
+    `CAP_NET_ADMIN (run as root, or grant it: setcap cap_net_admin+ep, or ` +
+    `AmbientCapabilities=CAP_NET_ADMIN in a systemd unit)`;
+}
+
 /** Turns an errno from opening/creating the device into an actionable message. */
 function createError(step: string, name: string, code: number): TapError {
   const what = `zt: cannot create TAP device ${name}`;
@@ -252,10 +277,7 @@ function createError(step: string, name: string, code: number): TapError {
       );
     case EACCES:
     case EPERM:
-      return new TapError(
-        `${what}: permission denied (run as root or grant CAP_NET_ADMIN)`,
-        code,
-      );
+      return new TapError(`${what}: ${permissionCause(step)}`, code);
     case EBUSY:
       return new TapError(`${what}: the name is already used by another device`, code);
     case EINVAL:

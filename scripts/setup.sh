@@ -11,6 +11,7 @@ deno --version | head -1
 need=()
 # One "command:debian-package" per line (keep them sorted; add yours on its own line).
 tools=(
+  clang:clang
   curl:curl
   dig:dnsutils
   ip:iproute2
@@ -18,6 +19,7 @@ tools=(
   iptables:iptables
   ping:iputils-ping
   tcpdump:tcpdump
+  wasm-ld:lld
 )
 for pair in "${tools[@]}"; do
   cmd=${pair%%:*}

@@ -1,7 +1,7 @@
-// Paths to the reference recordings in ../shared/interop/v1 (read in place, never copied).
+// Where the recordings of ZeroTier One 1.14.1 live: tests/fixtures/zerotier-1.14.1 (see its README).
 
-/** Absolute path of the interop fixture folder. */
-export const FIXTURES = new URL("../../shared/interop/v1/", import.meta.url).pathname;
+/** Absolute path of the fixture folder (inside the repository, so a lone clone has it). */
+export const FIXTURES = new URL("./fixtures/zerotier-1.14.1/", import.meta.url).pathname;
 
 /** Reads a fixture file as text. */
 export function fixtureText(rel: string): string {

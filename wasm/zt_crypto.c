@@ -818,3 +818,50 @@ EXPORT(zt_dearmor_c3) int zt_dearmor_c3(const SivCtx *c, u32 len) {
   for (int i = 8; i < 16; i++) diff |= (u32)(g[i] ^ x[i]);
   return diff == 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Identity proof of work (spec §1.3): the memory-hard part of the identity hash. The SHA-512
+// digest of the public key keys Salsa20/20 (key = digest[0..32), nonce = digest[32..40)); a
+// 2 MiB buffer is filled with the chained keystream (block i = block i-1 XOR keystream block i),
+// then walked in 16-byte steps: each step swaps one 8-byte word of the digest (chosen by the
+// step's first word mod 8) with one 8-byte word of the buffer (chosen by its second word, read
+// big-endian, mod 262144), then XORs the digest with the next keystream block. The keystream
+// blocks do not depend on the data, so they are made four at a time with the SIMD Salsa20.
+
+#define ID_MEM_BYTES 2097152u
+#define ID_MEM_BLOCKS (ID_MEM_BYTES / 64u)
+#define ID_STEPS (ID_MEM_BYTES / 16u)
+#define ID_KS_BATCH 64u
+
+static u8 g_idmem[ID_MEM_BYTES] __attribute__((aligned(16)));
+static u8 g_idks[ID_KS_BATCH * 64] __attribute__((aligned(16)));
+
+/** Replaces io[0..64) (the SHA-512 digest of a public key) with the memory-hard digest. */
+EXPORT(zt_identity_memhash) void zt_identity_memhash(void) {
+  u32 st[16];
+  salsa_setup(st, g_io, g_io + 32);
+  salsa_blocks(st, 0, ID_MEM_BLOCKS, 20, g_idmem);
+  for (u32 i = 1; i < ID_MEM_BLOCKS; i++) {
+    u8 *b = g_idmem + (size_t)i * 64;
+    for (u32 w = 0; w < 64; w += 16) {
+      wasm_v128_store(b + w, wasm_v128_xor(wasm_v128_load(b + w), wasm_v128_load(b + w - 64)));
+    }
+  }
+  u64 d[8];
+  for (int i = 0; i < 8; i++) d[i] = ld64(g_io + 8 * i);
+  u64 ctr = ID_MEM_BLOCKS;
+  for (u32 step = 0; step < ID_STEPS; step += ID_KS_BATCH, ctr += ID_KS_BATCH) {
+    salsa_blocks(st, ctr, ID_KS_BATCH, 20, g_idks);
+    for (u32 k = 0; k < ID_KS_BATCH; k++) {
+      const u8 *p = g_idmem + (size_t)(step + k) * 16;
+      u32 i1 = p[7] & 7u;
+      u32 i2 = ((u32)(p[13] & 3u) << 16) | ((u32)p[14] << 8) | p[15];
+      u64 t = ld64(g_idmem + (size_t)i2 * 8);
+      st64(g_idmem + (size_t)i2 * 8, d[i1]);
+      d[i1] = t;
+      const u8 *ks = g_idks + (size_t)k * 64;
+      for (int i = 0; i < 8; i++) d[i] ^= ld64(ks + 8 * i);
+    }
+  }
+  for (int i = 0; i < 8; i++) st64(g_io + 8 * i, d[i]);
+}

@@ -30,6 +30,10 @@ export interface ApiTarget {
   token: string;
   /** Why there is no token (requests then fail with it, unless the service is not running). */
   missingToken?: string;
+  /** The token file exists but may not be read: fail at once (the port file is unreadable too). */
+  tokenDenied?: boolean;
+  /** Said after "not running" when the home given has no port file. */
+  notRunningHint?: string;
 }
 
 /** A problem found before any request is made (message is user-facing). */
@@ -43,9 +47,13 @@ export class CliError extends Error {
 
 /** The service does not answer on host:port. */
 export class NotRunningError extends CliError {
-  /** @param host host tried. @param port port tried. */
-  constructor(readonly host: string, readonly port: number) {
-    super(`the zt service is not running (could not connect to ${hostPort(host, port)})`);
+  /** @param host host tried. @param port port tried. @param hint what else may be wrong. */
+  constructor(readonly host: string, readonly port: number, hint?: string) {
+    super(
+      `the zt service is not running (could not connect to ${hostPort(host, port)})${
+        hint ? `; ${hint}` : ""
+      }`,
+    );
     this.name = "NotRunningError";
   }
 }
@@ -63,6 +71,8 @@ export interface TargetEnv {
   readText: (path: string) => string | undefined;
   /** Running as root. */
   isRoot: boolean;
+  /** True when `path` exists but this user may not read it (optional). */
+  permissionDenied?: (path: string) => boolean;
 }
 
 /** The real environment. */
@@ -77,6 +87,14 @@ export function systemTargetEnv(): TargetEnv {
       }
     },
     isRoot: Deno.uid() === 0,
+    permissionDenied: (p) => {
+      try {
+        Deno.readTextFileSync(p);
+        return false;
+      } catch (e) {
+        return e instanceof Deno.errors.PermissionDenied;
+      }
+    },
   };
 }
 
@@ -104,6 +122,9 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
     const t = e.readText(`${home}/zerotier-one.port`);
     if (t !== undefined) port = parsePort(t);
   }
+  const notRunningHint = port === undefined && o.home !== undefined
+    ? `${o.home} has no zerotier-one.port: is it the home of a running service?`
+    : undefined;
   port ??= DEFAULT_API_PORT;
   let token = o.token?.trim();
   const looked: string[] = [];
@@ -117,13 +138,19 @@ export function resolveTarget(o: TargetOptions, e: TargetEnv = systemTargetEnv()
     token = e.readText(`${userHome}/.zeroTierOneAuthToken`)?.trim();
   }
   const host = o.host ?? DEFAULT_API_HOST;
+  const denied = !token && home !== undefined && e.permissionDenied?.(`${home}/authtoken.secret`);
+  if (denied) {
+    const missingToken = `cannot read ${home}/authtoken.secret: permission denied (the token ` +
+      `is readable by the service's user only: run with sudo, or give the token with -T <token>)`;
+    return { host, port, token: "", missingToken, tokenDenied: true };
+  }
   if (!token) {
     const missingToken = `no auth token found (looked in ${
       looked.join(" and ") || "nothing: no home"
     }); give one with -T<token> or the home with -D<home>`;
-    return { host, port, token: "", missingToken };
+    return { host, port, token: "", missingToken, ...(notRunningHint ? { notRunningHint } : {}) };
   }
-  return { host, port, token };
+  return notRunningHint ? { host, port, token, notRunningHint } : { host, port, token };
 }
 
 /** One API answer. */
@@ -144,13 +171,14 @@ export async function apiRequest(
   path: string,
   body?: unknown,
 ): Promise<ApiResponse> {
+  if (!t.token && t.tokenDenied) throw new CliError(t.missingToken ?? "no auth token");
   if (!t.token) {
     // no token: say so, unless the service is not even there
     try {
       const c = await Deno.connect({ hostname: t.host, port: t.port });
       c.close();
     } catch {
-      throw new NotRunningError(t.host, t.port);
+      throw new NotRunningError(t.host, t.port, t.notRunningHint);
     }
     throw new CliError(t.missingToken ?? "no auth token");
   }
@@ -175,7 +203,7 @@ export async function apiRequest(
       );
     }
     if (e instanceof TypeError || e instanceof Deno.errors.ConnectionRefused) {
-      throw new NotRunningError(t.host, t.port);
+      throw new NotRunningError(t.host, t.port, t.notRunningHint);
     }
     throw e;
   } finally {

@@ -1,4 +1,5 @@
 // Text output of the zerotier-cli commands (spec §11.5): info, listpeers, peers, listnetworks, JSON dumps.
+import { stringifyJson64 } from "../util/json64.ts";
 
 /** Any JSON value as parsed from the API. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | {
@@ -32,7 +33,7 @@ function objs(v: JsonValue | undefined): Obj[] {
 
 /** The reference's `-j` output: 1-space indent, `": "`, one trailing newline. */
 export function formatJson(v: unknown): string {
-  return JSON.stringify(v ?? {}, null, 1) + "\n";
+  return stringifyJson64(v ?? {}, 1) + "\n";
 }
 
 /** `info`: `200 info <address> <version> <ONLINE|OFFLINE|TUNNELED>`. */
@@ -177,5 +178,5 @@ export function formatGet(network: unknown, field: string): string | undefined {
   if (list !== undefined) return list.map((x) => x + "\n").join("");
   if (!(field in n)) return undefined;
   const v = n[field];
-  return (typeof v === "string" ? v : JSON.stringify(v)) + "\n";
+  return (typeof v === "string" ? v : stringifyJson64(v)) + "\n";
 }

@@ -58,6 +58,12 @@ export function formatRecord(r: DissectRecord): string {
   if (r.verdict !== "ok" && r.reason) parts.push(`(${r.reason})`);
   if (r.summary) parts.push(r.summary);
   if (r.learned) parts.push(`[learned ${r.learned.join(", ")}]`);
+  if (r.gso) {
+    const g = r.gso;
+    parts.push(
+      `[gso ${g.segment + 1}/${g.segments} of captured datagram ${g.datagram}, ${g.size}B]`,
+    );
+  }
   return parts.join(" ");
 }
 
@@ -85,6 +91,7 @@ export function recordJson(r: DissectRecord): Record<string, unknown> {
     completes: r.completes,
     pieces: r.pieces,
     learned: r.learned,
+    gso: r.gso,
   };
 }
 
@@ -95,7 +102,9 @@ export function formatSummary(s: DissectSummary): string {
     v["unknown-peer"]
   } unknown-peer, ${v.malformed} malformed, ${v.junk} junk`;
   if (v.incomplete > 0) t += `, ${v.incomplete} incomplete`;
-  return `${t}; ${s.reassembled} fragmented packets reassembled`;
+  t += `; ${s.reassembled} fragmented packets reassembled`;
+  if (s.gsoSplit > 0) t += `; ${s.gsoSplit} UDP GSO super-datagrams split`;
+  return t;
 }
 
 /** Runs `zt debug decode` and returns the exit code (0 unless the inputs cannot be used). */
@@ -138,6 +147,7 @@ export function runDebugDecode(io: CliIo, capture: string, o: DebugDecodeOptions
     const counts: Record<string, unknown> = { type: "summary", datagrams: summary.datagrams };
     for (const v of VERDICTS) counts[v] = summary.verdicts[v];
     counts.reassembled = summary.reassembled;
+    counts.gsoSplit = summary.gsoSplit;
     out += JSON.stringify(counts) + "\n";
   } else {
     out += formatSummary(summary) + "\n";
@@ -150,8 +160,8 @@ export function runDebugDecode(io: CliIo, capture: string, o: DebugDecodeOptions
 export function debugDecodeCommand(): Command {
   return new Command("decode")
     .description(
-      "decode a pcap or JSONL capture of ZeroTier traffic: reassemble, authenticate, decrypt " +
-        "and summarize each datagram with the given identities",
+      "decode a pcap or JSONL capture of ZeroTier traffic: split UDP GSO super-datagrams, " +
+        "reassemble, authenticate, decrypt and summarize each datagram with the given identities",
     )
     .requiredOption(
       "--identity <files...>",

@@ -144,13 +144,31 @@ function generateIdentity(io: CliIo, progress: Progress): Identity {
 /** Upper bound on vanity attempts (a guard; each attempt takes tens of milliseconds). */
 const MAX_VANITY_ATTEMPTS = 2 ** 40;
 
-/** `generate [secret] [public] [vanity]`. */
+/** True when something (a file, a directory, a dangling link) exists at `path`. */
+function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
+}
+
+/** `generate [secret] [public] [vanity]` (existing files are replaced only with `force`). */
 export function idtoolGenerate(
   io: CliIo,
   secretFile?: string,
   publicFile?: string,
   vanityArg?: string,
+  force = false,
 ): number {
+  // refuse to replace an identity before spending time on a new one
+  for (const f of [secretFile, publicFile]) {
+    if (f !== undefined && !force && pathExists(resolvePath(io, f))) {
+      io.err(`${f} already exists; not overwriting it (use --force to replace it)\n`);
+      return 1;
+    }
+  }
   const progress = new Progress(io);
   let vanity = 0;
   let bits = 0;
@@ -501,7 +519,10 @@ export function idtoolCommand(): Command {
     .argument("[secret]", "file for the secret identity")
     .argument("[public]", "file for the public identity")
     .argument("[vanity]", "hex prefix the address must start with (4 bits per digit)")
-    .action((s?: string, p?: string, v?: string) => exit(idtoolGenerate(denoIo(), s, p, v)));
+    .option("-f, --force", "replace existing files (an existing identity is refused without it)")
+    .action((s: string | undefined, p: string | undefined, v: string | undefined, o: {
+      force?: boolean;
+    }) => exit(idtoolGenerate(denoIo(), s, p, v, o.force === true)));
   cmd.command("validate")
     .description("check an identity (string or file)")
     .argument("<identity>", "identity string or file")

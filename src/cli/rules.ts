@@ -73,16 +73,15 @@ export function formatRulesSummary(r: CompiledRules): string {
 }
 
 /**
- * Runs `zt rules compile`: prints the JSON (as the reference compiler prints it) or a summary.
- * Includes are read relative to the including file. Returns the exit code (1 on any error,
- * reported as `FILE:LINE:COL: message`).
+ * Reads and compiles the rules file `file` (includes are read relative to the including file).
+ * Returns the compilation, or the error as `FILE:LINE:COL: message` (or "cannot read FILE").
  */
-export function runRulesCompile(io: RulesIo, file: string, o: { json: boolean }): number {
+export function compileRulesFile(
+  io: Pick<RulesIo, "readText">,
+  file: string,
+): { ok: true; source: string; compiled: CompiledRules } | { ok: false; error: string } {
   const source = io.readText(file);
-  if (source === undefined) {
-    io.err(`zt rules compile: cannot read ${file}\n`);
-    return 1;
-  }
+  if (source === undefined) return { ok: false, error: `cannot read ${file}` };
   const main = normalize(file);
   const r = compileRules(source, {
     file: main,
@@ -94,10 +93,22 @@ export function runRulesCompile(io: RulesIo, file: string, o: { json: boolean })
   });
   if (!r.ok) {
     const e = r.error;
-    io.err(`${e.file ?? file}:${e.line}:${e.column}: ${e.message}\n`);
+    return { ok: false, error: `${e.file ?? file}:${e.line}:${e.column}: ${e.message}` };
+  }
+  return { ok: true, source, compiled: r };
+}
+
+/**
+ * Runs `zt rules compile`: prints the JSON (as the reference rule compiler prints it) or a
+ * summary. Returns the exit code (1 on any error, reported as `FILE:LINE:COL: message`).
+ */
+export function runRulesCompile(io: RulesIo, file: string, o: { json: boolean }): number {
+  const r = compileRulesFile(io, file);
+  if (!r.ok) {
+    io.err(r.error.startsWith("cannot read ") ? `zt rules compile: ${r.error}\n` : `${r.error}\n`);
     return 1;
   }
-  io.out(o.json ? formatCompiledJson(r) : formatRulesSummary(r));
+  io.out(o.json ? formatCompiledJson(r.compiled) : formatRulesSummary(r.compiled));
   return 0;
 }
 

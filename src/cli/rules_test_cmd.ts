@@ -1,5 +1,6 @@
 // `zt rules test`: runs a described frame through a joined network's stored rules and prints the verdict.
 import { Command } from "commander";
+import { mergedOptions } from "./cli_options.ts";
 import { writeAll } from "./write_all.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import { resolveHomeDir } from "../service/home.ts";
@@ -398,7 +399,7 @@ export function rulesTestCommand(io?: RulesTestIo): Command {
       "'<proto> <src>[:port] > <dst>[:port]' e.g. 'tcp 10.0.0.1:999 > 10.0.0.2:22'",
     )
     .requiredOption("--network <nwid>", "network ID (its config is read from <home>/networks.d)")
-    .option("--home <dir>", "home directory (default: as zt run)")
+    .option("-D, --home <home>", "home directory (default: as zt run)")
     .option("--from <ztaddr>", "sender address (inbound: the peer)")
     .option("--to <ztaddr>", "receiver address (outbound: the peer)")
     .option("--inbound", "evaluate as a frame received from --from")
@@ -415,7 +416,8 @@ export function rulesTestCommand(io?: RulesTestIo): Command {
     .option("--size <n>", "pad the Ethernet payload to this many bytes")
     .option("--macsrc <mac>", "source MAC (default: the sender's ZeroTier MAC)")
     .option("--macdest <mac>", "destination MAC (default: the receiver's ZeroTier MAC)")
-    .action((frame: string[], opts: RulesTestOptions) => {
+    .action((frame: string[], _o: unknown, cmd: Command) => {
+      const opts = mergedOptions(cmd) as unknown as RulesTestOptions;
       Deno.exitCode = runRulesTest(io ?? denoRulesTestIo(), frame.join(" "), opts);
     });
 }

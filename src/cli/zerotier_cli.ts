@@ -1,4 +1,5 @@
 // `zt <command>`: the zerotier-cli commands (spec §11.5) over the local API, registered on the commander program.
+import { parseJson64 } from "../util/json64.ts";
 import { Command } from "commander";
 import {
   apiRequest,
@@ -17,6 +18,7 @@ import {
   formatListPeers,
   formatPeers,
 } from "./cli_format.ts";
+import { addTargetOptions, mergedOptions, stringOption } from "./cli_options.ts";
 
 /** Where output goes, and the clock (injectable for tests). */
 export interface CliIo {
@@ -69,6 +71,66 @@ export const JOIN_FAILURE_STATUSES = new Set([
   "CLIENT_TOO_OLD",
   "AUTHENTICATION_REQUIRED",
 ]);
+/**
+ * Exit statuses of `zt join` (also in its --help and the README): 0 the network is OK, 1 an
+ * error (bad argument, service not running, API error), 2 ACCESS_DENIED, 3 NOT_FOUND, 4 gave up
+ * waiting (the network stays joined), 5 another refusal (PORT_ERROR, CLIENT_TOO_OLD,
+ * AUTHENTICATION_REQUIRED).
+ */
+export const JOIN_EXIT = {
+  OK: 0,
+  ERROR: 1,
+  ACCESS_DENIED: 2,
+  NOT_FOUND: 3,
+  TIMEOUT: 4,
+  REFUSED: 5,
+} as const;
+
+/** The exit status of `zt join` for a final network status. */
+export function joinExitCode(status: string): number {
+  if (status === "OK") return JOIN_EXIT.OK;
+  if (status === "ACCESS_DENIED") return JOIN_EXIT.ACCESS_DENIED;
+  if (status === "NOT_FOUND") return JOIN_EXIT.NOT_FOUND;
+  return JOIN_EXIT.REFUSED;
+}
+
+/** Help text listing the exit statuses of `zt join`. */
+export const JOIN_EXIT_HELP = `
+Exit status:
+  0  the network is OK
+  1  error (bad argument, service not running, API error)
+  2  ACCESS_DENIED: the controller refused (authorize the member on the controller)
+  3  NOT_FOUND: the controller has no such network
+  4  gave up waiting (--timeout); the network stays joined (zt leave <nwid> to leave)
+  5  another refusal: PORT_ERROR (no virtual interface), CLIENT_TOO_OLD, AUTHENTICATION_REQUIRED`;
+
+/**
+ * Why a network may be in PORT_ERROR on this host, from the state of `/dev/net/tun` (`stat` is
+ * injectable for tests): absent, not a device, or its mode.
+ */
+export function portErrorHint(
+  stat: (path: string) => { isCharDevice: boolean | null; mode: number | null } = Deno.statSync,
+): string {
+  let s: { isCharDevice: boolean | null; mode: number | null };
+  try {
+    s = stat("/dev/net/tun");
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return "/dev/net/tun does not exist: load the tun module (modprobe tun) or, in a " +
+        "container, pass the device in (--device /dev/net/tun)";
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      return "/dev/net/tun cannot be inspected (permission denied); the service needs root or " +
+        "CAP_NET_ADMIN and read/write access to it";
+    }
+    return `/dev/net/tun: ${e instanceof Error ? e.message : e}`;
+  }
+  if (s.isCharDevice === false) return "/dev/net/tun is not a character device";
+  const mode = s.mode === null ? "?" : (s.mode & 0o777).toString(8).padStart(4, "0");
+  return `the service could not create the network's interface; /dev/net/tun has mode ${mode}: ` +
+    "the service needs root or CAP_NET_ADMIN and read/write access to it (see its log)";
+}
+
 /** Settings `zt set` accepts. */
 const SETTINGS = ["allowManaged", "allowGlobal", "allowDefault", "allowDNS"];
 /** The zerotier-cli command names handled here (besides raw `/path`). */
@@ -113,10 +175,10 @@ function parseBool(s: string): boolean | undefined {
   return undefined;
 }
 
-/** Parses an API body as JSON (undefined if it is not JSON). */
+/** Parses an API body as JSON, 64-bit integers exact (undefined if it is not JSON). */
 function parseBody(r: ApiResponse): unknown {
   try {
-    return JSON.parse(r.body);
+    return parseJson64(r.body);
   } catch {
     return undefined;
   }
@@ -164,8 +226,11 @@ async function join(
     if (status === "OK" || JOIN_FAILURE_STATUSES.has(status)) break;
     if (io.now() >= deadline) {
       if (io.isTerminal) io.err("\r\x1b[K");
-      io.err(`zt: join ${nwid}: still ${status} after ${timeoutS} s (gave up waiting)\n`);
-      return 1;
+      io.err(
+        `zt: join ${nwid}: still ${status} after ${timeoutS} s; gave up waiting, but the ` +
+          `network stays joined (zt leave ${nwid} to leave it)\n`,
+      );
+      return JOIN_EXIT.TIMEOUT;
     }
     if (io.isTerminal) io.err(`\r${SPINNER[i % SPINNER.length]} waiting for ${nwid}: ${status}`);
     await io.sleep(JOIN_POLL_MS);
@@ -183,7 +248,8 @@ async function join(
   }
   if (io.isTerminal) io.err("\r\x1b[K");
   io.out(o.json ? formatJson(net ?? { status }) : `200 join ${nwid} ${status}\n`);
-  return status === "OK" ? 0 : 1;
+  if (status === "PORT_ERROR") io.err(`zt: ${portErrorHint()}\n`);
+  return joinExitCode(status);
 }
 
 /**
@@ -338,26 +404,15 @@ export async function runCliCommand(
   }
 }
 
-/** Adds the shared switches to a command. */
-function addGlobalOptions(c: Command): Command {
-  return c
-    .option("-D <home>", "home directory of the service (token and port files)")
-    .option("-p <port>", "local API port (default: <home>/zerotier-one.port, else 9993)")
-    .option("-T <token>", "auth token (default: <home>/authtoken.secret)")
-    .option("-H <host>", "API host (default 127.0.0.1)")
-    .option("-j", "print the API's JSON");
-}
-
-/** Commander's option bag → {@link CliOptions}. */
+/** Commander's merged option bag → {@link CliOptions}. */
 function toOptions(raw: Record<string, unknown>): CliOptions {
-  const s = (k: string) => (typeof raw[k] === "string" ? raw[k] as string : undefined);
   return {
-    home: s("D"),
-    port: s("p"),
-    token: s("T"),
-    host: s("H"),
-    json: raw.j === true,
-    timeout: s("timeout"),
+    home: stringOption(raw, "home"),
+    port: stringOption(raw, "port"),
+    token: stringOption(raw, "token"),
+    host: stringOption(raw, "host"),
+    json: raw.json === true,
+    timeout: stringOption(raw, "timeout"),
     wait: raw.wait !== false,
   };
 }
@@ -369,13 +424,13 @@ function toOptions(raw: Record<string, unknown>): CliOptions {
  */
 export function registerZerotierCli(program: Command, io: CliIo = systemIo()): void {
   program.enablePositionalOptions();
-  addGlobalOptions(program);
+  addTargetOptions(program);
   const run = async (name: string, args: string[], cmd: Command) => {
-    const code = await runCliCommand(name, args, toOptions(cmd.optsWithGlobals()), io);
+    const code = await runCliCommand(name, args, toOptions(mergedOptions(cmd)), io);
     if (code !== 0) io.exit(code);
   };
   const sub = (name: string, description: string) =>
-    addGlobalOptions(program.command(name).description(description));
+    addTargetOptions(program.command(name).description(description));
 
   sub("info", "node address, version and status (GET /status)").alias("status")
     .action((_o, cmd: Command) => run("info", [], cmd));
@@ -389,6 +444,7 @@ export function registerZerotierCli(program: Command, io: CliIo = systemIo()): v
     .argument("<nwid>", "16-hex-digit network id")
     .option("--timeout <seconds>", `how long to wait (default ${DEFAULT_JOIN_TIMEOUT_S})`)
     .option("--no-wait", "return right after the request")
+    .addHelpText("after", JOIN_EXIT_HELP)
     .action((nwid: string, _o, cmd: Command) => run("join", [nwid], cmd));
   sub("leave", "leave a network")
     .argument("<nwid>", "16-hex-digit network id")

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Controller } from "./controller.ts";
 import type { Json } from "./json.ts";
-import { canonicalJson } from "./json.ts";
+import { canonicalJson, parseJson } from "./json.ts";
 
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const HEX10 = /^[0-9a-fA-F]{10}$/;
@@ -29,6 +29,14 @@ export function jsonResponse(c: Context, text: string, status = 200): Response {
   return new Response(text, { status, headers: { "content-type": "application/json" } });
 }
 
+/**
+ * A 404 with an empty body: the reference's controller sets only the status for unknown
+ * networks and members, and its HTTP server sends nothing for paths no route matches.
+ */
+function notFound(): Response {
+  return new Response(null, { status: 404 });
+}
+
 /** A 400 answer naming the problem. */
 function bad(c: Context, description: string): Response {
   return send(c, { error: 400, description }, 400);
@@ -39,7 +47,7 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
   const text = await c.req.text();
   if (text.trim() === "") return { body: {} };
   try {
-    return { body: JSON.parse(text) };
+    return { body: parseJson(text) };
   } catch {
     return "body: invalid JSON";
   }
@@ -58,10 +66,13 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
  * - `GET|POST|PUT|DELETE /controller/network/<nwid16>/member/<addr10>`
  * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
  * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
+ * - `GET /unstable/controller/network/<nwid16>/member-status` (zt only) →
+ *   `{"clock":ms,"members":{"<addr10>":{"lastSeen","online","physicalAddress","clientVersion"}}}`
  *
  * Invalid bodies answer 400 `{"error":400,"description":"<field>: <problem>"}` and change
  * nothing; unknown networks/members and malformed IDs in the URL (which the reference's route
- * regexes do not match) answer 404 `{}`.
+ * regexes do not match) answer 404 with an empty body, as the reference does. Scalar fields
+ * are coerced with the reference's rules (see model.ts and coerce.ts).
  */
 export function controllerApi(ctl: Controller): Hono {
   const app = new Hono();
@@ -90,36 +101,36 @@ export function controllerApi(ctl: Controller): Hono {
     const b = await readBody(c);
     if (typeof b === "string") return bad(c, b);
     const r = ctl.postNetwork(nwid, b.body);
-    if (!r.ok) return r.status === 404 ? send(c, {}, 404) : bad(c, r.error);
+    if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
     return send(c, r.value);
   };
   app.on(["POST", "PUT"], "/controller/network", (c) => create(c, undefined));
 
   app.get("/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid)) return notFound();
     const n = ctl.getNetwork(nwid);
-    return n ? send(c, n) : send(c, {}, 404);
+    return n ? send(c, n) : notFound();
   });
 
   app.on(["POST", "PUT"], "/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid) && !NEW_NWID.test(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid) && !NEW_NWID.test(nwid)) return notFound();
     return create(c, nwid);
   });
 
   app.delete("/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid)) return notFound();
     const n = ctl.deleteNetwork(nwid);
-    return n ? send(c, n) : send(c, {}, 404);
+    return n ? send(c, n) : notFound();
   });
 
   app.get("/controller/network/:nwid/member", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid)) return notFound();
     const ms = ctl.listMembers(nwid);
-    if (!ms) return send(c, {}, 404);
+    if (!ms) return notFound();
     const out: Record<string, Json> = {};
     for (const m of ms) out[String(m.id)] = typeof m.revision === "number" ? m.revision : 0;
     return send(c, out);
@@ -127,11 +138,20 @@ export function controllerApi(ctl: Controller): Hono {
 
   app.get("/unstable/controller/network/:nwid/member", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid)) return notFound();
     const ms = ctl.listMembers(nwid);
-    if (!ms) return send(c, {}, 404);
+    if (!ms) return notFound();
     const authorized = ms.filter((m) => m.authorized === true).length;
     return send(c, { data: ms, meta: { authorizedCount: authorized, totalCount: ms.length } });
+  });
+
+  // zt extension: what config requests told the controller (last seen, online, physical address,
+  // clientVersion) per member, since it started; the CLI's `member list` shows it
+  app.get("/unstable/controller/network/:nwid/member-status", (c) => {
+    const nwid = c.req.param("nwid");
+    if (!HEX16.test(nwid) || !ctl.getNetwork(nwid)) return send(c, {}, 404);
+    const now = ctl.now();
+    return send(c, { clock: now, members: ctl.memberLiveStatus(nwid, now) });
   });
 
   /** The member route's ids, or undefined when malformed (the reference's regex: no route). */
@@ -143,26 +163,26 @@ export function controllerApi(ctl: Controller): Hono {
 
   app.get("/controller/network/:nwid/member/:addr", (c) => {
     const ids = memberIds(c);
-    if (!ids) return send(c, {}, 404);
+    if (!ids) return notFound();
     const m = ctl.getMember(ids.nwid, ids.addr);
-    return m ? send(c, m) : send(c, {}, 404);
+    return m ? send(c, m) : notFound();
   });
 
   app.on(["POST", "PUT"], "/controller/network/:nwid/member/:addr", async (c) => {
     const ids = memberIds(c);
-    if (!ids) return send(c, {}, 404);
+    if (!ids) return notFound();
     const b = await readBody(c);
     if (typeof b === "string") return bad(c, b);
     const r = ctl.postMember(ids.nwid, ids.addr, b.body);
-    if (!r.ok) return r.status === 404 ? send(c, {}, 404) : bad(c, r.error);
+    if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
     return send(c, r.value);
   });
 
   app.delete("/controller/network/:nwid/member/:addr", (c) => {
     const ids = memberIds(c);
-    if (!ids) return send(c, {}, 404);
+    if (!ids) return notFound();
     const m = ctl.deleteMember(ids.nwid, ids.addr);
-    return m ? send(c, m) : send(c, {}, 404);
+    return m ? send(c, m) : notFound();
   });
 
   return app;

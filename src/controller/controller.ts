@@ -10,7 +10,6 @@ import type {
   PlanCapability,
   PlanTag,
   Requester,
-  RequestMetadata,
   RevocationPlan,
 } from "./config_decision.ts";
 import {
@@ -27,6 +26,7 @@ import {
 } from "./ip_assignment.ts";
 import type { Json, JsonObject } from "./json.ts";
 import { isJsonObject } from "./json.ts";
+import { coerceU64, isScalar, low32 } from "./coerce.ts";
 import type { PostResult } from "./model.ts";
 import {
   applyMemberPost,
@@ -40,6 +40,9 @@ import {
 } from "./model.ts";
 import { storedRules } from "./rules_json.ts";
 import type { ControllerStore } from "./store.ts";
+import { type MemberStatus, type MemberStatusLimits, MemberStatusTable } from "./member_status.ts";
+
+export type { MemberStatus } from "./member_status.ts";
 
 /** Members seen within this many ms count as online (pushes, revocations). */
 export const MEMBER_ONLINE_WINDOW = 120_000;
@@ -62,18 +65,21 @@ export interface ControllerOptions {
   random: (n: number) => Uint8Array;
   /** Clock (ms) for changes made through the API. */
   now: () => number;
+  /** Bounds of the in-memory member status (what members last reported); defaults if absent. */
+  memberStatusLimits?: MemberStatusLimits;
 }
 
-/** What a member last reported in a config request (kept in memory only). */
-export interface MemberStatus {
-  /** Time of the last request (ms). */
+/** A member's live status as the API reports it (see {@link Controller.memberLiveStatus}). */
+export interface MemberLiveStatus {
+  /** Time of its last config request (ms). */
   lastSeen: number;
-  /** Where it came from. */
-  physicalAddress: InetAddress | undefined;
-  /** Its identity. */
-  identity: Identity;
-  /** Its request metadata (software version etc.). */
-  metadata: RequestMetadata;
+  /** Asked within {@link MEMBER_ONLINE_WINDOW}. */
+  online: boolean;
+  /** `ip/port` it asked from, if known. */
+  physicalAddress: string | null;
+  /** Software version it reported (`major.minor.revision`), if it did. */
+  clientVersion: string | null;
+  [key: string]: Json;
 }
 
 /** Change notifications, for pushing configs and revocations to members. */
@@ -109,6 +115,11 @@ function num(v: Json | undefined, dflt: number): number {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
 }
 
+/** A stored integer as the reference's `(unsigned int)jsonInt(v)`: its low 32 bits. */
+function uint32(v: Json | undefined, dflt: number): number {
+  return isScalar(v) ? low32(coerceU64(v)) : dflt;
+}
+
 /** The COM qualifiers the controller issues (spec §7.4). */
 function comQualifiers(
   nwid: bigint,
@@ -142,8 +153,8 @@ export class Controller {
   /** The clock used for API changes. */
   readonly now: () => number;
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
-  private readonly seen = new Map<string, MemberStatus>();
-  private readonly lastRequest = new Map<string, number>();
+  /** What members last reported, only for networks we have; bounded (see MemberStatusTable). */
+  readonly memberStatusTable: MemberStatusTable;
 
   /** Creates a controller over `store`. */
   constructor(opts: ControllerOptions) {
@@ -151,6 +162,7 @@ export class Controller {
     this.store = opts.store;
     this.random = opts.random;
     this.now = opts.now;
+    this.memberStatusTable = new MemberStatusTable(opts.memberStatusLimits);
   }
 
   /** Our address as 10 hex digits. */
@@ -178,19 +190,35 @@ export class Controller {
 
   /** What member `address` last reported on network `nwid`, if it has asked since start. */
   memberStatus(nwid: string, address: string): MemberStatus | undefined {
-    return this.seen.get(`${nwid.toLowerCase()}/${address.toLowerCase()}`);
+    return this.memberStatusTable.get(nwid.toLowerCase(), address.toLowerCase());
   }
 
   /** Members of `nwid` seen within {@link MEMBER_ONLINE_WINDOW} of `now`, sorted. */
   onlineMembers(nwid: string, now: number): string[] {
-    const prefix = nwid.toLowerCase() + "/";
-    const out: string[] = [];
-    for (const [k, s] of this.seen) {
-      if (k.startsWith(prefix) && now - s.lastSeen <= MEMBER_ONLINE_WINDOW) {
-        out.push(k.slice(prefix.length));
-      }
+    return this.memberStatusTable.seenWithin(nwid.toLowerCase(), now, MEMBER_ONLINE_WINDOW).sort();
+  }
+
+  /**
+   * What the controller knows of the members of `nwid` from their config requests since it
+   * started (a zt extension; the reference's file-backed controller does not expose it): per
+   * address the time of the last request, whether that is within {@link MEMBER_ONLINE_WINDOW} of
+   * `now`, where it came from and the software version it reported.
+   */
+  memberLiveStatus(nwid: string, now: number): Record<string, MemberLiveStatus> {
+    const out: Record<string, MemberLiveStatus> = {};
+    for (const [addr, s] of this.memberStatusTable.entries(nwid.toLowerCase())) {
+      const md = s.metadata;
+      out[addr] = {
+        lastSeen: s.lastSeen,
+        online: now - s.lastSeen <= MEMBER_ONLINE_WINDOW,
+        physicalAddress: s.physicalAddress?.toString() ?? null,
+        clientVersion: md.majorVersion !== undefined && md.minorVersion !== undefined &&
+            md.revision !== undefined
+          ? `${md.majorVersion}.${md.minorVersion}.${md.revision}`
+          : null,
+      };
     }
-    return out.sort();
+    return out;
   }
 
   /**
@@ -276,7 +304,7 @@ export class Controller {
     for (const m of members) {
       if (m.authorized === true) this.emitRevocation(id, String(m.id), now, notify);
     }
-    for (const a of notify) this.seen.delete(`${id}/${a}`);
+    this.memberStatusTable.deleteNetwork(id);
     this.emit({ type: "networkDeleted", nwid: id });
     return old;
   }
@@ -328,7 +356,7 @@ export class Controller {
     if (!old) return undefined;
     const now = this.now();
     if (old.authorized === true) this.emitRevocation(id, addr, now, this.onlineMembers(id, now));
-    this.seen.delete(`${id}/${addr}`);
+    this.memberStatusTable.delete(id, addr);
     return old;
   }
 
@@ -373,25 +401,29 @@ export class Controller {
       return { kind: "ignore", reason: "not-our-network" };
     }
     const id = nwidText(nw);
+    // Nothing is remembered for networks we do not have (made-up IDs cost no memory).
+    const stored = this.store.getNetwork(id);
+    if (!stored) return { kind: "error", code: "OBJ_NOT_FOUND", networkId: nw };
     const addr = requester.address.toString();
-    const key = `${id}/${addr}`;
+    const prev = this.memberStatusTable.get(id, addr);
+    let lastRequest = prev?.lastRequest;
     if (requester.packetId !== undefined) {
-      const last = this.lastRequest.get(key);
-      if (last !== undefined && now >= last && now - last < MIN_REQUEST_PERIOD) {
+      if (
+        lastRequest !== undefined && now >= lastRequest && now - lastRequest < MIN_REQUEST_PERIOD
+      ) {
         return { kind: "ignore", reason: "rate-limited" };
       }
-      if (this.lastRequest.size > 100_000) this.lastRequest.clear();
-      this.lastRequest.set(key, now);
+      lastRequest = now;
     }
-    this.seen.set(key, {
+    this.memberStatusTable.set(id, addr, {
       lastSeen: now,
-      physicalAddress: requester.physicalAddress,
+      lastRequest,
+      // a relayed request says nothing of where the member is: keep what a direct one said
+      physicalAddress: requester.physicalAddress ?? prev?.physicalAddress,
       identity: requester.identity,
       metadata: requester.metadata,
     });
 
-    const stored = this.store.getNetwork(id);
-    if (!stored) return { kind: "error", code: "OBJ_NOT_FOUND", networkId: nw };
     const network = initNetwork(stored, id, now);
     const existing = this.store.getMember(id, addr);
     const member = initMember(existing ?? {}, id, addr, now);
@@ -418,7 +450,10 @@ export class Controller {
         if (a !== undefined && a.startsWith("token:") && isJsonObject(network.authTokens)) {
           const t = a.slice(6);
           const exp = network.authTokens[t];
-          if (typeof exp === "number" && (exp === 0 || exp > now)) {
+          const live = typeof exp === "number"
+            ? exp === 0 || exp > now
+            : typeof exp === "bigint" && (exp === 0n || exp > BigInt(now));
+          if (live) {
             authorized = true;
             member.authorized = true;
             member.lastAuthorizedTime = now;
@@ -603,8 +638,8 @@ export class Controller {
       flags,
       type: network.private === false ? "public" : "private",
       name: String(network.name ?? "").slice(0, 127),
-      mtu: Math.max(MIN_MTU, Math.min(MAX_MTU, num(network.mtu, 2800))),
-      multicastLimit: num(network.multicastLimit, 32),
+      mtu: Math.max(MIN_MTU, Math.min(MAX_MTU, uint32(network.mtu, 2800))),
+      multicastLimit: uint32(network.multicastLimit, 32),
       specialists,
       routes,
       staticIps,

@@ -1,6 +1,6 @@
 // Controller database on disk in the reference FileDB layout (spec §10.2), with atomic writes.
 import type { JsonObject } from "./json.ts";
-import { canonicalJson, isJsonObject } from "./json.ts";
+import { canonicalJson, isJsonObject, parseJson } from "./json.ts";
 import { CachedStore } from "./store.ts";
 import { writeFileAtomicSync } from "../util/atomic_write.ts";
 
@@ -16,7 +16,7 @@ const MEMBER_FILE = /^[0-9a-f]{10}\.json$/;
 /** Reads and parses a JSON object file; undefined if missing, unreadable or not an object. */
 function readJsonObject(path: string): JsonObject | undefined {
   try {
-    const v = JSON.parse(Deno.readTextFileSync(path));
+    const v = parseJson(Deno.readTextFileSync(path));
     return isJsonObject(v) ? v : undefined;
   } catch {
     return undefined;

@@ -1,7 +1,11 @@
 // JSON values for controller records: sorted-key compact serialization, deep equality, cloning.
+import { parseJson64 } from "../util/json64.ts";
 
-/** Any JSON value. */
-export type Json = null | boolean | number | string | Json[] | JsonObject;
+/**
+ * Any JSON value. An integer too large for a double (a 64-bit value such as a wrapped
+ * `multicastLimit` of -1, i.e. 18446744073709551615) is a `bigint` so it round-trips exactly.
+ */
+export type Json = null | boolean | number | bigint | string | Json[] | JsonObject;
 
 /** A JSON object (network or member record, rule, ...). */
 export type JsonObject = { [key: string]: Json };
@@ -16,6 +20,7 @@ export function isJsonObject(v: unknown): v is JsonObject {
  * for ASCII keys), the form the reference uses for HTTP answers and database files.
  */
 export function canonicalJson(v: Json): string {
+  if (typeof v === "bigint") return v.toString();
   if (v === null || typeof v !== "object") return JSON.stringify(v);
   if (Array.isArray(v)) return "[" + v.map(canonicalJson).join(",") + "]";
   const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort((a, b) =>
@@ -29,7 +34,22 @@ export function jsonEqual(a: Json, b: Json): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
-/** Deep copy of a JSON value. */
+/** Deep copy of a JSON value (`undefined` members are left out, as JSON text would). */
 export function cloneJson<T extends Json>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map((x) => x === undefined ? null : cloneJson(x)) as T;
+  const o: JsonObject = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x !== undefined) o[k] = cloneJson(x);
+  }
+  return o as T;
+}
+
+/**
+ * Parses JSON text with 64-bit integers kept exact (see `parseJson64`); throws `SyntaxError` on
+ * malformed text.
+ */
+export function parseJson(text: string): Json {
+  return parseJson64(text) as Json;
 }

@@ -5,6 +5,16 @@ import type { Json, JsonObject } from "./json.ts";
 import { cloneJson, isJsonObject } from "./json.ts";
 import { compileRules } from "../vl2/rules_compiler/index.ts";
 import { defaultRules, parseRulesJson } from "./rules_json.ts";
+import type { JsonScalar } from "./coerce.ts";
+import {
+  coerceBool,
+  coerceString,
+  coerceU64,
+  isScalar,
+  jsonTypeName,
+  low32,
+  u64Json,
+} from "./coerce.ts";
 
 /** Outcome of applying a POST body: the updated record, or a 400 message naming the field. */
 export type PostResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -145,7 +155,6 @@ export function parseCidr(s: string): InetAddress | undefined {
   return a;
 }
 
-const u32 = z.int({ error: "expected an integer" }).min(0).max(0xffffffff);
 const ipString = z.string({ error: "expected an IP address string" }).refine(isIp, {
   message: "expected an IP address",
 });
@@ -153,26 +162,47 @@ const cidrString = z.string({ error: "expected a CIDR string" }).refine(
   (s) => parseCidr(s) !== undefined,
   { message: "expected an IPv4/IPv6 CIDR (address/bits) with a valid netmask" },
 );
-const remoteTraceTarget = z.string().regex(/^[0-9a-fA-F]{10}$/, {
-  message: "expected a 10-hex-digit address or null",
-}).nullable();
+
+/**
+ * A scalar (boolean, number or string), coerced afterwards with the reference's rules
+ * (coerce.ts). An object, array or null is a 400 here (the reference would use a default).
+ */
+const scalar = z.custom<JsonScalar>((v) => isScalar(v as Json), {
+  error: (iss) => `expected a boolean, number or string, not ${jsonTypeName(iss.input as Json)}`,
+});
+/** A boolean field: `true`/`false`, any number (non-zero is true), a string starting t/T/1. */
+const refBool = scalar.transform(coerceBool);
+/** An unsigned 64-bit integer field: numbers (C cast), booleans (1/0), numeric string prefixes. */
+const refU64 = scalar.transform(coerceU64);
+/** A string field: strings, numbers in decimal, booleans as "1"/"0". */
+const refString = scalar.transform(coerceString);
+/**
+ * `remoteTraceTarget`: a 10-character value is kept, anything else (null, "", other lengths)
+ * clears it, as the reference does.
+ */
+const remoteTraceTarget = z.union([scalar, z.null()], {
+  error: "expected a 10-hex-digit address or null",
+}).transform((v) => {
+  const s = v === null ? "" : coerceString(v);
+  return s.length === 10 ? s : null;
+});
 
 /** zod schema of a network POST body (every field optional; unknown fields ignored). */
 export const networkPostSchema = z.object({
-  name: z.string(),
-  private: z.boolean(),
-  enableBroadcast: z.boolean(),
-  multicastLimit: u32,
-  mtu: z.int({ error: "expected an integer" }),
-  v4AssignMode: z.union([z.string(), z.object({ zt: z.boolean().optional() })], {
+  name: refString,
+  private: refBool,
+  enableBroadcast: refBool,
+  multicastLimit: refU64,
+  mtu: refU64,
+  v4AssignMode: z.union([z.string(), z.object({ zt: refBool.optional() })], {
     error: 'expected {"zt":bool} or a string',
   }),
   v6AssignMode: z.union([
     z.string(),
     z.object({
-      zt: z.boolean().optional(),
-      rfc4193: z.boolean().optional(),
-      "6plane": z.boolean().optional(),
+      zt: refBool.optional(),
+      rfc4193: refBool.optional(),
+      "6plane": refBool.optional(),
     }),
   ], { error: 'expected {"rfc4193","zt","6plane":bool} or a string' }),
   routes: z.array(z.object({ target: cidrString, via: ipString.nullable().optional() })).max(
@@ -186,13 +216,19 @@ export const networkPostSchema = z.object({
   ),
   rules: z.array(z.unknown()),
   rulesSource: z.string(),
+  // a missing id is 0, as the reference reads it
   capabilities: z.array(z.object({
-    id: u32,
-    default: z.boolean().optional(),
+    id: refU64.optional().transform((v) => v ?? 0n),
+    default: refBool.optional(),
     rules: z.array(z.unknown()).optional(),
   })),
-  tags: z.array(z.object({ id: u32, default: u32.nullable().optional() })),
-  authTokens: z.union([z.record(z.string(), z.number()), z.null(), z.array(z.unknown())], {
+  tags: z.array(
+    z.object({
+      id: refU64.optional().transform((v) => v ?? 0n),
+      default: refU64.nullable().optional(),
+    }),
+  ),
+  authTokens: z.union([z.record(z.string(), z.unknown()), z.null(), z.array(z.unknown())], {
     error: "expected an object of token → expiry (ms)",
   }),
   dns: z.union([
@@ -200,27 +236,27 @@ export const networkPostSchema = z.object({
     z.array(z.unknown()).max(0),
   ], { error: 'expected {"domain":string,"servers":[ip,...]} or []' }),
   remoteTraceTarget,
-  remoteTraceLevel: z.int().min(0),
+  remoteTraceLevel: refU64,
 }).partial();
 
 /** zod schema of a member POST body (every field optional; unknown fields ignored). */
 export const memberPostSchema = z.object({
-  authorized: z.boolean(),
-  activeBridge: z.boolean(),
-  noAutoAssignIps: z.boolean(),
+  authorized: refBool,
+  activeBridge: refBool,
+  noAutoAssignIps: refBool,
   ipAssignments: z.array(
     z.string({ error: "expected an IP address string" }).refine(
       (s) => InetAddress.parse(s) !== undefined,
       { message: "expected an IP address" },
     ),
   ).max(32),
-  tags: z.array(z.tuple([u32, u32])),
-  capabilities: z.array(u32),
-  name: z.string(),
-  authenticationExpiryTime: z.int().min(0),
-  authenticationURL: z.string(),
+  tags: z.array(z.tuple([refU64, refU64])),
+  capabilities: z.array(refU64),
+  name: refString,
+  authenticationExpiryTime: refU64,
+  authenticationURL: refString,
   remoteTraceTarget,
-  remoteTraceLevel: z.int().min(0),
+  remoteTraceLevel: refU64,
 }).partial();
 
 /** Renders a zod path like `routes[2].target`. */
@@ -236,6 +272,11 @@ function zodError(err: z.ZodError): string {
 }
 
 // ---- updates ---------------------------------------------------------------------------------
+
+/** Distinct 64-bit ids in ascending order. */
+function sortedU64(ids: Iterable<bigint>): bigint[] {
+  return [...new Set(ids)].sort((x, y) => x < y ? -1 : x > y ? 1 : 0);
+}
 
 /**
  * Compiles a POSTed `rulesSource` into the `rules`, `capabilities` and `tags` fields the
@@ -284,25 +325,23 @@ export function applyNetworkPost(current: JsonObject, body: unknown): PostResult
   if (b.name !== undefined) n.name = b.name;
   if (b.private !== undefined) n.private = b.private;
   if (b.enableBroadcast !== undefined) n.enableBroadcast = b.enableBroadcast;
-  if (b.multicastLimit !== undefined) n.multicastLimit = b.multicastLimit;
-  if (b.mtu !== undefined) n.mtu = Math.max(MIN_MTU, Math.min(MAX_MTU, b.mtu));
+  if (b.multicastLimit !== undefined) n.multicastLimit = u64Json(b.multicastLimit);
+  if (b.mtu !== undefined) n.mtu = Math.max(MIN_MTU, Math.min(MAX_MTU, low32(b.mtu)));
+  // Both assign modes are replaced as a whole, as the reference does: the legacy string form
+  // sets every mode (listed ones true), the object form keeps only the keys it carries.
   if (b.v4AssignMode !== undefined) {
-    const m = isJsonObject(n.v4AssignMode) ? cloneJson(n.v4AssignMode) : {};
-    if (typeof b.v4AssignMode === "string") m.zt = b.v4AssignMode === "zt";
-    else if (b.v4AssignMode.zt !== undefined) m.zt = b.v4AssignMode.zt;
-    if (typeof m.zt !== "boolean") m.zt = false;
-    n.v4AssignMode = m;
+    const v = b.v4AssignMode;
+    n.v4AssignMode = { zt: typeof v === "string" ? v === "zt" : v.zt ?? false };
   }
   if (b.v6AssignMode !== undefined) {
-    const m = isJsonObject(n.v6AssignMode) ? cloneJson(n.v6AssignMode) : {};
     const v = b.v6AssignMode;
+    const m: JsonObject = {};
     if (typeof v === "string") {
-      const parts = v.split(",").map((s) => s.trim());
-      for (const k of ["rfc4193", "zt", "6plane"]) m[k] = parts.includes(k);
+      const parts = v.split(",");
+      for (const k of ["6plane", "rfc4193", "zt"]) m[k] = parts.includes(k);
     } else {
-      for (const k of ["rfc4193", "zt", "6plane"] as const) if (v[k] !== undefined) m[k] = v[k]!;
+      for (const k of ["6plane", "rfc4193", "zt"] as const) if (v[k] !== undefined) m[k] = v[k]!;
     }
-    for (const k of ["rfc4193", "zt", "6plane"]) if (typeof m[k] !== "boolean") m[k] = false;
     n.v6AssignMode = m;
   }
   if (b.routes !== undefined) {
@@ -327,24 +366,33 @@ export function applyNetworkPost(current: JsonObject, body: unknown): PostResult
     n.rules = r.rules;
   }
   if (b.capabilities !== undefined) {
-    const byId = new Map<number, JsonObject>();
+    const byId = new Map<bigint, JsonObject>();
     for (let i = 0; i < b.capabilities.length; i++) {
       const c = b.capabilities[i];
       const r = parseRulesJson(c.rules ?? [], `capabilities[${i}].rules`, MAX_CAPABILITY_RULES);
       if (!r.ok) return r;
-      byId.set(c.id, { default: c.default ?? false, id: c.id, rules: r.rules });
+      byId.set(c.id, { default: c.default ?? false, id: u64Json(c.id), rules: r.rules });
     }
-    n.capabilities = [...byId.keys()].sort((x, y) => x - y).map((id) => byId.get(id)!);
+    n.capabilities = sortedU64(byId.keys()).map((id) => byId.get(id)!);
   }
   if (b.tags !== undefined) {
-    const byId = new Map<number, JsonObject>();
-    for (const t of b.tags) byId.set(t.id, { default: t.default ?? null, id: t.id });
-    n.tags = [...byId.keys()].sort((x, y) => x - y).map((id) => byId.get(id)!);
+    const byId = new Map<bigint, JsonObject>();
+    for (const t of b.tags) {
+      const d = t.default === undefined || t.default === null ? null : u64Json(t.default);
+      byId.set(t.id, { default: d, id: u64Json(t.id) });
+    }
+    n.tags = sortedU64(byId.keys()).map((id) => byId.get(id)!);
   }
   if (b.authTokens !== undefined) {
-    n.authTokens = isJsonObject(b.authTokens as Json) ? cloneJson(b.authTokens as JsonObject) : [
-      null,
-    ];
+    // The reference keeps the entries whose expiry is a non-negative number.
+    const t = b.authTokens;
+    if (t !== null && !Array.isArray(t)) {
+      const o: JsonObject = {};
+      for (const [k, v] of Object.entries(t)) {
+        if ((typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)) o[k] = v;
+      }
+      n.authTokens = o;
+    } else n.authTokens = [null];
   }
   if (b.dns !== undefined) {
     n.dns = Array.isArray(b.dns) ? [] : {
@@ -352,10 +400,8 @@ export function applyNetworkPost(current: JsonObject, body: unknown): PostResult
       servers: b.dns.servers.map((s) => InetAddress.fromIp(s)!.toIpString()),
     };
   }
-  if (b.remoteTraceTarget !== undefined) {
-    n.remoteTraceTarget = b.remoteTraceTarget === null ? null : b.remoteTraceTarget.toLowerCase();
-  }
-  if (b.remoteTraceLevel !== undefined) n.remoteTraceLevel = b.remoteTraceLevel;
+  if (b.remoteTraceTarget !== undefined) n.remoteTraceTarget = b.remoteTraceTarget;
+  if (b.remoteTraceLevel !== undefined) n.remoteTraceLevel = u64Json(b.remoteTraceLevel);
   return { ok: true, value: n };
 }
 
@@ -402,20 +448,20 @@ export function applyMemberPost(
     m.ipAssignments = ips;
   }
   if (b.tags !== undefined) {
+    // ids and values are taken modulo 2^32, as the reference does
     const byId = new Map<number, number>();
-    for (const [id, v] of b.tags) byId.set(id, v);
+    for (const [id, v] of b.tags) byId.set(low32(id), low32(v));
     m.tags = [...byId.keys()].sort((x, y) => x - y).map((id) => [id, byId.get(id)!]);
   }
   if (b.capabilities !== undefined) {
-    m.capabilities = [...new Set(b.capabilities)].sort((x, y) => x - y);
+    m.capabilities = sortedU64(new Set(b.capabilities)).map(u64Json);
   }
   if (b.name !== undefined) m.name = b.name;
   if (b.authenticationExpiryTime !== undefined) {
-    m.authenticationExpiryTime = b.authenticationExpiryTime;
+    m.authenticationExpiryTime = u64Json(b.authenticationExpiryTime);
   }
-  if (b.remoteTraceTarget !== undefined) {
-    m.remoteTraceTarget = b.remoteTraceTarget === null ? null : b.remoteTraceTarget.toLowerCase();
-  }
-  if (b.remoteTraceLevel !== undefined) m.remoteTraceLevel = b.remoteTraceLevel;
+  if (b.authenticationURL !== undefined) m.authenticationURL = b.authenticationURL;
+  if (b.remoteTraceTarget !== undefined) m.remoteTraceTarget = b.remoteTraceTarget;
+  if (b.remoteTraceLevel !== undefined) m.remoteTraceLevel = u64Json(b.remoteTraceLevel);
   return { ok: true, value: { member: m, change } };
 }

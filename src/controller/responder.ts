@@ -68,7 +68,8 @@ export interface ControllerResponderOptions {
   log?: (message: string) => void;
   /**
    * Receives what would be sent to our own address (the controller's node is a member of its
-   * own network): NETWORK_CONFIG chunks and NETWORK_CREDENTIALS payloads. Unset: dropped.
+   * own network): NETWORK_CONFIG chunks, ERROR payloads (a push refused) and NETWORK_CREDENTIALS
+   * payloads. Unset: dropped.
    */
   localDelivery?: (now: number, verb: Verb, payload: Uint8Array) => void;
 }
@@ -300,6 +301,19 @@ export class ControllerResponder implements UpperLayer {
       // the re-run request was refused (e.g. deauthorized): tell the member now (spec §10.5
       // steps 7 and 10), as an ERROR in re packet ID 0
       if (addr) this.#reply(now, addr, 0n, a);
+      else {
+        this.#local?.(
+          now,
+          Verb.ERROR,
+          encodeError({
+            inReVerb: Verb.NETWORK_CONFIG_REQUEST,
+            inRePacketId: 0n,
+            code: a.code,
+            networkId: a.networkId,
+            errorData: a.errorData,
+          }),
+        );
+      }
       return;
     }
     if (a.kind !== "config") return;

@@ -2,6 +2,7 @@
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Json, JsonObject } from "./json.ts";
 import { isJsonObject } from "./json.ts";
+import { coerceBool, coerceU64, isScalar, jsonTypeName } from "./coerce.ts";
 
 /** Rule type ids by the controller's JSON `type` names (spec §8.1). */
 export const RULE_TYPE_IDS: Readonly<Record<string, number>> = {
@@ -61,23 +62,24 @@ function fail(path: string, msg: string): never {
   throw new FieldError(`${path}: ${msg}`);
 }
 
-function uint(o: JsonObject, key: string, path: string, max: number, dflt?: number): number {
+/**
+ * An integer rule field as the reference reads it: any scalar coerced like `jsonInt` (numeric
+ * strings, booleans), then cut to the field's width (`mask`, e.g. 0xffff: 70000 → 4464);
+ * missing → `dflt`. An object, array or null is an error.
+ */
+function uint(o: JsonObject, key: string, path: string, mask: number, dflt = 0): number {
   const v = o[key];
-  if (v === undefined || v === null) {
-    if (dflt !== undefined) return dflt;
-    fail(`${path}.${key}`, "required");
-  }
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
-    fail(`${path}.${key}`, `expected an integer 0..${max}`);
-  }
-  return v;
+  if (v === undefined) return dflt;
+  if (!isScalar(v)) fail(`${path}.${key}`, `expected an integer, not ${jsonTypeName(v)}`);
+  return Number(coerceU64(v) & BigInt(mask));
 }
 
+/** A boolean rule flag (`not`, `or`) coerced like `jsonBool`; missing or null → false. */
 function bool(o: JsonObject, key: string, path: string): boolean {
   const v = o[key];
   if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") fail(`${path}.${key}`, "expected a boolean");
-  return v;
+  if (!isScalar(v)) fail(`${path}.${key}`, `expected a boolean, not ${jsonTypeName(v)}`);
+  return coerceBool(v);
 }
 
 function hexAddress(o: JsonObject, key: string, path: string): string {
@@ -109,6 +111,7 @@ function characteristicsMask(o: JsonObject, path: string): string {
   if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) {
     return v.toString(16).padStart(16, "0");
   }
+  if (typeof v === "bigint" && v >= 0n && v < 1n << 64n) return v.toString(16).padStart(16, "0");
   if (typeof v === "string" && /^(0x)?[0-9a-fA-F]{1,16}$/.test(v)) {
     return v.replace(/^0x/, "").toLowerCase().padStart(16, "0");
   }
@@ -162,7 +165,7 @@ function checkRule(v: Json | undefined, path: string): JsonObject | undefined {
     case 35:
       r.mask = uint(v, "mask", path, 0xff);
       r.start = uint(v, "start", path, 0xff);
-      r.end = uint(v, "end", path, 0xff, r.start);
+      r.end = uint(v, "end", path, 0xff); // the reference's default here is 0, not start
       break;
     case 36:
       r.ipProtocol = uint(v, "ipProtocol", path, 0xff);

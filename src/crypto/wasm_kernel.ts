@@ -23,6 +23,7 @@ interface Exports {
   zt_ghash(ctx: number, len: number): number;
   zt_armor_c3(ctx: number, len: number): number;
   zt_dearmor_c3(ctx: number, len: number): number;
+  zt_identity_memhash(): void;
 }
 
 /**
@@ -122,6 +123,17 @@ export class WasmKernel {
     m.set(nonce8.subarray(0, 8), this.#aux);
     this.#x.zt_salsa20_xor(end - start, rounds);
     buf.set(m.subarray(this.#io, this.#io + end - start), start);
+  }
+
+  /**
+   * The memory-hard identity digest (spec §1.3) from the 64-byte SHA-512 digest of a public key:
+   * the 2 MiB fill and scramble run in the kernel (its own 2 MiB buffer). Returns 64 bytes.
+   */
+  identityMemhash(sha512Digest: Uint8Array): Uint8Array {
+    if (sha512Digest.length !== 64) throw new RangeError("wasm kernel: digest must be 64 bytes");
+    this.#putIo(sha512Digest, 0, 64);
+    this.#x.zt_identity_memhash();
+    return this.#m().slice(this.#io, this.#io + 64);
   }
 
   /** Poly1305 tag (16 bytes) of msg[start..end) under a 32-byte one-time key. */

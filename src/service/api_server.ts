@@ -8,6 +8,7 @@ import { healthJson, type Json, moonJson, peerJson, statusJson } from "./api_sta
 import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { jsonResponse } from "../controller/api.ts";
+import { stringifyJson64 } from "../util/json64.ts";
 
 /** What the API reads from the running service (small, so tests can fake it). */
 export interface ApiState {
@@ -63,7 +64,8 @@ function clientAllowed(remote: Deno.NetAddr | undefined, allowed: InetAddress[])
 
 /** Sends JSON the reference's way: `{}` for empty, `?jsonp=fn` wrapping. */
 export function sendJson(c: Context, body: Json | undefined, status = 200): Response {
-  return jsonResponse(c, body === undefined || body === null ? "{}" : JSON.stringify(body), status);
+  const text = body === undefined || body === null ? "{}" : stringifyJson64(body);
+  return jsonResponse(c, text, status);
 }
 
 /** Parses a 10-hex-digit address route parameter. */

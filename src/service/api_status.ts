@@ -5,10 +5,13 @@ import type { World } from "../vl1/world.ts";
 import { SOFTWARE_VERSION } from "../version.ts";
 import type { ServicePeerInfo } from "./service_node.ts";
 
-/** A JSON value. */
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** A JSON value; a `bigint` is a 64-bit integer printed exactly (see util/json64.ts). */
+export type Json = null | boolean | number | bigint | string | Json[] | { [k: string]: Json };
 
-/** The reference emits object keys sorted (its JSON library's map order); so do we. */
+/**
+ * The reference emits object keys sorted (its JSON library's map order); so do we. A `bigint`
+ * stays a `bigint` when it is beyond 2^53, so the JSON printer writes it exactly.
+ */
 export function sortKeys(v: unknown): Json {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (typeof v === "object" && v !== null) {
@@ -19,7 +22,7 @@ export function sortKeys(v: unknown): Json {
     }
     return out;
   }
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
   return null;
 }
@@ -100,8 +103,8 @@ export function statusJson(s: StatusInputs): Json {
     version: VERSION_STRING,
     clock: s.clock,
     config,
-    planetWorldId: Number(s.planet.id),
-    planetWorldTimestamp: Number(s.planet.timestamp),
+    planetWorldId: s.planet.id,
+    planetWorldTimestamp: s.planet.timestamp,
   });
 }
 
@@ -128,7 +131,7 @@ export function peerJson(p: ServicePeerInfo): Json {
       localPort: 0,
       localSocket: x.localSocket,
       preferred: x.preferred,
-      trustedPathId: Number(x.trustedPathId),
+      trustedPathId: x.trustedPathId,
     })),
   });
 }
@@ -137,7 +140,7 @@ export function peerJson(p: ServicePeerInfo): Json {
 export function moonJson(w: World): Json {
   return sortKeys({
     id: w.id.toString(16).padStart(16, "0"),
-    timestamp: Number(w.timestamp),
+    timestamp: w.timestamp,
     signature: toHex(w.signature),
     updatesMustBeSignedBy: toHex(w.updatesMustBeSignedBy),
     roots: w.roots.map((r) => ({

@@ -4,6 +4,7 @@ import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
 import { atomicWriteFileSync } from "./file_store.ts";
 import { parseLocalConf } from "./local_conf.ts";
+import { parseJson64, stringifyJson64 } from "../util/json64.ts";
 
 /** Plain-object check. */
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -23,7 +24,7 @@ export function readLocalConfJson(
   }
   if (text.trim() === "") return { ok: true, value: {} };
   try {
-    const v = JSON.parse(text);
+    const v = parseJson64(text); // 64-bit values (trustedPathId) survive a rewrite exactly
     if (!isObject(v)) return { ok: false, error: `${path} is not a JSON object` };
     return { ok: true, value: v };
   } catch (e) {
@@ -46,17 +47,18 @@ export function mergeSettings(
 
 /** The local.conf text the reference writes: keys sorted, 4-space indent. */
 export function formatLocalConf(conf: Record<string, unknown>): string {
-  return JSON.stringify(sortKeys(conf), null, 4);
+  return stringifyJson64(sortKeys(conf), 4);
 }
 
 /**
  * Config routes. `GET /config` → local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
  * with a JSON object body merges each key into `settings` and rewrites local.conf atomically
  * (4-space indent), answering `{}`. Bad JSON, a non-object body, or a result that is not a valid
- * local.conf → 400 `{error, description}` and the file is left as it was. The running service
- * reads local.conf at start, so changed settings apply at the next start.
+ * local.conf → 400 `{error, description}` and the file is left as it was. After a write,
+ * `written` runs (the service re-reads local.conf at once: live settings apply, the others are
+ * logged as needing a restart).
  */
-export function configRoutes(home: string): ApiRoutes {
+export function configRoutes(home: string, written: () => void = () => {}): ApiRoutes {
   const path = `${home}/local.conf`;
   return (app) => {
     app.get("/config", (c) => {
@@ -68,7 +70,7 @@ export function configRoutes(home: string): ApiRoutes {
       const text = await c.req.text();
       let patch: unknown;
       try {
-        patch = JSON.parse(text);
+        patch = parseJson64(text);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         return sendJson(c, { error: 400, description: `body is not valid JSON: ${why}` }, 400);
@@ -85,6 +87,7 @@ export function configRoutes(home: string): ApiRoutes {
         return sendJson(c, { error: 400, description: `rejected: ${check.error}` }, 400);
       }
       atomicWriteFileSync(path, new TextEncoder().encode(out), 0o644);
+      written();
       return sendJson(c, {} as Json);
     };
     app.post("/config/settings", update);

@@ -3,8 +3,10 @@ import { controllerApi } from "../controller/api.ts";
 import { Controller } from "../controller/controller.ts";
 import { FileStore } from "../controller/file_store.ts";
 import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
+import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { Node } from "../vl1/node.ts";
+import type { Networks } from "../vl2/networks.ts";
 import { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import type { ApiRoutes } from "./api_server.ts";
 import type { LocalConf } from "./local_conf.ts";
@@ -100,6 +102,7 @@ export class ControllerService {
   /** Where its database lives. */
   readonly dbPath: string;
   #responder: ControllerResponder | undefined;
+  #undoSelf: (() => void) | undefined;
   readonly #random: (n: number) => Uint8Array;
   readonly #log: Logger;
 
@@ -166,6 +169,17 @@ export class ControllerService {
     return true;
   }
 
+  /**
+   * Lets this node join its own controller's networks (requests answered in process, as the
+   * reference does). Needs {@link attach} first; false if there is no responder.
+   */
+  serveOwnNetworks(networks: Networks): boolean {
+    if (!this.#responder) return false;
+    this.#undoSelf?.();
+    this.#undoSelf = serveOwnNetworks(this.#responder, networks);
+    return true;
+  }
+
   /** Controller figures for the metrics (families of spec §11.4). */
   metrics(): Record<string, number> {
     let members = 0;
@@ -179,8 +193,19 @@ export class ControllerService {
     };
   }
 
+  /** Table figures of the controller (member status entries and evictions). */
+  tableMetrics(): Record<string, number> {
+    const t = this.controller.memberStatusTable;
+    return {
+      zt_controller_member_status_entries: t.size,
+      zt_controller_member_status_evicted: t.evicted,
+    };
+  }
+
   /** Stops sending (the database needs no closing). */
   stop(): void {
+    this.#undoSelf?.();
+    this.#undoSelf = undefined;
     this.#responder?.dispose();
     this.#responder = undefined;
   }

@@ -63,13 +63,24 @@ export interface InitHomeOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * The message of a file system error; a permission error also says what to do about it (the home
+ * belongs to another user, typically root).
+ */
+export function homeErrorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Deno.errors.PermissionDenied)) return msg;
+  return `${msg} (run zt as the user that owns the home, for ${SYSTEM_HOME} root: use sudo; ` +
+    `or give another home)`;
+}
+
 /** Reads a text file, undefined if missing; other errors become HomeError. */
 function readText(path: string): string | undefined {
   try {
     return Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new HomeError(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    throw new HomeError(`cannot read ${path}: ${homeErrorText(e)}`);
   }
 }
 
@@ -104,14 +115,14 @@ export function initHome(home: string, opts: InitHomeOptions): HomeState {
     Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new HomeError(
-      `cannot create home directory ${home}: ${e instanceof Error ? e.message : e}`,
+      `cannot create home directory ${home}: ${homeErrorText(e)}`,
     );
   }
   try {
     if (!Deno.statSync(home).isDirectory) throw new HomeError(`${home} is not a directory`);
   } catch (e) {
     if (e instanceof HomeError) throw e;
-    throw new HomeError(`cannot use home directory ${home}: ${e instanceof Error ? e.message : e}`);
+    throw new HomeError(`cannot use home directory ${home}: ${homeErrorText(e)}`);
   }
   const secretPath = `${home}/identity.secret`;
   const publicPath = `${home}/identity.public`;
@@ -134,7 +145,7 @@ export function initHome(home: string, opts: InitHomeOptions): HomeState {
     }
   } catch (e) {
     if (e instanceof HomeError) throw e;
-    throw new HomeError(`cannot write identity in ${home}: ${e instanceof Error ? e.message : e}`);
+    throw new HomeError(`cannot write identity in ${home}: ${homeErrorText(e)}`);
   }
   let authToken: string;
   let metricsToken: string;
@@ -143,7 +154,7 @@ export function initHome(home: string, opts: InitHomeOptions): HomeState {
     metricsToken = readOrCreateToken(`${home}/metricstoken.secret`, opts.random).token;
   } catch (e) {
     throw new HomeError(
-      `cannot read or create tokens in ${home}: ${e instanceof Error ? e.message : e}`,
+      `cannot read or create tokens in ${home}: ${homeErrorText(e)}`,
     );
   }
   return { home, identity, identityCreated, authToken, metricsToken };

@@ -1,4 +1,5 @@
 // local.conf: read and validate `<home>/local.conf` (spec §11.3) into a typed structure.
+import { parseJson64 } from "../util/json64.ts";
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { PeerCipher } from "../vl1/node_settings.ts";
@@ -46,6 +47,8 @@ export interface ServiceSettings {
   allowManagementFrom: InetAddress[];
   /** Explicit local IPs to bind instead of the wildcard addresses. */
   bind: InetAddress[];
+  /** Interface name prefixes never used for ZeroTier traffic (on top of lo, zt, tun, tap). */
+  interfacePrefixBlacklist: string[];
   /** Reported in /status. */
   softwareUpdate: string;
   /** Reported in /status. */
@@ -125,7 +128,7 @@ export function parseLocalConf(text: string, fileName = "local.conf"): LocalConf
   if (text.trim() === "") v = {};
   else {
     try {
-      v = JSON.parse(text);
+      v = parseJson64(text); // 64-bit values such as trustedPathId stay exact
     } catch (e) {
       return { ok: false, error: `${fileName}: invalid JSON at ${describeJsonError(text, e)}` };
     }
@@ -198,10 +201,26 @@ function addrList(v: unknown, what: string, w: string[], bareIp: boolean): InetA
   return out;
 }
 
+/** Reads `settings.interfacePrefixBlacklist` (non-empty strings), skipping bad entries. */
+function stringList(v: unknown, w: string[]): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    w.push("settings.interfacePrefixBlacklist is not an array; ignored");
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of v) {
+    if (typeof e === "string" && e.length > 0) out.push(e);
+    else w.push(`settings.interfacePrefixBlacklist: ignoring bad entry ${JSON.stringify(e)}`);
+  }
+  return out;
+}
+
 /** Reads a u64 given as a JSON number or decimal/0x string. */
 function u64(v: unknown): bigint | undefined {
   try {
     if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
+    if (typeof v === "bigint") return v >= 0n && v <= 0xffffffffffffffffn ? v : undefined;
     if (typeof v === "string" && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v.trim())) {
       const b = BigInt(v.trim());
       return b <= 0xffffffffffffffffn ? b : undefined;
@@ -225,6 +244,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
     allowManagementFrom: addrList(s.allowManagementFrom, "settings.allowManagementFrom", w, false),
     bind: addrList(s.bind, "settings.bind", w, true),
+    interfacePrefixBlacklist: stringList(s.interfacePrefixBlacklist, w),
     softwareUpdate: typeof s.softwareUpdate === "string" ? s.softwareUpdate : "disable",
     softwareUpdateChannel: typeof s.softwareUpdateChannel === "string"
       ? s.softwareUpdateChannel

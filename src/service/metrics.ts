@@ -1,6 +1,7 @@
 // Prometheus metrics of the service (spec §11.4): the reference's families on a prom-client registry, fed from node counters, written to <home>/metrics.prom.
 import client from "prom-client";
 import type { NodeCountersSnapshot } from "../vl1/node_counters.ts";
+import type { NodeTableStats } from "../vl1/node_tables.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
 import { atomicWriteFileSync } from "./file_store.ts";
 import type { ServicePeerInfo } from "./service_node.ts";
@@ -91,6 +92,47 @@ const CONTROLLER_FAMILIES: ReadonlyArray<readonly [string, "counter" | "gauge", 
 /** Names of the controller families (values come from {@link MetricsInput.controller}). */
 export const CONTROLLER_METRIC_NAMES: readonly string[] = CONTROLLER_FAMILIES.map((f) => f[0]);
 
+/**
+ * Families beyond the reference's (a deliberate addition): the size of every table keyed by what
+ * peers send (`zt_<table>_entries` gauges) and what was dropped or evicted to keep them bounded
+ * (counters). Name, type, help; values come from {@link MetricsInput.tables} by name.
+ */
+export const TABLE_FAMILIES: ReadonlyArray<readonly [string, "counter" | "gauge", string]> = [
+  ["zt_peers_entries", "gauge", "known peers"],
+  ["zt_paths_entries", "gauge", "physical path objects"],
+  ["zt_whois_queue_entries", "gauge", "packets queued behind a WHOIS"],
+  ["zt_whois_requests_entries", "gauge", "addresses with a remembered WHOIS send time"],
+  ["zt_fragments_entries", "gauge", "fragment reassembly slots in use"],
+  ["zt_rendezvous_entries", "gauge", "RENDEZVOUS introductions waiting for an identity"],
+  ["zt_self_awareness_entries", "gauge", "reports of our external address"],
+  ["zt_unite_gate_entries", "gauge", "RENDEZVOUS rate gate keys"],
+  ["zt_peer_cache_misses_entries", "gauge", "addresses remembered as absent from the peer cache"],
+  ["zt_identity_negative_entries", "gauge", "identities remembered as failing their check"],
+  ["zt_identity_positive_entries", "gauge", "identities remembered as valid"],
+  ["zt_multicast_subscriptions_entries", "gauge", "learned multicast subscriptions"],
+  ["zt_multicast_networks_entries", "gauge", "networks with multicast state"],
+  ["zt_controller_member_status_entries", "gauge", "members whose last config request is kept"],
+  ["zt_identity_validations", "counter", "memory-hard identity checks run"],
+  ["zt_identity_agreements", "counter", "key agreements for unknown senders' HELLOs"],
+  ["zt_identity_validation_failures", "counter", "identity checks that failed"],
+  ["zt_identity_replays_dropped", "counter", "HELLOs refused as their identity failed before"],
+  [
+    "zt_identity_budget_dropped",
+    "counter",
+    "HELLOs dropped as the identity check budget was spent",
+  ],
+  ["zt_whois_queue_dropped", "counter", "queued packets dropped as a WHOIS queue was full"],
+  ["zt_whois_requests_evicted", "counter", "WHOIS gate entries forgotten early"],
+  ["zt_self_awareness_evicted", "counter", "external address reports dropped early"],
+  ["zt_paths_refused", "counter", "new paths not remembered as the path table was full"],
+  ["zt_peers_evicted", "counter", "peers evicted as the peer table was full"],
+  ["zt_multicast_subscriptions_evicted", "counter", "learned subscriptions evicted by the caps"],
+  ["zt_controller_member_status_evicted", "counter", "member statuses evicted by the bounds"],
+];
+
+/** Names of the table families (values come from {@link MetricsInput.tables}). */
+export const TABLE_METRIC_NAMES: readonly string[] = TABLE_FAMILIES.map((f) => f[0]);
+
 /** Per-network figures (from the VL2 layer, when it is wired). */
 export interface NetworkMetrics {
   /** 16-hex-digit network id. */
@@ -111,6 +153,8 @@ export interface MetricsInput {
   networks?: NetworkMetrics[];
   /** Controller figures by family name (cumulative for counters). */
   controller?: Record<string, number>;
+  /** Table figures by family name of {@link TABLE_FAMILIES} (cumulative for counters). */
+  tables?: Record<string, number>;
 }
 
 type Labels = Record<string, string>;
@@ -135,6 +179,7 @@ export class ServiceMetrics {
   readonly #peerPackets: client.Counter;
   readonly #peerErrors: client.Counter;
   readonly #controller = new Map<string, client.Counter | client.Gauge>();
+  readonly #tables = new Map<string, client.Counter | client.Gauge>();
   /** Last applied cumulative value per counter+labels (counters only move by deltas). */
   readonly #applied = new Map<string, number>();
 
@@ -208,6 +253,12 @@ export class ServiceMetrics {
         ? new client.Counter({ name, help, registers })
         : new client.Gauge({ name, help, registers });
       this.#controller.set(name, m);
+    }
+    for (const [name, type, help] of TABLE_FAMILIES) {
+      const m = type === "counter"
+        ? new client.Counter({ name, help, registers })
+        : new client.Gauge({ name, help, registers });
+      this.#tables.set(name, m);
     }
     for (const direction of ["rx", "tx"]) {
       for (const [, packet_type] of PACKET_TYPES) this.#packet.inc({ direction, packet_type }, 0);
@@ -320,12 +371,60 @@ export class ServiceMetrics {
       if (m instanceof client.Gauge) m.set(value);
       else this.#setCounter(m, name, {}, value);
     }
+    for (const [name, value] of Object.entries(input.tables ?? {})) {
+      const m = this.#tables.get(name);
+      if (!m || !Number.isFinite(value)) continue;
+      if (m instanceof client.Gauge) m.set(value);
+      else this.#setCounter(m, name, {}, value);
+    }
   }
 
   /** The text exposition format of every family. */
   async text(): Promise<string> {
     return await this.registry.metrics();
   }
+}
+
+/** Table figures of a node (by {@link TABLE_FAMILIES} name), if it reports them. */
+export function nodeTableMetrics(node: unknown): Record<string, number> {
+  const f = (node as { tableStats?: () => NodeTableStats }).tableStats;
+  if (typeof f !== "function") return {};
+  const t = f.call(node);
+  return {
+    zt_peers_entries: t.peers,
+    zt_paths_entries: t.paths,
+    zt_whois_queue_entries: t.whoisQueue,
+    zt_whois_requests_entries: t.whoisRequests,
+    zt_fragments_entries: t.fragments,
+    zt_rendezvous_entries: t.rendezvous,
+    zt_self_awareness_entries: t.selfAwareness,
+    zt_unite_gate_entries: t.uniteGate,
+    zt_peer_cache_misses_entries: t.peerCacheMisses,
+    zt_identity_negative_entries: t.identityNegative,
+    zt_identity_positive_entries: t.identityPositive,
+    zt_identity_validations: t.identityValidations,
+    zt_identity_agreements: t.identityAgreements,
+    zt_identity_validation_failures: t.identityFailures,
+    zt_identity_replays_dropped: t.identityReplaysDropped,
+    zt_identity_budget_dropped: t.identityBudgetDropped,
+    zt_whois_queue_dropped: t.whoisQueueDropped,
+    zt_whois_requests_evicted: t.whoisRequestsEvicted,
+    zt_self_awareness_evicted: t.selfAwarenessEvicted,
+    zt_paths_refused: t.pathsRefused,
+    zt_peers_evicted: t.peersEvicted,
+  };
+}
+
+/** Table figures of a multicaster (learned subscriptions, their networks, evictions). */
+export function multicastTableMetrics(
+  m: { tableStats(): { subscriptions: number; networks: number; evicted: number } },
+): Record<string, number> {
+  const t = m.tableStats();
+  return {
+    zt_multicast_subscriptions_entries: t.subscriptions,
+    zt_multicast_networks_entries: t.networks,
+    zt_multicast_subscriptions_evicted: t.evicted,
+  };
 }
 
 /** Reads the node's counters if it keeps them (the real Node does; test fakes may not). */

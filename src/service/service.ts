@@ -17,8 +17,20 @@ import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
+import {
+  DEFAULT_LOCAL_CONF_POLL_MS,
+  type LocalConfChanges,
+  LocalConfWatcher,
+} from "./local_conf_reload.ts";
 import type { Logger } from "./logger.ts";
-import { type MetricsInput, MetricsWriter, nodeCounters, ServiceMetrics } from "./metrics.ts";
+import {
+  type MetricsInput,
+  MetricsWriter,
+  multicastTableMetrics,
+  nodeCounters,
+  nodeTableMetrics,
+  ServiceMetrics,
+} from "./metrics.ts";
 import { metricsRoutes } from "./metrics_api.ts";
 import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
@@ -86,6 +98,13 @@ export interface ServiceOptions {
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
   dataPlane?: boolean;
+  /**
+   * A `<home>/planet` that cannot be used: false (default) stops the start with a
+   * {@link ServiceError}; true warns and uses the built-in planet (ZeroTier's public roots).
+   */
+  planetFallback?: boolean;
+  /** How often local.conf is looked at while running, ms (default 2000; 0 = never). */
+  localConfPollMs?: number;
 }
 
 /** Strong random bytes from the platform. */
@@ -108,20 +127,72 @@ const MIN_TICK_MS = 60;
 const MAX_TICK_MS = 5000;
 /** Tries when picking a random port. */
 const RANDOM_PORT_TRIES = 16;
+/** How often the interface addresses given to the node are re-read (the reference: 30 s). */
+const ADDRESS_REFRESH_MS = 30_000;
 
-/** Loads `<home>/planet` if present and a valid planet, else the built-in default. */
-export function loadPlanet(home: string, log: Logger): { planet: World; fromFile: boolean } {
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = Deno.readFileSync(`${home}/planet`);
-  } catch {
-    bytes = undefined;
+/** The local.conf in force and the path check built from it (replaced on reload). */
+interface LiveConf {
+  conf: LocalConf;
+  pathCheck: ReturnType<typeof makePathCheck>;
+}
+
+/**
+ * Start-up notes about settings zt handles differently from the reference, only for settings
+ * the file actually sets (a default local.conf produces none).
+ */
+export function startupNotes(conf: LocalConf): string[] {
+  const s = conf.raw.settings;
+  const set = (k: string) =>
+    s !== null && typeof s === "object" && !Array.isArray(s) && k in (s as object);
+  const notes: string[] = [];
+  if (set("allowSecondaryPort") && conf.settings.allowSecondaryPort) {
+    notes.push("allowSecondaryPort: zt binds only the primary port for now (no secondary port)");
   }
-  if (bytes !== undefined) {
+  if (set("portMappingEnabled") && conf.settings.portMappingEnabled) {
+    notes.push("portMappingEnabled: zt never does UPnP/NAT-PMP; ignored");
+  }
+  if (set("allowTcpFallbackRelay") && conf.settings.allowTcpFallbackRelay) {
+    notes.push("allowTcpFallbackRelay: zt has no TCP relay fallback; ignored");
+  }
+  if (set("forceTcpRelay") && conf.settings.forceTcpRelay) {
+    notes.push("forceTcpRelay: zt has no TCP relay; ignored");
+  }
+  return notes;
+}
+
+/**
+ * Loads `<home>/planet`. No file: the built-in planet (ZeroTier's public roots), said in the log.
+ * A file that cannot be read or is not a valid signed planet: {@link ServiceError}, unless
+ * `fallback` is set, in which case a warning is logged and the built-in planet is used.
+ */
+export function loadPlanet(
+  home: string,
+  log: Logger,
+  fallback = false,
+): { planet: World; fromFile: boolean } {
+  const path = `${home}/planet`;
+  let problem: string;
+  try {
+    const bytes = Deno.readFileSync(path);
     const w = parseWorld(bytes);
     if (w && w.type === WorldType.PLANET) return { planet: w, fromFile: true };
-    log.warn(`${home}/planet is not a valid planet; using the built-in default`);
+    problem = w
+      ? `${path} is a moon, not a planet`
+      : `${path} is not a valid planet (${bytes.length} bytes that do not parse as a signed world)`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      log.info(`no planet file in ${home}: using ZeroTier's public roots (the built-in planet)`);
+      return { planet: parseWorld(DEFAULT_PLANET)!, fromFile: false };
+    }
+    problem = `cannot read ${path}: ${e instanceof Error ? e.message : e}`;
   }
+  if (!fallback) {
+    throw new ServiceError(
+      `${problem}; fix or remove it (without a planet file zt uses ZeroTier's public roots), ` +
+        `or start with --planet-fallback to use the public roots anyway`,
+    );
+  }
+  log.warn(`${problem}; --planet-fallback: using ZeroTier's public roots (the built-in planet)`);
   return { planet: parseWorld(DEFAULT_PLANET)!, fromFile: false };
 }
 
@@ -163,8 +234,10 @@ export class Service {
   readonly port: number;
   /** The node. */
   readonly node: ServiceNode;
-  /** local.conf as loaded. */
-  readonly conf: LocalConf;
+  /** local.conf as in force (re-read while running; see {@link LocalConfWatcher}). */
+  get conf(): LocalConf {
+    return this.#live.conf;
+  }
   /**
    * The node's VL2 hook (undefined for nodes that cannot carry VL2 traffic). The member side
    * plugs in with `setMember`, the embedded controller with `setConfigRequestHandler`.
@@ -189,6 +262,9 @@ export class Service {
   readonly #servers: Deno.HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
+  readonly #live: LiveConf;
+  readonly #confWatcher: LocalConfWatcher;
+  #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
@@ -198,7 +274,8 @@ export class Service {
       home: string;
       port: number;
       node: ServiceNode;
-      conf: LocalConf;
+      live: LiveConf;
+      confWatcher: LocalConfWatcher;
       log: Logger;
       transport: UdpTransportApi;
       servers: Deno.HttpServer[];
@@ -209,7 +286,9 @@ export class Service {
     this.home = p.home;
     this.port = p.port;
     this.node = p.node;
-    this.conf = p.conf;
+    this.#live = p.live;
+    this.#confWatcher = p.confWatcher;
+    this.#lastAddressRefresh = p.now();
     this.#log = p.log;
     this.#transport = p.transport;
     this.#servers = p.servers;
@@ -233,14 +312,9 @@ export class Service {
     if (!lc.ok) throw new ServiceError(lc.error);
     const conf = lc.conf;
     for (const w of conf.warnings) log.warn(`local.conf: ${w}`);
-    if (conf.settings.allowSecondaryPort) {
-      log.info("allowSecondaryPort: zt binds only the primary port for now (no secondary port)");
-    }
-    if (conf.settings.portMappingEnabled) {
-      log.debug("portMappingEnabled: ignored (zt never does UPnP/NAT-PMP)");
-    }
+    for (const n of startupNotes(conf)) log.info(n);
 
-    const { planet, fromFile } = loadPlanet(home, log);
+    const { planet, fromFile } = loadPlanet(home, log, opts.planetFallback === true);
     log.debug(
       `planet ${planet.id} (timestamp ${planet.timestamp}) from ${fromFile ? "home" : "built-in"}`,
     );
@@ -287,6 +361,11 @@ export class Service {
           }),
         }
         : {}),
+      tables: {
+        ...nodeTableMetrics(node),
+        ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
+        ...(ctlService ? ctlService.tableMetrics() : {}),
+      },
       ...(opts.metricsExtras?.() ?? {}),
     });
     const renderMetrics = async () => {
@@ -296,7 +375,6 @@ export class Service {
     const store = new FileStore(home, (m) => log.warn(m));
     const networkFiles = new NetworkFiles(home, store, log);
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
-    const pathCheck = makePathCheck(conf);
     const packetCrypto = installPacketCrypto();
     log.info(
       `packet crypto: AES-GMAC-SIV on ${packetCrypto.aes}${
@@ -305,6 +383,16 @@ export class Service {
         conf.settings.cipher ? " (local.conf)" : ""
       }`,
     );
+    const live: LiveConf = { conf, pathCheck: makePathCheck(conf) };
+    /** Addresses assigned to our own networks (never paths, never listening addresses). */
+    const ownAddresses = (): InetAddress[] =>
+      networks?.infos().flatMap((i) => i.assignedAddresses) ?? [];
+    const listening = () =>
+      localInterfaceAddresses(port, conf.settings.bind, {
+        prefixBlacklist: live.conf.settings.interfacePrefixBlacklist,
+        blacklist: live.conf.physical.filter((p) => p.blacklist).map((p) => p.network),
+        ownAddresses: ownAddresses(),
+      });
     const ref: { service?: Service } = {};
     const host: NodeHost = {
       send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
@@ -315,7 +403,9 @@ export class Service {
         if (ref.service) ref.service.onEvent(e);
         else Service.logEvent(log, hs.identity.address, e);
       },
-      pathCheck: (peer, sock, remote) => pathCheck(peer, sock, remote),
+      pathCheck: (peer, sock, remote) =>
+        live.pathCheck(peer, sock, remote) &&
+        !ownAddresses().some((a) => a.containsAddress(remote)),
     };
     try {
       node = opts.createNode({
@@ -325,7 +415,7 @@ export class Service {
         planet,
         settings: {
           physical: physicalSettings(conf),
-          localAddresses: localInterfaceAddresses(port, conf.settings.bind),
+          localAddresses: listening(),
           cipher: conf.settings.cipher ?? packetCrypto.defaultCipher,
         },
       });
@@ -353,6 +443,7 @@ export class Service {
           metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
         });
         upper.setMember(networks);
+        ctlService?.serveOwnNetworks(networks); // before rejoining: our own networks too
         const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
         if (dpNode) {
           const t = transport;
@@ -395,10 +486,10 @@ export class Service {
         node,
         authToken: () => hs.authToken,
         metricsToken: () => hs.metricsToken,
-        allowManagementFrom: () => conf.settings.allowManagementFrom,
+        allowManagementFrom: () => live.conf.settings.allowManagementFrom,
         now,
         statusExtras: () => ({
-          localConf: conf.raw,
+          localConf: live.conf.raw,
           effective: {
             primaryPort: port,
             secondaryPort: 0,
@@ -406,19 +497,21 @@ export class Service {
             allowTcpFallbackRelay: false,
             forceTcpRelay: false,
             portMappingEnabled: false,
-            softwareUpdate: conf.settings.softwareUpdate,
-            softwareUpdateChannel: conf.settings.softwareUpdateChannel,
+            softwareUpdate: live.conf.settings.softwareUpdate,
+            softwareUpdateChannel: live.conf.settings.softwareUpdateChannel,
             homeDir: home,
           },
-          listeningOn: localInterfaceAddresses(port, conf.settings.bind),
-          surfaceAddresses: node!.surfaceAddresses(),
+          listeningOn: listening(),
+          surfaceAddresses: node!.surfaceAddresses().filter((a) =>
+            !ownAddresses().some((o) => o.containsAddress(a))
+          ),
         }),
       }, [
         moonRoutes(),
         networkApiRoutes(() => networks, now),
-        configRoutes(home),
+        configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
-        appRoutes({ home, enabled: () => webServerEnabled(conf.raw) }),
+        appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
         ...(ctlService ? [ctlService.routes()] : []),
         ...(opts.apiExtensions ?? []),
       ]);
@@ -461,11 +554,21 @@ export class Service {
     }
 
     const metricsWriter = new MetricsWriter(home, metrics, metricsInput, (m) => log.warn(m));
+    const pollMs = opts.localConfPollMs ?? DEFAULT_LOCAL_CONF_POLL_MS;
+    const confWatcher = new LocalConfWatcher({
+      path: `${home}/local.conf`,
+      current: conf,
+      intervalMs: pollMs,
+      onChange: (next, changes) => ref.service?.applyLocalConf(next, changes),
+      onError: (m) => log.error(m),
+    });
+    const refreshAddresses = () => node!.updateSettings?.({ localAddresses: listening() });
     const service = new Service({
       home,
       port,
       node,
-      conf,
+      live,
+      confWatcher,
       log,
       transport,
       servers,
@@ -484,8 +587,51 @@ export class Service {
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
         `${hs.identityCreated ? ", new identity" : ""})`,
     );
+    service.#refreshAddresses = refreshAddresses;
+    if (pollMs > 0) confWatcher.start();
     service.#scheduleTick(0);
     return service;
+  }
+
+  /** Pushes the current interface addresses to the node (set by {@link start}). */
+  #refreshAddresses: () => void = () => {};
+
+  /** Looks at local.conf now instead of at the next poll (after the API rewrote it). */
+  checkLocalConf(): void {
+    this.#confWatcher.check();
+  }
+
+  /**
+   * Applies a re-read local.conf: path checks, physical MTUs and trusted paths, cipher, API
+   * access list, interface blacklists and web server take effect now; what is bound at start
+   * (ports, bind addresses, API listen addresses, controller database) is logged as needing a
+   * restart and keeps its running value.
+   */
+  applyLocalConf(next: LocalConf, changes: LocalConfChanges): void {
+    this.#live.conf = next;
+    this.#live.pathCheck = makePathCheck(next);
+    this.node.updateSettings?.({
+      physical: physicalSettings(next),
+      cipher: next.settings.cipher ?? installPacketCrypto().defaultCipher,
+    });
+    this.#refreshAddresses();
+    for (const w of next.warnings) this.#log.warn(`local.conf: ${w}`);
+    const log = this.#log;
+    if (changes.live.length + changes.restart.length + changes.unused.length === 0) {
+      log.info("local.conf re-read: valid again, no setting changed");
+    }
+    if (changes.live.length > 0) {
+      log.info(`local.conf re-read: applied ${changes.live.join(", ")}`);
+    }
+    if (changes.unused.length > 0) {
+      log.info(`local.conf re-read: ${changes.unused.join(", ")} changed (not used by zt)`);
+    }
+    if (changes.restart.length > 0) {
+      log.warn(
+        `local.conf re-read: ${changes.restart.join(", ")} changed; restart zt to apply ` +
+          `(still running with the values it started with)`,
+      );
+    }
   }
 
   /** Logs a node event (ONLINE/OFFLINE lines, traces at debug). */
@@ -526,6 +672,11 @@ export class Service {
         this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
       }
       if (!Number.isFinite(next)) next = MAX_TICK_MS;
+      const now = this.#now();
+      if (now - this.#lastAddressRefresh >= ADDRESS_REFRESH_MS) {
+        this.#lastAddressRefresh = now;
+        this.#refreshAddresses();
+      }
       this.#scheduleTick(Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, next)));
     }, delay);
   }
@@ -547,6 +698,7 @@ export class Service {
   async stop(): Promise<void> {
     if (this.#stopping) return await this.stopped;
     this.#stopping = true;
+    this.#confWatcher.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     try {

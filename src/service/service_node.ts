@@ -2,6 +2,7 @@
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
+import type { NodeSettings } from "../vl1/node_settings.ts";
 import type { World } from "../vl1/world.ts";
 
 /** One physical path of a peer, as the node reports it. */
@@ -60,4 +61,6 @@ export interface ServiceNode {
   deorbit(worldId: bigint): void;
   /** Our addresses as peers see them. */
   surfaceAddresses(): InetAddress[];
+  /** Live settings change (local.conf reload); nodes without it keep their start settings. */
+  updateSettings?(s: Pick<Partial<NodeSettings>, "physical" | "localAddresses" | "cipher">): void;
 }

@@ -3,6 +3,7 @@ import { toHex } from "../util/hex.ts";
 import { dearmor, helloCryptField } from "./armor.ts";
 import { uncompressPacket } from "./compression.ts";
 import {
+  FRAGMENT_HEADER_LENGTH,
   fragmentNumber,
   fragmentTotal,
   getFragmentHops,
@@ -97,7 +98,7 @@ export type DatagramKind = "packet" | "head" | "fragment" | "junk";
 
 /** The dissection of one datagram. Hex strings are lowercase. */
 export interface DissectRecord {
-  /** Position of the datagram in the input (0-based). */
+  /** Position of the record (0-based): the datagram's position, counting GSO segments apart. */
   index: number;
   /** Capture time (seconds). */
   time: number;
@@ -141,6 +142,12 @@ export interface DissectRecord {
   plaintext?: Uint8Array;
   /** Addresses of identities learned from this packet (HELLO or OK(WHOIS)). */
   learned?: string[];
+  /**
+   * Set when the captured datagram was a UDP GSO super-datagram (several datagrams sent with
+   * one `UDP_SEGMENT` send, seen as one by a capture before segmentation) that was split:
+   * which captured datagram (0-based), this segment's number, the segment count and size.
+   */
+  gso?: { datagram: number; segment: number; segments: number; size: number };
 }
 
 /** Counts per verdict over a dissection, plus the number of reassembled packets. */
@@ -151,6 +158,8 @@ export interface DissectSummary {
   verdicts: Record<Verdict, number>;
   /** Fragmented packets that were reassembled. */
   reassembled: number;
+  /** Captured UDP GSO super-datagrams that were split into their datagrams. */
+  gsoSplit: number;
 }
 
 /**
@@ -239,6 +248,7 @@ export class Dissector {
   readonly records: DissectRecord[] = [];
   readonly #reassemblers = new Map<string, Reassembler>();
   readonly #pending = new Map<string, PendingPieces>();
+  #inputs = 0;
 
   /** A dissector using `keyring` (or a new keyring of the given identities). */
   constructor(keyring: Keyring | Iterable<Identity>) {
@@ -250,6 +260,33 @@ export class Dissector {
    * `incomplete`; when the last piece arrives, every piece's record gets the packet's verdict.
    */
   push(d: DissectInput): DissectRecord {
+    const datagram = this.#inputs++;
+    const size = gsoSegmentSize(d.data, (w) => this.#authenticates(w));
+    if (size === undefined) return this.#pushOne(d);
+    const segments = Math.ceil(d.data.length / size);
+    let first: DissectRecord | undefined;
+    for (let k = 0; k < segments; k++) {
+      const data = d.data.subarray(k * size, Math.min(d.data.length, (k + 1) * size));
+      const rec = this.#pushOne({ ...d, data });
+      rec.gso = { datagram, segment: k, segments, size };
+      first ??= rec;
+    }
+    return first!;
+  }
+
+  /** True if `wire`, taken as one whole unfragmented packet, authenticates with a known key. */
+  #authenticates(wire: Uint8Array): boolean {
+    if (wire.length < MIN_PACKET_LENGTH || wire.length > MAX_PACKET_LENGTH) return false;
+    if (isFragment(wire) || isFragmented(wire)) return false;
+    const c = getCipher(wire);
+    if (c !== Cipher.C25519_POLY1305_NONE && c !== Cipher.C25519_POLY1305_SALSA2012) {
+      if (c !== Cipher.AES_GMAC_SIV) return false;
+    }
+    const keys = this.keyring.keysFor(getSource(wire), getDest(wire));
+    return keys !== undefined && dearmor(wire.slice(), wire.length, keys);
+  }
+
+  #pushOne(d: DissectInput): DissectRecord {
     const b = d.data;
     const rec: DissectRecord = {
       index: this.records.length,
@@ -456,6 +493,55 @@ export class Dissector {
   }
 }
 
+/** Smallest segment a GSO super-datagram is split into (a fragment: header + 1 byte). */
+const MIN_GSO_SEGMENT = FRAGMENT_HEADER_LENGTH + 1;
+
+/** Whether `b[o..e)` is structurally a ZeroTier datagram for the ZeroTier destination `dest`. */
+function plausibleDatagram(b: Uint8Array, o: number, e: number, dest: Uint8Array): boolean {
+  const len = e - o;
+  if (len < MIN_GSO_SEGMENT) return false;
+  for (let i = 0; i < 5; i++) if (b[o + 8 + i] !== dest[i]) return false;
+  if (b[o + 13] === 0xff) {
+    // a fragment: 2..16 pieces, number 1..total-1
+    const total = b[o + 14] >> 4, no = b[o + 14] & 0x0f;
+    return total >= 2 && total <= MAX_PACKET_FRAGMENTS && no >= 1 && no < total;
+  }
+  // a packet (a source address never starts with 0xff): header length, a source address that
+  // is not 0, a known cipher
+  if (len < MIN_PACKET_LENGTH || ((b[o + 18] >> 3) & 7) > Cipher.AES_GMAC_SIV) return false;
+  return (b[o + 13] | b[o + 14] | b[o + 15] | b[o + 16] | b[o + 17]) !== 0;
+}
+
+/**
+ * The segment size of a UDP GSO super-datagram, or undefined if `b` is one datagram. A capture
+ * on a veth or bridge sees a `UDP_SEGMENT` send (zt sends runs of equal-sized datagrams to one
+ * peer that way) before the kernel segments it: one UDP payload holding several datagrams of
+ * the same size, the last possibly shorter. It is taken for one when some size s splits it
+ * into at least two pieces that are each structurally a ZeroTier datagram (packet or fragment)
+ * for the same ZeroTier destination, and the whole does not itself authenticate as one packet
+ * (`authenticates`); the smallest such s wins.
+ */
+export function gsoSegmentSize(
+  b: Uint8Array,
+  authenticates: (whole: Uint8Array) => boolean = () => false,
+): number | undefined {
+  const len = b.length;
+  if (len < 2 * MIN_GSO_SEGMENT) return undefined;
+  const dest = b.subarray(8, 13);
+  // addresses 0 and 0xff.... are reserved: no packet goes there
+  if (dest[0] === 0xff || (dest[0] | dest[1] | dest[2] | dest[3] | dest[4]) === 0) return undefined;
+  if (!plausibleDatagram(b, 0, len, dest)) return undefined;
+  for (let s = MIN_GSO_SEGMENT; s < len; s++) {
+    // cheap first test: the second piece must name the same destination
+    if (b[s + 8] !== dest[0] || b[s + 12] !== dest[4]) continue;
+    if (len - s < MIN_GSO_SEGMENT) break;
+    let ok = plausibleDatagram(b, 0, s, dest);
+    for (let o = s; ok && o < len; o += s) ok = plausibleDatagram(b, o, Math.min(len, o + s), dest);
+    if (ok) return authenticates(b) ? undefined : s;
+  }
+  return undefined;
+}
+
 /** The total piece count of a completed packet, from its fragments' headers. */
 function fragmentTotalOf(records: DissectRecord[], pieces: number[]): number {
   for (const i of pieces) {
@@ -481,12 +567,13 @@ export function dissect(
 /** Counts verdicts over records and the fragmented packets reassembled. */
 export function summarizeDissection(records: readonly DissectRecord[]): DissectSummary {
   const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
-  let reassembled = 0;
+  let reassembled = 0, gsoSplit = 0;
   for (const r of records) {
     verdicts[r.verdict]++;
     if (r.completes) reassembled++;
+    if (r.gso?.segment === 0) gsoSplit++;
   }
-  return { datagrams: records.length, verdicts, reassembled };
+  return { datagrams: records.length, verdicts, reassembled, gsoSplit };
 }
 
 // ---- verb summaries ----

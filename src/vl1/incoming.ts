@@ -3,6 +3,7 @@ import { SOFTWARE_VERSION } from "../version.ts";
 import { dearmor, helloCryptField } from "./armor.ts";
 import { uncompressPacket } from "./compression.ts";
 import { Identity } from "./identity.ts";
+import { identityKey } from "./identity_checks.ts";
 import type { InetAddress } from "./inet_address.ts";
 import type { Node } from "./node.ts";
 import { PUSH_DIRECT_PATHS_MAX_PER_SCOPE_AND_FAMILY, trustedPathIdFor } from "./node_settings.ts";
@@ -58,15 +59,6 @@ const NONTRIVIAL = new Set<number>([
   Verb.NETWORK_CONFIG,
   Verb.MULTICAST_FRAME,
 ]);
-
-/** Identities whose memory-hard check passed (shared by all nodes in a process; bounded). */
-const VALIDATED = new Set<string>();
-/** Bound of {@link VALIDATED}. */
-const VALIDATED_MAX = 16_384;
-
-function validatedKey(id: Identity): string {
-  return id.toString(false);
-}
 
 /** Inbound packet handling for a Node. */
 export class Incoming {
@@ -213,6 +205,7 @@ export class Incoming {
     if (peer && !peer.identity.equals(identity)) {
       // Address collision: answer only if the packet authenticates under the claimed identity.
       if (!node.identityGate.allow(now, remote)) return;
+      if (!node.identityChecks.payAgreement(now)) return;
       const key = node.identity.agree(identity);
       if (!key) return;
       const keys = new PeerKeys(key);
@@ -234,18 +227,19 @@ export class Incoming {
       }
     } else {
       if (authenticated) return;
-      const vk = validatedKey(identity);
-      const cached = VALIDATED.has(vk);
-      if (!cached && !node.identityGate.allow(now, remote)) return;
+      // Unknown sender: the costly checks run once per identity (results remembered, a failed
+      // one is refused at once when replayed), per source /24 gate, within the CPU budget.
+      const checks = node.identityChecks;
+      const vk = identityKey(identity);
+      const known = checks.known(vk);
+      if (known === "invalid") return;
+      if (known === undefined && !node.identityGate.allow(now, remote)) return;
+      if (!checks.payAgreement(now)) return;
       const key = node.identity.agree(identity);
       if (!key) return;
       const keys = new PeerKeys(key);
       if (!dearmor(pkt, len, keys)) return;
-      if (!cached) {
-        if (!identity.validate()) return;
-        if (VALIDATED.size >= VALIDATED_MAX) VALIDATED.clear();
-        VALIDATED.add(vk);
-      }
+      if (known === undefined && checks.validate(now, identity, vk) !== true) return;
       peer = t.addPeer(identity, keys);
       if (!peer) return;
       isNew = true;
@@ -334,7 +328,7 @@ export class Incoming {
         if (id && id.address.value !== node.address.value) {
           const have = t.peers.get(id.address.value);
           if (have) node.peerLearned(now, have);
-          else if (id.validate()) {
+          else if (node.identityChecks.check(now, id) === true) {
             const np = t.addPeer(id);
             if (np) node.peerLearned(now, np);
           }

@@ -2,6 +2,7 @@
 import type { Address } from "./address.ts";
 import { isFragment, Reassembler } from "./fragment.ts";
 import type { Identity } from "./identity.ts";
+import { IdentityChecks } from "./identity_checks.ts";
 import type { InetAddress } from "./inet_address.ts";
 import { Incoming } from "./incoming.ts";
 import { ExpectingReplies } from "./expect_reply.ts";
@@ -37,9 +38,11 @@ import { WhoisQueue } from "./whois_queue.ts";
 import { type PeerInfo, peerInfo } from "./peer_info.ts";
 import { peerReceived, pingAndKeepalive, surfaceReported } from "./node_keepalive.ts";
 import { NodePings } from "./node_pings.ts";
+import type { NodeTableStats } from "./node_tables.ts";
 import { parseWorld, serializeWorld, type World } from "./world.ts";
 
 export type { NodeSettings } from "./node_settings.ts";
+export type { NodeTableStats } from "./node_tables.ts";
 export type { PathInfo, PeerInfo } from "./peer_info.ts";
 export type { NodeOptions, UpperLayer } from "./node_host.ts";
 
@@ -80,6 +83,8 @@ export class Node {
   /** @internal */ readonly identityGate = new IdentityValidationGate(
     IDENTITY_VALIDATION_SOURCE_RATE_LIMIT,
   );
+  /** @internal Remembered identity checks and their CPU budget. */
+  readonly identityChecks: IdentityChecks;
   readonly #reassembler = new Reassembler({ reuseOutput: true });
   #upper: UpperLayer | undefined;
   #online = false;
@@ -99,9 +104,14 @@ export class Node {
     this.settings = resolveSettings(opts.settings);
     this.#now = opts.now;
     this.#lastHousekeeping = opts.now;
+    this.identityChecks = new IdentityChecks({
+      validationCostMs: this.settings.identityValidationCostMs,
+      agreementCostMs: this.settings.identityAgreementCostMs,
+    });
     this.topology = new Topology(opts.identity, opts.host, opts.planet, this.settings.maxPeers);
     this.switch = new Switch(this);
     this.incoming = new Incoming(this);
+    this.topology.validateIdentity = (id) => this.identityChecks.check(this.#now, id) === true;
     this.topology.onCacheLoad = (peer, paths) => {
       for (const a of paths) {
         if (this.shouldUsePath(peer.identity.address.value, -1, a)) {
@@ -176,6 +186,16 @@ export class Node {
   peer(addr: Address): PeerInfo | undefined {
     const p = this.topology.peers.get(addr.value);
     return p ? this.#info(p) : undefined;
+  }
+
+  /**
+   * Changes settings while running (local.conf reloads): `physical` (MTU, trusted paths),
+   * `localAddresses` and `cipher` take effect from the next packet; other fields are ignored.
+   */
+  updateSettings(s: Pick<Partial<NodeSettings>, "physical" | "localAddresses" | "cipher">): void {
+    if (s.physical !== undefined) this.settings.physical = s.physical;
+    if (s.localAddresses !== undefined) this.settings.localAddresses = s.localAddresses;
+    if (s.cipher === "aes" || s.cipher === "salsa2012") this.settings.cipher = s.cipher;
   }
 
   /** Our externally observed addresses. */
@@ -280,6 +300,35 @@ export class Node {
       peers: this.topology.peers.size,
       paths: this.topology.pathCount,
       queued: this.whois.size,
+    };
+  }
+
+  /** Entries of every table keyed by what peers send, and drop counts (metrics, tests). */
+  tableStats(): NodeTableStats {
+    const t = this.topology;
+    const c = this.identityChecks.stats();
+    return {
+      peers: t.peers.size,
+      paths: t.pathCount,
+      whoisQueue: this.whois.size,
+      whoisRequests: this.whois.gateSize,
+      fragments: this.#reassembler.pending(this.#now),
+      rendezvous: this.rendezvous.size,
+      selfAwareness: this.selfAwareness.size,
+      uniteGate: this.uniteGate.size,
+      peerCacheMisses: t.cacheMissCount,
+      identityNegative: c.negativeEntries,
+      identityPositive: c.positiveEntries,
+      identityValidations: c.validations,
+      identityAgreements: c.agreements,
+      identityFailures: c.failures,
+      identityReplaysDropped: c.replaysDropped,
+      identityBudgetDropped: c.budgetDropped,
+      whoisQueueDropped: this.whois.dropped,
+      whoisRequestsEvicted: this.whois.gateEvicted,
+      selfAwarenessEvicted: this.selfAwareness.evicted,
+      pathsRefused: t.pathsRefused,
+      peersEvicted: t.peersEvicted,
     };
   }
 

@@ -90,6 +90,13 @@ export interface NodeSettings {
   allowLoopbackPaths: boolean;
   /** Cipher for encrypted packets to AES-capable peers (default {@link DEFAULT_PEER_CIPHER}). */
   cipher: PeerCipher;
+  /**
+   * Cost charged to the identity check budget per memory-hard check (ms; default
+   * `IDENTITY_VALIDATION_COST_MS`); the service measures it at start.
+   */
+  identityValidationCostMs?: number;
+  /** Cost charged per key agreement for an unknown sender (ms; default 1); measured likewise. */
+  identityAgreementCostMs?: number;
 }
 
 /** Fills in defaults. */
@@ -101,6 +108,8 @@ export function resolveSettings(s: Partial<NodeSettings> | undefined): NodeSetti
     localAddresses: s?.localAddresses ?? [],
     allowLoopbackPaths: s?.allowLoopbackPaths ?? false,
     cipher: s?.cipher === "aes" || s?.cipher === "salsa2012" ? s.cipher : DEFAULT_PEER_CIPHER,
+    identityValidationCostMs: s?.identityValidationCostMs,
+    identityAgreementCostMs: s?.identityAgreementCostMs,
   };
 }
 

@@ -17,6 +17,17 @@ const MAX_ENTRIES = 1024;
 /** Records reported surface addresses; tells the caller when a trusted report changed our IP. */
 export class SelfAwareness {
   readonly #entries = new Map<string, Entry>();
+  #evicted = 0;
+
+  /** Entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Entries dropped early because the table was full. */
+  get evicted(): number {
+    return this.#evicted;
+  }
 
   /**
    * Records that `reporter` (seen at `reporterPhysical` on `localSocket`) says we are at
@@ -51,7 +62,12 @@ export class SelfAwareness {
       return { scope, family: myPhysical.family };
     }
     if (!e && this.#entries.size >= MAX_ENTRIES) this.clean(now);
-    if (!e && this.#entries.size >= MAX_ENTRIES) return undefined;
+    if (!e && this.#entries.size >= MAX_ENTRIES) {
+      // still full: the oldest report goes (a flood never locks newer reporters out)
+      const first = this.#entries.keys().next();
+      if (!first.done) this.#entries.delete(first.value);
+      this.#evicted++;
+    }
     this.#entries.set(key, {
       reporterPhysicalKey: rk,
       scope,

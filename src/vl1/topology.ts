@@ -14,7 +14,7 @@ import { serializeWorld, shouldReplaceWorld, verifyWorld, type World, WorldType 
 export type PeerRole = "LEAF" | "MOON" | "PLANET";
 
 /** Most shared Path objects kept. */
-const MAX_PATHS = 65_536;
+export const MAX_PATHS = 65_536;
 /** Most moons orbited (and pending seeds). */
 const MAX_MOONS = 64;
 
@@ -30,6 +30,9 @@ export class Topology {
   readonly #maxPeers: number;
   readonly peers = new Map<number, Peer>();
   readonly #paths = new Map<string, Path>();
+  #cleanCredit = 0;
+  #pathsRefused = 0;
+  #peersEvicted = 0;
   #planet: World;
   #moons: World[] = [];
   /** Pending moon seeds: world id → seed address. */
@@ -41,6 +44,11 @@ export class Topology {
   readonly #savedKeys = new WeakMap<Peer, string>();
   /** Addresses recently looked up in the peer cache without success. */
   readonly #cacheMisses = new Set<number>();
+  /**
+   * Checks a cached identity's proof of work before the peer is loaded (the node routes this
+   * through its remembered checks and budget: any packet naming the address triggers a load).
+   */
+  validateIdentity: (id: Identity) => boolean = (id) => id.validate();
   /** Called when a peer is loaded from the cache (to HELLO its cached paths). */
   onCacheLoad?: (peer: Peer, paths: InetAddress[]) => void;
 
@@ -144,11 +152,37 @@ export class Topology {
     const k = pathKey(localSocket, remote);
     let p = this.#paths.get(k);
     if (!p) {
-      if (this.#paths.size >= MAX_PATHS) this.cleanPaths(Infinity);
       p = new Path(localSocket, remote);
+      if (this.#paths.size >= MAX_PATHS) {
+        // full: drop unused paths (a walk, so at most once per MAX_PATHS / 16 new paths); if
+        // still full, the path serves this packet only and is not remembered
+        if (this.#cleanCredit <= 0) {
+          this.#cleanCredit = MAX_PATHS >> 4;
+          this.cleanPaths(Infinity);
+        } else this.#cleanCredit--;
+        if (this.#paths.size >= MAX_PATHS) {
+          this.#pathsRefused++;
+          return p;
+        }
+      }
       this.#paths.set(k, p);
     }
     return p;
+  }
+
+  /** New paths not remembered because the path table was full (cumulative). */
+  get pathsRefused(): number {
+    return this.#pathsRefused;
+  }
+
+  /** Addresses remembered as absent from the peer cache. */
+  get cacheMissCount(): number {
+    return this.#cacheMisses.size;
+  }
+
+  /** Peers evicted to stay within the peer bound (cumulative). */
+  get peersEvicted(): number {
+    return this.#peersEvicted;
   }
 
   /** An existing path object, without creating one. */
@@ -329,6 +363,7 @@ export class Topology {
     if (victim !== undefined) {
       this.savePeer(this.peers.get(victim)!);
       this.peers.delete(victim);
+      this.#peersEvicted++;
     }
   }
 
@@ -340,7 +375,7 @@ export class Topology {
     } catch {
       rec = undefined;
     }
-    if (!rec || rec.identity.address.value !== addr || !rec.identity.validate()) {
+    if (!rec || rec.identity.address.value !== addr || !this.validateIdentity(rec.identity)) {
       if (this.#cacheMisses.size >= 4096) this.#cacheMisses.clear();
       this.#cacheMisses.add(addr);
       return undefined;

@@ -33,21 +33,32 @@ export interface RxEntry {
   created: number;
 }
 
+/** Most addresses whose last WHOIS time is remembered. */
+export const WHOIS_GATE_MAX = 4096;
+
 /** TX/RX queues (32 entries each, 5 s timeout) and per-address WHOIS send times (500 ms gate). */
 export class WhoisQueue {
   tx: TxEntry[] = [];
   rx: RxEntry[] = [];
   readonly #lastWhois = new Map<number, number>();
+  #gateEvicted = 0;
+  #dropped = 0;
 
   /** Queues an outbound packet (the oldest is dropped when full). */
   queueTx(e: TxEntry): void {
-    if (this.tx.length >= QUEUE_SIZE) this.tx.shift();
+    if (this.tx.length >= QUEUE_SIZE) {
+      this.tx.shift();
+      this.#dropped++;
+    }
     this.tx.push(e);
   }
 
   /** Queues an inbound packet (the oldest is dropped when full). */
   queueRx(e: RxEntry): void {
-    if (this.rx.length >= QUEUE_SIZE) this.rx.shift();
+    if (this.rx.length >= QUEUE_SIZE) {
+      this.rx.shift();
+      this.#dropped++;
+    }
     this.rx.push(e);
   }
 
@@ -55,10 +66,31 @@ export class WhoisQueue {
   shouldSendWhois(now: number, addr: number): boolean {
     const t = this.#lastWhois.get(addr);
     if (t !== undefined && now - t < WHOIS_RETRY_DELAY && now >= t) return false;
-    if (t === undefined && this.#lastWhois.size >= 4096) this.#clean(now);
-    if (t === undefined && this.#lastWhois.size >= 4096) return false;
+    if (t === undefined && this.#lastWhois.size >= WHOIS_GATE_MAX) this.#clean(now);
+    if (t === undefined && this.#lastWhois.size >= WHOIS_GATE_MAX) {
+      // still full: forget the oldest request (it may be re-asked sooner; never refuse a new one)
+      const first = this.#lastWhois.keys().next();
+      if (!first.done) this.#lastWhois.delete(first.value);
+      this.#gateEvicted++;
+    }
+    this.#lastWhois.delete(addr);
     this.#lastWhois.set(addr, now);
     return true;
+  }
+
+  /** Addresses with a recent WHOIS send time remembered (the 500 ms gate). */
+  get gateSize(): number {
+    return this.#lastWhois.size;
+  }
+
+  /** Gate entries forgotten early because the gate was full. */
+  get gateEvicted(): number {
+    return this.#gateEvicted;
+  }
+
+  /** Queued entries dropped because a queue was full. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /** Removes and returns the TX entries for `addr`. */

@@ -1,4 +1,5 @@
 // The VL2 data plane: tap frames out as FRAME/EXT_FRAME/multicast, inbound frames gated, checked and written to the tap (spec §4.6, §4.7, §4.14, §8.6).
+import type { SubscriptionLimits } from "./multicast_ledger.ts";
 import { Address } from "../vl1/address.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { PeerInfo } from "../vl1/node.ts";
@@ -218,6 +219,8 @@ export interface FramesOptions {
   filter?: FrameFilter;
   /** Whether our in-process controller recently authorized `peer` on `nwid` (LIKE/GATHER). */
   controllerAuthorized?: (now: number, nwid: bigint, peer: number) => boolean;
+  /** Caps of learned multicast subscriptions (per member, total); defaults if absent. */
+  multicastLimits?: SubscriptionLimits;
 }
 
 interface Held {
@@ -311,6 +314,7 @@ export class Frames implements FrameHandler {
       filterOutbound: (net, dest, s, d, et, p, a, b) =>
         this.filter.filterOutbound(net, dest, s, d, et, p, a, b, this.#now),
       controllerAuthorized: opts.controllerAuthorized,
+      limits: opts.multicastLimits,
     });
   }
 

@@ -18,6 +18,7 @@ import {
 import { writeMac, writeU16, writeU32, writeU64 } from "../vl1/verbs/wire.ts";
 import type { DataPlaneNetwork, DataPlaneNetworks, DataPlaneNode, PacketInfo } from "./frames.ts";
 import { BROADCAST_MAC, ndMulticastMac } from "./mac.ts";
+import { SubscriptionLedger, type SubscriptionLimits } from "./multicast_ledger.ts";
 import {
   NETCONF_FLAG_DISABLE_COMPRESSION,
   NETCONF_FLAG_ENABLE_BROADCAST,
@@ -58,12 +59,12 @@ export const MULTICAST_GATHER_MAX_RESULTS = Math.min(
   0xffff,
   Math.floor((MAX_PACKET_LENGTH - 28 - 9 - 8 - 6 - 4 - 1 - 4 - 2) / 5),
 );
-/** Bounds of the member DB (per network groups, per group members, networks tracked). */
-export const MULTICAST_MAX_GROUPS_PER_NETWORK = 4_096;
-/** Most members remembered per group. */
+/**
+ * Most members remembered per group. Learned subscriptions as a whole are bounded by the
+ * {@link SubscriptionLedger} caps (per member and in total), which also bound the groups and
+ * networks they create: a group or network with no member left is dropped.
+ */
 export const MULTICAST_MAX_MEMBERS_PER_GROUP = 16_384;
-/** Most networks with multicast state (roots track networks they never joined). */
-export const MULTICAST_MAX_NETWORKS = 4_096;
 /** Most outbound multicasts waiting per group. */
 export const MULTICAST_MAX_PENDING_PER_GROUP = 8;
 
@@ -91,6 +92,8 @@ export interface MulticasterOptions {
   filterOutbound?: MulticastOutboundFilter;
   /** Whether our in-process controller recently authorized `peer` on `nwid` (optional). */
   controllerAuthorized?: (now: number, nwid: bigint, peer: number) => boolean;
+  /** Caps of the learned subscriptions (defaults: 1,024 per member, 65,536 in total). */
+  limits?: SubscriptionLimits;
 }
 
 interface PendingMulticast {
@@ -106,7 +109,18 @@ interface PendingMulticast {
   expires: number;
 }
 
+/**
+ * Shared empty lists for state made on demand (a root tracks many networks it never joined):
+ * never mutated, replaced by a fresh array before the first push.
+ */
+const NO_PENDING: PendingMulticast[] = [];
+const NO_GROUPS: MulticastGroup[] = [];
+
 interface GroupState {
+  /** Where it lives (to drop it once empty). */
+  nwid: bigint;
+  mac: number;
+  adi: number;
   /** member address → last LIKE / gather time. */
   members: Map<number, number>;
   lastExplicitGather: number;
@@ -124,10 +138,11 @@ interface NetState {
   announcedConfig: NetworkConfig | undefined;
   extraChanged: boolean;
   lastUpstreamAnnounce: number;
-  /** member address → last time it passed our gate. */
-  gatePassed: Map<number, number>;
-  /** member address → last time we sent it our LIKEs. */
-  likedAt: Map<number, number>;
+  /**
+   * member address → when it last passed our gate and when we last sent it our LIKEs (made on
+   * first use: networks we only relay LIKEs for never need it).
+   */
+  gated: Map<number, { passed: number; liked: number }> | undefined;
 }
 
 /** Our groups on a network (spec §5.3, §9.9): broadcast if enabled, ARP/ND groups of our IPs, the tap's. */
@@ -199,6 +214,7 @@ export class Multicaster {
   readonly #filter: MulticastOutboundFilter;
   readonly #authorized: (now: number, nwid: bigint, peer: number) => boolean;
   readonly #state = new Map<bigint, NetState>();
+  readonly #ledger: SubscriptionLedger<GroupState>;
   readonly #addrs = new Map<number, Address>();
   /** Reused buffer for building MULTICAST_FRAME payloads. */
   readonly #buf = new Uint8Array(MAX_PACKET_LENGTH);
@@ -211,6 +227,7 @@ export class Multicaster {
     this.#random = opts.random;
     this.#filter = opts.filterOutbound ?? (() => true);
     this.#authorized = opts.controllerAuthorized ?? (() => false);
+    this.#ledger = new SubscriptionLedger(opts.limits);
   }
 
   // ---- subscriptions ---------------------------------------------------------------------------
@@ -247,12 +264,20 @@ export class Multicaster {
    */
   add(now: number, nwid: bigint, mac: number, adi: number, member: number): void {
     if (member === this.#node.address.value || member === 0) return;
-    const g = this.#group(nwid, mac, adi, true);
+    let g = this.#group(nwid, mac, adi, false);
+    if (g?.members.has(member)) {
+      g.members.set(member, now);
+      this.#ledger.touch(member, g);
+      return;
+    }
+    if (g && g.members.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
+    const v = this.#ledger.victim(member);
+    if (v) this.#drop(v.group, v.peer);
+    g = this.#group(nwid, mac, adi, true); // again: dropping may have removed it
     if (!g) return;
-    const isNew = !g.members.has(member);
-    if (isNew && g.members.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
     g.members.set(member, now);
-    if (isNew && g.pending.length > 0) this.#sendPendingTo(now, nwid, g, member);
+    this.#ledger.added(member, g);
+    if (g.pending.length > 0) this.#sendPendingTo(now, nwid, g, member);
   }
 
   /** Known members of (mac, adi) on `nwid` (unexpired as of the last expiry pass). */
@@ -368,11 +393,16 @@ export class Multicaster {
   gatePassed(now: number, net: DataPlaneNetwork, peer: number): void {
     const st = this.#net(net.id);
     if (!st) return;
-    if (!st.gatePassed.has(peer) && st.gatePassed.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
-    st.gatePassed.set(peer, now);
-    const last = st.likedAt.get(peer);
-    if (last === undefined || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
-      st.likedAt.set(peer, now);
+    const gated = st.gated ??= new Map();
+    let e = gated.get(peer);
+    if (!e) {
+      if (gated.size >= MULTICAST_MAX_MEMBERS_PER_GROUP) return;
+      e = { passed: now, liked: -Infinity };
+      gated.set(peer, e);
+    }
+    e.passed = now;
+    if (now - e.liked >= MULTICAST_ANNOUNCE_PERIOD) {
+      e.liked = now;
       this.#sendLikes(now, net, peer, this.ourGroups(net));
     }
   }
@@ -484,6 +514,7 @@ export class Multicaster {
         g.lastExplicitGather = now;
         this.#explicitGather(now, net, mac, adi, limit - known + 1);
       }
+      if (g.pending === NO_PENDING) g.pending = [];
       if (g.pending.length >= MULTICAST_MAX_PENDING_PER_GROUP) g.pending.shift();
       g.pending.push({
         packet: pkt.slice(),
@@ -537,15 +568,14 @@ export class Multicaster {
       st.lastUpstreamAnnounce = now;
       for (const a of this.upstreamTargets(net)) this.#sendLikes(now, net, a, groups);
     }
-    for (const [peer, t] of st.gatePassed) {
-      if (now - t > MULTICAST_MEMBER_ACTIVITY) {
-        st.gatePassed.delete(peer);
-        st.likedAt.delete(peer);
+    if (!st.gated) return;
+    for (const [peer, e] of st.gated) {
+      if (now - e.passed > MULTICAST_MEMBER_ACTIVITY) {
+        st.gated.delete(peer);
         continue;
       }
-      const last = st.likedAt.get(peer) ?? -Infinity;
-      if (added || now - last >= MULTICAST_ANNOUNCE_PERIOD) {
-        st.likedAt.set(peer, now);
+      if (added || now - e.liked >= MULTICAST_ANNOUNCE_PERIOD) {
+        e.liked = now;
         this.#sendLikes(now, net, peer, groups);
       }
     }
@@ -566,22 +596,41 @@ export class Multicaster {
     return { networks: this.#state.size, groups, members, pending };
   }
 
+  /**
+   * Table sizes without a walk (for metrics): learned subscriptions, members holding some,
+   * the most one member holds, subscriptions evicted to stay within the caps, networks tracked.
+   */
+  tableStats(): {
+    subscriptions: number;
+    subscribers: number;
+    largest: number;
+    evicted: number;
+    networks: number;
+  } {
+    const l = this.#ledger;
+    return {
+      subscriptions: l.size,
+      subscribers: l.peers,
+      largest: l.largest,
+      evicted: l.evicted,
+      networks: this.#state.size,
+    };
+  }
+
   // ---- private ---------------------------------------------------------------------------------
 
   #net(nwid: bigint): NetState | undefined {
     let st = this.#state.get(nwid);
     if (st) return st;
-    if (this.#state.size >= MULTICAST_MAX_NETWORKS) return undefined;
     st = {
       groups: new Map(),
       groupCount: 0,
-      extra: [],
-      announced: [],
+      extra: NO_GROUPS,
+      announced: NO_GROUPS,
       announcedConfig: undefined,
       extraChanged: false,
       lastUpstreamAnnounce: -Infinity,
-      gatePassed: new Map(),
-      likedAt: new Map(),
+      gated: undefined,
     };
     this.#state.set(nwid, st);
     return st;
@@ -593,15 +642,34 @@ export class Multicaster {
     let byAdi = st.groups.get(mac);
     let g = byAdi?.get(adi);
     if (g || !create) return g;
-    if (st.groupCount >= MULTICAST_MAX_GROUPS_PER_NETWORK) return undefined;
     if (!byAdi) {
       byAdi = new Map();
       st.groups.set(mac, byAdi);
     }
-    g = { members: new Map(), lastExplicitGather: -Infinity, pending: [] };
+    g = { nwid, mac, adi, members: new Map(), lastExplicitGather: -Infinity, pending: NO_PENDING };
     byAdi.set(adi, g);
     st.groupCount++;
     return g;
+  }
+
+  /** Forgets `member` in `g`; drops `g` once unused, and its network's state once empty. */
+  #drop(g: GroupState, member: number): void {
+    if (g.members.delete(member)) this.#ledger.removed(member, g);
+    if (g.members.size > 0 || g.pending.length > 0) return;
+    const st = this.#state.get(g.nwid);
+    const byAdi = st?.groups.get(g.mac);
+    if (!st || !byAdi || byAdi.get(g.adi) !== g) return;
+    byAdi.delete(g.adi);
+    st.groupCount--;
+    if (byAdi.size === 0) st.groups.delete(g.mac);
+    this.#dropNetIfIdle(g.nwid, st);
+  }
+
+  /** Drops the state of a network we have not joined once nothing in it is left. */
+  #dropNetIfIdle(nwid: bigint, st: NetState): void {
+    if (st.groups.size > 0 || (st.gated?.size ?? 0) > 0 || st.extra.length > 0) return;
+    if (this.#networks.get(nwid)) return;
+    this.#state.delete(nwid);
   }
 
   #addr(a: number): Address {
@@ -765,13 +833,16 @@ export class Multicaster {
   #expire(now: number): void {
     const fullPass = now - this.#lastExpire >= MULTICAST_ANNOUNCE_PERIOD;
     if (fullPass) this.#lastExpire = now;
-    for (const st of this.#state.values()) {
+    for (const [nwid, st] of this.#state) {
       for (const [mac, byAdi] of st.groups) {
         for (const [adi, g] of byAdi) {
           if (g.pending.length > 0) g.pending = g.pending.filter((p) => p.expires >= now);
           if (fullPass) {
             for (const [a, t] of g.members) {
-              if (now - t > MULTICAST_LIKE_EXPIRE) g.members.delete(a);
+              if (now - t > MULTICAST_LIKE_EXPIRE) {
+                g.members.delete(a);
+                this.#ledger.removed(a, g);
+              }
             }
           }
           if (
@@ -784,6 +855,7 @@ export class Multicaster {
         }
         if (byAdi.size === 0) st.groups.delete(mac);
       }
+      if (fullPass) this.#dropNetIfIdle(nwid, st);
     }
   }
 }

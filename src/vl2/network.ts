@@ -271,15 +271,24 @@ export class Network {
       this.#ctx.selfRequest?.(now, this);
       return;
     }
-    const payload = encodeNetworkConfigRequest({
+    const payload = this.configRequestPayload();
+    this.#ctx.send(now, this.controller, Verb.NETWORK_CONFIG_REQUEST, payload, {
+      compress: true,
+      encrypt: true,
+    });
+  }
+
+  /**
+   * The NETWORK_CONFIG_REQUEST payload for this network: our metadata and the revision and
+   * timestamp of the config we hold (also what an in-process controller is handed when we
+   * control this network ourselves).
+   */
+  configRequestPayload(): Uint8Array {
+    return encodeNetworkConfigRequest({
       networkId: this.id,
       metadata: this.#ctx.requestMetadata,
       revision: this.#config?.revision ?? 0n,
       timestamp: this.#config?.timestamp ?? 0n,
-    });
-    this.#ctx.send(now, this.controller, Verb.NETWORK_CONFIG_REQUEST, payload, {
-      compress: true,
-      encrypt: true,
     });
   }
 

@@ -156,13 +156,30 @@ export function nodeWhois(node: Node): (now: number, address: number) => void {
   return (now, a) => node.requestWhois(now, a);
 }
 
+/** What our own controller hands us for a network we control (see `Networks.deliverFromSelf`). */
+export type SelfDelivery =
+  /** Signed config chunks (the bodies of OK(NETWORK_CONFIG_REQUEST) or NETWORK_CONFIG). */
+  | { kind: "config"; chunks: Uint8Array[] }
+  /** Our request was refused. */
+  | {
+    kind: "error";
+    networkId: bigint;
+    failure: "NOT_FOUND" | "ACCESS_DENIED" | "AUTHENTICATION_REQUIRED";
+    errorData?: Uint8Array;
+  }
+  /** A NETWORK_CREDENTIALS payload (revocations). */
+  | { kind: "credentials"; payload: Uint8Array };
+
 /** A node's joined networks; implements the node's {@link UpperLayer}. */
 export class Networks implements UpperLayer {
   /** Frame/multicast layer (a later issue); unset = those packets are dropped. */
   frameHandler?: FrameHandler;
   /** In-process controller for NETWORK_CONFIG_REQUESTs addressed to us. */
   configRequestHandler?: ConfigRequestHandler;
-  /** In-process controller asked directly when we request a network we control. */
+  /**
+   * In-process controller asked directly when we request a network we control. Unset: such a
+   * network is NOT_FOUND (no controller runs here).
+   */
   selfRequest?: (now: number, network: Network) => boolean;
   readonly #node: NetworksNode;
   readonly #host: NetworksHost;
@@ -197,7 +214,12 @@ export class Networks implements UpperLayer {
       requestMetadata: metadata,
       saveConfig: (nwid, bytes) => this.#host.saveConfig(nwid, bytes),
       changed: (nw) => this.#changed(nw),
-      selfRequest: (now, nw) => this.selfRequest?.(now, nw) ?? false,
+      selfRequest: (now, nw) => {
+        if (this.selfRequest) return this.selfRequest(now, nw);
+        // a network of our own address with no controller here: NOT_FOUND, as the reference
+        nw.setFailure("NOT_FOUND");
+        return true;
+      },
     };
   }
 
@@ -269,6 +291,54 @@ export class Networks implements UpperLayer {
     this.#persistLocalConf(nw);
     this.#changed(nw);
     return nw.info();
+  }
+
+  /**
+   * Takes what our own in-process controller answers or pushes to us, for a network we control
+   * and have joined ourselves (the reference answers its own request locally, nothing on the
+   * wire): signed config chunks (applied as from the controller, with no OK sent), an ERROR
+   * code for our request, or a NETWORK_CREDENTIALS payload (its revocations are applied). Returns
+   * true if a joined network took it. Never throws.
+   */
+  deliverFromSelf(now: number, msg: SelfDelivery): boolean {
+    try {
+      const me = this.#node.identity.address.value;
+      switch (msg.kind) {
+        case "config": {
+          let took = false;
+          for (const c of msg.chunks) {
+            if (c.length < 8) continue;
+            const nw = this.#networks.get(readU64(c, 0));
+            if (!nw || nw.controller !== me) continue;
+            const r = nw.handleConfigChunk(now, me, c, 0, c.length);
+            took ||= r.status === "complete" || r.status === "partial";
+          }
+          return took;
+        }
+        case "error": {
+          const nw = this.#networks.get(msg.networkId);
+          if (!nw || nw.controller !== me) return false;
+          nw.setFailure(msg.failure, msg.errorData);
+          return true;
+        }
+        case "credentials": {
+          const creds = decodeNetworkCredentials(msg.payload);
+          if (!creds) return false;
+          let took = false;
+          for (const b of creds.revocations) {
+            const r = revocationDeserialize(b)?.revocation;
+            const nw = r && this.#networks.get(r.networkId);
+            if (r && nw && nw.controller === me) {
+              nw.addRevocation(now, me, r);
+              took = true;
+            }
+          }
+          return took;
+        }
+      }
+    } catch {
+      return false;
+    }
   }
 
   // ---- UpperLayer ------------------------------------------------------------------------------

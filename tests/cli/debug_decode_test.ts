@@ -114,6 +114,7 @@ Deno.test("debug decode --json: one object per line with the same fields, then a
     junk: 3,
     incomplete: 0,
     reassembled: 8,
+    gsoSplit: 0,
   });
   const recs = objs.slice(0, -1);
   assert.ok(recs.every((o) => o.type === "datagram"));

@@ -194,6 +194,24 @@ Deno.test(
     const fail = fakeIo(dir);
     assert.equal(idtoolGenerate(fail, "no-such-dir/x.secret"), 1);
     assert.equal(fail.stderr, "Error writing to no-such-dir/x.secret\n");
+
+    // an existing identity is not overwritten without force (secret or public file)
+    const kept = Deno.readTextFileSync(`${dir}/id.secret`);
+    const again = fakeIo(dir);
+    assert.equal(idtoolGenerate(again, "id.secret", "new.public"), 1);
+    assert.equal(
+      again.stderr,
+      "id.secret already exists; not overwriting it (use --force to replace it)\n",
+    );
+    assert.equal(Deno.readTextFileSync(`${dir}/id.secret`), kept);
+    assert.throws(() => Deno.statSync(`${dir}/new.public`), Deno.errors.NotFound);
+    const pub = fakeIo(dir);
+    assert.equal(idtoolGenerate(pub, "new.secret", "id.public"), 1);
+    assert.match(pub.stderr, /^id\.public already exists/);
+    assert.throws(() => Deno.statSync(`${dir}/new.secret`), Deno.errors.NotFound);
+    const forced = fakeIo(dir);
+    assert.equal(idtoolGenerate(forced, "id.secret", "id.public", undefined, true), 0);
+    assert.notEqual(Deno.readTextFileSync(`${dir}/id.secret`), kept);
   }),
 );
 
@@ -443,6 +461,15 @@ Deno.test(
   withTempDir(async (dir) => {
     const gen = await zt(["idtool", "generate"], dir);
     assert.equal(gen.code, 0);
+    // files: refused when present, replaced with --force
+    Deno.writeTextFileSync(`${dir}/mine.secret`, "keep me");
+    const refused = await zt(["idtool", "generate", "mine.secret"], dir);
+    assert.deepEqual([refused.code, refused.stdout], [1, ""]);
+    assert.match(refused.stderr, /mine\.secret already exists; not overwriting it/);
+    assert.equal(Deno.readTextFileSync(`${dir}/mine.secret`), "keep me");
+    const replaced = await zt(["idtool", "generate", "mine.secret", "--force"], dir);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.ok(Identity.fromString(Deno.readTextFileSync(`${dir}/mine.secret`))?.validate());
     assert.ok(Identity.fromString(gen.stdout)?.validate());
     assert.ok(!gen.stdout.endsWith("\n"));
     assert.equal(gen.stderr, "", "no spinner when stderr is a pipe");

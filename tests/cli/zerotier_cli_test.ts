@@ -12,7 +12,13 @@ import {
   formatPeers,
 } from "../../src/cli/cli_format.ts";
 import { resolveTarget } from "../../src/cli/api_client.ts";
-import { type CliIo, registerZerotierCli, runCliCommand } from "../../src/cli/zerotier_cli.ts";
+import {
+  type CliIo,
+  JOIN_EXIT,
+  portErrorHint,
+  registerZerotierCli,
+  runCliCommand,
+} from "../../src/cli/zerotier_cli.ts";
 import { WorldType } from "../../src/vl1/world.ts";
 
 const HOSTS = ["a", "b", "c", "r"];
@@ -325,7 +331,7 @@ Deno.test("cli against a live service: info, -j, listpeers, peers, listmoons, or
   );
 });
 
-Deno.test("cli join: waits for OK, stops on ACCESS_DENIED, times out, --no-wait", async () => {
+Deno.test("cli join: waits for OK, exit codes for ACCESS_DENIED, NOT_FOUND, PORT_ERROR and timeout, --no-wait", async () => {
   const nwid = "5b1c20a311fca1ca";
   let script: string[] = [];
   const seen: string[] = [];
@@ -357,14 +363,23 @@ Deno.test("cli join: waits for OK, stops on ACCESS_DENIED, times out, --no-wait"
     ]);
     script = ["REQUESTING_CONFIGURATION", "ACCESS_DENIED"];
     r = await run({});
-    assert.deepEqual(r, { code: 1, out: `200 join OK\n200 join ${nwid} ACCESS_DENIED\n`, err: "" });
+    assert.deepEqual(r, { code: 2, out: `200 join OK\n200 join ${nwid} ACCESS_DENIED\n`, err: "" });
+    script = ["NOT_FOUND"];
+    r = await run({});
+    assert.deepEqual(r, { code: 3, out: `200 join OK\n200 join ${nwid} NOT_FOUND\n`, err: "" });
+    script = ["REQUESTING_CONFIGURATION", "PORT_ERROR"];
+    r = await run({});
+    assert.equal(r.code, 5);
+    assert.equal(r.out, `200 join OK\n200 join ${nwid} PORT_ERROR\n`);
+    assert.match(r.err, /\/dev\/net\/tun/);
     script = ["REQUESTING_CONFIGURATION"];
     const t0 = performance.now();
     r = await run({ timeout: "0.6" });
     const took = performance.now() - t0;
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 4);
     assert.equal(r.out, "200 join OK\n");
-    assert.match(r.err, /still REQUESTING_CONFIGURATION after 0\.6 s/);
+    assert.match(r.err, /still REQUESTING_CONFIGURATION after 0\.6 s; gave up waiting, but the/);
+    assert.match(r.err, /network stays joined \(zt leave/);
     assert.ok(took >= 550 && took < 3000, `took ${took} ms`);
     seen.length = 0;
     r = await run({ wait: false });
@@ -376,4 +391,36 @@ Deno.test("cli join: waits for OK, stops on ACCESS_DENIED, times out, --no-wait"
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("cli join: PORT_ERROR hint names /dev/net/tun's absence or mode; --help lists exit codes", async () => {
+  const missing = portErrorHint(() => {
+    throw new Deno.errors.NotFound("no");
+  });
+  assert.match(missing, /\/dev\/net\/tun does not exist: load the tun module/);
+  assert.match(
+    portErrorHint(() => ({ isCharDevice: true, mode: 0o20600 })),
+    /\/dev\/net\/tun has mode 0600: the service needs root or CAP_NET_ADMIN/,
+  );
+  assert.match(portErrorHint(() => ({ isCharDevice: false, mode: 0o100644 })), /not a character/);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5],
+    [
+      JOIN_EXIT.OK,
+      JOIN_EXIT.ERROR,
+      JOIN_EXIT.ACCESS_DENIED,
+      JOIN_EXIT.NOT_FOUND,
+      JOIN_EXIT.TIMEOUT,
+      JOIN_EXIT.REFUSED,
+    ],
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "join", "--help"],
+    stdout: "piped",
+  }).output();
+  const help = new TextDecoder().decode(out.stdout);
+  assert.ok(help.includes("Exit status:\n  0  the network is OK\n"), help);
+  assert.ok(help.includes("2  ACCESS_DENIED"));
+  assert.ok(help.includes("3  NOT_FOUND"));
+  assert.ok(help.includes("4  gave up waiting (--timeout); the network stays joined"));
 });

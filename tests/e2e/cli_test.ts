@@ -112,7 +112,7 @@ Deno.test({
         // join --no-wait of a network a is not authorized on; then a waiting join ends ACCESS_DENIED
         const n2 = await createNetwork(ctl);
         assert.deepEqual(lines((await zt(a, ["join", "--no-wait", n2])).stdout), ["200 join OK"]);
-        const j2 = await zt(a, ["join", n2, "--timeout", "20"], 1);
+        const j2 = await zt(a, ["join", n2, "--timeout", "20"], 2); // exit 2: ACCESS_DENIED
         assert.deepEqual(lines(j2.stdout), ["200 join OK", `200 join ${n2} ACCESS_DENIED`]);
         // -j --no-wait answers the network object
         hasKeys(await ztJson(a, ["join", "--no-wait", n2]), netRec, "join -j");

@@ -174,3 +174,22 @@ Deno.test("config api: served by the live service", async () => {
     await live.stop();
   }
 });
+
+Deno.test("config api: 64-bit values in local.conf stay exact through GET and a settings POST", async () => {
+  const home = Deno.makeTempDirSync();
+  try {
+    const req = setup(home);
+    Deno.writeTextFileSync(
+      `${home}/local.conf`,
+      '{"physical":{"10.0.0.0/8":{"trustedPathId":18446744073709551615}},"settings":{}}',
+    );
+    const got = await req("GET", "/config");
+    assert.match(got.text, /"trustedPathId":18446744073709551615[,}]/);
+    assert.equal((await req("POST", "/config/settings", '{"primaryPort":9994}')).status, 200);
+    const file = Deno.readTextFileSync(`${home}/local.conf`);
+    assert.match(file, /"trustedPathId": 18446744073709551615\n/);
+    assert.match(file, /"primaryPort": 9994/);
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
+});

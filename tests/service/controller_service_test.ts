@@ -1,13 +1,5 @@
 // The embedded controller in the real service on loopback: fixture database served, auth, create, DB path.
 import assert from "node:assert/strict";
-import {
-  memberList,
-  memberSetAuthorized,
-  networkCreate,
-  networkList,
-  networkShow,
-  resolveTarget,
-} from "../../src/cli/controller.ts";
 import { controllerDbPath } from "../../src/service/controller_service.ts";
 import { type LocalConf, parseLocalConf } from "../../src/service/local_conf.ts";
 import { Logger } from "../../src/service/logger.ts";
@@ -178,52 +170,13 @@ Deno.test("controllerDbPath: default, absolute, relative, postgres and non-strin
   assert.match(controllerDbPath("/h", conf({ controllerDbPath: 5 })).warning!, /not a string/);
 });
 
-Deno.test("zt controller admin commands talk to the running service's API", async () => {
-  const home = makeHome();
-  const { svc, port } = await start(home);
-  try {
-    const t = resolveTarget({ home });
-    assert.deepEqual(t, { port, token: "tok-c" });
-    if (typeof t === "string") return;
-    assert.deepEqual(await networkList(t), { ok: true, out: `${RULES_NET}\n${LAB_NET}` });
-    const shown = await networkShow(t, LAB_NET);
-    assert.ok(shown.ok);
-    assert.deepEqual(JSON.parse(shown.out), JSON.parse(fixtureText("controller/network-lab.json")));
-    assert.deepEqual(await memberList(t, RULES_NET), {
-      ok: true,
-      out: "98bec71608 authorized 198.19.0.1\nbeccf08a89 unauthorized -",
-    });
-    const made = await networkCreate(t, { name: "cli-net" });
-    assert.ok(made.ok && /^5b1c20a311[0-9a-f]{6}$/.test(made.out), JSON.stringify(made));
-    assert.deepEqual(await memberSetAuthorized(t, RULES_NET, "BECCF08A89", true), {
-      ok: true,
-      out: `beccf08a89 authorized on ${RULES_NET}`,
-    });
-    assert.equal(svc.controller!.controller.getMember(RULES_NET, "beccf08a89")!.authorized, true);
-    assert.ok((await memberSetAuthorized(t, RULES_NET, "beccf08a89", false)).ok);
-    assert.equal(svc.controller!.controller.getMember(RULES_NET, "beccf08a89")!.authorized, false);
-    // errors are messages, not exceptions
-    assert.deepEqual(await networkShow(t, "5b1c20a311000001"), {
-      ok: false,
-      error: "not found: /controller/network/5b1c20a311000001",
-    });
-    assert.equal((await networkShow(t, "xyz")).ok, false);
-    const badToken = await networkList({ port, token: "nope" });
-    assert.deepEqual(badToken, { ok: false, error: "the local API refused the auth token (401)" });
-  } finally {
-    await svc.stop();
-  }
-  const down = await networkList({ port: freePort(), token: "tok-c" });
-  assert.ok(!down.ok && down.error.startsWith("cannot reach the local API"));
-  Deno.removeSync(home, { recursive: true });
-});
-
 Deno.test("zt controller serve: a real process with the controller, a clear log line, SIGTERM", async () => {
   const home = makeHome();
   const port = freePort();
   const cli = new URL("../../cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, "controller", "serve", home, `-p${port}`],
+    // the home given to `controller` with -D reaches `serve` (whose -p is its own UDP/API port)
+    args: ["run", "-A", cli, "controller", "-D", home, "serve", `-p${port}`],
     stdout: "piped",
     stderr: "piped",
     env: { ZT_LOG: "info" },

@@ -1,7 +1,13 @@
 // Tests for the home directory: location rules, first start, identity reuse, corrupt identity.
 import assert from "node:assert/strict";
 import { fixtureText } from "../fixtures.ts";
-import { HomeError, initHome, resolveHomeDir, SYSTEM_HOME } from "../../src/service/home.ts";
+import {
+  HomeError,
+  homeErrorText,
+  initHome,
+  resolveHomeDir,
+  SYSTEM_HOME,
+} from "../../src/service/home.ts";
 import { systemRandom } from "../../src/service/service.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 
@@ -119,3 +125,13 @@ function exists(p: string): boolean {
     return false;
   }
 }
+
+Deno.test("home errors: a permission error says whose home it is and suggests sudo", () => {
+  const denied = new Deno.errors.PermissionDenied("Permission denied (os error 13): mkdir '/x/h'");
+  assert.equal(
+    homeErrorText(denied),
+    "Permission denied (os error 13): mkdir '/x/h' (run zt as the user that owns the home, " +
+      `for ${SYSTEM_HOME} root: use sudo; or give another home)`,
+  );
+  assert.equal(homeErrorText(new Error("disk full")), "disk full");
+});

@@ -3,7 +3,7 @@ import { fixtureText } from "../fixtures.ts";
 import { c25519Generate } from "../../src/crypto/c25519.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { createNode } from "../../src/service/node_factory.ts";
-import { Service, systemRandom } from "../../src/service/service.ts";
+import { Service, type ServiceOptions, systemRandom } from "../../src/service/service.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { serializeWorld, signWorld, WorldType } from "../../src/vl1/world.ts";
@@ -62,9 +62,11 @@ export interface LiveService {
 
 /**
  * Starts the service in-process: identity a, token `tok-a`, metrics token `met-a`, test planet,
- * local.conf binding 127.0.0.1 only.
+ * local.conf binding 127.0.0.1 only; `extra` overrides service options.
  */
-export async function startLiveService(): Promise<LiveService> {
+export async function startLiveService(
+  extra: Partial<ServiceOptions> = {},
+): Promise<LiveService> {
   const home = Deno.makeTempDirSync({ prefix: "zt-live-test-" });
   Deno.writeTextFileSync(`${home}/identity.secret`, fixtureText("identities/a.secret"));
   Deno.writeTextFileSync(`${home}/authtoken.secret`, "tok-a");
@@ -86,6 +88,7 @@ export async function startLiveService(): Promise<LiveService> {
         log: new Logger("debug", (_l, line) => lines.push(line)),
         apiHosts: ["127.0.0.1"],
         createNode,
+        ...extra,
       });
     } catch (e) {
       if (i === 4) throw e;

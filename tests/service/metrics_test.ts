@@ -1,7 +1,12 @@
 // Metrics: families/types/labels vs the recorded /metrics of 1.14.1, values from node counters, /metrics auth, metrics.prom writer.
 import assert from "node:assert/strict";
 import { fixtureText } from "../fixtures.ts";
-import { MetricsWriter, ServiceMetrics } from "../../src/service/metrics.ts";
+import {
+  MetricsWriter,
+  nodeTableMetrics,
+  ServiceMetrics,
+  TABLE_METRIC_NAMES,
+} from "../../src/service/metrics.ts";
 import { NodeCounters } from "../../src/vl1/node_counters.ts";
 import { Address } from "../../src/vl1/address.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
@@ -115,10 +120,10 @@ function checkAgainstReference(ours: Map<string, Family>): void {
     assert.equal(ours.get(name)?.type, type, name);
     if (ours.get(name)!.samples.length) assert.deepEqual(labelNames(ours.get(name)!), labels);
   }
-  // nothing beyond the reference's families
+  // nothing beyond the reference's families and our table families (a deliberate addition)
   assert.deepEqual(
     [...ours.keys()].sort(),
-    [...REFERENCE.keys(), ...Object.keys(NETWORK_FAMILIES)].sort(),
+    [...REFERENCE.keys(), ...Object.keys(NETWORK_FAMILIES), ...TABLE_METRIC_NAMES].sort(),
   );
 }
 
@@ -297,4 +302,42 @@ Deno.test("metrics: live service /metrics (metrics token or auth token), node tr
   } finally {
     await live.stop();
   }
+});
+
+Deno.test("metrics: table families carry the node's table sizes (gauges) and drops (counters)", async () => {
+  const m = new ServiceMetrics();
+  const fake = {
+    tableStats: () => ({
+      peers: 3,
+      paths: 4,
+      whoisQueue: 1,
+      whoisRequests: 2,
+      fragments: 0,
+      rendezvous: 0,
+      selfAwareness: 5,
+      uniteGate: 0,
+      peerCacheMisses: 0,
+      identityNegative: 7,
+      identityPositive: 2,
+      identityValidations: 9,
+      identityAgreements: 12,
+      identityFailures: 7,
+      identityReplaysDropped: 100,
+      identityBudgetDropped: 40,
+      whoisQueueDropped: 0,
+      whoisRequestsEvicted: 0,
+      selfAwarenessEvicted: 0,
+      pathsRefused: 0,
+      peersEvicted: 0,
+    }),
+  };
+  const tables = nodeTableMetrics(fake);
+  assert.deepEqual(Object.keys(tables).filter((k) => !TABLE_METRIC_NAMES.includes(k)), []);
+  m.update({ peers: [], tables });
+  const text = await m.text();
+  assert.match(text, /^zt_peers_entries 3$/m);
+  assert.match(text, /^zt_identity_negative_entries 7$/m);
+  assert.match(text, /^zt_identity_replays_dropped 100$/m);
+  m.update({ peers: [], tables: { ...tables, zt_identity_replays_dropped: 150 } });
+  assert.match(await m.text(), /^zt_identity_replays_dropped 150$/m);
 });

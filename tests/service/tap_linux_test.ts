@@ -11,6 +11,7 @@ import {
   LinuxTapDevice,
   linuxTapDeviceName,
   MAX_IFNAME,
+  permissionCause,
   pickLinuxTapDeviceName,
   TapError,
 } from "../../ffi/tap_linux.ts";
@@ -262,9 +263,8 @@ Deno.test({
           assert.equal(c.code, 0, c.err);
         }
         Deno.copyFileSync(`${root}deno.json`, `${copy}/deno.json`);
-        Deno.symlinkSync(Deno.realPathSync(`${root}../shared`), `${tmp}/shared`);
         await run(["chmod", "-R", "a+rX", tmp]);
-        const r = await run([
+        const asNobody = [
           "setpriv",
           "--reuid=65534",
           "--regid=65534",
@@ -278,12 +278,32 @@ Deno.test({
           "--no-lock",
           `${copy}/tests/service/tap_linux_test.ts`,
           "error",
-        ]);
+        ];
+        const r = await run(asNobody);
         assert.equal(r.code, 0, r.err);
         const rep = JSON.parse(r.out.trim().split("\n").pop() ?? "{}");
         assert.match(
           String(rep.error),
-          /cannot create TAP device .*: permission denied \(run as root or grant CAP_NET_ADMIN\)/,
+          /cannot create TAP device .*: permission denied at ioctl\(TUNSETIFF\): creating and configuring interfaces needs CAP_NET_ADMIN \(run as root/,
+        );
+        // A /dev/net/tun nobody may not open (mode 0600, in a private mount namespace): the
+        // message names the device's mode and owner and the process's uid.
+        const r2 = await run([
+          "unshare",
+          "-m",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          'mount -t tmpfs none /dev/net && mknod -m 0600 /dev/net/tun c 10 200 && exec "$@"',
+          "sh",
+          ...asNobody,
+        ]);
+        assert.equal(r2.code, 0, r2.err);
+        const rep2 = JSON.parse(r2.out.trim().split("\n").pop() ?? "{}");
+        assert.match(
+          String(rep2.error),
+          /permission denied opening \/dev\/net\/tun \(mode 0600, owner uid 0 gid 0; this process runs as uid 65534\): run as root/,
         );
       } finally {
         Deno.removeSync(tmp, { recursive: true });
@@ -558,3 +578,18 @@ if (import.meta.main) {
     : { error: "bad mode" };
   console.log(JSON.stringify(out));
 }
+
+Deno.test("tap: a permission error names its cause (/dev/net/tun's mode and owner, or CAP_NET_ADMIN)", () => {
+  const st = { mode: 0o20600, uid: 0, gid: 0 } as Deno.FileInfo;
+  const open = permissionCause("open /dev/net/tun", () => st, 1000);
+  assert.match(open, /opening \/dev\/net\/tun \(mode 0600, owner uid 0 gid 0; this process runs/);
+  assert.match(open, /as uid 1000\): run as root/);
+  assert.match(
+    permissionCause("ioctl(TUNSETIFF)", () => st, 1000),
+    /at ioctl\(TUNSETIFF\): creating and configuring interfaces needs CAP_NET_ADMIN/,
+  );
+  const gone = permissionCause("open /dev/net/tun", () => {
+    throw new Deno.errors.NotFound("x");
+  }, 1000);
+  assert.match(gone, /permission denied opening \/dev\/net\/tun: run as root/);
+});

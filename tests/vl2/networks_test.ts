@@ -354,3 +354,29 @@ Deno.test("networks: credentials call frameHandler.retryHeld only when something
   n2.handle(100, new Address(C.address.value), Verb.NETWORK_CONFIG, chunk, pinfo(42n));
   assert.equal(n2.tick(200), 500);
 });
+
+Deno.test("networks: a network of our own address is NOT_FOUND without a controller here, else asks it in process", () => {
+  const { node, nets } = setup(C);
+  const own = (BigInt(C.address.value) << 24n) | 0x000123n;
+  const sentBefore = node.sent.length;
+  nets.join(1000, own);
+  assert.equal(nets.get(own)!.status, "NOT_FOUND");
+  assert.equal(node.sent.length, sentBefore, "no NETWORK_CONFIG_REQUEST to ourselves");
+  // with an in-process controller installed, the request goes to it (here: it refuses)
+  const asked: bigint[] = [];
+  nets.selfRequest = (now, nw) => {
+    asked.push(nw.id);
+    return nets.deliverFromSelf(now, { kind: "error", networkId: nw.id, failure: "ACCESS_DENIED" });
+  };
+  const own2 = own + 1n;
+  nets.join(2000, own2);
+  assert.deepEqual(asked, [own2]);
+  assert.equal(nets.get(own2)!.status, "ACCESS_DENIED");
+  assert.equal(node.sent.length, sentBefore);
+  // deliveries for networks we do not control (or did not join) are refused
+  assert.equal(
+    nets.deliverFromSelf(3000, { kind: "error", networkId: RULES_NET, failure: "NOT_FOUND" }),
+    false,
+  );
+  assert.equal(nets.deliverFromSelf(3000, { kind: "config", chunks: [new Uint8Array(4)] }), false);
+});

@@ -9,6 +9,7 @@ import {
   type CompileResult,
   compileRules,
   formatCompiledJson,
+  type RuleJson,
 } from "../../src/vl2/rules_compiler/index.ts";
 import { ACTION_ARGS, MATCH_ARGS } from "../../src/vl2/rules_compiler/parser.ts";
 import { parseRulesJson, RULE_TYPE_IDS } from "../../src/controller/rules_json.ts";
@@ -67,6 +68,15 @@ Deno.test("fixture: one changed token changes the output (the comparison can fai
   assert.notEqual(formatCompiledJson(r), fixtureText("rules/lab.compiled.json"));
 });
 
+/** The controller's canonical rendering of a compiled rule (see the corpus test). */
+function controllerForm(rule: RuleJson): RuleJson {
+  const t = rule.type;
+  if (t !== "ACTION_TEE" && t !== "ACTION_WATCH" && t !== "ACTION_REDIRECT") return rule;
+  const out: RuleJson = { type: t, address: String(rule.address).toLowerCase(), flags: 0 };
+  if (t !== "ACTION_REDIRECT") out.length = Number(rule.length) & 0xffff;
+  return out;
+}
+
 for (const name of corpusFiles("good")) {
   Deno.test(`corpus: ${name} compiles to its hand-derived expected JSON`, () => {
     const src = Deno.readTextFileSync(CORPUS + name);
@@ -78,11 +88,13 @@ for (const name of corpusFiles("good")) {
     assert.deepEqual(got, want);
     // Same key order too, so the printed text matches the reference layout.
     assert.equal(JSON.stringify(got), JSON.stringify(want));
-    // The controller accepts every compiled rule unchanged and can encode it for the wire.
+    // The controller accepts every compiled rule and can encode it for the wire. It keeps
+    // them unchanged except for the forwarding actions, which it renders as the reference's
+    // controller does: `flags` added, address lower-case, length modulo 2^16.
     for (const list of [r.rules, ...r.capabilities.map((c) => c.rules)]) {
       const checked = parseRulesJson(list, "rules", 100000);
       if (!checked.ok) assert.fail(`${name}: controller rejected: ${checked.error}`);
-      assert.deepEqual(checked.rules, list);
+      assert.deepEqual(checked.rules, list.map(controllerForm));
       assert.equal(encodeRulesJson(checked.rules).length, list.length);
     }
   });
@@ -272,4 +284,57 @@ Deno.test("fuzz: random token soup never throws and errors point inside the sour
     assert.doesNotMatch(r.error.message, /internal error/, src);
   }
   assert.ok(oks > 0);
+});
+
+Deno.test("tee/watch take the reference's lengths -1..65535; redirect takes only an address", () => {
+  const cases: Array<[string, number]> = [
+    ["-1", -1],
+    ["0", 0],
+    ["1", 1],
+    ["1500", 1500],
+    ["65535", 65535],
+    ["0xffff", 65535],
+    ["0x10", 16],
+    ["+7", 7],
+    ["-0", 0],
+  ];
+  for (const kw of ["tee", "watch"]) {
+    for (const [text, len] of cases) {
+      const r = mustCompile(compileRules(`${kw} ${text} 89E92CEEE5;`));
+      const type = kw === "tee" ? "ACTION_TEE" : "ACTION_WATCH";
+      // the reference compiler's shape: the length as given, the address as typed, no flags
+      assert.equal(
+        JSON.stringify(r.rules[0]),
+        JSON.stringify({ type, address: "89E92CEEE5", length: len }),
+      );
+      // the controller stores it modulo 2^16 (-1 → 65535) and encodes it for the wire
+      const checked = parseRulesJson(r.rules, "rules");
+      assert.ok(checked.ok);
+      assert.deepEqual(checked.rules[0], {
+        type,
+        address: "89e92ceee5",
+        flags: 0,
+        length: len & 0xffff,
+      });
+      const wire = encodeRulesJson(checked.rules)[0].value;
+      assert.deepEqual([...wire.slice(12, 14)], [(len >> 8) & 0xff, len & 0xff]);
+    }
+    for (const bad of ["-2", "65536", "0x10000", "abc", "1.5", "12abc", "-0x1"]) {
+      const r = compileRules(`${kw} ${bad} 89e92ceee5;`);
+      assert.ok(!r.ok, `${kw} ${bad}`);
+      assert.equal(r.error.line, 1);
+      assert.equal(r.error.column, kw.length + 2);
+      assert.match(r.error.message, /maximum copy length \(-1 to 65535/);
+    }
+  }
+  const red = mustCompile(compileRules("redirect 89e92ceee5 dport 80;"));
+  assert.equal(
+    JSON.stringify(red.rules.at(-1)),
+    JSON.stringify({ type: "ACTION_REDIRECT", address: "89e92ceee5" }),
+  );
+  // a length in front of redirect's address is not an address
+  const two = compileRules("redirect 1500 89e92ceee5;");
+  assert.ok(!two.ok);
+  assert.equal(two.error.column, 10);
+  assert.match(two.error.message, /'redirect' takes only a ZeroTier address \(no copy length\)/);
 });

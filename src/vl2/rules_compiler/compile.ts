@@ -197,6 +197,19 @@ function parseUint(text: string, max: number): number | undefined {
   return Number.isSafeInteger(v) && v <= max ? v : undefined;
 }
 
+/**
+ * A tee/watch copy length: a decimal integer (optionally signed) or `0x` hex, from -1 to 65535,
+ * the range the reference compiler accepts. Unlike it, text that is not a number is refused
+ * instead of read as -1.
+ */
+function parseCopyLength(text: string): number | undefined {
+  let v: number;
+  if (/^0x[0-9a-f]+$/i.test(text)) v = parseInt(text.slice(2), 16);
+  else if (/^[+-]?[0-9]+$/.test(text)) v = parseInt(text, 10);
+  else return undefined;
+  return Number.isSafeInteger(v) && v >= -1 && v <= 0xffff ? v + 0 : undefined; // -0 → 0
+}
+
 /** Internal tag record. */
 interface TagDef {
   name: string;
@@ -534,20 +547,23 @@ class Compiler {
     for (const m of s.matches) this.emit(scope, this.match(m, scope), m.keyword);
     const rule: RuleJson = { type: ACTION_TYPES[s.kw] };
     const args = s.args.map((a) => this.subst(a, scope));
+    // As the reference compiler writes them: tee/watch {type, address, length} with the length
+    // as given (-1 included; the controller stores it modulo 2^16), redirect {type, address};
+    // the address as typed. No `flags` (the controller defaults it to 0).
     if (s.kw === "tee" || s.kw === "watch") {
-      const len = parseUint(args[0].text, 0xffff);
+      const len = parseCopyLength(args[0].text);
       if (len === undefined) {
         failAt(
           args[0],
-          `expected a maximum copy length (0-65535) after '${s.kw}', got ${show(args[0])}`,
+          `expected a maximum copy length (-1 to 65535; -1 or 0: the whole packet) after '${s.kw}', got ${
+            show(args[0])
+          }`,
         );
       }
-      rule.address = ztAddress(args[1], s.kw);
-      rule.flags = 0;
+      rule.address = ztAddress(args[1], s.kw, false);
       rule.length = len;
     } else if (s.kw === "redirect") {
-      rule.address = ztAddress(args[0], s.kw);
-      rule.flags = 0;
+      rule.address = ztAddress(args[0], s.kw, false);
     }
     this.emit(scope, rule, s.keyword);
   }
@@ -674,11 +690,11 @@ function pieces(t: Token): Token[] {
 }
 
 /** A 10-hex-digit ZeroTier address, lower-cased. */
-function ztAddress(t: Token, kw: string): string {
+function ztAddress(t: Token, kw: string, lower = true): string {
   if (!/^[0-9a-f]{10}$/i.test(t.text)) {
     failAt(t, `expected a 10-digit hex ZeroTier address after '${kw}', got ${show(t)}`);
   }
-  return t.text.toLowerCase();
+  return lower ? t.text.toLowerCase() : t.text;
 }
 
 /** `a` or `a-b` within 0..max, start ≤ end. */

@@ -7,8 +7,14 @@ export const ACTION_ARGS: Readonly<Record<string, readonly string[]>> = {
   drop: [],
   accept: [],
   break: [],
-  tee: ["a maximum copy length (0-65535)", "a 10-digit hex ZeroTier address"],
-  watch: ["a maximum copy length (0-65535)", "a 10-digit hex ZeroTier address"],
+  tee: [
+    "a maximum copy length (-1 to 65535; -1 or 0: the whole packet)",
+    "a 10-digit hex ZeroTier address",
+  ],
+  watch: [
+    "a maximum copy length (-1 to 65535; -1 or 0: the whole packet)",
+    "a 10-digit hex ZeroTier address",
+  ],
   redirect: ["a 10-digit hex ZeroTier address"],
 };
 
@@ -268,6 +274,16 @@ class Parser {
     const kw = keyword.text.toLowerCase();
     const args: Token[] = [];
     for (const what of ACTION_ARGS[kw]) args.push(this.word(what, `'${kw}'`));
+    const after = this.peek();
+    if (kw === "redirect" && after?.kind === "word" && /^[0-9a-f]{10}$/i.test(after.text)) {
+      // `redirect <length> <address>`: unlike tee and watch, redirect has no copy length
+      failAt(
+        args[0],
+        `'redirect' takes only a ZeroTier address (no copy length), got ${show(args[0])} before ${
+          show(after)
+        }`,
+      );
+    }
     const matches: MatchNode[] = [];
     for (;;) {
       const t = this.peek();
