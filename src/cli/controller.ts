@@ -29,6 +29,8 @@ import {
   parseAssignments,
   type Parsed,
 } from "./controller_fields.ts";
+import { apiCallFor, setDnsNames } from "./dns_names.ts";
+import { normalizeDomain } from "../controller/dns_zone.ts";
 import { compileRulesFile, denoRulesIo, type RulesIo } from "./rules.ts";
 import { type RunOptions, runService } from "./run.ts";
 import { type CliIo, systemIo } from "./zerotier_cli.ts";
@@ -188,17 +190,26 @@ async function runOp(
   const nwid = op === "network list" || op === "network create" ? "" : nwidArg(args[0]);
   const address = op.startsWith("member ") && op !== "member list" ? addressArg(args[1]) : "";
   let body: Body | undefined;
+  const dnsNames = op === "network set" ? stringOption(o, "dnsNames") : undefined;
   if (op === "network create" || op === "network set") {
     const settings = op === "network create" ? [...args] : args.slice(1);
     const name = stringOption(o, "name");
     if (name !== undefined) settings.unshift(`name=${name}`);
     if (o.public === true) settings.unshift("private=false");
     body = networkChanges(settings, o, io);
-    if (op === "network set" && Object.keys(body).length === 0) {
+    if (dnsNames !== undefined) {
+      if (o.dns !== undefined) throw new AdminError("give --dns or --dns-names, not both");
+      if (normalizeDomain(dnsNames) === undefined) {
+        throw new AdminError(
+          `--dns-names: "${dnsNames}" is not a DNS domain (e.g. zt.example.com)`,
+        );
+      }
+    }
+    if (op === "network set" && Object.keys(body).length === 0 && dnsNames === undefined) {
       throw new AdminError(
         `nothing to set: give KEY=VALUE (keys: ${
           keyList(NETWORK_FIELDS)
-        }), --pool, --route, --dns or --rules`,
+        }), --pool, --route, --dns, --dns-names or --rules`,
       );
     }
   } else if (op === "member set") {
@@ -241,8 +252,17 @@ async function runOp(
     case "network set": {
       // POST would create a network that does not exist: a typo must not do that
       await call(t, "GET", netPath, noNetwork(nwid));
-      const n = await call(t, "POST", netPath, noNetwork(nwid), body) as Obj;
-      return json ? formatJson(n) : formatNetwork(n);
+      let n: Obj | undefined;
+      if (body && Object.keys(body).length > 0) {
+        n = await call(t, "POST", netPath, noNetwork(nwid), body) as Obj;
+      }
+      if (dnsNames !== undefined) {
+        // domain + the controller node's own overlay addresses as dns.servers, in one POST
+        const r = await setDnsNames(apiCallFor(t), nwid, dnsNames);
+        if (!r.ok) throw new AdminError(`--dns-names: ${r.error}`);
+        n = r.network;
+      }
+      return json ? formatJson(n!) : formatNetwork(n!);
     }
     case "network delete": {
       const n = await call(t, "DELETE", netPath, noNetwork(nwid));
@@ -320,6 +340,8 @@ Lists (each replaces the whole list; the --no- form empties it):
   --route TARGET[,VIA]   managed route (repeatable)
   --dns DOMAIN SERVER... search domain and servers (put it after the KEY=VALUE settings)
   --rules FILE           rules source, compiled here; errors as FILE:LINE:COL, nothing changed
+  --dns-names DOMAIN     (set only) DNS domain + this controller node's own overlay addresses as
+                         the servers: it then answers <member name>.DOMAIN for the members
 
 Example:
   zt controller network set 8056c2e21c000001 name=lab v4AssignMode.zt=true \\
@@ -381,7 +403,12 @@ export function controllerCommand(io: ControllerIo = controllerIo()): Command {
   networkSetOptions(
     leaf(net, "set", "change a network's settings")
       .argument("<nwid>", "16-hex-digit network ID")
-      .argument("[settings...]", "KEY=VALUE settings"),
+      .argument("[settings...]", "KEY=VALUE settings")
+      .option(
+        "--dns-names <domain>",
+        "member names in DNS: set the domain and point the DNS servers at this controller " +
+          "node's own address on the network (it must have joined it)",
+      ),
   ).action((nwid: string, settings: string[], _o, c: Command) =>
     run("network set", [nwid, ...settings], c)
   );
