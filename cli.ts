@@ -8,6 +8,7 @@ import { rulesCommand } from "./src/cli/rules.ts";
 import { rulesTestCommand } from "./src/cli/rules_test_cmd.ts";
 import { controllerCommand } from "./src/cli/controller.ts";
 import { registerZerotierCli } from "./src/cli/zerotier_cli.ts";
+import { uiCommand } from "./src/cli/ui_cmd.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
 export function buildCli(): Command {
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   );
   registerZerotierCli(program);
   program.addCommand(rulesCommand().addCommand(rulesTestCommand()));
+  program.addCommand(uiCommand());
   return program;
 }
 

@@ -29,6 +29,8 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /** `ppoll(fds, nfds, &timespec, NULL)`, synchronous: a bounded wait with a sub-ms timeout. */
+  ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },

@@ -1,7 +1,7 @@
 // Linux TAP device through /dev/net/tun and Deno FFI: create, set MAC/MTU/up, read and write frames.
 //
-// Reading: one nonblocking FFI `poll` (on a helper thread) waits for the TAP fd or a wake-up
-// eventfd; then the JS thread drains the nonblocking fd with synchronous `read`s into one reused
+// Reading: the fd is watched by the process's one poll loop (ffi/reactor.ts, shared with the UDP
+// sockets); when it is readable the JS thread drains it with synchronous `read`s into one reused
 // buffer until EAGAIN (bounded per round), handing each frame to the callback as a view.
 //
 // Offloads (default on; off with env ZT_TAP_OFFLOAD=0 or `open(..., { offload: false })`): the
@@ -12,13 +12,12 @@
 // are buffered and consecutive TCP segments of a flow merged into one super-frame
 // (src/service/tcp_coalesce.ts), flushed from a microtask after the caller's synchronous batch.
 // If the kernel refuses any of it the device works without offloads.
+import { Reactor, type ReactorWatch } from "./reactor.ts";
 import {
   cString,
   EACCES,
   EAGAIN,
   EBUSY,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
   EINTR,
   EINVAL,
   ENODEV,
@@ -193,6 +192,8 @@ export interface TapOpenOptions {
    * on unless env ZT_TAP_OFFLOAD is "0". Falls back to a plain device if the kernel refuses.
    */
   offload?: boolean;
+  /** The poll loop that watches the device (default: the process-wide {@link Reactor.shared}). */
+  reactor?: Reactor;
 }
 
 /** Whether offloads are wanted by default (env ZT_TAP_OFFLOAD=0 turns them off). */
@@ -303,16 +304,16 @@ export class LinuxTapDevice {
     callbackErrors: 0,
   };
   #fd: number;
-  #wakeFd: number;
   #mtu: number;
   #mac: Uint8Array;
   #closed = false;
-  #loop: Promise<void> | undefined;
+  /** The reactor's watch of the device once reading started. */
+  #watch: ReactorWatch | undefined;
+  #reactor: Reactor | undefined;
   #onFrame: FrameCallback | undefined;
   #onError: ((e: unknown) => void) | undefined;
   #onRoundEnd: RoundEndCallback | undefined;
   readonly #readBuf: Uint8Array<ArrayBuffer>;
-  readonly #pollFds = new Uint8Array(16);
   readonly #offloadCounters: TapOffloadCounters = {
     superFrames: 0,
     segments: 0,
@@ -369,19 +370,17 @@ export class LinuxTapDevice {
   readonly #flushTask = (): void => {
     this.#flushQueued = false;
     this.flush();
-    if (this.#loop && !this.#closed) this.#readRound();
+    if (this.#watch && !this.#closed) this.#readRound();
   };
 
   private constructor(
     fd: number,
-    wakeFd: number,
     name: string,
     mac: Uint8Array,
     mtu: number,
     offload: boolean,
   ) {
     this.#fd = fd;
-    this.#wakeFd = wakeFd;
     this.name = name;
     this.#mac = mac;
     this.#mtu = mtu;
@@ -390,11 +389,6 @@ export class LinuxTapDevice {
       this.#segmenter = new TcpSegmenter();
       this.#coalescer = new TcpCoalescer(this.#writeOut);
     }
-    const dv = new DataView(this.#pollFds.buffer);
-    dv.setInt32(0, fd, true);
-    dv.setInt16(4, POLLIN, true);
-    dv.setInt32(8, wakeFd, true);
-    dv.setInt16(12, POLLIN, true);
   }
 
   /**
@@ -414,20 +408,14 @@ export class LinuxTapDevice {
       throw new TapError(`zt: cannot create TAP device ${name}: bad MTU ${mtu}`);
     }
     const macb = new Uint8Array(macBytes(mac));
-    const l = libc();
     // With offloads refused at any step the device is made again without them.
     let attached = (opts.offload ?? offloadByEnv()) ? LinuxTapDevice.#attach(name, true) : -1;
     const offload = typeof attached !== "number";
     if (!offload) attached = LinuxTapDevice.#attach(name, false);
     if (typeof attached === "number") throw createError("ioctl(TUNSETIFF)", name, attached);
     const { fd, actual } = attached;
-    const wakeFd = l.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd < 0) {
-      const code = errno();
-      l.close(fd);
-      throw new TapError(`zt: cannot create TAP device ${name}: eventfd: ${strerror(code)}`, code);
-    }
-    const dev = new LinuxTapDevice(fd, wakeFd, actual, macb, mtu, offload);
+    const dev = new LinuxTapDevice(fd, actual, macb, mtu, offload);
+    dev.#reactor = opts.reactor;
     try {
       dev.setMac(macb);
       dev.setMtu(mtu);
@@ -584,7 +572,7 @@ export class LinuxTapDevice {
   }
 
   /**
-   * Sets the frame callback and starts the read loop (once). Frames are views into one reused
+   * Sets the frame callback and starts reading (once: the device joins the reactor). Frames are views into one reused
    * buffer: copy anything kept after the callback returns. Exceptions from the callback are
    * caught, counted and passed to `onError` if given. `onRoundEnd` runs after each read round
    * of the loop (exceptions go to `onError`).
@@ -597,7 +585,14 @@ export class LinuxTapDevice {
     this.#onFrame = cb;
     this.#onError = onError;
     this.#onRoundEnd = onRoundEnd;
-    if (!this.#loop && !this.#closed) this.#loop = this.#readLoop();
+    if (!this.#watch && !this.#closed) {
+      this.#watch = (this.#reactor ?? Reactor.shared()).watch(
+        this.#fd,
+        this.#onReady,
+        undefined,
+        (e) => this.#report(e),
+      );
+    }
   }
 
   /**
@@ -714,61 +709,36 @@ export class LinuxTapDevice {
     }
   }
 
-  async #readLoop(): Promise<void> {
-    const l = libc();
-    const fds = this.#pollFds;
-    const dv = new DataView(fds.buffer);
-    let failures = 0;
-    while (!this.#closed) {
-      dv.setInt16(6, 0, true);
-      dv.setInt16(14, 0, true);
-      const r = await l.pollAsync(fds, 2n, -1);
-      if (this.#closed) break;
-      this.counters.polls++;
-      if (r < 0) {
-        // errno belongs to the helper thread; EINTR is the only expected cause.
-        if (++failures > 1000) {
-          this.#report(new Error(`poll on ${this.name} keeps failing; read loop stopped`));
-          break;
-        }
-        continue;
-      }
-      failures = 0;
-      if (dv.getInt16(14, true) !== 0) break; // woken by close()
-      const rev = dv.getInt16(6, true);
-      if (rev & POLLIN) {
-        this.#readRound();
-      } else if (rev !== 0) {
-        this.#report(
-          new Error(`TAP device ${this.name} failed (poll revents 0x${rev.toString(16)})`),
-        );
-        break;
-      }
+  /** The reactor's callback: a read round when readable; a failed device stops being watched. */
+  readonly #onReady = (rev: number): void => {
+    if (this.#closed) return;
+    this.counters.polls++;
+    if (rev & POLLIN) {
+      this.#readRound();
+    } else {
+      this.#report(
+        new Error(`TAP device ${this.name} failed (poll revents 0x${rev.toString(16)})`),
+      );
+      const w = this.#watch;
+      if (w) void w.close();
     }
-  }
+  };
 
   #closeFds(): void {
     const l = libc();
     if (this.#fd >= 0) l.close(this.#fd);
-    if (this.#wakeFd >= 0) l.close(this.#wakeFd);
     this.#fd = -1;
-    this.#wakeFd = -1;
   }
 
   /**
-   * Stops the read loop and closes the device; the kernel then deletes the interface (with its
+   * Stops reading (leaves the reactor) and closes the device; the kernel then deletes the interface (with its
    * addresses and routes). Safe to call twice.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    if (this.#loop) {
-      const one = new Uint8Array(8);
-      one[0] = 1;
-      libc().write(this.#wakeFd, one, 8);
-      await this.#loop;
-    }
+    if (this.#watch) await this.#watch.close();
     this.#closeFds();
   }
 }

@@ -1,7 +1,7 @@
 // Linux UDP sockets through Deno FFI: bind, batched receive (poll + recvmmsg), sendto/sendmmsg, per-datagram TTL.
 //
-// Receiving: one nonblocking FFI `poll` (on a helper thread) waits for every socket plus a wake-up
-// eventfd; then the JS thread drains each readable socket with synchronous `recvmmsg` calls into
+// Receiving: the sockets are watched by the process's one poll loop (ffi/reactor.ts, shared with
+// the TAP devices); the JS thread drains each readable socket with synchronous `recvmmsg` calls into
 // one preallocated buffer (batch × slot bytes) until the kernel queue is empty (bounded per
 // round), handing each datagram to the callback as a view. Remote addresses are decoded from the
 // raw sockaddr through a small cache, so a datagram from a known sender allocates no objects.
@@ -17,13 +17,12 @@
 // run the kernel refuses (path MTU smaller than the datagrams, old kernel) is resent datagram by
 // datagram and that destination is not batched again. Sockets ask for UDP_GRO, so a batch
 // arriving whole is received as one buffer plus its segment size and split here.
+import { Reactor, type ReactorWatch } from "./reactor.ts";
 import { InetAddress } from "../src/vl1/inet_address.ts";
 import {
   AF_INET,
   AF_INET6,
   EAGAIN,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
   EINTR,
   errno,
   libc,
@@ -345,11 +344,9 @@ export class LinuxUdp {
   readonly #gro: boolean;
   /** Destinations a GSO message to failed (sent datagram by datagram from then on). */
   readonly #noGso = new WeakSet<InetAddress>();
-  #wakeFd: number;
   #closed = false;
-  #loop: Promise<void> | undefined;
-  readonly #pollFds: Uint8Array;
-  readonly #pollView: DataView;
+  /** The reactor's watches of the sockets (index i ↔ socket i). */
+  #watches: ReactorWatch[] = [];
   // receive area: [data batch*slot][names batch*32][iovecs batch*16][mmsghdrs batch*64][control]
   readonly #rx: Uint8Array;
   readonly #rxMsgs: Uint8Array; // view of the mmsghdr array (for the FFI call)
@@ -376,10 +373,9 @@ export class LinuxUdp {
     this.flush();
   };
 
-  private constructor(sockets: BoundUdpSocket[], wakeFd: number, opts: LinuxUdpOptions) {
+  private constructor(sockets: BoundUdpSocket[], opts: LinuxUdpOptions) {
     this.sockets = sockets;
     this.#rings = new Array(sockets.length).fill(undefined);
-    this.#wakeFd = wakeFd;
     this.#onPacket = opts.onPacket;
     this.#onError = opts.onError;
     const offload = opts.offload ?? true;
@@ -398,14 +394,6 @@ export class LinuxUdp {
     const slot = Math.max(opts.slotBytes ?? DEFAULT_SLOT, gro ? GRO_SLOT : 0);
     this.#slot = Math.max(64, Math.min(65536, Math.floor(slot)));
     this.#receiveTtl = opts.receiveTtl ?? false;
-    this.#pollFds = new Uint8Array(8 * (sockets.length + 1));
-    this.#pollView = new DataView(this.#pollFds.buffer);
-    sockets.forEach((s, i) => {
-      this.#pollView.setInt32(8 * i, s.fd, true);
-      this.#pollView.setInt16(8 * i + 4, POLLIN, true);
-    });
-    this.#pollView.setInt32(8 * sockets.length, wakeFd, true);
-    this.#pollView.setInt16(8 * sockets.length + 4, POLLIN, true);
     const area = LinuxUdp.#area(this.#batch, this.#slot, this.#receiveTtl || gro);
     this.#rx = area.buf;
     this.#rxMsgs = area.msgs;
@@ -445,21 +433,35 @@ export class LinuxUdp {
   }
 
   /**
-   * Takes ownership of `sockets` (closed by {@link close}, also if this throws) and starts the
-   * receive loop. @throws LibcError if the wake-up eventfd cannot be created.
+   * Takes ownership of `sockets` (closed by {@link close}, also if this throws) and starts
+   * receiving: each socket is watched by `reactor` (default: the process-wide
+   * {@link Reactor.shared}), which drains it when readable and flushes the send rings once per
+   * round. @throws Error if the reactor cannot start.
    */
-  static start(sockets: BoundUdpSocket[], opts: LinuxUdpOptions): LinuxUdp {
-    const l = libc();
-    const wakeFd = l.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd < 0) {
-      const code = errno();
-      for (const s of sockets) l.close(s.fd);
-      throw new LibcError("eventfd", code);
+  static start(sockets: BoundUdpSocket[], opts: LinuxUdpOptions, reactor?: Reactor): LinuxUdp {
+    const u = new LinuxUdp(sockets, opts);
+    const r = reactor ?? Reactor.shared();
+    try {
+      sockets.forEach((s, i) => {
+        u.#watches.push(
+          r.watch(
+            s.fd,
+            (rev) => u.#onReady(i, rev),
+            i === 0 ? u.#roundEnd : undefined,
+            (e) => u.#report(e),
+          ),
+        );
+      });
+    } catch (e) {
+      for (const w of u.#watches) void w.close();
+      for (const s of sockets) libc().close(s.fd);
+      throw e;
     }
-    const u = new LinuxUdp(sockets, wakeFd, opts);
-    u.#loop = u.#receiveLoop();
     return u;
   }
+
+  /** The reactor's round end: what the handlers sent during the round, one sendmmsg per socket. */
+  readonly #roundEnd = (): void => this.flush();
 
   /** Closes a socket that was bound but never handed to {@link start}. */
   static closeSocket(s: BoundUdpSocket): void {
@@ -931,70 +933,33 @@ export class LinuxUdp {
     }
   }
 
-  async #receiveLoop(): Promise<void> {
-    const l = libc();
-    const fds = this.#pollFds;
-    const dv = this.#pollView;
-    const n = this.sockets.length;
-    const nfds = BigInt(n + 1);
-    let failures = 0;
-    while (!this.#closed) {
-      for (let i = 0; i <= n; i++) dv.setInt16(8 * i + 6, 0, true);
-      const r = await l.pollAsync(fds, nfds, -1);
-      if (this.#closed) break;
-      this.counters.polls++;
-      if (r < 0) {
-        if (++failures > 1000) {
-          this.#report(new Error("poll on the UDP sockets keeps failing; receive loop stopped"));
-          break;
-        }
-        continue;
-      }
-      failures = 0;
-      if (dv.getInt16(8 * n + 6, true) !== 0) break; // woken by close()
-      try {
-        this.#pollRound(n);
-      } finally {
-        this.flush(); // what the handlers sent during this round: one sendmmsg per socket
-      }
+  /** One socket's poll result: drains it when readable, reports socket errors. */
+  #onReady(i: number, rev: number): void {
+    if (this.#closed) return;
+    this.counters.polls++;
+    if (rev & POLLIN) this.drainSocket(i);
+    if (rev & POLLNVAL) {
+      this.#report(new Error(`UDP socket ${this.sockets[i].local} is no longer open`));
+      void this.#watches[i]?.close();
+    } else if (rev & (POLLERR | POLLHUP)) {
+      // a pending socket error (e.g. from ICMP): read it to clear the condition
+      const code = getIntOpt(this.sockets[i].fd, SOL_SOCKET, SO_ERROR);
+      if (code > 0) this.#report(new LibcError(`UDP socket ${this.sockets[i].local}`, code));
     }
   }
 
-  /** Handles one poll result: drains readable sockets, reports socket errors. */
-  #pollRound(n: number): void {
-    const dv = this.#pollView;
-    for (let i = 0; i < n; i++) {
-      const rev = dv.getInt16(8 * i + 6, true);
-      if (rev & POLLIN) this.drainSocket(i);
-      if (rev & POLLNVAL) {
-        this.#report(new Error(`UDP socket ${this.sockets[i].local} is no longer open`));
-        dv.setInt32(8 * i, -1, true); // poll ignores negative fds
-      } else if (rev & (POLLERR | POLLHUP)) {
-        // a pending socket error (e.g. from ICMP): read it to clear the condition
-        const code = getIntOpt(this.sockets[i].fd, SOL_SOCKET, SO_ERROR);
-        if (code > 0) this.#report(new LibcError(`UDP socket ${this.sockets[i].local}`, code));
-      }
-    }
-  }
-
-  /** Stops the receive loop (promptly: it is woken through the eventfd) and closes the sockets. */
+  /** Stops watching the sockets (promptly: the reactor is woken) and closes them. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.flush(); // what was queued still leaves
     this.#closed = true;
+    await Promise.all(this.#watches.map((w) => w.close()));
+    this.#watches = [];
     const l = libc();
-    if (this.#loop) {
-      const one = new Uint8Array(8);
-      one[0] = 1;
-      l.write(this.#wakeFd, one, 8);
-      await this.#loop;
-    }
     for (const s of this.sockets) {
       if (s.fd >= 0) l.close(s.fd);
       s.fd = -1;
     }
-    if (this.#wakeFd >= 0) l.close(this.#wakeFd);
-    this.#wakeFd = -1;
   }
 }
 

@@ -11,6 +11,7 @@ deno --version | head -1
 need=()
 # One "command:debian-package" per line (keep them sorted; add yours on its own line).
 tools=(
+  chromium:chromium
   clang:clang
   curl:curl
   dig:dnsutils

@@ -10,6 +10,7 @@ import {
 } from "./api_client.ts";
 import { addHomeOption, addTargetOptions, mergedOptions, stringOption } from "./cli_options.ts";
 import { formatJson } from "./cli_format.ts";
+import { parseJson64 } from "../util/json64.ts";
 import {
   formatMember,
   formatMemberList,
@@ -67,7 +68,7 @@ class AdminError extends Error {}
 /** Parses an API body as JSON (undefined if it is not JSON). */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJson64(text); // 64-bit integers stay exact
   } catch {
     return undefined;
   }
@@ -251,10 +252,19 @@ async function runOp(
     }
     case "network set": {
       // POST would create a network that does not exist: a typo must not do that
-      await call(t, "GET", netPath, noNetwork(nwid));
+      const current = await call(t, "GET", netPath, noNetwork(nwid));
       let n: Obj | undefined;
       if (body && Object.keys(body).length > 0) {
-        n = await call(t, "POST", netPath, noNetwork(nwid), body) as Obj;
+        // The controller replaces an object field (an assign mode) with just the keys posted, as
+        // the reference does: a dotted key changes one key, so the others are sent as they are.
+        const merged: Obj = { ...(body as Obj) };
+        if (isObj(current)) {
+          for (const [k, v] of Object.entries(merged)) {
+            const was = current[k];
+            if (isObj(v) && isObj(was)) merged[k] = { ...was, ...v };
+          }
+        }
+        n = await call(t, "POST", netPath, noNetwork(nwid), merged) as Obj;
       }
       if (dnsNames !== undefined) {
         // domain + the controller node's own overlay addresses as dns.servers, in one POST

@@ -149,7 +149,7 @@ export function controllerApi(ctl: Controller): Hono {
   // clientVersion) per member, since it started; the CLI's `member list` shows it
   app.get("/unstable/controller/network/:nwid/member-status", (c) => {
     const nwid = c.req.param("nwid");
-    if (!HEX16.test(nwid) || !ctl.getNetwork(nwid)) return send(c, {}, 404);
+    if (!HEX16.test(nwid) || !ctl.getNetwork(nwid)) return notFound();
     const now = ctl.now();
     return send(c, { clock: now, members: ctl.memberLiveStatus(nwid, now) });
   });

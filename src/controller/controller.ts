@@ -97,7 +97,12 @@ export type ControllerEvent =
     notify: string[];
   }
   /** A network was deleted. */
-  | { type: "networkDeleted"; nwid: string };
+  | { type: "networkDeleted"; nwid: string }
+  /**
+   * A member asked for a config of an existing network (not re-runs for pushes): whether it is
+   * authorized now and whether this request created its record.
+   */
+  | { type: "request"; nwid: string; address: string; authorized: boolean; created: boolean };
 
 /** Result of a network/member POST. */
 export type ControllerPostResult =
@@ -155,6 +160,7 @@ export class Controller {
   private readonly listeners = new Set<(e: ControllerEvent) => void>();
   /** What members last reported, only for networks we have; bounded (see MemberStatusTable). */
   readonly memberStatusTable: MemberStatusTable;
+  private pushing = false;
 
   /** Creates a controller over `store`. */
   constructor(opts: ControllerOptions) {
@@ -229,12 +235,17 @@ export class Controller {
     const s = this.memberStatus(nwid, address);
     const id = NetworkId.parse(nwid);
     if (!s || !id) return undefined;
-    return this.handleConfigRequest(now, {
-      identity: s.identity,
-      address: s.identity.address,
-      metadata: s.metadata,
-      physicalAddress: s.physicalAddress,
-    }, id.value);
+    this.pushing = true;
+    try {
+      return this.handleConfigRequest(now, {
+        identity: s.identity,
+        address: s.identity.address,
+        metadata: s.metadata,
+        physicalAddress: s.physicalAddress,
+      }, id.value);
+    } finally {
+      this.pushing = false;
+    }
   }
 
   // ---- API operations --------------------------------------------------------------------------
@@ -392,6 +403,29 @@ export class Controller {
    * Records the member's identity, version and authorization changes in the store.
    */
   handleConfigRequest(
+    now: number,
+    requester: Requester,
+    nwid: bigint | NetworkId,
+  ): ConfigDecision {
+    const d = this.decideConfigRequest(now, requester, nwid);
+    if (!this.pushing && d.kind !== "ignore") {
+      const id = nwidText(typeof nwid === "bigint" ? nwid : nwid.value);
+      const address = requester.address.toString();
+      const m = this.store.getMember(id, address);
+      if (m) {
+        this.emit({
+          type: "request",
+          nwid: id,
+          address,
+          authorized: m.authorized === true,
+          created: num(m.creationTime, -1) === now,
+        });
+      }
+    }
+    return d;
+  }
+
+  private decideConfigRequest(
     now: number,
     requester: Requester,
     nwid: bigint | NetworkId,

@@ -284,6 +284,7 @@ export class ControllerResponder implements UpperLayer {
           this.#revoke(now, e);
           break;
         case "networkDeleted":
+        case "request":
           break;
       }
     } catch (err) {

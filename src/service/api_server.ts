@@ -37,8 +37,12 @@ export type ApiRoutes = (app: ApiApp, state: ApiState) => void;
 
 /** Paths that need no token (still subject to the client IP check). */
 function isOpenPath(path: string): boolean {
-  return path === "/health" || path === "/sso" || path.startsWith("/app");
+  return path === "/health" || path === "/sso" || path.startsWith("/app") || path === "/ui" ||
+    path.startsWith("/ui/");
 }
+
+/** Methods that change nothing (a token in the URL is accepted only for these). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Loopback or inside an allowManagementFrom CIDR; in-process requests (no socket) count as local. */
 function clientAllowed(remote: Deno.NetAddr | undefined, allowed: InetAddress[]): boolean {
@@ -101,6 +105,10 @@ export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): Api
       if (token === undefined || !tokensEqual(token, state.authToken())) {
         return sendJson(c, {}, 401);
       }
+      // state changes need the token in a header, which cross-site forms and links cannot set
+      const inHeader = c.req.header("x-zt1-auth") !== undefined ||
+        c.req.header("authorization") !== undefined;
+      if (!inHeader && !SAFE_METHODS.has(c.req.method)) return sendJson(c, {}, 401);
     }
     await next();
   });

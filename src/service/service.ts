@@ -45,6 +45,10 @@ import type { NetworkInfo } from "../vl2/network.ts";
 import { Networks } from "../vl2/networks.ts";
 import { networkApiRoutes } from "./network_api.ts";
 import { asVl2Node, NetworkFiles } from "./network_store.ts";
+import { EventHub } from "./event_stream.ts";
+import { TrafficHistory } from "./traffic_history.ts";
+import { controllerStreamEvent, statePoller } from "./ui_events.ts";
+import { uiRoutes, webUiEnabled, webUiTls } from "./ui_routes.ts";
 
 /** A problem that stops the service before it runs (message is user-facing, exit status 1). */
 export class ServiceError extends Error {
@@ -255,6 +259,10 @@ export class Service {
   memberNames: MemberNameServer | undefined;
   /** Applies joined networks' DNS to the OS where `allowDNS` is set (with TAPs). */
   dnsApplier: DnsApplier | undefined;
+  /** The web UI's event stream (GET /events). */
+  uiEvents: EventHub | undefined;
+  /** Traffic samples for the web UI. */
+  traffic: TrafficHistory | undefined;
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
@@ -344,6 +352,8 @@ export class Service {
     let dataPlane: DataPlane | undefined;
     let memberNames: MemberNameServer | undefined;
     let dnsApplier: DnsApplier | undefined;
+    let uiHub: EventHub | undefined;
+    let traffic: TrafficHistory | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
@@ -482,6 +492,40 @@ export class Service {
         node.orbit(now(), BigInt("0x" + id), undefined);
       }
 
+      const hub = new EventHub({
+        poll: statePoller({
+          online: () => node!.online(),
+          peers: () => node!.peers(),
+          networks: () => networks?.infos() ?? [],
+        }),
+      });
+      uiHub = hub;
+      ctlService?.controller.onChange((e) => hub.publish(controllerStreamEvent(e)));
+      traffic = new TrafficHistory({
+        now,
+        networks: () => {
+          const out: Record<string, [number, number, number, number]> = {};
+          const rc = ruleCountersOf(dataPlane?.frames.filter);
+          for (const i of networks?.infos() ?? []) {
+            const p = rc?.get(i.nwid), b = rc?.bytes(i.nwid);
+            out[i.nwid.toString(16).padStart(16, "0")] = [
+              p?.rxAccepted ?? 0,
+              p?.txAccepted ?? 0,
+              b?.rxBytes ?? 0,
+              b?.txBytes ?? 0,
+            ];
+          }
+          return out;
+        },
+        peers: () => {
+          const out: Record<string, [number, number, number, number]> = {};
+          for (const [a, c] of nodeCounters(node)?.peers ?? []) {
+            out[a] = [c.rx, c.tx, c.rxBytes, c.txBytes];
+          }
+          return out;
+        },
+      });
+      traffic.start();
       const app = createApiApp({
         node,
         authToken: () => hs.authToken,
@@ -513,6 +557,23 @@ export class Service {
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
         ...(ctlService ? [ctlService.routes()] : []),
+        uiRoutes({
+          enabled: () => webUiEnabled(conf.raw),
+          hub,
+          traffic,
+          controller: () => ctlService?.controller,
+          now,
+          peerInfo: (a) => {
+            const p = node!.peers().find((x) => x.address.toString() === a);
+            if (!p) return undefined;
+            const path = p.paths.find((x) => x.preferred && !x.expired) ?? p.paths[0];
+            return { latency: p.latency, path: path ? path.address.toString() : "" };
+          },
+          random: () => {
+            const b = random(4);
+            return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+          },
+        }),
         ...(opts.apiExtensions ?? []),
       ]);
       const plan: ApiListenHost[] = opts.apiHosts
@@ -539,6 +600,28 @@ export class Service {
         }
       }
       log.debug(`local API on port ${port}: ${plan.map((h) => h.hostname).join(" ")}`);
+      const tls = webUiTls(conf.raw, home);
+      if (tls && "warning" in tls) log.warn(tls.warning);
+      else if (tls) {
+        // the same API and UI over HTTPS, on the same addresses; failures only warn
+        for (const h of plan) {
+          try {
+            servers.push(Deno.serve(
+              {
+                hostname: h.hostname,
+                port: tls.port,
+                cert: tls.cert,
+                key: tls.key,
+                onListen: () => {},
+              },
+              (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
+            ));
+          } catch (e) {
+            log.warn(`HTTPS on ${h.hostname}:${tls.port}: ${e instanceof Error ? e.message : e}`);
+          }
+        }
+        log.info(`web UI over HTTPS on port ${tls.port}: https://127.0.0.1:${tls.port}/ui/`);
+      }
       try {
         atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
       } catch (e) {
@@ -547,6 +630,8 @@ export class Service {
     } catch (e) {
       await memberNames?.close();
       await dnsApplier?.close();
+      uiHub?.close();
+      traffic?.stop();
       await dataPlane?.close();
       for (const s of servers) await s.shutdown().catch(() => {});
       await transport.close();
@@ -582,6 +667,8 @@ export class Service {
     service.dataPlane = dataPlane;
     service.memberNames = memberNames;
     service.dnsApplier = dnsApplier;
+    service.uiEvents = uiHub;
+    service.traffic = traffic;
     ref.service = service;
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
@@ -706,6 +793,8 @@ export class Service {
     } catch (e) {
       this.#log.warn(`writing the peer cache failed: ${e instanceof Error ? e.message : e}`);
     }
+    this.uiEvents?.close(); // open event streams would hold the server's shutdown
+    this.traffic?.stop();
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
     this.controller?.stop();

@@ -81,7 +81,7 @@ export class Incoming {
     if (source === node.address.value || source === 0 || source >= 0xff_0000_0000) return;
     const cipher = getCipher(pkt);
     if (cipher === Cipher.C25519_POLY1305_NONE && (pkt[IDX_VERB] & VERB_MASK) === Verb.HELLO) {
-      node.counters.received(Verb.HELLO, source);
+      node.counters.received(Verb.HELLO, source, undefined, len);
       this.#hello(now, localSocket, remote, pkt, false);
       return;
     }
@@ -122,6 +122,7 @@ export class Incoming {
       verb,
       peer.identity.address.value,
       verb === Verb.ERROR ? p.subarray(IDX_PAYLOAD) : undefined,
+      p.length,
     );
     const path = node.topology.getPath(localSocket, remote);
     let inReVerb = -1;

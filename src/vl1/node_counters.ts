@@ -14,6 +14,10 @@ export interface PeerCounts {
   tx: number;
   /** Packets from the peer that failed authentication or decoding. */
   errors: number;
+  /** Bytes of the packets received from the peer (as they arrived, after reassembly). */
+  rxBytes: number;
+  /** Bytes of the packets sent to the peer (armored, before fragmentation). */
+  txBytes: number;
 }
 
 /** A copy of the counters at one moment (all values cumulative since the node started). */
@@ -51,7 +55,7 @@ export class NodeCounters {
         const oldest = this.#peers.keys().next().value;
         if (oldest !== undefined) this.#peers.delete(oldest);
       }
-      p = { rx: 0, tx: 0, errors: 0 };
+      p = { rx: 0, tx: 0, errors: 0, rxBytes: 0, txBytes: 0 };
       this.#peers.set(addr, p);
     }
     return p;
@@ -67,19 +71,26 @@ export class NodeCounters {
     this.#txBytes += n;
   }
 
-  /** An authenticated packet with `verb` from `source`; `payload` is the verb payload. */
-  received(verb: number, source: number, payload?: Uint8Array): void {
+  /**
+   * An authenticated packet with `verb` from `source`; `payload` is the verb payload (for
+   * ERROR codes), `bytes` the packet's length.
+   */
+  received(verb: number, source: number, payload?: Uint8Array, bytes = 0): void {
     this.#rxVerbs[verb & 0x1f]++;
-    this.#peer(source).rx++;
+    const p = this.#peer(source);
+    p.rx++;
+    p.rxBytes += bytes;
     if (verb === Verb.ERROR && payload && payload.length > ERROR_CODE_OFFSET) {
       this.#rxErrors[payload[ERROR_CODE_OFFSET]]++;
     }
   }
 
-  /** A packet with `verb` was sent to `dest`; `payload` is the verb payload. */
-  sent(verb: number, dest: number, payload: Uint8Array): void {
+  /** A packet with `verb` was sent to `dest`; `payload` is the verb payload, `bytes` its length. */
+  sent(verb: number, dest: number, payload: Uint8Array, bytes = 0): void {
     this.#txVerbs[verb & 0x1f]++;
-    this.#peer(dest).tx++;
+    const p = this.#peer(dest);
+    p.tx++;
+    p.txBytes += bytes;
     if (verb === Verb.ERROR && payload.length > ERROR_CODE_OFFSET) {
       this.#txErrors[payload[ERROR_CODE_OFFSET]]++;
     }

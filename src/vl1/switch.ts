@@ -137,7 +137,7 @@ export class Switch {
       const n = writeFragment(pkt, len, piece, no, this.#frag);
       if (n > 0) this.sendRaw(now, localSocket, remote, this.#frag.subarray(0, n));
     }
-    node.counters.sent(verb, peer.identity.address.value, payload);
+    node.counters.sent(verb, peer.identity.address.value, payload, len);
     peer.lastSend = now;
     return opts.packetId === false ? ID_NOT_COMPUTED : getPacketId(pkt);
   }

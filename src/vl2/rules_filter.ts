@@ -95,7 +95,7 @@ export class RulesFilter implements FrameFilter {
     if (!nc) return false;
     const perRecipient = dest !== 0 && isMulticastMac(dstMac);
     if (acceptsAll(nc)) {
-      if (!perRecipient) this.counters.record(nc.networkId, false, true);
+      if (!perRecipient) this.counters.record(nc.networkId, false, true, end - start);
       this.last = { inbound: false, networkId: nc.networkId, peer: dest, result: undefined };
       return true;
     }
@@ -126,7 +126,7 @@ export class RulesFilter implements FrameFilter {
     const nc = net.config;
     if (!nc) return 0;
     if (acceptsAll(nc)) {
-      this.counters.record(nc.networkId, true, true);
+      this.counters.record(nc.networkId, true, true, end - start);
       this.last = { inbound: true, networkId: nc.networkId, peer: source, result: undefined };
       return 1;
     }

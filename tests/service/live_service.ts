@@ -62,11 +62,17 @@ export interface LiveService {
 
 /**
  * Starts the service in-process: identity a, token `tok-a`, metrics token `met-a`, test planet,
- * local.conf binding 127.0.0.1 only; `extra` overrides service options.
+ * local.conf binding 127.0.0.1 only (plus `o.settings`), `o.files` written into the home;
+ * `extra` overrides service options.
  */
 export async function startLiveService(
-  extra: Partial<ServiceOptions> = {},
+  extra: Partial<ServiceOptions> & {
+    settings?: Record<string, unknown>;
+    files?: Record<string, string>;
+  } = {},
 ): Promise<LiveService> {
+  const { settings, files, ...serviceOptions } = extra;
+  const o = { settings, files };
   const home = Deno.makeTempDirSync({ prefix: "zt-live-test-" });
   Deno.writeTextFileSync(`${home}/identity.secret`, fixtureText("identities/a.secret"));
   Deno.writeTextFileSync(`${home}/authtoken.secret`, "tok-a");
@@ -74,8 +80,13 @@ export async function startLiveService(
   Deno.writeFileSync(`${home}/planet`, testWorld(WorldType.PLANET, TEST_PLANET_ID));
   Deno.writeTextFileSync(
     `${home}/local.conf`,
-    JSON.stringify({ settings: { bind: ["127.0.0.1"], allowSecondaryPort: false } }),
+    JSON.stringify({
+      settings: { bind: ["127.0.0.1"], allowSecondaryPort: false, ...o.settings },
+    }),
   );
+  for (const [name, text] of Object.entries(o.files ?? {})) {
+    Deno.writeTextFileSync(`${home}/${name}`, text);
+  }
   const lines: string[] = [];
   let service: Service | undefined;
   let port = 0;
@@ -88,7 +99,7 @@ export async function startLiveService(
         log: new Logger("debug", (_l, line) => lines.push(line)),
         apiHosts: ["127.0.0.1"],
         createNode,
-        ...extra,
+        ...serviceOptions,
       });
     } catch (e) {
       if (i === 4) throw e;

@@ -1,4 +1,4 @@
-// Per-network counts of frames accepted and dropped by the rules engine (for /metrics).
+// Per-network counts of frames accepted and dropped by the rules engine, and bytes of accepted frames (for /metrics and the web UI's traffic view).
 
 /** Counter values of one network. */
 export interface RuleCounterValues {
@@ -10,6 +10,14 @@ export interface RuleCounterValues {
   txAccepted: number;
   /** Outgoing frames dropped by rules. */
   txDropped: number;
+}
+
+/** Ethernet payload bytes of accepted frames of one network. */
+export interface RuleByteCounts {
+  /** Received. */
+  rxBytes: number;
+  /** Sent. */
+  txBytes: number;
 }
 
 const zero = (): RuleCounterValues => ({
@@ -26,9 +34,10 @@ const zero = (): RuleCounterValues => ({
  */
 export class RuleCounters {
   #byNetwork = new Map<bigint, RuleCounterValues>();
+  #bytes = new Map<bigint, RuleByteCounts>();
 
-  /** Records one filtering outcome. */
-  record(networkId: bigint, inbound: boolean, accepted: boolean): void {
+  /** Records one filtering outcome; `bytes` (the frame's payload length) counts if accepted. */
+  record(networkId: bigint, inbound: boolean, accepted: boolean, bytes = 0): void {
     let c = this.#byNetwork.get(networkId);
     if (!c) {
       c = zero();
@@ -36,6 +45,20 @@ export class RuleCounters {
     }
     if (inbound) accepted ? c.rxAccepted++ : c.rxDropped++;
     else accepted ? c.txAccepted++ : c.txDropped++;
+    if (!accepted || bytes <= 0) return;
+    let b = this.#bytes.get(networkId);
+    if (!b) {
+      b = { rxBytes: 0, txBytes: 0 };
+      this.#bytes.set(networkId, b);
+    }
+    if (inbound) b.rxBytes += bytes;
+    else b.txBytes += bytes;
+  }
+
+  /** Bytes of accepted frames of one network (zeros if nothing was recorded). */
+  bytes(networkId: bigint): RuleByteCounts {
+    const b = this.#bytes.get(networkId);
+    return b ? { ...b } : { rxBytes: 0, txBytes: 0 };
   }
 
   /** A copy of one network's counters (zeros if nothing was recorded). */
@@ -52,5 +75,6 @@ export class RuleCounters {
   /** Forgets a network (after leaving it). */
   forget(networkId: bigint): void {
     this.#byNetwork.delete(networkId);
+    this.#bytes.delete(networkId);
   }
 }

@@ -240,7 +240,7 @@ function filter(ctx: FilterContext, f: FrameInfo, inbound: boolean): FilterResul
     result = { action, copies, decidedBy };
     if (final.qosBucket !== undefined && !inbound) result.qosBucket = final.qosBucket;
   }
-  ctx.counters?.record(nc.networkId, inbound, result.action !== "drop");
+  ctx.counters?.record(nc.networkId, inbound, result.action !== "drop", f.length);
   return result;
 }
 

@@ -1,0 +1,58 @@
+// `zt ui`: prints the web admin UI's URL (and where the token to sign in with lives).
+import { Command } from "commander";
+import { hostPort, resolveTarget, systemTargetEnv, type TargetEnv } from "./api_client.ts";
+import { writeAll } from "./write_all.ts";
+import { resolveHomeDir } from "../service/home.ts";
+
+/** Options of `zt ui`. */
+export interface UiCmdOptions {
+  /** Home directory (`-D`). */
+  home?: string;
+  /** Port (`-p`). */
+  port?: string;
+  /** Host (`-H`). */
+  host?: string;
+}
+
+/** `settings.webUiTlsPort` of a local.conf text, if it is a port number. */
+function httpsPort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const p = JSON.parse(text)?.settings?.webUiTlsPort;
+    return Number.isInteger(p) && p >= 1 && p <= 65535 ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The text `zt ui` prints: the URL of `/ui/` on the node's API (port as zerotier-cli finds it),
+ * the HTTPS one when local.conf sets `webUiTlsPort`, and, when the home is known, the token file to sign in with. The token itself is never printed
+ * into a URL.
+ */
+export function uiText(o: UiCmdOptions, e: TargetEnv = systemTargetEnv()): string {
+  const t = resolveTarget({ home: o.home, port: o.port, host: o.host }, e);
+  const home = o.home ?? resolveHomeDir({ env: e.env, isRoot: e.isRoot });
+  let s = `http://${hostPort(t.host, t.port)}/ui/\n`;
+  const tlsPort = home !== undefined ? httpsPort(e.readText(`${home}/local.conf`)) : undefined;
+  if (tlsPort !== undefined) s += `https://${hostPort(t.host, tlsPort)}/ui/\n`;
+  if (home !== undefined) s += `sign in with the token in ${home}/authtoken.secret\n`;
+  return s;
+}
+
+/** The `ui` command. */
+export function uiCommand(): Command {
+  return new Command("ui")
+    .description("print the URL of the node's web admin UI")
+    .option("-D, --home <dir>", "home directory (default: as zt run)")
+    .option("-p, --port <port>", "local API port (default: <home>/zerotier-one.port, else 9993)")
+    .option("-H, --host <host>", "host (default 127.0.0.1)")
+    .action((o: UiCmdOptions) => {
+      try {
+        writeAll(Deno.stdout, uiText(o));
+      } catch (e) {
+        writeAll(Deno.stderr, `zt ui: ${e instanceof Error ? e.message : e}\n`);
+        Deno.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,27 @@
+// `zt ui`: the URL of /ui/ on the port the home names, and where the token lives (never in the URL).
+import assert from "node:assert/strict";
+import { uiText } from "../../src/cli/ui_cmd.ts";
+
+Deno.test("zt ui: URL from the home's port file, token file named, no token in the URL", () => {
+  const files: Record<string, string> = {
+    "/h/zerotier-one.port": "29993\n",
+    "/h/authtoken.secret": "secret-token",
+  };
+  const env = { env: () => undefined, readText: (p: string) => files[p], isRoot: false };
+  const text = uiText({ home: "/h" }, env);
+  assert.equal(text, "http://127.0.0.1:29993/ui/\nsign in with the token in /h/authtoken.secret\n");
+  assert.doesNotMatch(text, /secret-token/);
+  assert.match(uiText({ home: "/none" }, env), /^http:\/\/127\.0\.0\.1:9993\/ui\/\n/);
+  assert.match(
+    uiText({ home: "/h", port: "8080", host: "::1" }, env),
+    /^http:\/\/\[::1\]:8080\/ui\//,
+  );
+  assert.throws(() => uiText({ home: "/h", port: "99999" }, env), /bad port/);
+  files["/h/local.conf"] = JSON.stringify({ settings: { webUiTlsPort: 9443 } });
+  assert.match(
+    uiText({ home: "/h" }, env),
+    /^http:\/\/127\.0\.0\.1:29993\/ui\/\nhttps:\/\/127\.0\.0\.1:9443\/ui\/\n/,
+  );
+  files["/h/local.conf"] = "{not json";
+  assert.doesNotMatch(uiText({ home: "/h" }, env), /https/);
+});

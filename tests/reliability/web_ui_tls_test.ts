@@ -1,0 +1,77 @@
+// Reliability of the optional HTTPS listener (settings.webUiTlsPort + <home>/webui.crt/.key): serves the UI and API over TLS on loopback, refuses plain HTTP there, and a bad setup only warns.
+import assert from "node:assert/strict";
+import { freePort, startLiveService } from "../service/live_service.ts";
+import { webUiTls } from "../../src/service/ui_routes.ts";
+
+const dir = new URL("../service/tls/", import.meta.url).pathname;
+const CERT = Deno.readTextFileSync(`${dir}cert.pem`);
+const CA = Deno.readTextFileSync(`${dir}ca.pem`);
+const KEY = Deno.readTextFileSync(`${dir}key.pem`);
+
+Deno.test("web UI TLS: the UI and the API over HTTPS with the home's certificate", async () => {
+  const tlsPort = freePort();
+  const s = await startLiveService({
+    settings: { webUiTlsPort: tlsPort },
+    files: { "webui.crt": CERT, "webui.key": KEY },
+  });
+  const client = Deno.createHttpClient({ caCerts: [CA] });
+  try {
+    const ui = await fetch(`https://127.0.0.1:${tlsPort}/ui/`, { client });
+    assert.equal(ui.status, 200);
+    assert.match(ui.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+    assert.match(await ui.text(), /app\.js/);
+    const status = await fetch(`https://localhost:${tlsPort}/status`, {
+      client,
+      headers: { "X-ZT1-Auth": "tok-a" },
+    });
+    assert.equal(status.status, 200);
+    assert.equal((await status.json()).address, s.service.node.identity.address.toString());
+    const noToken = await fetch(`https://127.0.0.1:${tlsPort}/status`, { client });
+    await noToken.body?.cancel();
+    assert.equal(noToken.status, 401);
+    // plain HTTP on the TLS port gets no answer from the API
+    const plain = await fetch(`http://127.0.0.1:${tlsPort}/ui/`).then(
+      async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      },
+      () => "refused",
+    );
+    assert.notEqual(plain, 200);
+    // the plain API port is unchanged
+    const api = await fetch(`http://127.0.0.1:${s.port}/ui/`);
+    await api.body?.cancel();
+    assert.equal(api.status, 200);
+  } finally {
+    client.close();
+    await s.stop();
+  }
+  // stopped: nothing listens on the TLS port any more
+  const again = Deno.listen({ hostname: "127.0.0.1", port: tlsPort });
+  again.close();
+});
+
+Deno.test("web UI TLS: missing key or a bad port only warns; the node still runs", async () => {
+  const tlsPort = freePort();
+  const s = await startLiveService({
+    settings: { webUiTlsPort: tlsPort },
+    files: { "webui.crt": CERT },
+  });
+  try {
+    assert.ok(
+      s.lines.some((l) => /webUiTlsPort is set but .*webui\.key/.test(l)),
+      s.lines.join("\n"),
+    );
+    const l = Deno.listen({ hostname: "127.0.0.1", port: tlsPort }); // nothing took the port
+    l.close();
+    const r = await fetch(`http://127.0.0.1:${s.port}/ui/`);
+    await r.body?.cancel();
+    assert.equal(r.status, 200);
+  } finally {
+    await s.stop();
+  }
+  assert.equal(webUiTls({}, "/nonexistent"), undefined);
+  assert.equal(webUiTls({ settings: { webUiTlsPort: 0 } }, "/nonexistent"), undefined);
+  assert.ok("warning" in (webUiTls({ settings: { webUiTlsPort: 70000 } }, "/x") ?? {}));
+  assert.ok("warning" in (webUiTls({ settings: { webUiTlsPort: "443" } }, "/x") ?? {}));
+});
