@@ -62,7 +62,7 @@ async function setName(ctl: ZtNode, nwid: string, m: ZtNode, name: string): Prom
 Deno.test({
   name: "e2e dns: controller answers member names (A, AAAA, address form, PTR, NXDOMAIN, " +
     "REFUSED, rename, deauthorize); allowDNS member resolves through resolv.conf, restored " +
-    "after leave and after kill -9",
+    "after leave, kill -9 and exit",
   ignore: SKIP !== undefined,
   fn: async () => {
     const hostResolv = Deno.readTextFileSync("/etc/resolv.conf");
@@ -199,6 +199,18 @@ Deno.test({
             () => Deno.readTextFileSync(resolvC) === RESOLV_C,
           );
           assert.match(Deno.readTextFileSync(c.logFile), /dns: restored .* earlier run/);
+
+          // a normal stop (SIGTERM) takes the block out too
+          await c.waitOnline(25_000);
+          assert.equal((await apiCall(c, "POST", `/network/${nwid}`, {})).status, 200);
+          assert.equal((await ztIn(c, ["set", nwid, "allowDNS=1"])).code, 0);
+          await waitFor(
+            "block back after the restart",
+            20_000,
+            () => Deno.readTextFileSync(resolvC).includes(`nameserver ${ctlIp}`),
+          );
+          await c.stop("SIGTERM");
+          assert.equal(Deno.readTextFileSync(resolvC), RESOLV_C, "restored on exit");
         });
       });
     } finally {
