@@ -8,6 +8,7 @@ import { rulesCommand } from "./src/cli/rules.ts";
 import { rulesTestCommand } from "./src/cli/rules_test_cmd.ts";
 import { controllerCommand } from "./src/cli/controller.ts";
 import { registerZerotierCli } from "./src/cli/zerotier_cli.ts";
+import { relayCommand } from "./src/cli/relay.ts";
 import { uiCommand } from "./src/cli/ui_cmd.ts";
 
 /** Builds the top-level command; subcommands register themselves from src/cli/. */
@@ -18,6 +19,7 @@ export function buildCli(): Command {
   registerRun(program);
   program.addCommand(idtoolCommand());
   program.addCommand(controllerCommand());
+  program.addCommand(relayCommand());
   program.addCommand(
     new Command("debug").description("debugging tools").addCommand(debugDecodeCommand()),
   );

@@ -18,6 +18,8 @@ tools=(
   ip:iproute2
   iperf3:iperf3
   iptables:iptables
+  miniupnpd:miniupnpd
+  nft:nftables
   ping:iputils-ping
   tcpdump:tcpdump
   wasm-ld:lld

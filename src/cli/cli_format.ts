@@ -96,24 +96,26 @@ function right(n: number, w: number): string {
 
 /**
  * `peers`: `200 peers`, a column header, then per peer `<addr> <ver> <role> <lat> <link>` with
- * link `DIRECT   <txAgo> <rxAgo> <ip/port>` (preferred path) or `RELAY`; a note line for a
- * tunneled (TCP relay) peer.
+ * link `DIRECT   <txAgo> <rxAgo> <ip/port>` (preferred path; `RELAY <txAgo> ...` when the node
+ * tunnels through a TCP relay) or `RELAY`; if any peer is tunneled, the reference's closing note.
  */
 export function formatPeers(peers: unknown, now: number): string {
   let out = "200 peers\n<ztaddr>   <ver>  <role> <lat> <link>   <lastTX> <lastRX> <path>\n";
+  let anyTunneled = false;
   for (const p of Array.isArray(peers) ? peers.filter(isObj) : []) {
     const path = preferredPath(p);
+    if (p.tunneled === true) anyTunneled = true;
     const link = path
-      ? `DIRECT   ${left(ago(now, num(path, "lastSend", 0)), 8)} ${
-        left(ago(now, num(path, "lastReceive", 0)), 8)
-      } ${str(path, "address")}`
+      ? `${p.tunneled === true ? "RELAY " : "DIRECT   "}${
+        left(ago(now, num(path, "lastSend", 0)), 8)
+      } ${left(ago(now, num(path, "lastReceive", 0)), 8)} ${str(path, "address")}`
       : "RELAY";
     out += `${str(p, "address")} ${left(peerVersion(p), 6)} ${left(str(p, "role"), 6)} ${
       right(num(p, "latency", -1), 5)
     } ${link}\n`;
-    if (p.tunneled === true) {
-      out += `  (${str(p, "address")} is reached through the TCP fallback relay)\n`;
-    }
+  }
+  if (anyTunneled) {
+    out += "NOTE: Currently tunneling through a TCP relay. Ensure that UDP is not blocked.\n";
   }
   return out;
 }

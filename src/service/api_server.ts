@@ -24,6 +24,8 @@ export interface ApiState {
   now(): number;
   /** The /status fields the node does not know (config, ports, listening addresses). */
   statusExtras(): Omit<StatusInputs, "address" | "publicIdentity" | "online" | "clock" | "planet">;
+  /** Whether the node tunnels through a TCP relay (`tunneled` on every peer; default false). */
+  tunneled?(): boolean;
 }
 
 /** Hono environment: the connection's remote address, when served over a socket. */
@@ -134,14 +136,15 @@ export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): Api
     const peers = state.node.peers().slice().sort((a, b) =>
       a.address.toString() < b.address.toString() ? -1 : 1
     );
-    return sendJson(c, peers.map(peerJson));
+    const tunneled = state.tunneled?.() ?? false;
+    return sendJson(c, peers.map((p) => peerJson(p, tunneled)));
   });
 
   app.get("/peer/:addr", (c) => {
     const a = addrParam(c.req.param("addr"));
     if (!a) return sendJson(c, {}, 404);
     const p = state.node.peer(a);
-    return sendJson(c, p ? peerJson(p) : {});
+    return sendJson(c, p ? peerJson(p, state.tunneled?.() ?? false) : {});
   });
 
   app.get("/moon", (c) => sendJson(c, state.node.moons().map(moonJson)));

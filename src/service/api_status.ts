@@ -74,6 +74,8 @@ export interface StatusInputs {
   surfaceAddresses: InetAddress[];
   /** The planet in use. */
   planet: World;
+  /** The TCP fallback tunnel is up (default false). */
+  tcpFallbackActive?: boolean;
 }
 
 /** `GET /status` (spec §11.1; field set and order as the reference's). */
@@ -95,7 +97,7 @@ export function statusJson(s: StatusInputs): Json {
     address: s.address,
     publicIdentity: s.publicIdentity,
     online: s.online,
-    tcpFallbackActive: false,
+    tcpFallbackActive: s.tcpFallbackActive ?? false,
     versionMajor: SOFTWARE_VERSION.major,
     versionMinor: SOFTWARE_VERSION.minor,
     versionRev: SOFTWARE_VERSION.revision,
@@ -108,8 +110,11 @@ export function statusJson(s: StatusInputs): Json {
   });
 }
 
-/** A peer object (spec §11.1, `_peerToJson`; no bonding). */
-export function peerJson(p: ServicePeerInfo): Json {
+/**
+ * A peer object (spec §11.1, `_peerToJson`; no bonding). `tunneled`: the node tunnels through a
+ * TCP relay (the reference marks every peer so then).
+ */
+export function peerJson(p: ServicePeerInfo, tunneled = false): Json {
   const v = p.version;
   return sortKeys({
     address: p.address.toString(),
@@ -120,7 +125,7 @@ export function peerJson(p: ServicePeerInfo): Json {
     latency: p.latency,
     role: p.role,
     isBonded: false,
-    tunneled: false,
+    tunneled,
     paths: p.paths.map((x) => ({
       active: true,
       address: x.address.toString(),

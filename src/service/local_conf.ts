@@ -39,10 +39,15 @@ export interface ServiceSettings {
   tertiaryPort: number;
   /** UPnP/NAT-PMP (zt never does it). */
   portMappingEnabled: boolean;
-  /** TCP fallback relay allowed (not implemented by zt). */
+  /** TCP fallback relay allowed. */
   allowTcpFallbackRelay: boolean;
-  /** Always use the TCP relay (not implemented by zt). */
+  /** Always use the TCP relay, never UDP. */
   forceTcpRelay: boolean;
+  /**
+   * `tcpFallbackRelay` ("IP/port"): the relay to tunnel through. Undefined when not set: the
+   * service then uses ZeroTier's relay only on the default planet.
+   */
+  tcpFallbackRelay?: InetAddress;
   /** Extra CIDRs allowed to use the local API (loopback always is). */
   allowManagementFrom: InetAddress[];
   /** Explicit local IPs to bind instead of the wildcard addresses. */
@@ -172,6 +177,16 @@ function port(s: Record<string, unknown>, k: string, dflt: number, w: string[]):
   return dflt;
 }
 
+/** Reads `settings.tcpFallbackRelay` ("IP/port"), warning about anything else. */
+function relayAddress(s: Record<string, unknown>, w: string[]): { tcpFallbackRelay?: InetAddress } {
+  if (!("tcpFallbackRelay" in s)) return {};
+  const v = s.tcpFallbackRelay;
+  const a = typeof v === "string" ? InetAddress.parse(v.trim()) : undefined;
+  if (a && a.port > 0) return { tcpFallbackRelay: a };
+  w.push(`settings.tcpFallbackRelay must be "IP/port" (e.g. "203.0.113.5/443"); ignored`);
+  return {};
+}
+
 /**
  * Reads `settings.cipher` ("aes" | "salsa2012"), warning about anything else. Undefined when not
  * set (or bad): the service then picks cipher 3 when AES runs natively and cipher 1 otherwise.
@@ -242,6 +257,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     portMappingEnabled: bool(s, "portMappingEnabled", true, w),
     allowTcpFallbackRelay: bool(s, "allowTcpFallbackRelay", true, w),
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
+    ...relayAddress(s, w),
     allowManagementFrom: addrList(s.allowManagementFrom, "settings.allowManagementFrom", w, false),
     bind: addrList(s.bind, "settings.bind", w, true),
     interfacePrefixBlacklist: stringList(s.interfacePrefixBlacklist, w),

@@ -1,7 +1,7 @@
 // The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
-import type { InetAddress } from "../vl1/inet_address.ts";
+import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
 import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
@@ -39,6 +39,10 @@ import { installPacketCrypto } from "./packet_crypto.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
+import { TransportMux } from "./transport_mux.ts";
+import { openExtraPort, PORT_INDEX, SecondaryPortKeeper } from "./udp_ports.ts";
+import { PortMapper } from "./port_mapper.ts";
+import { TCP_FALLBACK_AFTER_MS, TcpFallbackPolicy } from "./tcp_fallback.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
@@ -124,6 +128,35 @@ export function systemRandom(n: number): Uint8Array {
 function randomPort(random: (n: number) => Uint8Array): number {
   const b = random(2);
   return 20000 + (((b[0] << 8) | b[1]) % 45500);
+}
+
+/** ZeroTier's public TCP fallback relay: the default only for a node on the default planet. */
+export const ZEROTIER_TCP_FALLBACK_RELAY = "204.80.128.1/443";
+
+/**
+ * The relay a node tunnels through: `tcpFallbackRelay` if set, ZeroTier's own only on the
+ * default planet (a deliberate deviation: the reference uses its relay whatever the planet, so a
+ * self-hosted network would leak to ZeroTier's servers), else none.
+ */
+export function fallbackRelayFor(conf: LocalConf, planet: World): InetAddress | undefined {
+  if (conf.settings.tcpFallbackRelay) return conf.settings.tcpFallbackRelay;
+  const dflt = parseWorld(DEFAULT_PLANET)!;
+  return planet.id === dflt.id ? InetAddress.parse(ZEROTIER_TCP_FALLBACK_RELAY) : undefined;
+}
+
+/**
+ * The fallback delay: the reference's 60 s, or `ZT_TCP_FALLBACK_AFTER_MS` (hidden, for tests
+ * that cannot wait a minute; 1000..600000).
+ */
+function fallbackAfterMs(): number {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("ZT_TCP_FALLBACK_AFTER_MS");
+  } catch {
+    v = undefined;
+  }
+  const n = v !== undefined && /^[0-9]{1,6}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  return n >= 1000 && n <= 600_000 ? n : TCP_FALLBACK_AFTER_MS;
 }
 
 /** Bounds on the node's requested tick delay. */
@@ -266,7 +299,7 @@ export class Service {
   /** Resolves when the service has stopped. */
   readonly stopped: Promise<void>;
   readonly #log: Logger;
-  readonly #transport: UdpTransportApi;
+  readonly #transport: TransportMux;
   readonly #servers: Deno.HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
@@ -274,6 +307,10 @@ export class Service {
   readonly #confWatcher: LocalConfWatcher;
   #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #secondary: SecondaryPortKeeper | undefined;
+  #listening: () => InetAddress[] = () => [];
+  #lastPortCheck = 0;
+  #portMapper: PortMapper | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -285,7 +322,7 @@ export class Service {
       live: LiveConf;
       confWatcher: LocalConfWatcher;
       log: Logger;
-      transport: UdpTransportApi;
+      transport: TransportMux;
       servers: Deno.HttpServer[];
       now: () => number;
       metricsWriter: MetricsWriter;
@@ -332,6 +369,29 @@ export class Service {
     const onPacket = (sock: number, remote: InetAddress, data: Uint8Array) => {
       node?.receive(now(), sock, remote, data);
     };
+    const relay = fallbackRelayFor(conf, planet);
+    const fallbackOn = conf.settings.allowTcpFallbackRelay && relay !== undefined;
+    if (conf.settings.forceTcpRelay && !fallbackOn) {
+      log.warn("forceTcpRelay: no TCP relay to use (set tcpFallbackRelay); using UDP");
+    }
+    const mux = new TransportMux({
+      onPacket,
+      now,
+      log,
+      ...(fallbackOn
+        ? {
+          fallback: {
+            relay: relay!,
+            policy: new TcpFallbackPolicy({
+              allowed: true,
+              force: conf.settings.forceTcpRelay,
+              afterMs: fallbackAfterMs(),
+            }, now()),
+          },
+        }
+        : {}),
+    });
+    if (fallbackOn) log.debug(`TCP fallback relay ${relay}`);
 
     const wanted = opts.port ?? conf.settings.primaryPort;
     let port = wanted;
@@ -339,12 +399,46 @@ export class Service {
     for (let tries = 0; transport === undefined; tries++) {
       if (wanted === 0) port = randomPort(random);
       try {
-        transport = await openUdpTransport({ port, bind: conf.settings.bind, log, onPacket });
+        transport = await openUdpTransport({
+          port,
+          bind: conf.settings.bind,
+          log,
+          onPacket: mux.udpHandler(0),
+        });
       } catch (e) {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
       }
     }
 
+    mux.attach(PORT_INDEX.primary, transport);
+    // The secondary port (and, with port mapping, the tertiary one), as the reference binds them.
+    const extra = { mux, random, bind: conf.settings.bind, log };
+    const secondaryOpts = {
+      ...extra,
+      port: conf.settings.secondaryPort,
+      index: PORT_INDEX.secondary,
+    };
+    const secondary = new SecondaryPortKeeper(
+      conf.settings.allowSecondaryPort ? await openExtraPort(secondaryOpts) : 0,
+      secondaryOpts,
+      now(),
+    );
+    // Port mapping (and so the tertiary port) needs a non-loopback address to map.
+    const mappingOn = conf.settings.portMappingEnabled &&
+      !(conf.settings.bind.length > 0 &&
+        conf.settings.bind.every((a) => a.scope() === IpScope.LOOPBACK));
+    const tertiaryPort = mappingOn
+      ? await openExtraPort({
+        ...extra,
+        port: conf.settings.tertiaryPort,
+        index: PORT_INDEX.tertiary,
+      })
+      : 0;
+    if (secondary.port || tertiaryPort) {
+      log.debug(
+        `UDP ports: primary ${port}, secondary ${secondary.port}, tertiary ${tertiaryPort}`,
+      );
+    }
     const servers: Deno.HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
@@ -397,15 +491,18 @@ export class Service {
     /** Addresses assigned to our own networks (never paths, never listening addresses). */
     const ownAddresses = (): InetAddress[] =>
       networks?.infos().flatMap((i) => i.assignedAddresses) ?? [];
+    /** Every bound port's interface addresses (listeningOn; the node advertises them). */
     const listening = () =>
-      localInterfaceAddresses(port, conf.settings.bind, {
-        prefixBlacklist: live.conf.settings.interfacePrefixBlacklist,
-        blacklist: live.conf.physical.filter((p) => p.blacklist).map((p) => p.network),
-        ownAddresses: ownAddresses(),
-      });
+      [port, secondary.port, tertiaryPort].filter((p) => p !== 0).flatMap((p) =>
+        localInterfaceAddresses(p, conf.settings.bind, {
+          prefixBlacklist: live.conf.settings.interfacePrefixBlacklist,
+          blacklist: live.conf.physical.filter((p) => p.blacklist).map((p) => p.network),
+          ownAddresses: ownAddresses(),
+        })
+      );
     const ref: { service?: Service } = {};
     const host: NodeHost = {
-      send: (sock, remote, data, ttl) => transport!.send(sock, remote, data, ttl),
+      send: (sock, remote, data, ttl) => mux.send(sock, remote, data, ttl),
       random,
       storePut: (kind, id, data) => store.put(kind, id, data),
       storeGet: (kind, id) => store.get(kind, id),
@@ -456,7 +553,7 @@ export class Service {
         ctlService?.serveOwnNetworks(networks); // before rejoining: our own networks too
         const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
         if (dpNode) {
-          const t = transport;
+          const t = mux;
           dataPlane = new DataPlane({
             node: dpNode,
             networks,
@@ -536,11 +633,11 @@ export class Service {
           localConf: live.conf.raw,
           effective: {
             primaryPort: port,
-            secondaryPort: 0,
-            tertiaryPort: 0,
-            allowTcpFallbackRelay: false,
-            forceTcpRelay: false,
-            portMappingEnabled: false,
+            secondaryPort: conf.settings.secondaryPort || secondary.port,
+            tertiaryPort: conf.settings.tertiaryPort || tertiaryPort,
+            allowTcpFallbackRelay: conf.settings.allowTcpFallbackRelay,
+            forceTcpRelay: conf.settings.forceTcpRelay,
+            portMappingEnabled: mappingOn,
             softwareUpdate: live.conf.settings.softwareUpdate,
             softwareUpdateChannel: live.conf.settings.softwareUpdateChannel,
             homeDir: home,
@@ -549,7 +646,9 @@ export class Service {
           surfaceAddresses: node!.surfaceAddresses().filter((a) =>
             !ownAddresses().some((o) => o.containsAddress(a))
           ),
+          tcpFallbackActive: mux.tcpFallbackActive,
         }),
+        tunneled: () => mux.tcpFallbackActive,
       }, [
         moonRoutes(),
         networkApiRoutes(() => networks, now),
@@ -634,7 +733,7 @@ export class Service {
       traffic?.stop();
       await dataPlane?.close();
       for (const s of servers) await s.shutdown().catch(() => {});
-      await transport.close();
+      await mux.close();
       throw e;
     }
 
@@ -647,7 +746,6 @@ export class Service {
       onChange: (next, changes) => ref.service?.applyLocalConf(next, changes),
       onError: (m) => log.error(m),
     });
-    const refreshAddresses = () => node!.updateSettings?.({ localAddresses: listening() });
     const service = new Service({
       home,
       port,
@@ -655,11 +753,21 @@ export class Service {
       live,
       confWatcher,
       log,
-      transport,
+      transport: mux,
       servers,
       now,
       metricsWriter,
     });
+    service.#secondary = secondary;
+    service.#listening = listening;
+    if (mappingOn && tertiaryPort !== 0) {
+      service.#portMapper = new PortMapper({
+        port: tertiaryPort,
+        description: `ZeroTier/${hs.identity.address}@${tertiaryPort}`,
+        log,
+        onChange: () => service.#updateLocalAddresses(),
+      });
+    }
     service.upperLayer = upper;
     service.controller = ctlService;
     service.networks = networks;
@@ -674,7 +782,8 @@ export class Service {
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
         `${hs.identityCreated ? ", new identity" : ""})`,
     );
-    service.#refreshAddresses = refreshAddresses;
+    // interface addresses of every bound port plus the mapped public address, every 30 s
+    service.#refreshAddresses = () => service.#updateLocalAddresses();
     if (pollMs > 0) confWatcher.start();
     service.#scheduleTick(0);
     return service;
@@ -754,7 +863,10 @@ export class Service {
       this.#timer = undefined;
       let next = MAX_TICK_MS;
       try {
-        next = this.node.tick(this.#now());
+        const now = this.#now();
+        this.#transport.tick(now);
+        next = this.node.tick(now);
+        this.#checkPorts(now);
       } catch (e) {
         this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
       }
@@ -766,6 +878,50 @@ export class Service {
       }
       this.#scheduleTick(Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, next)));
     }, delay);
+  }
+
+  /**
+   * Every 30 s (the reference's binder refresh): a random secondary port is replaced after two
+   * minutes offline; the node's advertised local addresses follow.
+   */
+  #checkPorts(now: number): void {
+    const k = this.#secondary;
+    if (!k || now - this.#lastPortCheck < 30_000) return;
+    this.#lastPortCheck = now;
+    void k.check(now, this.node.online()).then((changed) => {
+      if (changed) this.#updateLocalAddresses();
+    }).catch((e) => this.#log.warn(`secondary port: ${e instanceof Error ? e.message : e}`));
+  }
+
+  /**
+   * The addresses the node advertises: every bound port's interface addresses plus the mapped
+   * public address, as the reference adds its port mapper's addresses.
+   */
+  #updateLocalAddresses(): void {
+    const n = this.node as ServiceNode & { settings?: { localAddresses?: InetAddress[] } };
+    if (!n.settings || !Array.isArray(n.settings.localAddresses)) return;
+    const mapped = this.#portMapper?.mapping?.external;
+    n.settings.localAddresses = [...this.#listening(), ...(mapped ? [mapped] : [])];
+  }
+
+  /** The current port mapping's public address, if any. */
+  get mappedAddress(): InetAddress | undefined {
+    return this.#portMapper?.mapping?.external;
+  }
+
+  /** The secondary UDP port bound now (0 = none). */
+  get secondaryPort(): number {
+    return this.#secondary?.port ?? 0;
+  }
+
+  /** Whether the TCP fallback tunnel is up (`tcpFallbackActive`). */
+  get tcpFallbackActive(): boolean {
+    return this.#transport.tcpFallbackActive;
+  }
+
+  /** The transports (UDP ports, TCP fallback tunnel) behind the node's socket ids. */
+  get transports(): TransportMux {
+    return this.#transport;
   }
 
   /** UDP socket statistics. */
@@ -800,6 +956,7 @@ export class Service {
     this.controller?.stop();
     await this.memberNames?.close();
     await this.dnsApplier?.close();
+    await this.#portMapper?.stop().catch(() => {});
     await this.dataPlane?.close();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);

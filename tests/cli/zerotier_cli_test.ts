@@ -112,7 +112,15 @@ Deno.test("cli format: unknown version/latency, relay, tunneled note, get fields
   assert.equal(formatListPeers(peers, 0).split("\n")[1], "200 listpeers 0123456789 - -1 - LEAF");
   const rows = formatPeers(peers, 0).split("\n");
   assert.equal(rows[2], "0123456789 -      LEAF      -1 RELAY");
-  assert.match(rows[3], /0123456789 is reached through the TCP fallback relay/);
+  assert.equal(
+    rows[3],
+    "NOTE: Currently tunneling through a TCP relay. Ensure that UDP is not blocked.",
+  );
+  const viaPath = formatPeers([{
+    ...peers[0],
+    paths: [{ address: "192.0.0.1/9993", preferred: true, lastSend: 1000, lastReceive: 2000 }],
+  }], 5000).split("\n");
+  assert.equal(viaPath[2], "0123456789 -      LEAF      -1 RELAY 4000     3000     192.0.0.1/9993");
   const net = (json("api/a-network.json") as Record<string, unknown>[])[1];
   assert.equal(formatGet(net, "ip4"), "198.19.0.114\n");
   assert.equal(

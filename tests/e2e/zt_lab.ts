@@ -173,13 +173,23 @@ export class ZtNode {
   proc: NsProcess;
   readonly #lab: Lab;
   readonly #runner: Runner;
+  readonly #env: Record<string, string>;
 
   /** @internal use {@link startNode}. */
   constructor(
     lab: Lab,
-    p: { name: string; ns: string; home: string; id: LabIdentity; token: string; runner: Runner },
+    p: {
+      name: string;
+      ns: string;
+      home: string;
+      id: LabIdentity;
+      token: string;
+      runner: Runner;
+      env?: Record<string, string>;
+    },
   ) {
     this.#lab = lab;
+    this.#env = p.env ?? {};
     this.name = p.name;
     this.ns = p.ns;
     this.home = p.home;
@@ -198,7 +208,7 @@ export class ZtNode {
     });
     return this.#lab.spawn(this.ns, cmd, {
       logFile: this.logFile,
-      env: { ZT_LOG: "debug", NO_COLOR: "1" },
+      env: { ZT_LOG: "debug", NO_COLOR: "1", ...this.#env },
     });
   }
 
@@ -319,14 +329,30 @@ export interface PeerJson {
   paths: PathJson[];
 }
 
-/** Starts a node named `name` in `ns` with home `<lab dir>/<name>` prepared from `id`/`planet`. */
+/**
+ * Starts a node named `name` in `ns` with home `<lab dir>/<name>` prepared from `id`/`planet`;
+ * `settings` are merged into its local.conf settings, `env` into its environment.
+ */
 export function startNode(
   lab: Lab,
-  p: { name: string; ns: string; id: LabIdentity; planet: Uint8Array; runner?: Runner },
+  p: {
+    name: string;
+    ns: string;
+    id: LabIdentity;
+    planet: Uint8Array;
+    runner?: Runner;
+    settings?: Record<string, unknown>;
+    env?: Record<string, string>;
+  },
 ): ZtNode {
   const home = lab.path(p.name);
   const token = `tok-${p.name}-${p.id.address}`;
   prepareHome(home, p.id, p.planet, token);
+  if (p.settings) {
+    const conf = JSON.parse(Deno.readTextFileSync(`${home}/local.conf`));
+    conf.settings = { ...conf.settings, ...p.settings };
+    Deno.writeTextFileSync(`${home}/local.conf`, JSON.stringify(conf, null, 2));
+  }
   return new ZtNode(lab, { ...p, home, token, runner: p.runner ?? "zt-run" });
 }
 
