@@ -14,6 +14,7 @@ tools=(
   chromium:chromium
   clang:clang
   curl:curl
+  dig:dnsutils
   ip:iproute2
   iperf3:iperf3
   iptables:iptables

@@ -30,6 +30,8 @@ import {
   parseAssignments,
   type Parsed,
 } from "./controller_fields.ts";
+import { apiCallFor, setDnsNames } from "./dns_names.ts";
+import { normalizeDomain } from "../controller/dns_zone.ts";
 import { compileRulesFile, denoRulesIo, type RulesIo } from "./rules.ts";
 import { type RunOptions, runService } from "./run.ts";
 import { type CliIo, systemIo } from "./zerotier_cli.ts";
@@ -189,17 +191,26 @@ async function runOp(
   const nwid = op === "network list" || op === "network create" ? "" : nwidArg(args[0]);
   const address = op.startsWith("member ") && op !== "member list" ? addressArg(args[1]) : "";
   let body: Body | undefined;
+  const dnsNames = op === "network set" ? stringOption(o, "dnsNames") : undefined;
   if (op === "network create" || op === "network set") {
     const settings = op === "network create" ? [...args] : args.slice(1);
     const name = stringOption(o, "name");
     if (name !== undefined) settings.unshift(`name=${name}`);
     if (o.public === true) settings.unshift("private=false");
     body = networkChanges(settings, o, io);
-    if (op === "network set" && Object.keys(body).length === 0) {
+    if (dnsNames !== undefined) {
+      if (o.dns !== undefined) throw new AdminError("give --dns or --dns-names, not both");
+      if (normalizeDomain(dnsNames) === undefined) {
+        throw new AdminError(
+          `--dns-names: "${dnsNames}" is not a DNS domain (e.g. zt.example.com)`,
+        );
+      }
+    }
+    if (op === "network set" && Object.keys(body).length === 0 && dnsNames === undefined) {
       throw new AdminError(
         `nothing to set: give KEY=VALUE (keys: ${
           keyList(NETWORK_FIELDS)
-        }), --pool, --route, --dns or --rules`,
+        }), --pool, --route, --dns, --dns-names or --rules`,
       );
     }
   } else if (op === "member set") {
@@ -242,17 +253,26 @@ async function runOp(
     case "network set": {
       // POST would create a network that does not exist: a typo must not do that
       const current = await call(t, "GET", netPath, noNetwork(nwid));
-      // The controller replaces an object field (an assign mode) with just the keys posted, as
-      // the reference does: a dotted key changes one key, so the others are sent as they are.
-      const merged: Obj = { ...(body as Obj) };
-      if (isObj(current)) {
-        for (const [k, v] of Object.entries(merged)) {
-          const was = current[k];
-          if (isObj(v) && isObj(was)) merged[k] = { ...was, ...v };
+      let n: Obj | undefined;
+      if (body && Object.keys(body).length > 0) {
+        // The controller replaces an object field (an assign mode) with just the keys posted, as
+        // the reference does: a dotted key changes one key, so the others are sent as they are.
+        const merged: Obj = { ...(body as Obj) };
+        if (isObj(current)) {
+          for (const [k, v] of Object.entries(merged)) {
+            const was = current[k];
+            if (isObj(v) && isObj(was)) merged[k] = { ...was, ...v };
+          }
         }
+        n = await call(t, "POST", netPath, noNetwork(nwid), merged) as Obj;
       }
-      const n = await call(t, "POST", netPath, noNetwork(nwid), merged) as Obj;
-      return json ? formatJson(n) : formatNetwork(n);
+      if (dnsNames !== undefined) {
+        // domain + the controller node's own overlay addresses as dns.servers, in one POST
+        const r = await setDnsNames(apiCallFor(t), nwid, dnsNames);
+        if (!r.ok) throw new AdminError(`--dns-names: ${r.error}`);
+        n = r.network;
+      }
+      return json ? formatJson(n!) : formatNetwork(n!);
     }
     case "network delete": {
       const n = await call(t, "DELETE", netPath, noNetwork(nwid));
@@ -330,6 +350,8 @@ Lists (each replaces the whole list; the --no- form empties it):
   --route TARGET[,VIA]   managed route (repeatable)
   --dns DOMAIN SERVER... search domain and servers (put it after the KEY=VALUE settings)
   --rules FILE           rules source, compiled here; errors as FILE:LINE:COL, nothing changed
+  --dns-names DOMAIN     (set only) DNS domain + this controller node's own overlay addresses as
+                         the servers: it then answers <member name>.DOMAIN for the members
 
 Example:
   zt controller network set 8056c2e21c000001 name=lab v4AssignMode.zt=true \\
@@ -391,7 +413,12 @@ export function controllerCommand(io: ControllerIo = controllerIo()): Command {
   networkSetOptions(
     leaf(net, "set", "change a network's settings")
       .argument("<nwid>", "16-hex-digit network ID")
-      .argument("[settings...]", "KEY=VALUE settings"),
+      .argument("[settings...]", "KEY=VALUE settings")
+      .option(
+        "--dns-names <domain>",
+        "member names in DNS: set the domain and point the DNS servers at this controller " +
+          "node's own address on the network (it must have joined it)",
+      ),
   ).action((nwid: string, settings: string[], _o, c: Command) =>
     run("network set", [nwid, ...settings], c)
   );

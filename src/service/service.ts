@@ -11,6 +11,8 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
+import { DnsApplier } from "./dns_apply.ts";
+import { MemberNameServer } from "./dns_names.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { HomeLock } from "./home_lock.ts";
@@ -289,6 +291,10 @@ export class Service {
   networkFiles: NetworkFiles | undefined;
   /** TAP interfaces and the frame layer (undefined when disabled or without VL2). */
   dataPlane: DataPlane | undefined;
+  /** DNS for member names of the controller's own networks (with the controller and TAPs). */
+  memberNames: MemberNameServer | undefined;
+  /** Applies joined networks' DNS to the OS where `allowDNS` is set (with TAPs). */
+  dnsApplier: DnsApplier | undefined;
   /** The web UI's event stream (GET /events). */
   uiEvents: EventHub | undefined;
   /** Traffic samples for the web UI. */
@@ -464,6 +470,8 @@ export class Service {
     let ctlService: ControllerService | undefined;
     let networks: Networks | undefined;
     let dataPlane: DataPlane | undefined;
+    let memberNames: MemberNameServer | undefined;
+    let dnsApplier: DnsApplier | undefined;
     let uiHub: EventHub | undefined;
     let traffic: TrafficHistory | undefined;
     const metrics = new ServiceMetrics();
@@ -582,6 +590,22 @@ export class Service {
             flush: () => t.flush?.(),
           });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
+          const joined = networks;
+          const dns = dnsApplier = await DnsApplier.start({
+            home,
+            log,
+            networks: () => joined.infos(),
+          });
+          networkFiles.listeners.push(() => dns.reconcile());
+          if (ctlService) {
+            const names = memberNames = new MemberNameServer({
+              controller: ctlService.controller,
+              networks: () => joined.infos(),
+              log,
+              now,
+            });
+            networkFiles.listeners.push(() => names.reconcile());
+          }
         }
         for (const nwid of networkFiles.rejoinAll(networks, now())) {
           log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
@@ -729,6 +753,8 @@ export class Service {
         log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
       }
     } catch (e) {
+      await memberNames?.close();
+      await dnsApplier?.close();
       uiHub?.close();
       traffic?.stop();
       await dataPlane?.close();
@@ -773,6 +799,8 @@ export class Service {
     service.networks = networks;
     service.networkFiles = networkFiles;
     service.dataPlane = dataPlane;
+    service.memberNames = memberNames;
+    service.dnsApplier = dnsApplier;
     service.uiEvents = uiHub;
     service.traffic = traffic;
     ref.service = service;
@@ -952,6 +980,8 @@ export class Service {
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
     this.controller?.stop();
+    await this.memberNames?.close();
+    await this.dnsApplier?.close();
     await this.#portMapper?.stop().catch(() => {});
     await this.dataPlane?.close();
     await this.#transport.close();

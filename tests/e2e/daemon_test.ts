@@ -14,8 +14,15 @@ const EXTRA = {
   dum0: "198.18.79.1", // an ordinary (veth) interface, until local.conf blacklists its prefix
 };
 
-/** local.conf with only what every lab node must set (no port mapping, no TCP relay). */
-const LAB_SETTINGS = { portMappingEnabled: false, allowTcpFallbackRelay: false };
+/**
+ * local.conf with what every lab node must set (no port mapping, no TCP relay), and no secondary
+ * port, so listeningOn holds the primary port's addresses only.
+ */
+const LAB_SETTINGS = {
+  portMappingEnabled: false,
+  allowTcpFallbackRelay: false,
+  allowSecondaryPort: false,
+};
 
 Deno.test({
   name:

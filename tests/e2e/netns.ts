@@ -331,6 +331,12 @@ function deleteNamespaceSync(ns: string): void {
   } catch {
     // best effort
   }
+  try {
+    // per-namespace files a test made for `ip netns exec` (e.g. resolv.conf of DNS tests)
+    Deno.removeSync(`/etc/netns/${ns}`, { recursive: true });
+  } catch {
+    // none
+  }
 }
 
 /** Deletes a registered lab's namespaces, directory and registry entry. */

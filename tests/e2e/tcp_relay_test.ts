@@ -5,6 +5,7 @@
 // it there. Every host gets a 192.0.0.x address on the same bridge.
 import assert from "node:assert/strict";
 import { announceSkip, exec, type Lab, waitFor, withLab } from "./netns.ts";
+import { REFERENCE, startReferenceNode } from "./reference_node.ts";
 import {
   CLI,
   explainFailure,
@@ -254,36 +255,6 @@ Deno.test({
   },
 });
 
-/** Where the reference build is (ZT_REFERENCE; the optional interop test runs only with it). */
-const REFERENCE = Deno.env.get("ZT_REFERENCE") || undefined;
-
-/** A reference zerotier-one in `ns` as far as the lab helpers need it (API via curl, log tail). */
-function referenceNode(
-  lab: Lab,
-  ns: string,
-  id: LabIdentity,
-  planet: Uint8Array,
-  settings: Record<string, unknown>,
-): ZtNode {
-  const home = lab.path("ref");
-  Deno.mkdirSync(home, { recursive: true });
-  const token = `tok-ref-${id.address}`;
-  Deno.writeTextFileSync(`${home}/identity.secret`, id.secret + "\n", { mode: 0o600 });
-  Deno.writeTextFileSync(`${home}/identity.public`, id.public + "\n");
-  Deno.writeTextFileSync(`${home}/authtoken.secret`, token, { mode: 0o600 });
-  Deno.writeFileSync(`${home}/planet`, planet);
-  // never the public planet, never ZeroTier's relay, no port mapping
-  Deno.writeTextFileSync(
-    `${home}/local.conf`,
-    JSON.stringify({
-      settings: { portMappingEnabled: false, allowSecondaryPort: false, ...settings },
-    }),
-  );
-  const proc = lab.spawn(ns, [REFERENCE!, "-p9993", home], { logFile: `${home}.log` });
-  // ZtNode's API helpers (status, waitOnline, describe) use only these fields
-  return Object.assign(Object.create(ZtNode.prototype), { name: "ref", ns, home, id, token, proc });
-}
-
 Deno.test({
   name:
     "e2e TCP relay (reference): ZeroTier One 1.14.1 with UDP dropped and forceTcpRelay joins a zt network through zt relay",
@@ -296,7 +267,7 @@ Deno.test({
         const { ctl, b } = await startZtSide(lab, ids, planet, ns, all);
         await exec(ns.a, ["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
         await exec(ns.a, ["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
-        const ref = referenceNode(lab, ns.a, ids[2], planet, {
+        const ref = startReferenceNode(lab, REFERENCE!, ns.a, ids[2], planet, {
           allowTcpFallbackRelay: true,
           forceTcpRelay: true,
           tcpFallbackRelay: "192.0.0.1/443",

@@ -4,7 +4,16 @@ import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { announceSkip, exec, type Lab, waitFor, withLab } from "./netns.ts";
 import { explainFailure, labWorld, prepareHome, ZT_PORT, ZtNode } from "./zt_lab.ts";
-import { api200, apiCall, MEMBER_IPS, startVl2Lab, type Vl2Lab, waitStatus } from "./vl2_lab.ts";
+import {
+  api200,
+  apiCall,
+  MEMBER_IPS,
+  startVl2Lab,
+  type Vl2Lab,
+  vl2World,
+  waitStatus,
+} from "./vl2_lab.ts";
+import { REFERENCE, startReferenceNode } from "./reference_node.ts";
 
 /** Debian's Chromium (scripts/setup.sh installs it). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -480,6 +489,73 @@ Deno.test({
             await page.getByTestId("node-address").filter({ hasText: nOpen.address }).waitFor();
             await page.close();
           }
+        } finally {
+          await ctx.close();
+        }
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "e2e web UI (reference): an official ZeroTier One 1.14.1 member appears live as waiting and is authorized with its switch",
+  ignore: SKIP !== undefined || REFERENCE === undefined,
+  fn: async () => {
+    await withLab(async (lab) => {
+      const v = await startVl2Lab(lab, []);
+      const w = await vl2World();
+      const host = await lab.addHost("c", MEMBER_IPS.c);
+      const ref = startReferenceNode(lab, REFERENCE!, host.ns, w.ids.c, w.planet);
+      v.all.push(ref);
+      await explainFailure(v.all, async () => {
+        await ref.waitOnline(30_000);
+        const { ctl } = v;
+        const nwid = (await api200(ctl, "POST", `/controller/network/${ctl.address}______`, {
+          name: "ui-ref",
+          private: true,
+          v4AssignMode: { zt: true },
+          ipAssignmentPools: [{ ipRangeStart: "198.19.0.10", ipRangeEnd: "198.19.0.250" }],
+          routes: [{ target: "198.19.0.0/24", via: null }],
+        })).id as string;
+        const ctx = await launchInNamespace(ctl.ns, lab.path("browser-ref"));
+        try {
+          const page = await ctx.newPage();
+          page.setDefaultTimeout(15_000);
+          await page.goto(`http://127.0.0.1:${ZT_PORT}/ui/#/network/${nwid}`);
+          await page.getByLabel("Auth token").fill(ctl.token);
+          await page.getByRole("button", { name: "Sign in" }).click();
+          await page.getByTestId("node-address").filter({ hasText: ctl.address }).or(
+            page.getByRole("heading", { name: /ui-ref/ }),
+          ).first().waitFor();
+          await page.goto(`http://127.0.0.1:${ZT_PORT}/ui/#/network/${nwid}`);
+          await page.getByRole("heading", { name: /ui-ref/ }).waitFor();
+          const t0 = Date.now();
+          const joined = await apiCall(ref, "POST", `/network/${nwid}`, {});
+          assert.equal(joined.status, 200);
+          const row = memberRow(page, ref.address);
+          await row.filter({ hasText: "waiting" }).waitFor({ timeout: 10_000 });
+          console.log(`web UI (reference): shown as waiting ${Date.now() - t0} ms after its join`);
+          await page.getByRole("switch", { name: `Authorize ${ref.address}` }).click();
+          await row.filter({ hasText: "authorized" }).waitFor();
+          const st = await waitStatus(ref, nwid, "OK", 30_000, (n) => n.portDeviceName !== "");
+          const ip = (st.assignedAddresses as string[]).find((a) => a.startsWith("198.19.0."));
+          assert.ok(ip, `the reference member got a pool address: ${JSON.stringify(st)}`);
+          // its IP (an editable field) and its physical address show in its row
+          await waitFor(
+            "the reference member's IP in the UI",
+            10_000,
+            async () =>
+              (await page.getByLabel(`IPs of ${ref.address}`).inputValue()).includes(
+                ip.split("/")[0],
+              ),
+          );
+          await row.filter({ hasText: "online" }).waitFor();
+          await row.filter({ hasText: `${MEMBER_IPS.c}/` }).waitFor();
+          await page.screenshot({
+            path: `${screenshotDir()}/reference-member.png`,
+            fullPage: true,
+          });
         } finally {
           await ctx.close();
         }
