@@ -216,12 +216,17 @@ Deno.test({
     } finally {
       if (prevBackend === undefined) Deno.env.delete("ZT_DNS_BACKEND");
       else Deno.env.set("ZT_DNS_BACKEND", prevBackend);
-      try {
-        if (netnsDir) Deno.removeSync(netnsDir, { recursive: true }); // the lab removes it too
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
+      if (netnsDir) removeIfPresent(netnsDir); // the lab removes it too
     }
     assert.equal(Deno.readTextFileSync("/etc/resolv.conf"), hostResolv, "host file untouched");
   },
 });
+
+/** Removes `path` (recursively); a path already gone is fine, any other error is thrown. */
+function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
