@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { addHomeOption, mergedOptions } from "./cli_options.ts";
 import { HomeError, resolveHomeDir, SYSTEM_HOME } from "../service/home.ts";
+import { HomeLock, HomeLockedError } from "../service/home_lock.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import {
   DEFAULT_LOG_KEEP,
@@ -144,6 +145,12 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
     fail(`${SYSTEM_HOME} needs root; run as root, give another home, or pass -U`);
   }
   if (o.daemon) {
+    // The detached child takes the home lock itself; this check only fails early, here.
+    try {
+      HomeLock.check(home);
+    } catch (e) {
+      if (e instanceof HomeLockedError) fail(e.message);
+    }
     Deno.exit(await startDaemon(home, absolute(o.logFile ?? `${home}/${LOG_FILE_NAME}`)));
   }
   const logPath = o.logFile ?? Deno.env.get(LOG_FILE_ENV);

@@ -154,17 +154,24 @@ export function parseNetworkId(s: string | undefined): string | undefined {
   return s !== undefined && /^[0-9a-fA-F]{16}$/.test(s) ? s.toLowerCase() : undefined;
 }
 
+/** 0 and 0xff.......... are never node addresses (nor moon ids, nor controllers). */
+function isReservedAddress(v: bigint): boolean {
+  return v === 0n || v >> 32n === 0xffn;
+}
+
 /** A world id for the API's 10-hex-digit route (must fit in 40 bits), or undefined. */
 export function parseWorldId(s: string | undefined): string | undefined {
   if (s === undefined || !/^[0-9a-fA-F]{1,16}$/.test(s)) return undefined;
   const v = BigInt("0x" + s);
-  return v !== 0n && v < (1n << 40n) ? v.toString(16).padStart(10, "0") : undefined;
+  return v !== 0n && v < (1n << 40n) && !isReservedAddress(v)
+    ? v.toString(16).padStart(10, "0")
+    : undefined;
 }
 
 /** A 10-hex-digit address (1-10 digits accepted, non-zero), or undefined. */
 export function parseAddress(s: string | undefined): string | undefined {
   if (s === undefined || !/^[0-9a-fA-F]{1,10}$/.test(s)) return undefined;
-  return BigInt("0x" + s) === 0n ? undefined : s.toLowerCase().padStart(10, "0");
+  return isReservedAddress(BigInt("0x" + s)) ? undefined : s.toLowerCase().padStart(10, "0");
 }
 
 /** `1/t/true` → true, `0/f/false` → false. */
@@ -271,6 +278,13 @@ export async function runCliCommand(
       io.err(`zt: invalid network id "${args[0] ?? ""}" (expected 16 hex digits)\n`);
       return 1;
     }
+    if (command === "join" && isReservedAddress(BigInt("0x" + nwid) >> 24n)) {
+      io.err(
+        `zt: network id ${nwid} cannot be joined: its controller address ` +
+          `${nwid.slice(0, 10)} is reserved\n`,
+      );
+      return 1;
+    }
   }
   let setting: { name: string; value: boolean } | undefined;
   if (command === "set") {
@@ -289,13 +303,19 @@ export async function runCliCommand(
   if (command === "orbit" || command === "deorbit") {
     worldId = parseWorldId(args[0]);
     if (!worldId) {
-      io.err(`zt: invalid world id "${args[0] ?? ""}" (hex, non-zero, at most 40 bits)\n`);
+      io.err(
+        `zt: invalid world id "${args[0] ?? ""}" (hex, at most 40 bits, not a reserved address)\n`,
+      );
       return 1;
     }
     if (command === "orbit") {
       seed = parseAddress(args[1]);
       if (!seed) {
-        io.err(`zt: invalid seed "${args[1] ?? ""}" (the moon root's 10-hex-digit address)\n`);
+        io.err(
+          `zt: invalid seed "${
+            args[1] ?? ""
+          }" (the moon root's 10-hex-digit address, not reserved)\n`,
+        );
         return 1;
       }
     }

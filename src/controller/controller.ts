@@ -295,6 +295,15 @@ export class Controller {
     id = id.toLowerCase();
     const now = this.now();
     const old = this.store.getNetwork(id);
+    if (old === undefined && id.slice(0, 10) !== this.address) {
+      // (the reference creates any id; members could never reach such a network's controller)
+      return {
+        ok: false,
+        status: 400,
+        error: `nwid: ${id} is not under this controller's address ${this.address} ` +
+          `(a network id starts with its controller's 10-hex-digit address)`,
+      };
+    }
     const r: PostResult<JsonObject> = applyNetworkPost(initNetwork(old ?? {}, id, now), body);
     if (!r.ok) return { ok: false, status: 400, error: r.error };
     const saved = this.store.saveNetwork(networkForSave(r.value));
@@ -339,6 +348,14 @@ export class Controller {
     }
     const id = nwid.toLowerCase();
     const addr = address.toLowerCase();
+    if (Address.parse(addr)!.isReserved()) {
+      return {
+        ok: false,
+        status: 400,
+        error:
+          `address: ${addr} is reserved (0000000000 and ff.......... are never node addresses)`,
+      };
+    }
     if (!this.store.getNetwork(id)) return { ok: false, status: 404, error: "network not found" };
     const now = this.now();
     const old = this.store.getMember(id, addr);

@@ -9,6 +9,10 @@ import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
 import { jsonResponse } from "../controller/api.ts";
 import { stringifyJson64 } from "../util/json64.ts";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../util/json_depth.ts";
+
+/** Largest request body the local API accepts (the HTTP server enforces it on the wire too). */
+export const MAX_API_BODY_BYTES = 1 << 20;
 
 /** What the API reads from the running service (small, so tests can fake it). */
 export interface ApiState {
@@ -74,6 +78,37 @@ export function sendJson(c: Context, body: Json | undefined, status = 200): Resp
   return jsonResponse(c, text, status);
 }
 
+/**
+ * Bounds every request body before a route sees it: over {@link MAX_API_BODY_BYTES} → 413
+ * (by Content-Length; the socket server also counts chunked bodies), JSON nested deeper than
+ * {@link MAX_JSON_DEPTH} → 400. The text is cached by Hono, so routes read it again for free.
+ */
+async function checkBody(c: Context<ApiEnv>): Promise<Response | undefined> {
+  const m = c.req.method;
+  if (m === "GET" || m === "HEAD" || m === "OPTIONS") return undefined;
+  const len = c.req.header("content-length");
+  if (len !== undefined && Number(len) > MAX_API_BODY_BYTES) {
+    return sendJson(c, {
+      error: 413,
+      description: `request body larger than ${MAX_API_BODY_BYTES} bytes`,
+    }, 413);
+  }
+  const text = await c.req.text();
+  if (text.length > MAX_API_BODY_BYTES) {
+    return sendJson(c, {
+      error: 413,
+      description: `request body larger than ${MAX_API_BODY_BYTES} bytes`,
+    }, 413);
+  }
+  if (jsonTooDeep(text)) {
+    return sendJson(c, {
+      error: 400,
+      description: `JSON body nested deeper than ${MAX_JSON_DEPTH} levels`,
+    }, 400);
+  }
+  return undefined;
+}
+
 /** Parses a 10-hex-digit address route parameter. */
 function addrParam(s: string): Address | undefined {
   return /^[0-9a-fA-F]{10}$/.test(s) ? Address.parse(s) : undefined;
@@ -112,6 +147,8 @@ export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): Api
         c.req.header("authorization") !== undefined;
       if (!inHeader && !SAFE_METHODS.has(c.req.method)) return sendJson(c, {}, 401);
     }
+    const bad = await checkBody(c);
+    if (bad) return bad;
     await next();
   });
 

@@ -4,6 +4,7 @@ import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
 import { atomicWriteFileSync } from "./file_store.ts";
 import { parseLocalConf } from "./local_conf.ts";
+import { checkSettingsPatch } from "./settings_schema.ts";
 import { parseJson64, stringifyJson64 } from "../util/json64.ts";
 
 /** Plain-object check. */
@@ -41,7 +42,15 @@ export function mergeSettings(
   patch: Record<string, unknown>,
 ): Record<string, unknown> {
   const settings = isObject(conf.settings) ? { ...conf.settings } : {};
-  for (const [k, v] of Object.entries(patch)) settings[k] = v;
+  for (const [k, v] of Object.entries(patch)) {
+    // defineProperty, not assignment: a "__proto__" key must stay data, never a prototype
+    Object.defineProperty(settings, k, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return { ...conf, settings };
 }
 
@@ -53,10 +62,11 @@ export function formatLocalConf(conf: Record<string, unknown>): string {
 /**
  * Config routes. `GET /config` → local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
  * with a JSON object body merges each key into `settings` and rewrites local.conf atomically
- * (4-space indent), answering `{}`. Bad JSON, a non-object body, or a result that is not a valid
- * local.conf → 400 `{error, description}` and the file is left as it was. After a write,
- * `written` runs (the service re-reads local.conf at once: live settings apply, the others are
- * logged as needing a restart).
+ * (4-space indent), answering `{}`. Bad JSON, a non-object body, an unknown key or an invalid
+ * value (see settings_schema.ts), or a result that is not a valid local.conf → 400
+ * `{error, field?, description}` naming the field, and the file is left as it was. After a
+ * write, `written` runs (the service re-reads local.conf at once: live settings apply, the
+ * others are logged as needing a restart).
  */
 export function configRoutes(home: string, written: () => void = () => {}): ApiRoutes {
   const path = `${home}/local.conf`;
@@ -77,6 +87,10 @@ export function configRoutes(home: string, written: () => void = () => {}): ApiR
       }
       if (!isObject(patch)) {
         return sendJson(c, { error: 400, description: "body must be a JSON object" }, 400);
+      }
+      const problem = checkSettingsPatch(patch);
+      if (problem) {
+        return sendJson(c, { error: 400, field: problem.field, description: problem.message }, 400);
       }
       const cur = readLocalConfJson(path);
       if (!cur.ok) return sendJson(c, { error: 500, description: cur.error }, 500);

@@ -216,6 +216,23 @@ function addrList(v: unknown, what: string, w: string[], bareIp: boolean): InetA
   return out;
 }
 
+/**
+ * `settings.allowManagementFrom`: like {@link addrList}, with a warning for entries without
+ * `/bits` or with `/0`, which (as in the reference) let every address use the API.
+ */
+function managementCidrs(v: unknown, w: string[]): InetAddress[] {
+  const out = addrList(v, "settings.allowManagementFrom", w, false);
+  for (const a of out) {
+    if (a.port === 0) {
+      w.push(
+        `settings.allowManagementFrom: ${a.toIpString()}/0 (an entry without /bits) admits ` +
+          `every address to the local API`,
+      );
+    }
+  }
+  return out;
+}
+
 /** Reads `settings.interfacePrefixBlacklist` (non-empty strings), skipping bad entries. */
 function stringList(v: unknown, w: string[]): string[] {
   if (v === undefined) return [];
@@ -258,7 +275,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
     allowTcpFallbackRelay: bool(s, "allowTcpFallbackRelay", true, w),
     forceTcpRelay: bool(s, "forceTcpRelay", false, w),
     ...relayAddress(s, w),
-    allowManagementFrom: addrList(s.allowManagementFrom, "settings.allowManagementFrom", w, false),
+    allowManagementFrom: managementCidrs(s.allowManagementFrom, w),
     bind: addrList(s.bind, "settings.bind", w, true),
     interfacePrefixBlacklist: stringList(s.interfacePrefixBlacklist, w),
     softwareUpdate: typeof s.softwareUpdate === "string" ? s.softwareUpdate : "disable",

@@ -128,7 +128,24 @@ export const TABLE_FAMILIES: ReadonlyArray<readonly [string, "counter" | "gauge"
   ["zt_peers_evicted", "counter", "peers evicted as the peer table was full"],
   ["zt_multicast_subscriptions_evicted", "counter", "learned subscriptions evicted by the caps"],
   ["zt_controller_member_status_evicted", "counter", "member statuses evicted by the bounds"],
+  ["zt_api_connections_entries", "gauge", "local API connections open"],
+  ["zt_api_connections_rejected", "counter", "local API connections closed by the connection cap"],
+  ["zt_api_timeouts", "counter", "local API connections closed by a head, body or write deadline"],
+  ["zt_api_too_large", "counter", "local API requests answered 413 (body over the limit)"],
 ];
+
+/** The local API servers' figures (by {@link TABLE_FAMILIES} name), summed over listeners. */
+export function apiTableMetrics(
+  stats: ReadonlyArray<{ open: number; rejected: number; timedOut: number; tooLarge: number }>,
+): Record<string, number> {
+  const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((a, s) => a + f(s), 0);
+  return {
+    zt_api_connections_entries: sum((s) => s.open),
+    zt_api_connections_rejected: sum((s) => s.rejected),
+    zt_api_timeouts: sum((s) => s.timedOut),
+    zt_api_too_large: sum((s) => s.tooLarge),
+  };
+}
 
 /** Names of the table families (values come from {@link MetricsInput.tables}). */
 export const TABLE_METRIC_NAMES: readonly string[] = TABLE_FAMILIES.map((f) => f[0]);

@@ -16,7 +16,7 @@ function badRequest(description: string) {
 export function parseSeed(v: unknown): Address | undefined {
   if (typeof v !== "string" || !/^[0-9a-fA-F]{1,10}$/.test(v)) return undefined;
   const a = Address.parse(v.padStart(10, "0"));
-  return a && a.value !== 0 ? a : undefined;
+  return a && !a.isReserved() ? a : undefined;
 }
 
 /**
@@ -32,6 +32,13 @@ export function moonRoutes(): ApiRoutes {
       const id = c.req.param("id") ?? "";
       if (!ID10.test(id)) return sendJson(c, {}, 404);
       const worldId = BigInt("0x" + id);
+      if (Address.parse(id)!.isReserved()) {
+        return sendJson(
+          c,
+          badRequest(`moon id ${id.toLowerCase()} is a reserved address (0 or ff..........)`),
+          400,
+        );
+      }
       const text = await c.req.text();
       let body: unknown = {};
       if (text.trim() !== "") {
@@ -54,7 +61,9 @@ export function moonRoutes(): ApiRoutes {
       if (!seed) {
         return sendJson(
           c,
-          badRequest('"seed" must be the moon\'s root address (1-10 hex digits, not 0)'),
+          badRequest(
+            '"seed" must be the moon\'s root address (1-10 hex digits, not a reserved address)',
+          ),
           400,
         );
       }

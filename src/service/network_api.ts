@@ -1,4 +1,5 @@
 // The local API's /network routes (spec §11.1): list, get, join/configure (POST) and leave (DELETE), as an ApiRoutes extension.
+import { Address } from "../vl1/address.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
 import type { Networks } from "../vl2/networks.ts";
 import type { NetworkLocalConf } from "../vl2/network_local_conf.ts";
@@ -97,6 +98,14 @@ export function networkApiRoutes(get: () => Networks | undefined, now: () => num
     const post = async (c: Context<ApiEnv>) => {
       const id = nwidParam(c.req.param("nwid") ?? "");
       if (id === undefined) return sendJson(c, {}, 404);
+      const ctl = new Address(Number(id >> 24n));
+      if (ctl.isReserved() && get()?.get(id) === undefined) {
+        return sendJson(c, {
+          error: 400,
+          description: `network ${id.toString(16).padStart(16, "0")} cannot be joined: its ` +
+            `controller address ${ctl} is reserved`,
+        }, 400);
+      }
       const nets = get();
       if (!nets) return sendJson(c, { error: 500, description: "no VL2 layer" }, 500);
       let body: unknown = undefined;

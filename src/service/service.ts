@@ -15,6 +15,8 @@ import { DnsApplier } from "./dns_apply.ts";
 import { MemberNameServer } from "./dns_names.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
+import { HomeLock } from "./home_lock.ts";
+import { HttpServer } from "./http_server.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
 import {
@@ -24,6 +26,7 @@ import {
 } from "./local_conf_reload.ts";
 import type { Logger } from "./logger.ts";
 import {
+  apiTableMetrics,
   type MetricsInput,
   MetricsWriter,
   multicastTableMetrics,
@@ -300,13 +303,14 @@ export class Service {
   readonly stopped: Promise<void>;
   readonly #log: Logger;
   readonly #transport: TransportMux;
-  readonly #servers: Deno.HttpServer[];
+  readonly #servers: HttpServer[];
   readonly #now: () => number;
   readonly #metricsWriter: MetricsWriter;
   readonly #live: LiveConf;
   readonly #confWatcher: LocalConfWatcher;
   #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #lock: HomeLock | undefined;
   #secondary: SecondaryPortKeeper | undefined;
   #listening: () => InetAddress[] = () => [];
   #lastPortCheck = 0;
@@ -323,7 +327,7 @@ export class Service {
       confWatcher: LocalConfWatcher;
       log: Logger;
       transport: TransportMux;
-      servers: Deno.HttpServer[];
+      servers: HttpServer[];
       now: () => number;
       metricsWriter: MetricsWriter;
     },
@@ -343,10 +347,32 @@ export class Service {
   }
 
   /**
-   * Starts everything. @throws HomeError (identity/home problems), ServiceError (local.conf,
-   * TCP port), PortInUseError (UDP port taken).
+   * Starts everything. First takes the home lock (`zerotier-one.pid`, held until {@link stop})
+   * and only then sweeps leftovers of a crash and touches any state. @throws HomeLockedError
+   * (another node uses the home), HomeError (identity/home problems), ServiceError
+   * (local.conf, TCP port), PortInUseError (UDP port taken).
    */
   static async start(opts: ServiceOptions): Promise<Service> {
+    try {
+      Deno.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
+    } catch {
+      // initHome reports it
+    }
+    const lock = HomeLock.acquire(opts.home);
+    try {
+      const swept = lock.sweepTemps();
+      if (swept > 0) opts.log.info(`removed ${swept} temporary file(s) left by a crash`);
+      const service = await Service.#startLocked(opts);
+      service.#lock = lock;
+      return service;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** {@link start} once the home lock is held. */
+  static async #startLocked(opts: ServiceOptions): Promise<Service> {
     const log = opts.log;
     const random = opts.random ?? systemRandom;
     const now = opts.now ?? Date.now;
@@ -439,7 +465,7 @@ export class Service {
         `UDP ports: primary ${port}, secondary ${secondary.port}, tertiary ${tertiaryPort}`,
       );
     }
-    const servers: Deno.HttpServer[] = [];
+    const servers: HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
     let networks: Networks | undefined;
@@ -469,6 +495,7 @@ export class Service {
         ...nodeTableMetrics(node),
         ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
         ...(ctlService ? ctlService.tableMetrics() : {}),
+        ...apiTableMetrics(servers.map((s) => s.stats)),
       },
       ...(opts.metricsExtras?.() ?? {}),
     });
@@ -680,10 +707,12 @@ export class Service {
         : apiListenPlan(conf.settings);
       for (const h of plan) {
         try {
-          servers.push(Deno.serve(
-            { hostname: h.hostname, port, onListen: () => {} },
-            (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
-          ));
+          servers.push(HttpServer.listen({
+            hostname: h.hostname,
+            port,
+            handler: (req, remoteAddr) => app.fetch(req, { remoteAddr }),
+            onError: (m) => log.warn(m),
+          }));
         } catch (e) {
           if (e instanceof Deno.errors.AddrInUse) {
             if (h.coveredByDualStack && servers.length > 0) continue;
@@ -705,16 +734,13 @@ export class Service {
         // the same API and UI over HTTPS, on the same addresses; failures only warn
         for (const h of plan) {
           try {
-            servers.push(Deno.serve(
-              {
-                hostname: h.hostname,
-                port: tls.port,
-                cert: tls.cert,
-                key: tls.key,
-                onListen: () => {},
-              },
-              (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr as Deno.NetAddr }),
-            ));
+            servers.push(HttpServer.listen({
+              hostname: h.hostname,
+              port: tls.port,
+              tls: { cert: tls.cert, key: tls.key },
+              handler: (req, remoteAddr) => app.fetch(req, { remoteAddr }),
+              onError: (m) => log.warn(m),
+            }));
           } catch (e) {
             log.warn(`HTTPS on ${h.hostname}:${tls.port}: ${e instanceof Error ? e.message : e}`);
           }
@@ -959,6 +985,7 @@ export class Service {
     await this.#portMapper?.stop().catch(() => {});
     await this.dataPlane?.close();
     await this.#transport.close();
+    this.#lock?.release();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
     this.#resolveStopped();
   }

@@ -1,6 +1,9 @@
-// Atomic file writes: a temporary file in the same directory, written, fsynced and renamed over the target.
+// Atomic file writes (temporary file in the same directory, fsynced, renamed, directory fsynced) and the start-up sweep of their leftovers.
 
 let tmpCounter = 0;
+
+/** Temporary names of {@link writeFileAtomicSync}: `<final name>.tmp-<pid>-<counter>`. */
+const TEMP_NAME = /\.tmp-[0-9]+-[0-9]+$/;
 
 /** Options of {@link writeFileAtomicSync}. */
 export interface AtomicWriteOptions {
@@ -10,8 +13,34 @@ export interface AtomicWriteOptions {
   beforeRename?: (tmpPath: string, finalPath: string) => void;
 }
 
+/** The directory part of a path (`.` for a bare name). */
+export function parentDir(path: string): string {
+  const i = path.lastIndexOf("/");
+  if (i < 0) return ".";
+  return i === 0 ? "/" : path.slice(0, i);
+}
+
+/**
+ * fsyncs a directory, so renames, creations and removals in it survive a power loss (Linux:
+ * `open(dir, O_RDONLY)` + `fsync`). Platforms that cannot open a directory are skipped.
+ */
+export function syncDirSync(dir: string): void {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(dir, { read: true });
+  } catch {
+    return; // Windows cannot open directories; nothing to do there
+  }
+  try {
+    f.syncSync();
+  } finally {
+    f.close();
+  }
+}
+
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a part.
+ * The directory is fsynced after the rename, so the new name is durable when this returns.
  * @throws on I/O errors (the temporary file is removed first).
  */
 export function writeFileAtomicSync(
@@ -41,4 +70,36 @@ export function writeFileAtomicSync(
     }
     throw e;
   }
+  syncDirSync(parentDir(path));
+}
+
+/** Whether a file name is a temporary file of {@link writeFileAtomicSync}. */
+export function isAtomicTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/**
+ * Removes the temporary files a crash left behind in `dir` (not recursive). Only safe while no
+ * other process writes there: the service runs it after taking the home lock.
+ * @returns how many files were removed (a missing directory counts as none).
+ */
+export function sweepAtomicTemps(dir: string): number {
+  let removed = 0;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    if (!e.isFile || !isAtomicTempName(e.name)) continue;
+    try {
+      Deno.removeSync(`${dir}/${e.name}`);
+      removed++;
+    } catch {
+      // gone already or not ours to remove; the next start tries again
+    }
+  }
+  if (removed > 0) syncDirSync(dir);
+  return removed;
 }

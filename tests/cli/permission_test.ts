@@ -79,7 +79,8 @@ Deno.test({
       assert.match(
         run.err,
         new RegExp(
-          `zt: cannot read ${home}/identity\\.secret: .*[Pp]ermission denied.* \\(run zt as the ` +
+          // the home lock (zerotier-one.pid) is the first file `zt run` opens
+          `zt: cannot open ${home}/zerotier-one\\.pid: .*[Pp]ermission denied.* \\(run zt as the ` +
             `user that owns the home, for /var/lib/zerotier-one root: use sudo; or give another home\\)`,
         ),
       );

@@ -69,7 +69,7 @@ async function post(app: App, path: string, body: string): Promise<AnyJson> {
   return parseJson64(text);
 }
 
-const NW = "98bec71608000001";
+const NW = "5b1c20a311000001"; // under the lab controller's address (foreign ids are refused)
 const NET = `/controller/network/${NW}`;
 const MEMBER = `${NET}/member/beccf08a89`;
 

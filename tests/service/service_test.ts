@@ -89,14 +89,19 @@ Deno.test("service: starts on loopback with a test planet, serves /status, recei
     c.close();
     for (let i = 0; i < 100 && received === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(received, 1);
-    // a second service on the same port: the clear "in use" error
-    await assert.rejects(
-      () => Service.start({ ...opts, log: quietLogger([]) }),
-      (e: unknown) =>
-        e instanceof PortInUseError &&
-        e.message ===
-          `UDP port ${port} is already in use (is zerotier-one or another zt running?)`,
-    );
+    // a second service on the same port (another home: this one is locked): the "in use" error
+    const home2 = makeHome();
+    try {
+      await assert.rejects(
+        () => Service.start({ ...opts, home: home2, log: quietLogger([]) }),
+        (e: unknown) =>
+          e instanceof PortInUseError &&
+          e.message ===
+            `UDP port ${port} is already in use (is zerotier-one or another zt running?)`,
+      );
+    } finally {
+      Deno.removeSync(home2, { recursive: true });
+    }
   } finally {
     const t0 = performance.now();
     await svc.stop();
@@ -130,11 +135,13 @@ Deno.test("zt run: a real process serves /status, stops on SIGTERM, second start
     assert.equal(st.online, false);
     assert.equal(st.planetWorldId, Number(TEST_PLANET_ID));
 
+    const home2 = makeHome(); // the same home would be refused by its lock first
     const second = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "run", home, `-p${port}`],
+      args: ["run", "-A", CLI, "run", home2, `-p${port}`],
       stdout: "piped",
       stderr: "piped",
     }).output();
+    Deno.removeSync(home2, { recursive: true });
     assert.equal(second.code, 1);
     assert.equal(
       new TextDecoder().decode(second.stderr).trim(),
