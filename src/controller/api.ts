@@ -2,8 +2,8 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Controller } from "./controller.ts";
-import type { Json } from "./json.ts";
-import { canonicalJson, parseJson } from "./json.ts";
+import type { Json } from "../util/json.ts";
+import { canonicalJson, parseJson } from "../util/json.ts";
 
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const HEX10 = /^[0-9a-fA-F]{10}$/;

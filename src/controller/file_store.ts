@@ -1,6 +1,6 @@
 // Controller database on disk in the reference FileDB layout (spec §10.2), with atomic writes.
-import type { JsonObject } from "./json.ts";
-import { canonicalJson, isJsonObject, parseJson } from "./json.ts";
+import type { JsonObject } from "../util/json.ts";
+import { canonicalJson, isJsonObject, parseJson } from "../util/json.ts";
 import { CachedStore } from "./store.ts";
 import { writeFileAtomicSync } from "../util/atomic_write.ts";
 

@@ -7,7 +7,7 @@ import {
   networkRoutes,
   pickIpv4,
 } from "../../src/controller/ip_assignment.ts";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { Identity } from "../../src/vl1/identity.ts";

@@ -1,6 +1,6 @@
 // Tests the data plane's rules hook: verdicts, EXT_FRAME copies (bytes, flags, credential pushes), multicast per-recipient checks, counters, MATCH_RANDOM source, metrics.
 import assert from "node:assert/strict";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { ServiceMetrics } from "../../src/service/metrics.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { decodeExtFrame } from "../../src/vl1/verbs/frame.ts";

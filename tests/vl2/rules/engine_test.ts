@@ -1,6 +1,6 @@
 // Tests for one-rule-list evaluation (spec §8.3): every match type, every action, set logic and quirks.
 import assert from "node:assert/strict";
-import type { JsonObject } from "../../../src/controller/json.ts";
+import type { JsonObject } from "../../../src/util/json.ts";
 import {
   buildTestFrame,
   type FrameOptions,

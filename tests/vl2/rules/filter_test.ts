@@ -1,7 +1,7 @@
 // Tests for outbound/inbound filtering on the real rules_net config, capabilities, tags, copies, counters.
 import assert from "node:assert/strict";
 import { fixtureBytes, fixtureText } from "../../fixtures.ts";
-import type { JsonObject } from "../../../src/controller/json.ts";
+import type { JsonObject } from "../../../src/util/json.ts";
 import { buildTestFrame, parseFrameDescription } from "../../../src/cli/rules_test_cmd.ts";
 import { InetAddress } from "../../../src/vl1/inet_address.ts";
 import type { CertificateOfOwnership } from "../../../src/vl2/credentials/coo.ts";
