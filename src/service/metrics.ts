@@ -178,6 +178,7 @@ export class ServiceMetrics {
   readonly #peerPaths: client.Gauge;
   readonly #peerPackets: client.Counter;
   readonly #peerErrors: client.Counter;
+  readonly #internalErrors: client.Counter;
   readonly #controller = new Map<string, client.Counter | client.Gauge>();
   readonly #tables = new Map<string, client.Counter | client.Gauge>();
   /** Last applied cumulative value per counter+labels (counters only move by deltas). */
@@ -246,6 +247,12 @@ export class ServiceMetrics {
       name: "zt_peer_packet_errors",
       help: "number of incoming packet errors from a peer",
       labelNames: ["node_id"],
+      registers,
+    });
+    this.#internalErrors = new client.Counter({
+      name: "zt_internal_errors_total",
+      help: "internal exceptions (bugs, not bad input) caught in the node, by where",
+      labelNames: ["where"],
       registers,
     });
     for (const [name, type, help] of CONTROLLER_FAMILIES) {
@@ -319,6 +326,9 @@ export class ServiceMetrics {
         this.#setCounter(this.#peerPackets, n, { direction: "rx", node_id }, c.rx);
         this.#setCounter(this.#peerPackets, n, { direction: "tx", node_id }, c.tx);
         this.#setCounter(this.#peerErrors, "zt_peer_packet_errors", { node_id }, c.errors);
+      }
+      for (const [where, n] of k.internalErrors ?? []) {
+        this.#setCounter(this.#internalErrors, "zt_internal_errors_total", { where }, n);
       }
     }
     this.#peerPaths.reset();

@@ -621,6 +621,10 @@ export class Service {
       case "fatalIdentityCollision":
         log.error("identity collision reported by a root: this address is taken; stopping");
         break;
+      case "internalError":
+        // counted in zt_internal_errors_total{where}; the stack is for whoever debugs it
+        log.debug(`internal error in ${e.where}: ${e.stack ?? e.message}`);
+        break;
       default:
         log.debug(`event ${e.type}`);
     }

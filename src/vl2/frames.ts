@@ -119,6 +119,8 @@ export interface DataPlaneNode {
   moons(): World[];
   /** A known peer (for latency when choosing a root or replicator). */
   peer(addr: Address): Pick<PeerInfo, "latency"> | undefined;
+  /** See `Node.internalError`: counts and reports an exception that is a bug, not bad input. */
+  internalError(where: string, e: unknown): void;
 }
 
 /**
@@ -330,8 +332,9 @@ export class Frames implements FrameHandler {
     this.#now = now;
     try {
       return this.#tapFrame(now, nwid, frame, start, end);
-    } catch {
-      this.counters.drops.malformed++;
+    } catch (e) {
+      // the tap path checks every frame before it reads it: an exception here is a bug
+      this.#node.internalError("frames_tap", e);
       return false;
     }
   }
@@ -395,8 +398,9 @@ export class Frames implements FrameHandler {
         default:
           return false;
       }
-    } catch {
-      this.counters.drops.malformed++;
+    } catch (e) {
+      // decoders return undefined on malformed input: an exception here is a bug
+      this.#node.internalError("frames", e);
       return true;
     }
   }
@@ -416,7 +420,8 @@ export class Frames implements FrameHandler {
       let done = true;
       try {
         done = this.#run(now, h.source, h.verb, h.payload, h.info);
-      } catch {
+      } catch (e) {
+        this.#node.internalError("frames_retry", e);
         done = true;
       }
       if (!done) {
