@@ -30,6 +30,8 @@ function wiredResponderNode(n: WiredNode): ResponderNode {
     address: n.address,
     sendPacket: (now, dest, verb, payload, opts) => n.sendPacket(now, dest, verb, payload, opts),
     peerIdentity: (addr) => n.identityOf(addr),
+    internalError: (where, e) =>
+      (n as Partial<Pick<Node, "internalError">>).internalError?.(where, e),
   };
 }
 
