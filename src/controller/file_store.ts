@@ -2,7 +2,7 @@
 import type { JsonObject } from "../util/json.ts";
 import { canonicalJson, isJsonObject, parseJson } from "../util/json.ts";
 import { CachedStore } from "./store.ts";
-import { writeFileAtomicSync } from "../util/atomic_write.ts";
+import { writeFileAtomicSync } from "../service/atomic_write.ts";
 
 /** Test hook points of {@link FileStore}; a hook that throws aborts the write there. */
 export interface FileStoreHooks {

@@ -3,7 +3,7 @@ import client from "prom-client";
 import type { NodeCountersSnapshot } from "../vl1/node_counters.ts";
 import type { NodeTableStats } from "../vl1/node_tables.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
-import { atomicWriteFileSync } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 import type { ServicePeerInfo } from "./service_node.ts";
 
 /** `packet_type` label value per verb (the reference's names). */
@@ -481,7 +481,7 @@ export class MetricsWriter {
       try {
         this.#metrics.update(this.#input());
         const text = await this.#metrics.text();
-        atomicWriteFileSync(this.#path, new TextEncoder().encode(text));
+        writeFileAtomicSync(this.#path, new TextEncoder().encode(text), { skipUnchanged: true });
       } catch (e) {
         this.#onError(`cannot write ${this.#path}: ${e instanceof Error ? e.message : e}`);
       }

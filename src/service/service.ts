@@ -11,7 +11,8 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
-import { atomicWriteFileSync, FileStore } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
+import { NodeStateStore } from "./node_state_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
 import { loadLocalConf, type LocalConf } from "./local_conf.ts";
@@ -364,7 +365,7 @@ export class Service {
       metrics.update(metricsInput());
       return await metrics.text();
     };
-    const store = new FileStore(home, (m) => log.warn(m));
+    const store = new NodeStateStore(home, (m) => log.warn(m));
     const networkFiles = new NetworkFiles(home, store, log);
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const packetCrypto = installPacketCrypto();
@@ -516,7 +517,9 @@ export class Service {
       }
       log.debug(`local API on port ${port}: ${plan.map((h) => h.hostname).join(" ")}`);
       try {
-        atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
+        writeFileAtomicSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)), {
+          skipUnchanged: true,
+        });
       } catch (e) {
         log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
       }

@@ -8,17 +8,40 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Test hook: runs after the temporary file is complete, before the rename; throwing aborts. */
   beforeRename?: (tmpPath: string, finalPath: string) => void;
+  /** Write nothing if the file already holds exactly `data` (default false). */
+  skipUnchanged?: boolean;
+}
+
+/** Same bytes? */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The file's bytes, or undefined if it does not exist or cannot be read. */
+function readOrUndefined(path: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a part.
+ * Returns true if it wrote (false only when `skipUnchanged` found the same content).
  * @throws on I/O errors (the temporary file is removed first).
  */
 export function writeFileAtomicSync(
   path: string,
   data: Uint8Array,
   opts: AtomicWriteOptions = {},
-): void {
+): boolean {
+  if (opts.skipUnchanged) {
+    const old = readOrUndefined(path);
+    if (old !== undefined && sameBytes(old, data)) return false;
+  }
   const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
   try {
@@ -33,6 +56,7 @@ export function writeFileAtomicSync(
     Deno.chmodSync(tmp, mode);
     opts.beforeRename?.(tmp, path);
     Deno.renameSync(tmp, path);
+    return true;
   } catch (e) {
     try {
       Deno.removeSync(tmp);
