@@ -43,17 +43,17 @@ function setup(src: string, random?: (n: number) => Uint8Array) {
   const net = new FakeNet(nc.networkId, A, nc);
   const f = new RulesFilter({ node, random });
   const out = (dest: number, frame: Uint8Array) =>
-    f.filterOutbound(
+    f.filterOutbound({
       net,
-      dest,
-      macFromAddress(A, nc.networkId),
-      macFromBytes(frame, 0),
-      ETHERTYPE_IPV4,
-      frame,
-      14,
-      frame.length,
-      1000,
-    );
+      peer: dest,
+      srcMac: macFromAddress(A, nc.networkId),
+      dstMac: macFromBytes(frame, 0),
+      etherType: ETHERTYPE_IPV4,
+      payload: frame,
+      start: 14,
+      end: frame.length,
+      now: 1000,
+    });
   return { node, nc, net, f, out };
 }
 
@@ -104,17 +104,17 @@ Deno.test("rules filter: REDIRECT replaces the frame (0x04 out, 0x0a in, whole f
 
   // inbound: a frame from B to us is redirected to C and not delivered
   const inFrame = udpFrame(nwid, B, macFromAddress(A, nwid), 53);
-  const r = f.filterInbound(
+  const r = f.filterInbound({
     net,
-    B,
-    macFromAddress(B, nwid),
-    macFromAddress(A, nwid),
-    ETHERTYPE_IPV4,
-    inFrame,
-    14,
-    inFrame.length,
-    2000,
-  );
+    peer: B,
+    srcMac: macFromAddress(B, nwid),
+    dstMac: macFromAddress(A, nwid),
+    etherType: ETHERTYPE_IPV4,
+    payload: inFrame,
+    start: 14,
+    end: inFrame.length,
+    now: 2000,
+  });
   assert.equal(r, 0);
   const copies = node.of(Verb.EXT_FRAME, C);
   assert.equal(copies.length, 2);
