@@ -6,7 +6,7 @@ import { InetAddress } from "../vl1/inet_address.ts";
 import { resolveHomeDir } from "../service/home.ts";
 import { BROADCAST_MAC, macFromAddress, macToString, parseMac } from "../vl2/mac.ts";
 import { type NetworkConfig, parseNetworkConfig } from "../vl2/network_config.ts";
-import { IP_PROTOCOL_NAMES } from "../vl2/rules_compiler/index.ts";
+import { IP_PROTOCOL_NAMES } from "../vl2/rules_compiler/mod.ts";
 import {
   filterInbound,
   filterOutbound,

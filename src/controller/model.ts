@@ -3,7 +3,7 @@ import { z } from "zod";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Json, JsonObject } from "../util/json.ts";
 import { cloneJson, isJsonObject } from "../util/json.ts";
-import { compileRules } from "../vl2/rules_compiler/index.ts";
+import { compileRules } from "../vl2/rules_compiler/mod.ts";
 import { defaultRules, parseRulesJson } from "./rules_json.ts";
 import type { JsonScalar } from "./coerce.ts";
 import {

@@ -10,7 +10,7 @@ import {
   compileRules,
   formatCompiledJson,
   type RuleJson,
-} from "../../src/vl2/rules_compiler/index.ts";
+} from "../../src/vl2/rules_compiler/mod.ts";
 import { ACTION_ARGS, MATCH_ARGS } from "../../src/vl2/rules_compiler/parser.ts";
 import { parseRulesJson } from "../../src/controller/rules_json.ts";
 import { RULE_TYPE_IDS } from "../../src/vl2/rules/rule_encoding.ts";

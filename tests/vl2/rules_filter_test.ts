@@ -9,7 +9,7 @@ import { ACCEPT_ALL_FILTER, Frames } from "../../src/vl2/frames.ts";
 import { BROADCAST_MAC, macFromAddress, macFromBytes } from "../../src/vl2/mac.ts";
 import type { NetworkConfig } from "../../src/vl2/network_config.ts";
 import { encodeRules, rulesFromJson } from "../../src/vl2/rules/rule_codec.ts";
-import { compileRules } from "../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../src/vl2/rules_compiler/mod.ts";
 import { ruleCountersOf, RulesFilter } from "../../src/vl2/rules_filter.ts";
 import { ethFrame, FakeNet, FakeNets, FakeNode, labConfig } from "./data_plane_helpers.ts";
 

@@ -9,7 +9,7 @@ import {
   type RawRule,
 } from "../../../src/vl2/credentials/capability.ts";
 import { parseNetworkConfig } from "../../../src/vl2/network_config.ts";
-import { compileRules } from "../../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../../src/vl2/rules_compiler/mod.ts";
 import {
   decodeRule,
   decodeRules,

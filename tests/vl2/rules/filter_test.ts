@@ -16,7 +16,7 @@ import {
 } from "../../../src/vl2/rules/filter.ts";
 import { type FrameInfo, parseFrame } from "../../../src/vl2/rules/frame_info.ts";
 import { encodeRules, rulesFromJson } from "../../../src/vl2/rules/rule_codec.ts";
-import { compileRules } from "../../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../../src/vl2/rules_compiler/mod.ts";
 
 const NWID = 0x5b1c20a311309832n;
 const A = 0x98bec71608; // member a: tag 2000 = 10 (server), holds capability 1000
