@@ -32,7 +32,7 @@ export type ApiEnv = { Bindings: { remoteAddr?: Deno.NetAddr } };
 /** The app type extensions add routes to. */
 export type ApiApp = Hono<ApiEnv>;
 
-/** Adds more routes (later issues: /network, /controller, /metrics) to the app. */
+/** Adds more routes (e.g. /network, /controller, /metrics) to the app. */
 export type ApiRoutes = (app: ApiApp, state: ApiState) => void;
 
 /** Paths that need no token (still subject to the client IP check). */

@@ -174,7 +174,7 @@ export type SelfDelivery =
 
 /** A node's joined networks; implements the node's {@link UpperLayer}. */
 export class Networks implements UpperLayer {
-  /** Frame/multicast layer (a later issue); unset = those packets are dropped. */
+  /** Frame/multicast layer (`Frames`); unset = those packets are dropped. */
   frameHandler?: FrameHandler;
   /** In-process controller for NETWORK_CONFIG_REQUESTs addressed to us. */
   configRequestHandler?: ConfigRequestHandler;
