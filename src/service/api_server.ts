@@ -7,7 +7,7 @@ import { presentedToken, tokensEqual } from "./auth_token.ts";
 import { healthJson, type Json, moonJson, peerJson, statusJson } from "./api_status.ts";
 import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
-import { jsonResponse } from "../controller/api.ts";
+import { jsonResponse } from "./controller_api.ts";
 import { stringifyJson64 } from "../util/json64.ts";
 
 /** What the API reads from the running service (small, so tests can fake it). */

@@ -1,6 +1,6 @@
 // Store indexes (active bridges, assigned IPs) stay in step with saves, deletes and loads.
 import assert from "node:assert/strict";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import {
   ipKey,
   networkPools,

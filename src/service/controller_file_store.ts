@@ -1,8 +1,8 @@
 // Controller database on disk in the reference FileDB layout (spec §10.2), with atomic writes.
 import type { JsonObject } from "../util/json.ts";
 import { canonicalJson, isJsonObject, parseJson } from "../util/json.ts";
-import { CachedStore } from "./store.ts";
-import { writeFileAtomicSync } from "../service/atomic_write.ts";
+import { CachedStore } from "../controller/store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 
 /** Test hook points of {@link FileStore}; a hook that throws aborts the write there. */
 export interface FileStoreHooks {
