@@ -130,3 +130,9 @@ Deno.test("checkLayers: finds planted up-imports and core I/O, accepts downward 
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("checkLayers: this repository has no violation", () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const found = checkLayers(root).map((v) => `${v.file}:${v.line}: ${v.message}`);
+  assert.deepEqual(found, []);
+});
