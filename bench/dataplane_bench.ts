@@ -95,7 +95,6 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       if (!Number.isInteger(n) || n < 0 || n > 600) throw new Error(`bad --idle ${v}`);
       idleSeconds = n;
     } else if (args[i] === "--profile") profile = true;
-    else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
