@@ -2,10 +2,10 @@
 import { Controller } from "../src/controller/controller.ts";
 import type { Requester, RequestMetadata } from "../src/controller/config_decision.ts";
 import { META_114 } from "../tests/controller/helpers.ts";
-import { FileStore } from "../src/controller/file_store.ts";
+import { FileStore } from "../src/service/controller_file_store.ts";
 import { ipKey, networkPools, networkRoutes, pickIpv4 } from "../src/controller/ip_assignment.ts";
-import type { JsonObject } from "../src/controller/json.ts";
-import { canonicalJson } from "../src/controller/json.ts";
+import type { JsonObject } from "../src/util/json.ts";
+import { canonicalJson } from "../src/util/json.ts";
 import { MemoryStore } from "../src/controller/memory_store.ts";
 import {
   applyNetworkPost,

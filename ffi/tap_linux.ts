@@ -35,8 +35,8 @@ import {
   SOCK_DGRAM,
   strerror,
 } from "./libc.ts";
-import { TcpSegmenter } from "../src/service/tcp_segment.ts";
-import { type CoalesceCounters, TcpCoalescer } from "../src/service/tcp_coalesce.ts";
+import { TcpSegmenter } from "./tcp_segment.ts";
+import { type CoalesceCounters, TcpCoalescer } from "./tcp_coalesce.ts";
 import {
   completeChecksum,
   readVnetHdr,
@@ -44,7 +44,7 @@ import {
   VNET_GSO_NONE,
   VNET_HDR_LEN,
   type VnetHdr,
-} from "../src/service/virtio_net_hdr.ts";
+} from "./virtio_net_hdr.ts";
 
 /** The TUN/TAP clone device. */
 export const TUN_PATH = "/dev/net/tun";

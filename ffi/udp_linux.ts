@@ -1,4 +1,4 @@
-// Linux UDP sockets through Deno FFI: bind, batched receive (poll + recvmmsg), sendto/sendmmsg, per-datagram TTL.
+// Linux UDP I/O through Deno FFI: batched receive (recvmmsg, GRO split) and send (sendto, sendmmsg rings, GSO) on sockets from udp_socket.ts.
 //
 // Receiving: the sockets are watched by the process's one poll loop (ffi/reactor.ts, shared with
 // the TAP devices); the JS thread drains each readable socket with synchronous `recvmmsg` calls into
@@ -33,56 +33,58 @@ import {
   POLLIN,
   POLLNVAL,
   POLLOUT,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
-  SOCK_NONBLOCK,
 } from "./libc.ts";
+import {
+  type BoundUdpSocket,
+  EINVAL,
+  getIntOpt,
+  intOpt,
+  IP_TTL,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_HOPLIMIT,
+  IPV6_UNICAST_HOPS,
+  MSG_TRUNC,
+  SO_ERROR,
+  SOCKADDR_SLOT,
+  SOL_SOCKET,
+  SOL_UDP,
+  UDP_GRO,
+  writeSockaddr,
+} from "./udp_socket.ts";
+import {
+  GSO_CONTROL,
+  type GsoArea,
+  IOVEC,
+  MSGHDR,
+  newGsoArea,
+  newSendRing,
+  SEND_RING,
+  SEND_SLOT,
+  type SendRing,
+  setPtr,
+} from "./udp_send_ring.ts";
 
-/** errno: address family not supported (no IPv6 in this kernel/namespace). */
-export const EAFNOSUPPORT = 97;
-/** errno: address already in use. */
-export const EADDRINUSE = 98;
-/** errno: cannot assign requested address (IP not on this host). */
-export const EADDRNOTAVAIL = 99;
+export {
+  bindUdpSocket,
+  type BoundUdpSocket,
+  DEFAULT_SOCKET_BUFFER,
+  EADDRINUSE,
+  EADDRNOTAVAIL,
+  EAFNOSUPPORT,
+} from "./udp_socket.ts";
+export { SEND_RING, SEND_SLOT } from "./udp_send_ring.ts";
 
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_ERROR = 4;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
-const IPPROTO_IP = 0;
-const IPPROTO_IPV6 = 41;
-const IP_TTL = 2;
-const IP_RECVTTL = 12;
-const IPV6_UNICAST_HOPS = 16;
-const IPV6_V6ONLY = 26;
-const IPV6_RECVHOPLIMIT = 51;
-const IPV6_HOPLIMIT = 52;
-const MSG_TRUNC = 0x20;
-const SOL_UDP = 17;
-const UDP_SEGMENT = 103;
-const UDP_GRO = 104;
-const EINVAL = 22;
-
-/** Socket buffer size asked for by default (the kernel may grant less). */
-export const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
 /** Datagrams per `recvmmsg` call by default. */
 export const DEFAULT_BATCH = 64;
 /** Bytes per receive slot by default (ZeroTier packets are far smaller). */
 export const DEFAULT_SLOT = 16384;
 /** Most `recvmmsg` calls per socket per poll round before polling again (lets timers run). */
 export const MAX_BATCHES_PER_ROUND = 16;
-/** Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; ≤ UIO_MAXIOV). */
-export const SEND_RING = 256;
-/** Bytes per send ring slot; larger datagrams bypass the ring (flush, then sendto). */
-export const SEND_SLOT = 2048;
 /** Most waits (≤ 1 ms each) for send-buffer room per ring flush before the rest is dropped. */
 const MAX_SEND_STALLS = 4;
 
-const SOCKADDR_SLOT = 32; // sockaddr_in6 is 28 bytes
 const CONTROL_SLOT = 64; // room for two CMSG_SPACE(sizeof(int)) = 24 (TTL and GRO)
-const GSO_CONTROL = 24; // CMSG_SPACE(sizeof(u16)) for UDP_SEGMENT
 /** Most datagrams in one GSO message (the kernel's limit is 64 or 128 depending on version). */
 export const GSO_MAX_SEGMENTS = 64;
 /** Most payload bytes in one GSO message (fits one IPv4 or IPv6 packet of at most 64 KiB). */
@@ -91,158 +93,10 @@ export const GSO_MAX_BYTES = 65000;
 export const GRO_SLOT = 65536;
 /** Datagrams per recvmmsg call when UDP_GRO is on (each slot is {@link GRO_SLOT} bytes). */
 export const GRO_BATCH = 32;
-const MSGHDR = 64; // struct mmsghdr on 64-bit Linux
-const IOVEC = 16;
 const REMOTE_CACHE_MAX = 4096;
-
-/** Extra libc symbols that ffi/libc.ts does not bind. */
-const EXTRA_SYMBOLS = {
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
-let extraLib: Deno.DynamicLibrary<typeof EXTRA_SYMBOLS> | undefined;
-
-/** getsockopt/getsockname, opened on first use (after libc() proved libc loads). */
-function extra(): Deno.DynamicLibrary<typeof EXTRA_SYMBOLS>["symbols"] {
-  if (extraLib) return extraLib.symbols;
-  libc(); // throws a clear error off Linux
-  let last: unknown;
-  for (const name of ["libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"]) {
-    try {
-      extraLib = Deno.dlopen(name, EXTRA_SYMBOLS);
-      return extraLib.symbols;
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw new Error(`zt: cannot load the C library through FFI: ${String(last)}`);
-}
 
 /** Called for each datagram: `data` is a view into a reused buffer (copy what you keep). */
 export type UdpDatagramCallback = (socketId: number, remote: InetAddress, data: Uint8Array) => void;
-
-/** One bound, nonblocking UDP socket (see {@link bindUdpSocket}). */
-export interface BoundUdpSocket {
-  /** File descriptor (owned by whoever closes it: {@link LinuxUdp} once handed over). */
-  fd: number;
-  /** Address family. */
-  family: 4 | 6;
-  /** Local address with the bound port. */
-  local: InetAddress;
-  /** Receive buffer size the kernel granted (bytes, as reported by getsockopt). */
-  rcvbuf: number;
-  /** Send buffer size the kernel granted. */
-  sndbuf: number;
-}
-
-/** Writes `a` as a sockaddr_in / sockaddr_in6 at `off` of `b`; returns its length. */
-function writeSockaddr(b: Uint8Array, off: number, a: InetAddress): number {
-  const ip = a.ip;
-  if (a.family === 4) {
-    b[off] = AF_INET;
-    b[off + 1] = 0;
-    b[off + 2] = a.port >>> 8;
-    b[off + 3] = a.port & 0xff;
-    b[off + 4] = ip[0];
-    b[off + 5] = ip[1];
-    b[off + 6] = ip[2];
-    b[off + 7] = ip[3];
-    for (let i = 8; i < 16; i++) b[off + i] = 0;
-    return 16;
-  }
-  b[off] = AF_INET6;
-  b[off + 1] = 0;
-  b[off + 2] = a.port >>> 8;
-  b[off + 3] = a.port & 0xff;
-  b[off + 4] =
-    b[off + 5] =
-    b[off + 6] =
-    b[off + 7] =
-      0; // flowinfo
-  for (let i = 0; i < 16; i++) b[off + 8 + i] = ip[i];
-  b[off + 24] =
-    b[off + 25] =
-    b[off + 26] =
-    b[off + 27] =
-      0; // scope id
-  return 28;
-}
-
-/** An `int` argument for setsockopt. */
-function intOpt(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, true);
-  return b;
-}
-
-/** getsockopt for an `int` option; -1 on failure. */
-function getIntOpt(fd: number, level: number, name: number): number {
-  const v = new Uint8Array(4);
-  const len = new Uint8Array(4);
-  len[0] = 4;
-  if (extra().getsockopt(fd, level, name, v, len) < 0) return -1;
-  return new DataView(v.buffer).getInt32(0, true);
-}
-
-/** Asks for `bytes` of socket buffer: the privileged FORCE option first, then the capped one. */
-function growBuffer(fd: number, force: number, plain: number, bytes: number): number {
-  const l = libc();
-  const v = intOpt(bytes);
-  if (l.setsockopt(fd, SOL_SOCKET, force, v, 4) < 0) {
-    l.setsockopt(fd, SOL_SOCKET, plain, v, 4); // capped at net.core.[rw]mem_max; best effort
-  }
-  return getIntOpt(fd, SOL_SOCKET, plain);
-}
-
-/**
- * Creates a nonblocking UDP socket bound to `local` (IP and port; port 0 = kernel's choice), IPv6
- * sockets IPv6-only, SO_REUSEADDR off, socket buffers grown toward `bufferBytes`. With
- * `receiveTtl` the socket also reports each datagram's TTL / hop limit.
- * @throws LibcError (errno {@link EADDRINUSE} when the port is taken, {@link EAFNOSUPPORT} without
- * IPv6, {@link EADDRNOTAVAIL} for an IP not on this host); Error off Linux.
- */
-export function bindUdpSocket(
-  local: InetAddress,
-  bufferBytes = DEFAULT_SOCKET_BUFFER,
-  receiveTtl = false,
-): BoundUdpSocket {
-  const l = libc();
-  const fam = local.family === 4 ? AF_INET : AF_INET6;
-  const fd = l.socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new LibcError("socket(UDP)", errno());
-  try {
-    const one = intOpt(1);
-    if (fam === AF_INET6 && l.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4) < 0) {
-      throw new LibcError("setsockopt(IPV6_V6ONLY)", errno());
-    }
-    if (receiveTtl) {
-      const ok = fam === AF_INET
-        ? l.setsockopt(fd, IPPROTO_IP, IP_RECVTTL, one, 4)
-        : l.setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, one, 4);
-      if (ok < 0) throw new LibcError("setsockopt(RECVTTL)", errno());
-    }
-    const rcvbuf = growBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bufferBytes);
-    const sndbuf = growBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bufferBytes);
-    const sa = new Uint8Array(SOCKADDR_SLOT);
-    const saLen = writeSockaddr(sa, 0, local);
-    if (l.bind(fd, sa, saLen) < 0) {
-      const code = errno();
-      throw new LibcError(`bind ${local.toIpString()}/${local.port}`, code);
-    }
-    let port = local.port;
-    if (port === 0) {
-      const out = new Uint8Array(SOCKADDR_SLOT);
-      const len = new Uint8Array(4);
-      len[0] = SOCKADDR_SLOT;
-      if (extra().getsockname(fd, out, len) < 0) throw new LibcError("getsockname", errno());
-      port = (out[2] << 8) | out[3];
-    }
-    return { fd, family: local.family, local: local.withPort(port), rcvbuf, sndbuf };
-  } catch (e) {
-    l.close(fd);
-    throw e;
-  }
-}
 
 /** Options of {@link LinuxUdp.start}. */
 export interface LinuxUdpOptions {
@@ -961,124 +815,4 @@ export class LinuxUdp {
       s.fd = -1;
     }
   }
-}
-
-/** A socket's send ring: {@link SEND_RING} slots of {@link SEND_SLOT} bytes plus mmsghdrs. */
-interface SendRing {
-  /** Slots, then sockaddrs, iovecs and mmsghdrs (every pointer filled in). */
-  buf: Uint8Array;
-  /** The mmsghdr array (for the FFI call). */
-  msgs: Uint8Array;
-  /** The mmsghdr array as u32 words. */
-  u32: Uint32Array;
-  /** The iovec array as u32 words. */
-  iovU32: Uint32Array;
-  /** Offset of the sockaddr array in `buf`. */
-  namesOff: number;
-  /** Length of each queued datagram. */
-  lens: Uint32Array;
-  /** Datagrams queued. */
-  count: number;
-  /**
-   * Destination of each queued datagram (slots from `count` on are stale). A datagram for the
-   * same address object as the one before it reuses its sockaddr and may join its GSO run.
-   */
-  remotes: (InetAddress | undefined)[];
-  /** Address of `buf` in memory. */
-  base: number;
-  /** GSO messages built over this ring's slots (allocated on first use). */
-  gso: GsoArea | undefined;
-  /** Copies sockaddr `k - 1` to slot `k`; returns its length. */
-  copyLastName(k: number): number;
-}
-
-/** Allocates a send ring with every iovec / mmsghdr pointer filled in. */
-function newSendRing(): SendRing {
-  const namesOff = SEND_RING * SEND_SLOT;
-  const iovOff = namesOff + SEND_RING * SOCKADDR_SLOT;
-  const msgsOff = iovOff + SEND_RING * IOVEC;
-  const buf = new Uint8Array(msgsOff + SEND_RING * MSGHDR);
-  const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf));
-  const dv = new DataView(buf.buffer);
-  for (let i = 0; i < SEND_RING; i++) {
-    const iov = iovOff + i * IOVEC;
-    dv.setBigUint64(iov, base + BigInt(i * SEND_SLOT), true);
-    const m = msgsOff + i * MSGHDR;
-    dv.setBigUint64(m, base + BigInt(namesOff + i * SOCKADDR_SLOT), true); // msg_name
-    dv.setBigUint64(m + 16, base + BigInt(iov), true); // msg_iov
-    dv.setBigUint64(m + 24, 1n, true); // msg_iovlen
-  }
-  const u32 = new Uint32Array(buf.buffer, msgsOff, SEND_RING * (MSGHDR / 4));
-  const ring: SendRing = {
-    buf,
-    msgs: buf.subarray(msgsOff),
-    u32,
-    iovU32: new Uint32Array(buf.buffer, iovOff, SEND_RING * (IOVEC / 4)),
-    namesOff,
-    lens: new Uint32Array(SEND_RING),
-    count: 0,
-    remotes: new Array(SEND_RING).fill(undefined),
-    base: Number(base),
-    gso: undefined,
-    copyLastName(k: number): number {
-      const from = namesOff + (k - 1) * SOCKADDR_SLOT;
-      buf.copyWithin(from + SOCKADDR_SLOT, from, from + SOCKADDR_SLOT);
-      return u32[(((k - 1) * MSGHDR) >> 2) + 2];
-    },
-  };
-  return ring;
-}
-
-/** mmsghdrs (and their UDP_SEGMENT control messages) for GSO sends over a ring's slots. */
-interface GsoArea {
-  /** The mmsghdr array (for the FFI call). */
-  msgs: Uint8Array;
-  /** The area as u32 words (mmsghdrs from word 0). */
-  u32: Uint32Array;
-  /** The area. */
-  dv: DataView;
-  /** Offset of the control messages in the area. */
-  controlOff: number;
-  /** Address of the ring's first sockaddr slot. */
-  namesPtr: number;
-  /** Address of the ring's first iovec. */
-  iovPtr: number;
-  /** First ring slot of each message. */
-  runStart: Uint16Array;
-  /** One past the last ring slot of each message. */
-  runEnd: Uint16Array;
-}
-
-/** Writes pointer `p` (a safe integer) as the u64 at u32 word `w`. */
-function setPtr(u32: Uint32Array, w: number, p: number): void {
-  u32[w] = p >>> 0;
-  u32[w + 1] = Math.floor(p / 4294967296);
-}
-
-/** Allocates the GSO messages of ring `r`: each control slot already holds a UDP_SEGMENT header. */
-function newGsoArea(r: SendRing): GsoArea {
-  const controlOff = SEND_RING * MSGHDR;
-  const buf = new Uint8Array(controlOff + SEND_RING * GSO_CONTROL);
-  const base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-  const dv = new DataView(buf.buffer);
-  const u32 = new Uint32Array(buf.buffer);
-  for (let m = 0; m < SEND_RING; m++) {
-    const c = controlOff + m * GSO_CONTROL;
-    dv.setUint32(c, 18, true); // cmsg_len = CMSG_LEN(sizeof(u16)) (low half of a u64)
-    dv.setInt32(c + 8, SOL_UDP, true);
-    dv.setInt32(c + 12, UDP_SEGMENT, true);
-    setPtr(u32, ((m * MSGHDR) >> 2) + 8, base + c); // msg_control
-  }
-  const namesOff = SEND_RING * SEND_SLOT;
-  const iovOff = namesOff + SEND_RING * SOCKADDR_SLOT;
-  return {
-    msgs: buf.subarray(0, controlOff),
-    u32,
-    dv,
-    controlOff,
-    namesPtr: r.base + namesOff,
-    iovPtr: r.base + iovOff,
-    runStart: new Uint16Array(SEND_RING),
-    runEnd: new Uint16Array(SEND_RING),
-  };
 }

@@ -1,4 +1,4 @@
-// CI driver: fmt check, lint, type check, then the whole test suite; ends with `N passed, N failed`.
+// CI driver: fmt check, lint, type check, layer check, then the whole test suite; ends with `N passed, N failed`.
 
 const decoder = new TextDecoder();
 
@@ -27,6 +27,7 @@ for (
     ["fmt", ["fmt", "--check"]],
     ["lint", ["lint"]],
     ["check", ["task", "check"]],
+    ["layers", ["run", "--allow-read", "scripts/layer_check.ts"]],
   ] as const
 ) {
   const r = await run([...args]);

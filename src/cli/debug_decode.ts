@@ -1,7 +1,7 @@
 // `zt debug decode`: dissects a pcap or JSONL capture of ZeroTier traffic with known identities.
 import { Command } from "commander";
-import { type CaptureResult, parseCaptureJsonl } from "../util/capture_jsonl.ts";
-import { isPcap, isPcapng, parsePcap } from "../util/pcap.ts";
+import { type CaptureResult, parseCaptureJsonl } from "../vl1/capture_jsonl.ts";
+import { isPcap, isPcapng, parsePcap } from "../vl1/pcap.ts";
 import {
   Dissector,
   type DissectRecord,

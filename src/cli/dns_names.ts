@@ -1,6 +1,6 @@
 // `--dns-names <domain>`: sets a network's DNS domain and points dns.servers at the controller's own overlay addresses, in one step.
 import { memberAddresses, normalizeDomain } from "../controller/dns_zone.ts";
-import { isJsonObject, type JsonObject } from "../controller/json.ts";
+import { isJsonObject, type JsonObject } from "../util/json.ts";
 import { apiRequest, type ApiTarget } from "./api_client.ts";
 
 /** One local API call: HTTP status and parsed JSON body (undefined if not JSON). */

@@ -7,7 +7,7 @@ import {
   compileRules,
   formatCompiledJson,
   type RuleJson,
-} from "../vl2/rules_compiler/index.ts";
+} from "../vl2/rules_compiler/mod.ts";
 
 /** What `zt rules` needs from the outside world; swapped for a fake in tests. */
 export interface RulesIo {

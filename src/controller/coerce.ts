@@ -5,7 +5,7 @@
 // functions give the same results (facts checked against its behaviour, not ported from its
 // code). A JSON object, array or null where a scalar belongs is not coerced here:
 // callers answer 400 instead (a deliberate deviation; the reference silently uses a default).
-import type { Json } from "./json.ts";
+import type { Json } from "../util/json.ts";
 
 /** A JSON scalar a coercion accepts. */
 export type JsonScalar = boolean | number | bigint | string;

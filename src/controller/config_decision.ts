@@ -2,7 +2,7 @@
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
-import type { JsonObject } from "./json.ts";
+import type { JsonObject } from "../util/json.ts";
 
 /** Request metadata the controller uses (spec §7.2); absent keys stay undefined. */
 export interface RequestMetadata {

@@ -24,8 +24,8 @@ import {
   pickIpv6,
   staticAssignments,
 } from "./ip_assignment.ts";
-import type { Json, JsonObject } from "./json.ts";
-import { isJsonObject } from "./json.ts";
+import type { Json, JsonObject } from "../util/json.ts";
+import { isJsonObject } from "../util/json.ts";
 import { coerceU64, isScalar, low32 } from "./coerce.ts";
 import type { PostResult } from "./model.ts";
 import {

@@ -1,7 +1,7 @@
 // Member names as DNS data: a network's zone (names → managed IPs, IPs → names) built from controller records, and its lookups.
 import { InetAddress } from "../vl1/inet_address.ts";
 import { rfc4193Address, sixPlaneAddress } from "../vl2/managed_ips.ts";
-import { isJsonObject, type JsonObject } from "./json.ts";
+import { isJsonObject, type JsonObject } from "../util/json.ts";
 
 /** Time to live of every answer (s): how long resolvers may cache a name. */
 export const DNS_TTL = 60;

@@ -1,7 +1,7 @@
 // Managed IP selection for a member (spec §10.5 step 8): routes, static IPs, IPv4/IPv6 pools.
 import { InetAddress } from "../vl1/inet_address.ts";
-import type { Json } from "./json.ts";
-import { isJsonObject } from "./json.ts";
+import type { Json } from "../util/json.ts";
+import { isJsonObject } from "../util/json.ts";
 import type { PlanRoute } from "./config_decision.ts";
 
 /** Most trials per pool before giving up (as the reference). */

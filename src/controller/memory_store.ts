@@ -1,5 +1,5 @@
 // In-memory controller database (tests, ephemeral controllers).
-import type { JsonObject } from "./json.ts";
+import type { JsonObject } from "../util/json.ts";
 import { CachedStore } from "./store.ts";
 
 /** A {@link ControllerStore} that keeps records only in memory. */

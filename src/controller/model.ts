@@ -1,9 +1,9 @@
 // Network and member records (spec §10.3-10.4): defaults, POST validation (zod) and updates.
 import { z } from "zod";
 import { InetAddress } from "../vl1/inet_address.ts";
-import type { Json, JsonObject } from "./json.ts";
-import { cloneJson, isJsonObject } from "./json.ts";
-import { compileRules } from "../vl2/rules_compiler/index.ts";
+import type { Json, JsonObject } from "../util/json.ts";
+import { cloneJson, isJsonObject } from "../util/json.ts";
+import { compileRules } from "../vl2/rules_compiler/mod.ts";
 import { defaultRules, parseRulesJson } from "./rules_json.ts";
 import type { JsonScalar } from "./coerce.ts";
 import {

@@ -14,7 +14,7 @@ import { tagSign } from "../vl2/credentials/tag.ts";
 import type { NetworkConfig } from "../vl2/network_config.ts";
 import { encodeNetworkConfig, NETCONF_VERSION, NetworkType } from "../vl2/network_config.ts";
 import type { NetconfPlan, RequestMetadata, RevocationPlan } from "./config_decision.ts";
-import { encodeRulesJson } from "./rule_encoding.ts";
+import { encodeRulesJson } from "../vl2/rules/rule_encoding.ts";
 
 /** The controller's view of parsed request metadata (vl2 codec → {@link RequestMetadata}). */
 export function requestMetadataFromConfig(m: ConfigRequestMetadata): RequestMetadata {

@@ -27,16 +27,19 @@ export interface ResponderNode extends PacketSender {
   readonly address: Address;
   /** The identity of a known peer (requests come only from authenticated peers). */
   peerIdentity(addr: Address): Identity | undefined;
+  /** See `Node.internalError` (optional: without it internal errors are only logged). */
+  internalError?(where: string, e: unknown): void;
 }
 
 /** Adapts a real VL1 {@link Node} (or anything shaped like it) to {@link ResponderNode}. */
 export function responderNode(
-  node: Pick<Node, "address" | "sendPacket" | "identityOf">,
+  node: Pick<Node, "address" | "sendPacket" | "identityOf"> & Partial<Pick<Node, "internalError">>,
 ): ResponderNode {
   return {
     address: node.address,
     sendPacket: (now, dest, verb, payload, opts) => node.sendPacket(now, dest, verb, payload, opts),
     peerIdentity: (addr) => node.identityOf(addr),
+    internalError: (where, e) => node.internalError?.(where, e),
   };
 }
 
@@ -186,6 +189,7 @@ export class ControllerResponder implements UpperLayer {
     } catch (e) {
       this.#stats.ignored++;
       this.#log(`config request from ${source}: ${e instanceof Error ? e.message : e}`);
+      this.#node.internalError?.("controller_request", e);
       return false;
     }
   }
@@ -231,6 +235,7 @@ export class ControllerResponder implements UpperLayer {
           chunks = signedConfigChunks(d.plan, this.controller.identity, this.#random);
         } catch (e) {
           this.#log(`signing config for ${d.plan.issuedTo}: ${e instanceof Error ? e.message : e}`);
+          this.#node.internalError?.("controller_sign", e);
         }
         // The reference answers an internal failure with OBJ_NOT_FOUND.
         if (!chunks) return { kind: "error", code: ErrorCode.OBJ_NOT_FOUND, networkId: nwid };
@@ -289,6 +294,7 @@ export class ControllerResponder implements UpperLayer {
       }
     } catch (err) {
       this.#log(`controller event ${e.type}: ${err instanceof Error ? err.message : err}`);
+      this.#node.internalError?.("controller_event", err);
     }
   }
 

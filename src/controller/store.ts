@@ -1,6 +1,6 @@
 // Controller database interface and the shared cached implementation with revision bumping.
-import type { JsonObject } from "./json.ts";
-import { canonicalJson, cloneJson } from "./json.ts";
+import type { JsonObject } from "../util/json.ts";
+import { canonicalJson, cloneJson } from "../util/json.ts";
 import { ipKey } from "./ip_assignment.ts";
 
 /** Outcome of a save: the record as stored and whether anything really changed. */

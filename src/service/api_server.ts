@@ -7,7 +7,7 @@ import { presentedToken, tokensEqual } from "./auth_token.ts";
 import { healthJson, type Json, moonJson, peerJson, statusJson } from "./api_status.ts";
 import type { StatusInputs } from "./api_status.ts";
 import type { ServiceNode } from "./service_node.ts";
-import { jsonResponse } from "../controller/api.ts";
+import { jsonResponse } from "./controller_api.ts";
 import { stringifyJson64 } from "../util/json64.ts";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "../util/json_depth.ts";
 
@@ -38,7 +38,7 @@ export type ApiEnv = { Bindings: { remoteAddr?: Deno.NetAddr } };
 /** The app type extensions add routes to. */
 export type ApiApp = Hono<ApiEnv>;
 
-/** Adds more routes (later issues: /network, /controller, /metrics) to the app. */
+/** Adds more routes (e.g. /network, /controller, /metrics) to the app. */
 export type ApiRoutes = (app: ApiApp, state: ApiState) => void;
 
 /** Paths that need no token (still subject to the client IP check). */

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
-import { atomicWriteFileSync } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 import { parseLocalConf } from "./local_conf.ts";
 import { checkSettingsPatch } from "./settings_schema.ts";
 import { parseJson64, stringifyJson64 } from "../util/json64.ts";
@@ -100,7 +100,7 @@ export function configRoutes(home: string, written: () => void = () => {}): ApiR
       if (!check.ok) {
         return sendJson(c, { error: 400, description: `rejected: ${check.error}` }, 400);
       }
-      atomicWriteFileSync(path, new TextEncoder().encode(out), 0o644);
+      writeFileAtomicSync(path, new TextEncoder().encode(out), { skipUnchanged: true });
       written();
       return sendJson(c, {} as Json);
     };

@@ -1,7 +1,7 @@
 // The embedded network controller inside the service: file database, local API routes, node wiring.
-import { controllerApi } from "../controller/api.ts";
+import { controllerApi } from "./controller_api.ts";
 import { Controller } from "../controller/controller.ts";
-import { FileStore } from "../controller/file_store.ts";
+import { FileStore } from "./controller_file_store.ts";
 import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -30,6 +30,8 @@ function wiredResponderNode(n: WiredNode): ResponderNode {
     address: n.address,
     sendPacket: (now, dest, verb, payload, opts) => n.sendPacket(now, dest, verb, payload, opts),
     peerIdentity: (addr) => n.identityOf(addr),
+    internalError: (where, e) =>
+      (n as Partial<Pick<Node, "internalError">>).internalError?.(where, e),
   };
 }
 

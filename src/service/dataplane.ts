@@ -176,6 +176,20 @@ export class DataPlane {
     this.#kick(p);
   };
 
+  /**
+   * Resolves once no port update is running or queued and no port is closing: every network
+   * change seen so far has been applied (tests wait for this instead of sleeping).
+   */
+  async idle(): Promise<void> {
+    // bounded: each round waits for the updates running now; a round starts only if one is left
+    for (let round = 0; round < 100; round++) {
+      const running: Promise<void>[] = [...this.#closing];
+      for (const p of this.#ports.values()) if (p.busy) running.push(p.busy);
+      if (running.length === 0) return;
+      await Promise.allSettled(running);
+    }
+  }
+
   /** Closes every interface (addresses and routes go with them) and stops the timers. */
   async close(): Promise<void> {
     this.#stopped = true;

@@ -1,7 +1,7 @@
 // The controller node's name server: which of its overlay addresses serve DNS for which of its networks, zones kept fresh.
 import { buildZone, type Zone } from "../controller/dns_zone.ts";
 import type { Controller } from "../controller/controller.ts";
-import { isJsonObject } from "../controller/json.ts";
+import { isJsonObject } from "../util/json.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
 import { DnsServer, type DnsServerOptions } from "./dns_server.ts";

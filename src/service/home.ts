@@ -1,7 +1,7 @@
 // The home directory: where it is, creating it, and the identity and token files in it.
 import { Identity } from "../vl1/identity.ts";
 import { readOrCreateToken } from "./auth_token.ts";
-import { atomicWriteFileSync } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 
 /** The reference's Linux home, used when running as root (drop-in for an existing install). */
 export const SYSTEM_HOME = "/var/lib/zerotier-one";
@@ -136,12 +136,15 @@ export function initHome(home: string, opts: InitHomeOptions): HomeState {
       opts.log?.("generating identity...");
       identity = Identity.generate(opts.random);
       identityCreated = true;
-      atomicWriteFileSync(secretPath, new TextEncoder().encode(identity.toString(true)), 0o600);
+      writeFileAtomicSync(secretPath, new TextEncoder().encode(identity.toString(true)), {
+        mode: 0o600,
+        skipUnchanged: true,
+      });
     }
     Deno.chmodSync(secretPath, 0o600);
     const pub = identity.toString(false);
     if (readText(publicPath)?.trim() !== pub) {
-      atomicWriteFileSync(publicPath, new TextEncoder().encode(pub), 0o644);
+      writeFileAtomicSync(publicPath, new TextEncoder().encode(pub), { skipUnchanged: true });
     }
   } catch (e) {
     if (e instanceof HomeError) throw e;

@@ -1,6 +1,6 @@
 // The home lock: `zerotier-one.pid` holds our pid and an exclusive flock held for the process's life, so two nodes never share a home.
 import { HomeError, homeErrorText } from "./home.ts";
-import { sweepAtomicTemps } from "../util/atomic_write.ts";
+import { sweepAtomicTemps } from "./atomic_write.ts";
 
 /** The pid file's name, as the reference writes it. */
 export const PID_FILE = "zerotier-one.pid";

@@ -3,7 +3,7 @@ import client from "prom-client";
 import type { NodeCountersSnapshot } from "../vl1/node_counters.ts";
 import type { NodeTableStats } from "../vl1/node_tables.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
-import { atomicWriteFileSync } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 import type { ServicePeerInfo } from "./service_node.ts";
 
 /** `packet_type` label value per verb (the reference's names). */
@@ -195,6 +195,7 @@ export class ServiceMetrics {
   readonly #peerPaths: client.Gauge;
   readonly #peerPackets: client.Counter;
   readonly #peerErrors: client.Counter;
+  readonly #internalErrors: client.Counter;
   readonly #controller = new Map<string, client.Counter | client.Gauge>();
   readonly #tables = new Map<string, client.Counter | client.Gauge>();
   /** Last applied cumulative value per counter+labels (counters only move by deltas). */
@@ -263,6 +264,12 @@ export class ServiceMetrics {
       name: "zt_peer_packet_errors",
       help: "number of incoming packet errors from a peer",
       labelNames: ["node_id"],
+      registers,
+    });
+    this.#internalErrors = new client.Counter({
+      name: "zt_internal_errors_total",
+      help: "internal exceptions (bugs, not bad input) caught in the node, by where",
+      labelNames: ["where"],
       registers,
     });
     for (const [name, type, help] of CONTROLLER_FAMILIES) {
@@ -336,6 +343,9 @@ export class ServiceMetrics {
         this.#setCounter(this.#peerPackets, n, { direction: "rx", node_id }, c.rx);
         this.#setCounter(this.#peerPackets, n, { direction: "tx", node_id }, c.tx);
         this.#setCounter(this.#peerErrors, "zt_peer_packet_errors", { node_id }, c.errors);
+      }
+      for (const [where, n] of k.internalErrors ?? []) {
+        this.#setCounter(this.#internalErrors, "zt_internal_errors_total", { where }, n);
       }
     }
     this.#peerPaths.reset();
@@ -488,7 +498,7 @@ export class MetricsWriter {
       try {
         this.#metrics.update(this.#input());
         const text = await this.#metrics.text();
-        atomicWriteFileSync(this.#path, new TextEncoder().encode(text));
+        writeFileAtomicSync(this.#path, new TextEncoder().encode(text), { skipUnchanged: true });
       } catch (e) {
         this.#onError(`cannot write ${this.#path}: ${e instanceof Error ? e.message : e}`);
       }

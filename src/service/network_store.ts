@@ -3,7 +3,8 @@ import type { NetworkInfo } from "../vl2/network.ts";
 import type { UpperLayer } from "../vl1/node.ts";
 import type { Networks, NetworksHost, NetworksNode } from "../vl2/networks.ts";
 import { parseNetworkLocalConf } from "../vl2/network_local_conf.ts";
-import { atomicWriteFileSync, type FileStore, readFileOrUndefined } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
+import { type NodeStateStore, readFileOrUndefined } from "./node_state_store.ts";
 import type { Logger } from "./logger.ts";
 
 /** 16 hex digits. */
@@ -17,11 +18,11 @@ export class NetworkFiles implements NetworksHost {
   readonly home: string;
   /** Called for every change (the TAP layer subscribes here); errors are logged. */
   readonly listeners: ((nwid: bigint, info: NetworkInfo | undefined) => void)[] = [];
-  readonly #store: FileStore;
+  readonly #store: NodeStateStore;
   readonly #log: Logger;
 
   /** Persistence under `home` through `store` (which writes `networks.d/<nwid>.conf`). */
-  constructor(home: string, store: FileStore, log: Logger) {
+  constructor(home: string, store: NodeStateStore, log: Logger) {
     this.home = home;
     this.#store = store;
     this.#log = log;
@@ -50,7 +51,7 @@ export class NetworkFiles implements NetworksHost {
         return;
       }
       Deno.mkdirSync(`${this.home}/networks.d`, { recursive: true, mode: 0o700 });
-      atomicWriteFileSync(p, bytes);
+      writeFileAtomicSync(p, bytes, { skipUnchanged: true });
     } catch (e) {
       this.#log.warn(`cannot write ${p}: ${e instanceof Error ? e.message : e}`);
     }

@@ -1,5 +1,5 @@
 // The resolv.conf DNS backend: a managed block edited in place (never by rename), a record in the home to restore the file exactly, even after a crash.
-import { atomicWriteFileSync } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
 
 /** First line of the managed block. */
 export const BLOCK_BEGIN = "# >>> zt managed DNS (removed when zt leaves the network or stops) >>>";
@@ -225,9 +225,10 @@ export class ResolvConfFile {
       ? rec.original
       : stripManaged(current);
     const next = withManaged(original, entries);
-    atomicWriteFileSync(
+    writeFileAtomicSync(
       this.recordPath,
       new TextEncoder().encode(JSON.stringify({ path: this.path, original, written: next })),
+      { skipUnchanged: true },
     );
     if (next !== current) writeInPlace(this.path, next);
     return next;

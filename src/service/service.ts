@@ -13,7 +13,8 @@ import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { DnsApplier } from "./dns_apply.ts";
 import { MemberNameServer } from "./dns_names.ts";
-import { atomicWriteFileSync, FileStore } from "./file_store.ts";
+import { writeFileAtomicSync } from "./atomic_write.ts";
+import { NodeStateStore } from "./node_state_store.ts";
 import { initHome } from "./home.ts";
 import { HomeLock } from "./home_lock.ts";
 import { HttpServer } from "./http_server.ts";
@@ -503,7 +504,7 @@ export class Service {
       metrics.update(metricsInput());
       return await metrics.text();
     };
-    const store = new FileStore(home, (m) => log.warn(m));
+    const store = new NodeStateStore(home, (m) => log.warn(m));
     const networkFiles = new NetworkFiles(home, store, log);
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const packetCrypto = installPacketCrypto();
@@ -748,7 +749,9 @@ export class Service {
         log.info(`web UI over HTTPS on port ${tls.port}: https://127.0.0.1:${tls.port}/ui/`);
       }
       try {
-        atomicWriteFileSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)));
+        writeFileAtomicSync(`${home}/zerotier-one.port`, new TextEncoder().encode(String(port)), {
+          skipUnchanged: true,
+        });
       } catch (e) {
         log.warn(`cannot write zerotier-one.port: ${e instanceof Error ? e.message : e}`);
       }
@@ -870,6 +873,10 @@ export class Service {
         break;
       case "fatalIdentityCollision":
         log.error("identity collision reported by a root: this address is taken; stopping");
+        break;
+      case "internalError":
+        // counted in zt_internal_errors_total{where}; the stack is for whoever debugs it
+        log.debug(`internal error in ${e.where}: ${e.stack ?? e.message}`);
         break;
       default:
         log.debug(`event ${e.type}`);

@@ -1,13 +1,13 @@
 // The web admin UI on the local API: /ui/ static assets (loaded on first request), /events, and the /ui-api helpers (rules compile and test, traffic).
 import type { Context } from "hono";
 import { type Controller, MEMBER_ONLINE_WINDOW } from "../controller/controller.ts";
-import type { JsonObject } from "../controller/json.ts";
-import { encodeRulesJson } from "../controller/rule_encoding.ts";
+import type { JsonObject } from "../util/json.ts";
+import { encodeRulesJson } from "../vl2/rules/rule_encoding.ts";
 import { storedRules } from "../controller/rules_json.ts";
 import type { Capability } from "../vl2/credentials/capability.ts";
 import { NETCONF_VERSION, type NetworkConfig, NetworkType } from "../vl2/network_config.ts";
 import { explainFrame, type ExplainOptions } from "../vl2/rules/explain.ts";
-import { compileRules } from "../vl2/rules_compiler/index.ts";
+import { compileRules } from "../vl2/rules_compiler/mod.ts";
 import type { Json } from "./api_status.ts";
 import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import type { EventHub } from "./event_stream.ts";

@@ -55,7 +55,7 @@ import {
   decodeUserMessage,
   decodeWhois,
   helloCryptFieldStart,
-} from "./verbs/index.ts";
+} from "./verbs/mod.ts";
 import { decodeConfigChunk } from "./verbs/network_config.ts";
 import type { ConfigChunk } from "./verbs/network_config.ts";
 

@@ -128,7 +128,7 @@ export class Node {
       this.counters.receivedBytes(data.length);
       this.#receive(now, localSocket, remote, data);
     } catch (e) {
-      this.#trace(`receive: internal error ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("receive", e);
     }
   }
 
@@ -141,7 +141,7 @@ export class Node {
       this.#now = now;
       return this.#tick(now);
     } catch (e) {
-      this.#trace(`tick: internal error ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("tick", e);
       return PING_CHECK_INTERVAL;
     }
   }
@@ -223,7 +223,7 @@ export class Node {
       ];
       return this.switch.send(now, dest.value, verb, payload, o);
     } catch (e) {
-      this.#trace(`sendPacket: internal error ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("send_packet", e);
       return undefined;
     }
   }
@@ -267,7 +267,7 @@ export class Node {
     try {
       return this.topology.getPeer(a)?.identity;
     } catch (e) {
-      this.#trace(`identityOf: internal error ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("identity_of", e);
       return undefined;
     }
   }
@@ -278,7 +278,7 @@ export class Node {
       this.#now = now;
       this.switch.requestWhois(now, typeof addr === "number" ? addr : addr.value);
     } catch (e) {
-      this.#trace(`requestWhois: internal error ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("request_whois", e);
     }
   }
 
@@ -289,7 +289,7 @@ export class Node {
       try {
         this.topology.savePeer(p);
       } catch (e) {
-        this.#trace(`savePeers: ${e instanceof Error ? e.message : String(e)}`);
+        this.internalError("save_peers", e);
       }
     }
   }
@@ -384,7 +384,7 @@ export class Node {
         new UpperPacketInfo(hops, p, remote, localSocket),
       );
     } catch (e) {
-      this.#trace(`upper layer threw: ${e instanceof Error ? e.message : String(e)}`);
+      this.internalError("upper_layer", e);
     }
   }
 
@@ -474,7 +474,7 @@ export class Node {
         const want = this.#upper.tick(now);
         if (typeof want === "number" && want >= 0) next = Math.min(next, want);
       } catch (e) {
-        this.#trace(`upper tick threw: ${e instanceof Error ? e.message : String(e)}`);
+        this.internalError("upper_tick", e);
       }
     }
     return Math.max(TIMER_GRANULARITY, Math.min(PING_CHECK_INTERVAL, next));
@@ -499,6 +499,26 @@ export class Node {
 
   #info(p: Peer): PeerInfo {
     return peerInfo(p, this.topology.role(p.identity.address.value), this.#now);
+  }
+
+  /**
+   * Reports an internal exception `e` (a bug, never bad input) caught at boundary `where`:
+   * counted in {@link NodeCounters} (`zt_internal_errors_total{where}`) and raised as an
+   * `internalError` event with the stack. VL2 and the controller report theirs here too.
+   * Never throws.
+   */
+  internalError(where: string, e: unknown): void {
+    this.counters.internalError(where);
+    try {
+      this.host.event({
+        type: "internalError",
+        where,
+        message: e instanceof Error ? e.message : String(e),
+        stack: e instanceof Error ? e.stack : undefined,
+      });
+    } catch {
+      // the host's problem
+    }
   }
 
   #trace(message: string): void {

@@ -36,6 +36,8 @@ export interface NodeCountersSnapshot {
   txBytes: number;
   /** Per peer, by 10-hex-digit address. */
   peers: Map<string, PeerCounts>;
+  /** Internal exceptions (bugs, never bad input) caught at a boundary, by where they were caught. */
+  internalErrors: Map<string, number>;
 }
 
 /** Mutable counters; the node increments them, readers take {@link NodeCounters.snapshot}. */
@@ -47,6 +49,7 @@ export class NodeCounters {
   #rxBytes = 0;
   #txBytes = 0;
   readonly #peers = new Map<number, PeerCounts>();
+  readonly #internal = new Map<string, number>();
 
   #peer(addr: number): PeerCounts {
     let p = this.#peers.get(addr);
@@ -59,6 +62,14 @@ export class NodeCounters {
       this.#peers.set(addr, p);
     }
     return p;
+  }
+
+  /**
+   * An internal exception was caught at boundary `where` (a small fixed set of names, so the
+   * map stays bounded).
+   */
+  internalError(where: string): void {
+    this.#internal.set(where, (this.#internal.get(where) ?? 0) + 1);
   }
 
   /** A datagram of `n` bytes arrived. */
@@ -113,6 +124,7 @@ export class NodeCounters {
       rxBytes: this.#rxBytes,
       txBytes: this.#txBytes,
       peers,
+      internalErrors: new Map(this.#internal),
     };
   }
 }

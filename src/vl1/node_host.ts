@@ -13,7 +13,12 @@ export type NodeEvent =
   | { type: "trace"; message: string }
   | { type: "fatalIdentityCollision" }
   | { type: "userMessage"; source: string; typeId: bigint; payload: Uint8Array }
-  | { type: "remoteTrace"; source: string; data: Uint8Array };
+  | { type: "remoteTrace"; source: string; data: Uint8Array }
+  /**
+   * An internal exception (a bug, not bad input) was caught at boundary `where` and counted in
+   * `zt_internal_errors_total{where}`; `stack` is the error's stack when it has one.
+   */
+  | { type: "internalError"; where: string; message: string; stack?: string };
 
 /** Kinds of persistent state the node asks its host to keep (mirrors the reference's files). */
 export type StateKind = "planet" | "moon" | "peer" | "networkConfig";

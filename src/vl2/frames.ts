@@ -119,6 +119,8 @@ export interface DataPlaneNode {
   moons(): World[];
   /** A known peer (for latency when choosing a root or replicator). */
   peer(addr: Address): Pick<PeerInfo, "latency"> | undefined;
+  /** See `Node.internalError`: counts and reports an exception that is a bug, not bad input. */
+  internalError(where: string, e: unknown): void;
 }
 
 /**
@@ -127,43 +129,43 @@ export interface DataPlaneNode {
  */
 export type TapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number) => void;
 
+/** One frame put to the rules filter (see {@link FrameFilter}); the filter must not keep it. */
+export interface FilterFrame {
+  /** The network. */
+  net: DataPlaneNetwork;
+  /**
+   * The other ZeroTier node: outbound the destination (0 for the pre-check of a multicast, then
+   * each recipient is checked), inbound the sender.
+   */
+  peer: number;
+  /** Ethernet source MAC. */
+  srcMac: number;
+  /** Ethernet destination MAC. */
+  dstMac: number;
+  /** Ethernet type. */
+  etherType: number;
+  /** Holds the Ethernet payload at `[start, end)`. */
+  payload: Uint8Array;
+  /** Start of the Ethernet payload in `payload`. */
+  start: number;
+  /** End of the Ethernet payload in `payload`. */
+  end: number;
+  /** The current time, for copies the filter sends itself. */
+  now: number;
+}
+
 /**
  * The rules-engine hook (spec §8.3-8.5), one place for both directions. The default is the
- * rules engine ({@link RulesFilter}); {@link ACCEPT_ALL_FILTER} accepts everything. `now` (last
- * argument) is the current time, for copies the filter sends itself.
+ * rules engine ({@link RulesFilter}); {@link ACCEPT_ALL_FILTER} accepts everything.
  */
 export interface FrameFilter {
+  /** Outbound (spec §8.4): may this frame go to ZeroTier node `f.peer`? True = send. */
+  filterOutbound(f: FilterFrame): boolean;
   /**
-   * Outbound (spec §8.4): may a frame from `srcMac` to `dstMac` with this Ethernet payload
-   * (`payload[start..end)`) go to ZeroTier node `dest`? `dest` is 0 for the pre-check of a
-   * multicast, then each recipient is checked. True = send.
+   * Inbound (spec §8.5) from `f.peer`: 0 drop, 1 accept (bridging checks apply), 2 super-accept
+   * (no bridging checks).
    */
-  filterOutbound(
-    net: DataPlaneNetwork,
-    dest: number,
-    srcMac: number,
-    dstMac: number,
-    etherType: number,
-    payload: Uint8Array,
-    start: number,
-    end: number,
-    now: number,
-  ): boolean;
-  /**
-   * Inbound (spec §8.5): 0 drop, 1 accept (bridging checks apply), 2 super-accept (no
-   * bridging checks).
-   */
-  filterInbound(
-    net: DataPlaneNetwork,
-    source: number,
-    srcMac: number,
-    dstMac: number,
-    etherType: number,
-    payload: Uint8Array,
-    start: number,
-    end: number,
-    now: number,
-  ): 0 | 1 | 2;
+  filterInbound(f: FilterFrame): 0 | 1 | 2;
 }
 
 /** The default filter: accept everything (inbound result 1, so bridging checks still apply). */
@@ -297,8 +299,6 @@ export class Frames implements FrameHandler {
   readonly #cache = new Map<bigint, NetCache>();
   readonly #addrs = new Map<number, Address>();
   #held: Held[] = [];
-  /** Time of the current entry call (for filter calls made by the multicaster). */
-  #now = 0;
 
   /** A data plane over `opts.node` / `opts.networks`. */
   constructor(opts: FramesOptions) {
@@ -311,8 +311,7 @@ export class Frames implements FrameHandler {
       node: opts.node,
       networks: opts.networks,
       random: opts.random,
-      filterOutbound: (net, dest, s, d, et, p, a, b) =>
-        this.filter.filterOutbound(net, dest, s, d, et, p, a, b, this.#now),
+      filterOutbound: (f) => this.filter.filterOutbound(f),
       controllerAuthorized: opts.controllerAuthorized,
       limits: opts.multicastLimits,
     });
@@ -327,11 +326,11 @@ export class Frames implements FrameHandler {
    * The frame is not retained. Never throws.
    */
   tapFrame(now: number, nwid: bigint, frame: Uint8Array, start = 0, end = frame.length): boolean {
-    this.#now = now;
     try {
       return this.#tapFrame(now, nwid, frame, start, end);
-    } catch {
-      this.counters.drops.malformed++;
+    } catch (e) {
+      // the tap path checks every frame before it reads it: an exception here is a bug
+      this.#node.internalError("frames_tap", e);
       return false;
     }
   }
@@ -350,7 +349,6 @@ export class Frames implements FrameHandler {
    */
   networkChanged(now: number, nwid: bigint): void {
     const net = this.#networks.get(nwid);
-    this.#now = now;
     if (net) this.multicast.networkChanged(now, net);
   }
 
@@ -369,7 +367,6 @@ export class Frames implements FrameHandler {
     payload: Uint8Array,
     info: PacketInfo,
   ): boolean {
-    this.#now = now;
     try {
       switch (verb) {
         case Verb.FRAME:
@@ -395,8 +392,9 @@ export class Frames implements FrameHandler {
         default:
           return false;
       }
-    } catch {
-      this.counters.drops.malformed++;
+    } catch (e) {
+      // decoders return undefined on malformed input: an exception here is a bug
+      this.#node.internalError("frames", e);
       return true;
     }
   }
@@ -405,7 +403,6 @@ export class Frames implements FrameHandler {
   retryHeld(now: number): void {
     const list = this.#held;
     if (list.length === 0) return;
-    this.#now = now;
     this.#held = [];
     for (const h of list) {
       if (now - h.first > FRAME_RETRY_TIMEOUT) {
@@ -416,7 +413,8 @@ export class Frames implements FrameHandler {
       let done = true;
       try {
         done = this.#run(now, h.source, h.verb, h.payload, h.info);
-      } catch {
+      } catch (e) {
+        this.#node.internalError("frames_retry", e);
         done = true;
       }
       if (!done) {
@@ -437,7 +435,6 @@ export class Frames implements FrameHandler {
    * held, else undefined.
    */
   tick(now: number): number | undefined {
-    this.#now = now;
     if (this.#held.length > 0) {
       let due = false;
       for (const h of this.#held) {
@@ -514,7 +511,18 @@ export class Frames implements FrameHandler {
           return false;
         }
       }
-      if (!this.filter.filterOutbound(net, 0, src, dst, et, frame, pStart, end, now)) {
+      const allowed = this.filter.filterOutbound({
+        net,
+        peer: 0,
+        srcMac: src,
+        dstMac: dst,
+        etherType: et,
+        payload: frame,
+        start: pStart,
+        end,
+        now,
+      });
+      if (!allowed) {
         d.filter++;
         return false;
       }
@@ -535,7 +543,18 @@ export class Frames implements FrameHandler {
         d.toSelf++;
         return false;
       }
-      if (!this.filter.filterOutbound(net, to, src, dst, et, frame, pStart, end, now)) {
+      const allowed = this.filter.filterOutbound({
+        net,
+        peer: to,
+        srcMac: src,
+        dstMac: dst,
+        etherType: et,
+        payload: frame,
+        start: pStart,
+        end,
+        now,
+      });
+      if (!allowed) {
         d.filter++;
         return false;
       }
@@ -568,7 +587,18 @@ export class Frames implements FrameHandler {
     let sent = false;
     for (const b of bridges) {
       if (b === me) continue;
-      if (!this.filter.filterOutbound(net, b, src, dst, et, frame, pStart, end, now)) {
+      const allowed = this.filter.filterOutbound({
+        net,
+        peer: b,
+        srcMac: src,
+        dstMac: dst,
+        etherType: et,
+        payload: frame,
+        start: pStart,
+        end,
+        now,
+      });
+      if (!allowed) {
         d.filter++;
         continue;
       }
@@ -615,17 +645,17 @@ export class Frames implements FrameHandler {
     const c = this.#netCache(net.id);
     const from = this.#macOf(c, source.value);
     if (
-      this.filter.filterInbound(
+      this.filter.filterInbound({
         net,
-        source.value,
-        from,
-        c.ourMac,
-        f.etherType,
+        peer: source.value,
+        srcMac: from,
+        dstMac: c.ourMac,
+        etherType: f.etherType,
         payload,
-        f.payloadStart,
-        f.payloadEnd,
+        start: f.payloadStart,
+        end: f.payloadEnd,
         now,
-      ) === 0
+      }) === 0
     ) return this.#drop("filter");
     this.#deliver(net.id, c.ourMac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
     return true;
@@ -647,17 +677,17 @@ export class Frames implements FrameHandler {
     if (f.from === 0 || f.from === c.ourMac) {
       this.#drop("badMac");
     } else {
-      const r = this.filter.filterInbound(
+      const r = this.filter.filterInbound({
         net,
-        source.value,
-        f.from,
-        f.to,
-        f.etherType,
+        peer: source.value,
+        srcMac: f.from,
+        dstMac: f.to,
+        etherType: f.etherType,
         payload,
-        f.payloadStart,
-        f.payloadEnd,
+        start: f.payloadStart,
+        end: f.payloadEnd,
         now,
-      );
+      });
       let ok = r !== 0;
       if (r === 0) this.#drop("filter");
       else if (r === 1) {
@@ -733,17 +763,17 @@ export class Frames implements FrameHandler {
       );
     }
     if (ok) {
-      const r = this.filter.filterInbound(
+      const r = this.filter.filterInbound({
         net,
-        source.value,
-        from,
-        f.mac,
-        f.etherType,
+        peer: source.value,
+        srcMac: from,
+        dstMac: f.mac,
+        etherType: f.etherType,
         payload,
-        f.payloadStart,
-        f.payloadEnd,
+        start: f.payloadStart,
+        end: f.payloadEnd,
         now,
-      );
+      });
       if (r === 0) this.#drop("filter");
       else this.#deliver(net.id, f.mac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
     }

@@ -16,7 +16,13 @@ import {
   MULTICAST_LIKE_ENTRY_LENGTH,
 } from "../vl1/verbs/multicast.ts";
 import { writeMac, writeU16, writeU32, writeU64 } from "../vl1/verbs/wire.ts";
-import type { DataPlaneNetwork, DataPlaneNetworks, DataPlaneNode, PacketInfo } from "./frames.ts";
+import type {
+  DataPlaneNetwork,
+  DataPlaneNetworks,
+  DataPlaneNode,
+  FilterFrame,
+  PacketInfo,
+} from "./frames.ts";
 import { BROADCAST_MAC, ndMulticastMac } from "./mac.ts";
 import { SubscriptionLedger, type SubscriptionLimits } from "./multicast_ledger.ts";
 import {
@@ -68,17 +74,8 @@ export const MULTICAST_MAX_MEMBERS_PER_GROUP = 16_384;
 /** Most outbound multicasts waiting per group. */
 export const MULTICAST_MAX_PENDING_PER_GROUP = 8;
 
-/** Outbound filter signature used per recipient (the rules engine hook; see frames.ts). */
-export type MulticastOutboundFilter = (
-  net: DataPlaneNetwork,
-  dest: number,
-  srcMac: number,
-  dstMac: number,
-  etherType: number,
-  payload: Uint8Array,
-  start: number,
-  end: number,
-) => boolean;
+/** Outbound filter used per recipient (the rules engine hook; see frames.ts). */
+export type MulticastOutboundFilter = (f: FilterFrame) => boolean;
 
 /** Construction options of a {@link Multicaster}. */
 export interface MulticasterOptions {
@@ -470,7 +467,8 @@ export class Multicaster {
         etherType,
       );
       buf.set(payload.subarray(start, end), off);
-      if (!this.#filter(net, r, srcMac, mac, etherType, payload, start, end)) return 0;
+      const f = { net, peer: r, srcMac, dstMac: mac, etherType, payload, start, end, now };
+      if (!this.#filter(f)) return 0;
       net.pushCredentials(now, r);
       this.#node.sendPacket(now, this.#addr(r), Verb.MULTICAST_FRAME, buf.subarray(0, off + len), {
         compress,
@@ -493,7 +491,8 @@ export class Multicaster {
     const sendTo = (a: number) => {
       if (a === me || a === origin || sentTo.has(a) || sentTo.size >= limit) return;
       sentTo.add(a);
-      if (!this.#filter(net, a, srcMac, mac, etherType, payload, start, end)) return;
+      const f = { net, peer: a, srcMac, dstMac: mac, etherType, payload, start, end, now };
+      if (!this.#filter(f)) return;
       net.pushCredentials(now, a);
       this.#node.sendPacket(now, this.#addr(a), Verb.MULTICAST_FRAME, pkt, {
         compress,
@@ -793,16 +792,17 @@ export class Multicaster {
       p.sentTo.add(member);
       const dstMac = macOf(p.packet, p.payloadStart);
       if (
-        !this.#filter(
+        !this.#filter({
           net,
-          member,
-          p.srcMac,
+          peer: member,
+          srcMac: p.srcMac,
           dstMac,
-          p.etherType,
-          p.packet,
-          p.payloadStart,
-          p.packet.length,
-        )
+          etherType: p.etherType,
+          payload: p.packet,
+          start: p.payloadStart,
+          end: p.packet.length,
+          now,
+        })
       ) continue;
       net.pushCredentials(now, member);
       this.#node.sendPacket(now, this.#addr(member), Verb.MULTICAST_FRAME, p.packet, {

@@ -112,6 +112,8 @@ export interface NetworksNode {
   identityOf?(address: number): Identity | undefined;
   /** See `Node.requestWhois` (optional: without it no WHOIS is sent). */
   requestWhois?(now: number, address: number): void;
+  /** See `Node.internalError`: counts and reports an exception that is a bug, not bad input. */
+  internalError(where: string, e: unknown): void;
 }
 
 /** Construction options of {@link Networks}. */
@@ -172,7 +174,7 @@ export type SelfDelivery =
 
 /** A node's joined networks; implements the node's {@link UpperLayer}. */
 export class Networks implements UpperLayer {
-  /** Frame/multicast layer (a later issue); unset = those packets are dropped. */
+  /** Frame/multicast layer (`Frames`); unset = those packets are dropped. */
   frameHandler?: FrameHandler;
   /** In-process controller for NETWORK_CONFIG_REQUESTs addressed to us. */
   configRequestHandler?: ConfigRequestHandler;
@@ -259,8 +261,8 @@ export class Networks implements UpperLayer {
     this.#host.saveLocalConf(nwid, undefined);
     try {
       this.#host.onNetworkChanged?.(nwid, undefined);
-    } catch {
-      // the host's problem
+    } catch (e) {
+      this.#node.internalError("networks_host", e);
     }
     return true;
   }
@@ -336,7 +338,8 @@ export class Networks implements UpperLayer {
           return took;
         }
       }
-    } catch {
+    } catch (e) {
+      this.#node.internalError("networks_self", e);
       return false;
     }
   }
@@ -353,7 +356,9 @@ export class Networks implements UpperLayer {
   ): boolean {
     try {
       return this.#handle(now, source, verb, payload, info, false);
-    } catch {
+    } catch (e) {
+      // decoders return undefined on malformed input: an exception here is a bug
+      this.#node.internalError("networks", e);
       return false;
     }
   }
@@ -557,8 +562,8 @@ export class Networks implements UpperLayer {
       }
       try {
         this.#handle(now, d.source, d.verb, d.payload, d.info, true);
-      } catch {
-        // dropped
+      } catch (e) {
+        this.#node.internalError("networks_deferred", e);
       }
     }
     this.#deferred.push(...keep);
@@ -572,8 +577,8 @@ export class Networks implements UpperLayer {
     if (!this.#networks.has(nw.id)) return;
     try {
       this.#host.onNetworkChanged?.(nw.id, nw.info());
-    } catch {
-      // the host's problem
+    } catch (e) {
+      this.#node.internalError("networks_host", e);
     }
   }
 }

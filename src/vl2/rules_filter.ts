@@ -2,7 +2,7 @@
 import { Address } from "../vl1/address.ts";
 import { MAX_PACKET_LENGTH, Verb } from "../vl1/packet.ts";
 import { writeExtFrameHeader } from "../vl1/verbs/frame.ts";
-import type { DataPlaneNetwork, DataPlaneNode, FrameFilter } from "./frames.ts";
+import type { DataPlaneNetwork, DataPlaneNode, FilterFrame, FrameFilter } from "./frames.ts";
 import { isMulticastMac } from "./mac.ts";
 import type { Membership } from "./membership.ts";
 import { NETCONF_FLAG_DISABLE_COMPRESSION, type NetworkConfig } from "./network_config.ts";
@@ -80,17 +80,8 @@ export class RulesFilter implements FrameFilter {
   }
 
   /** Outbound check (see {@link FrameFilter.filterOutbound}); sends copies; false = do not send. */
-  filterOutbound(
-    net: DataPlaneNetwork,
-    dest: number,
-    srcMac: number,
-    dstMac: number,
-    etherType: number,
-    payload: Uint8Array,
-    start: number,
-    end: number,
-    now = 0,
-  ): boolean {
+  filterOutbound(frame: FilterFrame): boolean {
+    const { net, peer: dest, srcMac, dstMac, etherType, payload, start, end, now } = frame;
     const nc = net.config;
     if (!nc) return false;
     const perRecipient = dest !== 0 && isMulticastMac(dstMac);
@@ -112,17 +103,8 @@ export class RulesFilter implements FrameFilter {
   }
 
   /** Inbound check (see {@link FrameFilter.filterInbound}); sends copies; 0 = do not deliver. */
-  filterInbound(
-    net: DataPlaneNetwork,
-    source: number,
-    srcMac: number,
-    dstMac: number,
-    etherType: number,
-    payload: Uint8Array,
-    start: number,
-    end: number,
-    now = 0,
-  ): 0 | 1 | 2 {
+  filterInbound(frame: FilterFrame): 0 | 1 | 2 {
+    const { net, peer: source, srcMac, dstMac, etherType, payload, start, end, now } = frame;
     const nc = net.config;
     if (!nc) return 0;
     if (acceptsAll(nc)) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FIXTURES } from "../fixtures.ts";
 import type { CliIo } from "../../src/cli/idtool.ts";
 import { parseCapture, runDebugDecode } from "../../src/cli/debug_decode.ts";
-import type { CapturedDatagram } from "../../src/util/capture_jsonl.ts";
+import type { CapturedDatagram } from "../../src/vl1/capture_jsonl.ts";
 import { dissect, gsoSegmentSize } from "../../src/vl1/dissect.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import type { CliIo } from "../../src/cli/idtool.ts";
 import { parseCapture, runDebugDecode } from "../../src/cli/debug_decode.ts";
-import { formatCaptureJsonl, parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
+import { formatCaptureJsonl, parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 
 const HOSTS = ["r", "c", "a", "b"];

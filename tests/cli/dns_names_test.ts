@@ -1,6 +1,6 @@
 // Tests for src/cli/dns_names.ts: the --dns-names operation against the real controller API routes.
 import assert from "node:assert/strict";
-import { controllerApi } from "../../src/controller/api.ts";
+import { controllerApi } from "../../src/service/controller_api.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import { type ApiCall, dnsNameServers, setDnsNames } from "../../src/cli/dns_names.ts";
 import { labController } from "../controller/helpers.ts";

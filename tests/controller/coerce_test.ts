@@ -1,8 +1,8 @@
 // Controller POST scalar coercion: the reference's rules per field, 64-bit exactness, UI replays.
 import assert from "node:assert/strict";
-import { controllerApi } from "../../src/controller/api.ts";
+import { controllerApi } from "../../src/service/controller_api.ts";
 import { coerceBool, coerceString, coerceU64, strtoull10 } from "../../src/controller/coerce.ts";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { parseJson64 } from "../../src/util/json64.ts";

@@ -10,7 +10,7 @@ import type {
   RequestMetadata,
 } from "../../src/controller/config_decision.ts";
 import type { ControllerEvent } from "../../src/controller/controller.ts";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import { initNetwork } from "../../src/controller/model.ts";
 import { fixtureBytes, fixtureText } from "../fixtures.ts";

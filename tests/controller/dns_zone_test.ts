@@ -7,7 +7,7 @@ import {
   reverseName,
   sanitizeLabel,
 } from "../../src/controller/dns_zone.ts";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 
 const NWID = "8056c2e21c000001";

@@ -1,7 +1,7 @@
 // Shared helpers for controller tests: temp copies of the fixture database, identities, a controller.
 import { Identity } from "../../src/vl1/identity.ts";
 import { Controller } from "../../src/controller/controller.ts";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";

@@ -1,6 +1,6 @@
 // GET /unstable/controller/network/<nwid>/member-status (zt extension): last seen, online, physical address, version.
 import assert from "node:assert/strict";
-import { controllerApi } from "../../src/controller/api.ts";
+import { controllerApi } from "../../src/service/controller_api.ts";
 import { MEMBER_ONLINE_WINDOW } from "../../src/controller/controller.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 import {

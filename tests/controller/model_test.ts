@@ -8,7 +8,7 @@ import {
   memberForSave,
 } from "../../src/controller/model.ts";
 import { parseRuleJson, parseRulesJson } from "../../src/controller/rules_json.ts";
-import { canonicalJson } from "../../src/controller/json.ts";
+import { canonicalJson } from "../../src/util/json.ts";
 import { fixtureText } from "../fixtures.ts";
 
 const lab = () => JSON.parse(fixtureText("controller/network-lab.json"));

@@ -9,7 +9,7 @@ import {
   requestMetadataFromConfig,
   signedConfigChunks,
 } from "../../src/controller/netconf_builder.ts";
-import { encodeRuleJson } from "../../src/controller/rule_encoding.ts";
+import { encodeRuleJson } from "../../src/vl2/rules/rule_encoding.ts";
 import { parseRuleJson } from "../../src/controller/rules_json.ts";
 import { Address } from "../../src/vl1/address.ts";
 import { defaultConfigRequestMetadata } from "../../src/vl2/config_request_metadata.ts";

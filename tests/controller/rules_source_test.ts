@@ -1,6 +1,6 @@
 // POSTing `rulesSource` compiles it into rules/capabilities/tags; compile errors are 400s.
 import assert from "node:assert/strict";
-import { controllerApi } from "../../src/controller/api.ts";
+import { controllerApi } from "../../src/service/controller_api.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import { fixtureText } from "../fixtures.ts";
 import {

@@ -1,13 +1,13 @@
 // Store indexes (active bridges, assigned IPs) stay in step with saves, deletes and loads.
 import assert from "node:assert/strict";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import {
   ipKey,
   networkPools,
   networkRoutes,
   pickIpv4,
 } from "../../src/controller/ip_assignment.ts";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { Identity } from "../../src/vl1/identity.ts";

@@ -15,7 +15,7 @@ import { getCipher, getDest, getSource, incrementHops } from "../../src/vl1/pack
 import { fromHex, toHex } from "../../src/util/hex.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { dissect, Keyring } from "../../src/vl1/dissect.ts";
-import { parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
+import { parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
 import { fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
 import { installPacketCrypto } from "../../src/service/packet_crypto.ts";

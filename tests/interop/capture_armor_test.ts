@@ -5,7 +5,7 @@ import { Identity } from "../../src/vl1/identity.ts";
 import { dearmor } from "../../src/vl1/armor.ts";
 import { uncompressPacket } from "../../src/vl1/compression.ts";
 import { dissect, Keyring } from "../../src/vl1/dissect.ts";
-import { parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
+import { parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
 import {
   getCipher,
   getDest,

@@ -1,6 +1,6 @@
 // Crash-atomic network delete in the controller store: kill -9 at random points inside a DELETE of a 2,000-member network, then re-create the id and restart: no member comes back.
 import assert from "node:assert/strict";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
 import { api, makeLabHome, sleep, spawnZt, waitUp } from "./ops_lab.ts";
 

@@ -100,16 +100,11 @@ function setup(failOpen?: Error, failCreate?: Error) {
   return { networks, dp, dpNode, taps, lines };
 }
 
-/** Lets the data plane's async apply loop run. */
-function settle(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 10));
-}
-
 Deno.test("dataplane: a configured network gets a port (name, MAC, MTU) and its managed addresses", async () => {
   const { networks, dp, taps } = setup();
   try {
     const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
-    await settle();
+    await dp.idle();
     assert.equal(taps.length, 1, "one tap for one network");
     const t = taps[0];
     const nc = nw.config!;
@@ -125,7 +120,7 @@ Deno.test("dataplane: a configured network gets a port (name, MAC, MTU) and its 
 
     // local settings change → re-sync under the new policy; no second tap
     networks.setLocalConf(LAB_NET, { allowManaged: false, allowGlobal: true });
-    await settle();
+    await dp.idle();
     assert.equal(taps.length, 1);
     assert.deepEqual(t.syncs.at(-1)!.policy, {
       allowManaged: false,
@@ -142,7 +137,7 @@ Deno.test("dataplane: frames flow tap → FRAME and delivered frames → tap; mu
   try {
     const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
     const groups = [{ mac: 0x3333ff000001, adi: 0 }];
-    await settle();
+    await dp.idle();
     const t = taps[0];
     // a unicast frame from our MAC to b's MAC leaves as a FRAME to b
     const payload = new Uint8Array(60).fill(0x42);
@@ -162,7 +157,7 @@ Deno.test("dataplane: frames flow tap → FRAME and delivered frames → tap; mu
     // kernel groups reach the network (polled after each sync)
     t.groups = groups;
     networks.setLocalConf(LAB_NET, { allowDNS: true });
-    await settle();
+    await dp.idle();
     assert.deepEqual(nw.info().multicastSubscriptions, groups);
     assert.ok(
       dp.frames.multicast.ourGroups(nw).some((g) => g.mac === groups[0].mac),
@@ -177,16 +172,16 @@ Deno.test("dataplane: leave closes the port; stop closes the rest; no port witho
   const { networks, dp, taps } = setup();
   networks.join(0, LAB_NET, { storedConfig: STORED });
   networks.join(0, 0x5b1c20a311000001n); // no config yet: no port
-  await settle();
+  await dp.idle();
   assert.equal(taps.length, 1);
   assert.equal(networks.get(0x5b1c20a311000001n)!.info().portDeviceName, "");
   networks.leave(0, LAB_NET);
-  await settle();
+  await dp.idle();
   assert.equal(taps[0].closed, true);
   assert.equal(dp.deviceNames().size, 0);
   // rejoin → a fresh port; close() on stop closes it
   networks.join(0, LAB_NET, { storedConfig: STORED });
-  await settle();
+  await dp.idle();
   assert.equal(taps.length, 2);
   await dp.close();
   assert.equal(taps[1].closed, true);
@@ -200,7 +195,7 @@ Deno.test("dataplane: a port that cannot be created → PORT_ERROR, a clear log 
   const { networks, dp, taps, lines } = setup(err);
   try {
     const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
-    await settle();
+    await dp.idle();
     assert.equal(nw.portError, PORT_ERROR_CODE);
     assert.equal(nw.status, "PORT_ERROR");
     assert.equal(nw.info().portDeviceName, "");
@@ -209,7 +204,7 @@ Deno.test("dataplane: a port that cannot be created → PORT_ERROR, a clear log 
     assert.match(line, /5b1c20a311fca1ca/);
     assert.match(line, /Permission denied/);
     networks.setLocalConf(LAB_NET, { allowGlobal: true });
-    await settle();
+    await dp.idle();
     assert.equal(taps.length, 1, "not retried on every change");
   } finally {
     await dp.close();
@@ -238,7 +233,7 @@ Deno.test("dataplane: no TAP support on this OS → PORT_ERROR too", async () =>
   const { networks, dp, lines } = setup(undefined, new Error("TAP devices are only for Linux"));
   try {
     const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
-    await settle();
+    await dp.idle();
     assert.equal(nw.status, "PORT_ERROR");
     assert.ok(lines.some((l) => l.includes("only for Linux")), lines.join("\n"));
   } finally {

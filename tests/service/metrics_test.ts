@@ -120,10 +120,17 @@ function checkAgainstReference(ours: Map<string, Family>): void {
     assert.equal(ours.get(name)?.type, type, name);
     if (ours.get(name)!.samples.length) assert.deepEqual(labelNames(ours.get(name)!), labels);
   }
-  // nothing beyond the reference's families and our table families (a deliberate addition)
+  // nothing beyond the reference's families, our table families and the internal-error
+  // counter (deliberate additions)
+  assert.equal(ours.get("zt_internal_errors_total")?.type, "counter");
   assert.deepEqual(
     [...ours.keys()].sort(),
-    [...REFERENCE.keys(), ...Object.keys(NETWORK_FAMILIES), ...TABLE_METRIC_NAMES].sort(),
+    [
+      ...REFERENCE.keys(),
+      ...Object.keys(NETWORK_FAMILIES),
+      ...TABLE_METRIC_NAMES,
+      "zt_internal_errors_total",
+    ].sort(),
   );
 }
 
@@ -176,6 +183,9 @@ Deno.test("metrics: values follow the node's cumulative counters", async () => {
   k.receivedBytes(1276);
   k.sentBytes(663);
   k.peerError(a);
+  k.internalError("frames");
+  k.internalError("frames");
+  k.internalError("tick");
   const m = new ServiceMetrics();
   const upd = () =>
     m.update({
@@ -204,6 +214,8 @@ Deno.test("metrics: values follow the node's cumulative counters", async () => {
   assert.equal(value(f.get("zt_peer_packets"), { direction: "rx", node_id: "5b1c20a311" }), 4);
   assert.equal(value(f.get("zt_peer_packets"), { direction: "tx", node_id: "98bec71608" }), 1);
   assert.equal(value(f.get("zt_peer_packet_errors"), { node_id: "5b1c20a311" }), 1);
+  assert.equal(value(f.get("zt_internal_errors_total"), { where: "frames" }), 2);
+  assert.equal(value(f.get("zt_internal_errors_total"), { where: "tick" }), 1);
   assert.equal(value(f.get("zt_peer_path_count"), { node_id: "5b1c20a311", status: "alive" }), 1);
   assert.equal(value(f.get("zt_peer_path_count"), { node_id: "5b1c20a311", status: "dead" }), 1);
   const lat = f.get("zt_peer_latency");

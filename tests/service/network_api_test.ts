@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { fixtureBytes, FIXTURES, fixtureText } from "../fixtures.ts";
 import { type ApiState, createApiApp } from "../../src/service/api_server.ts";
-import { FileStore } from "../../src/service/file_store.ts";
+import { NodeStateStore } from "../../src/service/node_state_store.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { networkApiRoutes } from "../../src/service/network_api.ts";
 import { NetworkFiles } from "../../src/service/network_store.ts";
@@ -40,7 +40,7 @@ function service(h: string, home: string) {
   const identity = Identity.fromString(fixtureText(`identities/${h}.secret`))!;
   const node = new FakeNode(identity);
   const log = new Logger("error");
-  const files = new NetworkFiles(home, new FileStore(home), log);
+  const files = new NetworkFiles(home, new NodeStateStore(home), log);
   const nets = new Networks({ node, host: files });
   const svcNode: ServiceNode = {
     identity,

@@ -1,6 +1,6 @@
 // Members joining a network of a real simulated controller: statuses, addresses, pushes, credentials, revocation, restart from networks.d.
 import assert from "node:assert/strict";
-import { FileStore } from "../../src/service/file_store.ts";
+import { NodeStateStore } from "../../src/service/node_state_store.ts";
 import { Logger } from "../../src/service/logger.ts";
 import { NetworkFiles } from "../../src/service/network_store.ts";
 import { Sim } from "../../src/sim/sim.ts";
@@ -24,7 +24,7 @@ class Member {
   readonly files: NetworkFiles;
   readonly changes: [bigint, NetworkInfo | undefined][] = [];
   constructor(readonly sim: SimNode, readonly home: string) {
-    this.files = new NetworkFiles(home, new FileStore(home), new Logger("error"));
+    this.files = new NetworkFiles(home, new NodeStateStore(home), new Logger("error"));
     this.files.listeners.push((n, i) => this.changes.push([n, i]));
     this.networks = new Networks({ node: sim.node, host: this.files });
     sim.node.setUpperLayer(this.networks);

@@ -6,7 +6,7 @@ import {
   sweepAtomicTemps,
   syncDirSync,
   writeFileAtomicSync,
-} from "../../src/util/atomic_write.ts";
+} from "../../src/service/atomic_write.ts";
 
 Deno.test("writeFileAtomicSync replaces the file and leaves no temp file; sweep removes only leftovers", () => {
   const dir = Deno.makeTempDirSync({ prefix: "zt-atomic-" });

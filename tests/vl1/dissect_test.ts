@@ -1,8 +1,8 @@
 // Tests the dissector on the real 1.14.1 capture (JSONL and pcap), bit flips, partial keys and crafted packets.
 import assert from "node:assert/strict";
 import { CAPTURE_VERBS, fixtureBytes, fixtureText } from "../fixtures.ts";
-import { type CapturedDatagram, parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
-import { parsePcap } from "../../src/util/pcap.ts";
+import { type CapturedDatagram, parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
+import { parsePcap } from "../../src/vl1/pcap.ts";
 import {
   dissect,
   type DissectRecord,

@@ -1,6 +1,6 @@
 // Test helpers for the data plane: fake node and networks, the lab configs and the recorded frame payloads.
 import { fixtureBytes, fixtureText } from "../fixtures.ts";
-import { parseCaptureJsonl } from "../../src/util/capture_jsonl.ts";
+import { parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
 import { Address } from "../../src/vl1/address.ts";
 import { dissect } from "../../src/vl1/dissect.ts";
 import { Identity } from "../../src/vl1/identity.ts";
@@ -119,6 +119,13 @@ export class FakeNode implements DataPlaneNode {
 
   noteTrustEstablished(_now: number, source: Address): void {
     this.trust.push(source.value);
+  }
+
+  /** Internal exceptions reported by the code under test (a test expects none unless planted). */
+  readonly internalErrors: { where: string; error: unknown }[] = [];
+
+  internalError(where: string, error: unknown): void {
+    this.internalErrors.push({ where, error });
   }
 
   isRoot(): boolean {

@@ -281,11 +281,11 @@ Deno.test("frames: the filter hook sees every frame; 0 drops, 2 bypasses bridgin
   let verdict: 0 | 1 | 2 = 0;
   let allowOut = false;
   const filter: FrameFilter = {
-    filterOutbound: (_n, dest, s, d, et) => {
+    filterOutbound: ({ peer: dest, srcMac: s, dstMac: d, etherType: et }) => {
       seen.push(`out ${dest.toString(16)} ${s.toString(16)}>${d.toString(16)} ${et.toString(16)}`);
       return allowOut;
     },
-    filterInbound: (_n, src, s, d, et) => {
+    filterInbound: ({ peer: src, srcMac: s, dstMac: d, etherType: et }) => {
       seen.push(`in ${src.toString(16)} ${s.toString(16)}>${d.toString(16)} ${et.toString(16)}`);
       return verdict;
     },

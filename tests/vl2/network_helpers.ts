@@ -78,6 +78,13 @@ export class FakeNode implements NetworksNode {
     this.trust.push(source.value);
   }
 
+  /** Internal exceptions reported by the code under test (a test expects none unless planted). */
+  readonly internalErrors: { where: string; error: unknown }[] = [];
+
+  internalError(where: string, error: unknown): void {
+    this.internalErrors.push({ where, error });
+  }
+
   allowCredentials(): boolean {
     return this.allowCreds;
   }

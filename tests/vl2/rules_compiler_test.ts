@@ -10,10 +10,11 @@ import {
   compileRules,
   formatCompiledJson,
   type RuleJson,
-} from "../../src/vl2/rules_compiler/index.ts";
+} from "../../src/vl2/rules_compiler/mod.ts";
 import { ACTION_ARGS, MATCH_ARGS } from "../../src/vl2/rules_compiler/parser.ts";
-import { parseRulesJson, RULE_TYPE_IDS } from "../../src/controller/rules_json.ts";
-import { encodeRulesJson } from "../../src/controller/rule_encoding.ts";
+import { parseRulesJson } from "../../src/controller/rules_json.ts";
+import { RULE_TYPE_IDS } from "../../src/vl2/rules/rule_encoding.ts";
+import { encodeRulesJson } from "../../src/vl2/rules/rule_encoding.ts";
 
 const CORPUS = new URL("./rules_corpus/", import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 // Tests the data plane's rules hook: verdicts, EXT_FRAME copies (bytes, flags, credential pushes), multicast per-recipient checks, counters, MATCH_RANDOM source, metrics.
 import assert from "node:assert/strict";
-import type { JsonObject } from "../../src/controller/json.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { ServiceMetrics } from "../../src/service/metrics.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { decodeExtFrame } from "../../src/vl1/verbs/frame.ts";
@@ -9,7 +9,7 @@ import { ACCEPT_ALL_FILTER, Frames } from "../../src/vl2/frames.ts";
 import { BROADCAST_MAC, macFromAddress, macFromBytes } from "../../src/vl2/mac.ts";
 import type { NetworkConfig } from "../../src/vl2/network_config.ts";
 import { encodeRules, rulesFromJson } from "../../src/vl2/rules/rule_codec.ts";
-import { compileRules } from "../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../src/vl2/rules_compiler/mod.ts";
 import { ruleCountersOf, RulesFilter } from "../../src/vl2/rules_filter.ts";
 import { ethFrame, FakeNet, FakeNets, FakeNode, labConfig } from "./data_plane_helpers.ts";
 
@@ -43,17 +43,17 @@ function setup(src: string, random?: (n: number) => Uint8Array) {
   const net = new FakeNet(nc.networkId, A, nc);
   const f = new RulesFilter({ node, random });
   const out = (dest: number, frame: Uint8Array) =>
-    f.filterOutbound(
+    f.filterOutbound({
       net,
-      dest,
-      macFromAddress(A, nc.networkId),
-      macFromBytes(frame, 0),
-      ETHERTYPE_IPV4,
-      frame,
-      14,
-      frame.length,
-      1000,
-    );
+      peer: dest,
+      srcMac: macFromAddress(A, nc.networkId),
+      dstMac: macFromBytes(frame, 0),
+      etherType: ETHERTYPE_IPV4,
+      payload: frame,
+      start: 14,
+      end: frame.length,
+      now: 1000,
+    });
   return { node, nc, net, f, out };
 }
 
@@ -104,17 +104,17 @@ Deno.test("rules filter: REDIRECT replaces the frame (0x04 out, 0x0a in, whole f
 
   // inbound: a frame from B to us is redirected to C and not delivered
   const inFrame = udpFrame(nwid, B, macFromAddress(A, nwid), 53);
-  const r = f.filterInbound(
+  const r = f.filterInbound({
     net,
-    B,
-    macFromAddress(B, nwid),
-    macFromAddress(A, nwid),
-    ETHERTYPE_IPV4,
-    inFrame,
-    14,
-    inFrame.length,
-    2000,
-  );
+    peer: B,
+    srcMac: macFromAddress(B, nwid),
+    dstMac: macFromAddress(A, nwid),
+    etherType: ETHERTYPE_IPV4,
+    payload: inFrame,
+    start: 14,
+    end: inFrame.length,
+    now: 2000,
+  });
   assert.equal(r, 0);
   const copies = node.of(Verb.EXT_FRAME, C);
   assert.equal(copies.length, 2);

@@ -2,7 +2,7 @@
 import { InetAddress } from "../../vl1/inet_address.ts";
 import { BROADCAST_MAC, macFromAddress, macToString, parseMac } from "../mac.ts";
 import type { NetworkConfig } from "../network_config.ts";
-import { IP_PROTOCOL_NAMES } from "../rules_compiler/index.ts";
+import { IP_PROTOCOL_NAMES } from "../rules_compiler/mod.ts";
 import { filterInbound, filterOutbound, type FilterResult, typedRules } from "./filter.ts";
 import { ETHER_ARP, ETHER_IPV4, ETHER_IPV6, type FrameInfo, parseFrame } from "./frame_info.ts";
 import { ruleToText } from "./rule_codec.ts";

@@ -1,6 +1,6 @@
 // Rule conversions: wire RawRule ⇄ typed Rule (byte-exact), controller JSON ⇄ typed, and RDL-like text.
-import { encodeRuleJson } from "../../controller/rule_encoding.ts";
-import type { JsonObject } from "../../controller/json.ts";
+import { encodeRuleJson } from "./rule_encoding.ts";
+import type { JsonObject } from "../../util/json.ts";
 import { InetAddress } from "../../vl1/inet_address.ts";
 import type { RawRule } from "../credentials/capability.ts";
 import { macToString } from "../mac.ts";

@@ -16,7 +16,7 @@ import {
   verbName,
 } from "../../../src/vl1/packet.ts";
 import { PeerKeys } from "../../../src/vl1/peer_keys.ts";
-import * as V from "../../../src/vl1/verbs/index.ts";
+import * as V from "../../../src/vl1/verbs/mod.ts";
 import { parseHex, toHex } from "../../../src/util/hex.ts";
 
 interface Datagram {

@@ -8,7 +8,7 @@ import {
   encodeNetworkCredentials,
   revocationLength,
   tagLength,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 const COM = fromHex(`

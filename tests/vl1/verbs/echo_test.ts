@@ -6,7 +6,7 @@ import {
   decodeOkEcho,
   encodeEcho,
   encodeOkEcho,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 Deno.test("ECHO payload is copied; OK(ECHO) echoes it after the in-re header", () => {

@@ -1,7 +1,7 @@
 // Tests the ERROR payload codec: per-code layouts, optional network IDs and error data.
 import assert from "node:assert/strict";
 import { ErrorCode, Verb } from "../../../src/vl1/packet.ts";
-import { decodeError, encodeError } from "../../../src/vl1/verbs/index.ts";
+import { decodeError, encodeError } from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 const PID = 0x1122334455667788n;

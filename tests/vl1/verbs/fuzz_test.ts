@@ -1,6 +1,6 @@
 // Robustness: every verb decoder on random, truncated and bit-flipped input never throws or over-reads.
 import assert from "node:assert/strict";
-import * as V from "../../../src/vl1/verbs/index.ts";
+import * as V from "../../../src/vl1/verbs/mod.ts";
 import { seededRandom } from "../../helpers/seeded_random.ts";
 
 type Decoder = (p: Uint8Array, s?: number, e?: number) => unknown;

@@ -12,7 +12,7 @@ import {
   encodeHello,
   encodeOkHello,
   helloCryptFieldStart,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 const KEY = fromHex(

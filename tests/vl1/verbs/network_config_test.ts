@@ -13,7 +13,7 @@ import {
   encodeNetworkConfigRequest,
   encodeOkNetworkConfig,
   encodeOkNetworkConfigRequest,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 const NWID = 0x8e4df28b72000001n;

@@ -5,7 +5,7 @@ import {
   decodePushDirectPaths,
   encodePushDirectPaths,
   PUSH_PATH_FLAG_CLUSTER_REDIRECT,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 Deno.test("PUSH_DIRECT_PATHS: count, then flags | extLen | type | len | ip | port", () => {

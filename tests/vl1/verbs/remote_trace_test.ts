@@ -1,6 +1,6 @@
 // Tests the REMOTE_TRACE payload codec.
 import assert from "node:assert/strict";
-import { decodeRemoteTrace, encodeRemoteTrace } from "../../../src/vl1/verbs/index.ts";
+import { decodeRemoteTrace, encodeRemoteTrace } from "../../../src/vl1/verbs/mod.ts";
 import { toHex } from "../../../src/util/hex.ts";
 
 Deno.test("REMOTE_TRACE: NUL-terminated dictionaries; empty, over-long and unterminated dropped", () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Address } from "../../../src/vl1/address.ts";
 import { InetAddress } from "../../../src/vl1/inet_address.ts";
-import { decodeRendezvous, encodeRendezvous } from "../../../src/vl1/verbs/index.ts";
+import { decodeRendezvous, encodeRendezvous } from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 Deno.test("RENDEZVOUS IPv4: flags | address | port | 4 | ip", () => {

@@ -1,6 +1,6 @@
 // Tests the USER_MESSAGE payload codec.
 import assert from "node:assert/strict";
-import { decodeUserMessage, encodeUserMessage } from "../../../src/vl1/verbs/index.ts";
+import { decodeUserMessage, encodeUserMessage } from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 Deno.test("USER_MESSAGE: typeId(8) | data", () => {

@@ -8,7 +8,7 @@ import {
   decodeWhois,
   encodeOkWhois,
   encodeWhois,
-} from "../../../src/vl1/verbs/index.ts";
+} from "../../../src/vl1/verbs/mod.ts";
 import { fromHex, toHex } from "../../../src/util/hex.ts";
 
 const ID_HEX =

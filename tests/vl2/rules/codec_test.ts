@@ -1,15 +1,15 @@
 // Tests for the rule codec: wire ⇄ typed (byte-exact, incl. the real netconf), JSON ⇄ typed, text.
 import assert from "node:assert/strict";
 import { fixtureBytes, fixtureText } from "../../fixtures.ts";
-import type { JsonObject } from "../../../src/controller/json.ts";
-import { encodeRulesJson } from "../../../src/controller/rule_encoding.ts";
+import type { JsonObject } from "../../../src/util/json.ts";
+import { encodeRulesJson } from "../../../src/vl2/rules/rule_encoding.ts";
 import {
   decodeRawRules,
   encodeRawRules,
   type RawRule,
 } from "../../../src/vl2/credentials/capability.ts";
 import { parseNetworkConfig } from "../../../src/vl2/network_config.ts";
-import { compileRules } from "../../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../../src/vl2/rules_compiler/mod.ts";
 import {
   decodeRule,
   decodeRules,

@@ -1,6 +1,6 @@
 // Tests for one-rule-list evaluation (spec §8.3): every match type, every action, set logic and quirks.
 import assert from "node:assert/strict";
-import type { JsonObject } from "../../../src/controller/json.ts";
+import type { JsonObject } from "../../../src/util/json.ts";
 import {
   buildTestFrame,
   type FrameOptions,
@@ -10,7 +10,7 @@ import { evaluateRules, type RuleEvalContext } from "../../../src/vl2/rules/engi
 import { type FrameInfo, parseFrame } from "../../../src/vl2/rules/frame_info.ts";
 import { rulesFromJson } from "../../../src/vl2/rules/rule_codec.ts";
 import { Characteristic, type Rule } from "../../../src/vl2/rules/rule_types.ts";
-import { compileRules } from "../../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../../src/vl2/rules_compiler/mod.ts";
 
 const US = 0x1111111111, PEER = 0x2222222222, OTHER = 0x3333333333;
 const MAC_US = 0x021111111111, MAC_PEER = 0x022222222222;

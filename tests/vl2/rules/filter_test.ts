@@ -1,7 +1,7 @@
 // Tests for outbound/inbound filtering on the real rules_net config, capabilities, tags, copies, counters.
 import assert from "node:assert/strict";
 import { fixtureBytes, fixtureText } from "../../fixtures.ts";
-import type { JsonObject } from "../../../src/controller/json.ts";
+import type { JsonObject } from "../../../src/util/json.ts";
 import { buildTestFrame, parseFrameDescription } from "../../../src/cli/rules_test_cmd.ts";
 import { InetAddress } from "../../../src/vl1/inet_address.ts";
 import type { CertificateOfOwnership } from "../../../src/vl2/credentials/coo.ts";
@@ -16,7 +16,7 @@ import {
 } from "../../../src/vl2/rules/filter.ts";
 import { type FrameInfo, parseFrame } from "../../../src/vl2/rules/frame_info.ts";
 import { encodeRules, rulesFromJson } from "../../../src/vl2/rules/rule_codec.ts";
-import { compileRules } from "../../../src/vl2/rules_compiler/index.ts";
+import { compileRules } from "../../../src/vl2/rules_compiler/mod.ts";
 
 const NWID = 0x5b1c20a311309832n;
 const A = 0x98bec71608; // member a: tag 2000 = 10 (server), holds capability 1000

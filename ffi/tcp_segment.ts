@@ -4,12 +4,7 @@
 // over the tail of segment i-1's payload, which the sink has already consumed. So a 64 KiB
 // super-frame becomes ~24-46 frames without copying any payload and without allocating; the only
 // scratch is a copy of the original headers.
-import {
-  inetChecksum,
-  pseudoSumV4,
-  pseudoSumV6,
-  setIpv4HeaderChecksum,
-} from "../util/inet_checksum.ts";
+import { inetChecksum, pseudoSumV4, pseudoSumV6, setIpv4HeaderChecksum } from "./inet_checksum.ts";
 import { VNET_GSO_ECN, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "./virtio_net_hdr.ts";
 
 /** Receives each segment: the Ethernet frame `buf[start, end)`, valid only during the call. */

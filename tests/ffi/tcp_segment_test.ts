@@ -1,7 +1,7 @@
 // Tests for TCP segmentation of GSO super-frames: IPv4/IPv6 64 KiB frames into MSS pieces (checksums by a naive verifier, seq/id/flags), VLAN, extension headers, malformed input.
 import assert from "node:assert/strict";
-import { MAX_SEGMENT_HEADERS, TcpSegmenter } from "../../src/service/tcp_segment.ts";
-import { VNET_GSO_ECN, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "../../src/service/virtio_net_hdr.ts";
+import { MAX_SEGMENT_HEADERS, TcpSegmenter } from "../../ffi/tcp_segment.ts";
+import { VNET_GSO_ECN, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "../../ffi/virtio_net_hdr.ts";
 import { seededBytes } from "../helpers/seeded_random.ts";
 import { checksumsOk, pattern, type SegSpec, tcpFields, tcpFrame, tsOption } from "./tcp_frames.ts";
 

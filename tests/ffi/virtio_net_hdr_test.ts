@@ -6,7 +6,7 @@ import {
   VNET_HDR_LEN,
   type VnetHdr,
   writeVnetHdr,
-} from "../../src/service/virtio_net_hdr.ts";
+} from "../../ffi/virtio_net_hdr.ts";
 import { naiveChecksum, pattern, pseudoWords, tcpFrame, udpPartialFrame } from "./tcp_frames.ts";
 
 const fresh = (): VnetHdr => ({

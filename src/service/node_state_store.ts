@@ -1,13 +1,6 @@
 // The node's persistent state under the home directory: atomic, skip-if-unchanged file writes.
 import type { StateKind } from "../vl1/node_host.ts";
-import { writeFileAtomicSync } from "../util/atomic_write.ts";
-
-/** Same bytes? */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+import { writeFileAtomicSync } from "./atomic_write.ts";
 
 /** Reads a file, or undefined if it does not exist or cannot be read. */
 export function readFileOrUndefined(path: string): Uint8Array | undefined {
@@ -18,18 +11,6 @@ export function readFileOrUndefined(path: string): Uint8Array | undefined {
   }
 }
 
-/**
- * Writes `data` to `path` atomically: a temporary file in the same directory is written,
- * fsynced and renamed over `path`. If the file already holds exactly `data` nothing is written.
- * Returns true if it wrote. @throws on I/O errors (the temporary file is removed).
- */
-export function atomicWriteFileSync(path: string, data: Uint8Array, mode = 0o644): boolean {
-  const old = readFileOrUndefined(path);
-  if (old !== undefined && sameBytes(old, data)) return false;
-  writeFileAtomicSync(path, data, { mode });
-  return true;
-}
-
 /** Ids are hex strings (addresses, world ids, network ids): nothing that could name a path. */
 const ID_PATTERN = /^[0-9a-fA-F]{1,16}$/;
 
@@ -38,7 +19,7 @@ const ID_PATTERN = /^[0-9a-fA-F]{1,16}$/;
  * planet → `planet`, moon → `moons.d/<id16>.moon`, peer → `peers.d/<addr10>.peer`,
  * networkConfig → `networks.d/<nwid16>.conf`.
  */
-export class FileStore {
+export class NodeStateStore {
   /** The home directory. */
   readonly home: string;
   /** Called with a message when a write or delete fails (state writes never throw). */
@@ -98,7 +79,7 @@ export class FileStore {
       }
       const dir = p.slice(0, p.lastIndexOf("/"));
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (atomicWriteFileSync(p, data)) this.writes++;
+      if (writeFileAtomicSync(p, data, { skipUnchanged: true })) this.writes++;
     } catch (e) {
       this.onError(`cannot write ${p}: ${e instanceof Error ? e.message : e}`);
     }

@@ -1,9 +1,9 @@
 // The controller's HTTP routes (spec §10.1) as a Hono sub-app the service mounts on its local API.
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { Controller } from "./controller.ts";
-import type { Json } from "./json.ts";
-import { canonicalJson, parseJson } from "./json.ts";
+import type { Controller } from "../controller/controller.ts";
+import type { Json } from "../util/json.ts";
+import { canonicalJson, parseJson } from "../util/json.ts";
 
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const HEX10 = /^[0-9a-fA-F]{10}$/;

@@ -11,6 +11,24 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Test hook: runs after the temporary file is complete, before the rename; throwing aborts. */
   beforeRename?: (tmpPath: string, finalPath: string) => void;
+  /** Write nothing if the file already holds exactly `data` (default false). */
+  skipUnchanged?: boolean;
+}
+
+/** Same bytes? */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The file's bytes, or undefined if it does not exist or cannot be read. */
+function readOrUndefined(path: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The directory part of a path (`.` for a bare name). */
@@ -41,13 +59,18 @@ export function syncDirSync(dir: string): void {
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a part.
  * The directory is fsynced after the rename, so the new name is durable when this returns.
+ * Returns true if it wrote (false only when `skipUnchanged` found the same content).
  * @throws on I/O errors (the temporary file is removed first).
  */
 export function writeFileAtomicSync(
   path: string,
   data: Uint8Array,
   opts: AtomicWriteOptions = {},
-): void {
+): boolean {
+  if (opts.skipUnchanged) {
+    const old = readOrUndefined(path);
+    if (old !== undefined && sameBytes(old, data)) return false;
+  }
   const mode = opts.mode ?? 0o644;
   const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
   try {
@@ -71,6 +94,7 @@ export function writeFileAtomicSync(
     throw e;
   }
   syncDirSync(parentDir(path));
+  return true;
 }
 
 /** Whether a file name is a temporary file of {@link writeFileAtomicSync}. */

@@ -1,10 +1,18 @@
 // FileStore: loads the recorded FileDB, writes compact sorted JSON atomically, bumps revision on change.
 import assert from "node:assert/strict";
-import { FileStore } from "../../src/controller/file_store.ts";
+import { FileStore } from "../../src/service/controller_file_store.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
-import { ADDR_A, ADDR_B, copyTree, LAB_NET, RULES_NET, tempDir, tempFixtureDb } from "./helpers.ts";
+import {
+  ADDR_A,
+  ADDR_B,
+  copyTree,
+  LAB_NET,
+  RULES_NET,
+  tempDir,
+  tempFixtureDb,
+} from "../controller/helpers.ts";
 
 const rec = (p: string) => fixtureText(`controller/controller.d/network/${p}`);
 

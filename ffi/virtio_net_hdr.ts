@@ -4,7 +4,7 @@
 // u16 gso_size, u16 csum_start, u16 csum_offset. csum_start counts from the start of the
 // Ethernet frame; with NEEDS_CSUM the 16-bit field at csum_start + csum_offset holds the folded
 // pseudo-header sum and the sum over [csum_start, end) still has to be completed.
-import { inetChecksum } from "../util/inet_checksum.ts";
+import { inetChecksum } from "./inet_checksum.ts";
 
 /** Size of the header (struct virtio_net_hdr without num_buffers). */
 export const VNET_HDR_LEN = 10;

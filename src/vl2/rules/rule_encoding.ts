@@ -1,8 +1,45 @@
 // Canonical controller rule JSON → wire rules (spec §8.2) for netconf `R` and capabilities.
-import { InetAddress } from "../vl1/inet_address.ts";
-import type { RawRule } from "../vl2/credentials/capability.ts";
-import type { JsonObject } from "./json.ts";
-import { RULE_TYPE_IDS } from "./rules_json.ts";
+import { InetAddress } from "../../vl1/inet_address.ts";
+import type { RawRule } from "../credentials/capability.ts";
+import type { JsonObject } from "../../util/json.ts";
+
+/** Rule type ids by the controller's JSON `type` names (spec §8.1). */
+export const RULE_TYPE_IDS: Readonly<Record<string, number>> = {
+  ACTION_DROP: 0,
+  ACTION_ACCEPT: 1,
+  ACTION_TEE: 2,
+  ACTION_WATCH: 3,
+  ACTION_REDIRECT: 4,
+  ACTION_BREAK: 5,
+  MATCH_SOURCE_ZEROTIER_ADDRESS: 24,
+  MATCH_DEST_ZEROTIER_ADDRESS: 25,
+  MATCH_VLAN_ID: 26,
+  MATCH_VLAN_PCP: 27,
+  MATCH_VLAN_DEI: 28,
+  MATCH_MAC_SOURCE: 29,
+  MATCH_MAC_DEST: 30,
+  MATCH_IPV4_SOURCE: 31,
+  MATCH_IPV4_DEST: 32,
+  MATCH_IPV6_SOURCE: 33,
+  MATCH_IPV6_DEST: 34,
+  MATCH_IP_TOS: 35,
+  MATCH_IP_PROTOCOL: 36,
+  MATCH_ETHERTYPE: 37,
+  MATCH_ICMP: 38,
+  MATCH_IP_SOURCE_PORT_RANGE: 39,
+  MATCH_IP_DEST_PORT_RANGE: 40,
+  MATCH_CHARACTERISTICS: 41,
+  MATCH_FRAME_SIZE_RANGE: 42,
+  MATCH_RANDOM: 43,
+  MATCH_TAGS_DIFFERENCE: 44,
+  MATCH_TAGS_BITWISE_AND: 45,
+  MATCH_TAGS_BITWISE_OR: 46,
+  MATCH_TAGS_BITWISE_XOR: 47,
+  MATCH_TAGS_EQUAL: 48,
+  MATCH_TAG_SENDER: 49,
+  MATCH_TAG_RECEIVER: 50,
+  MATCH_INTEGER_RANGE: 51,
+};
 
 function be(v: number | bigint, n: number): number[] {
   let x = BigInt(v);

@@ -1,13 +1,13 @@
 // Tests for GRO-style coalescing of TAP writes: segments merge back into the original super-frame; every refusal rule leaves frames unmerged and in order; limits; malformed input.
 import assert from "node:assert/strict";
-import { TcpCoalescer } from "../../src/service/tcp_coalesce.ts";
-import { TcpSegmenter } from "../../src/service/tcp_segment.ts";
+import { TcpCoalescer } from "../../ffi/tcp_coalesce.ts";
+import { TcpSegmenter } from "../../ffi/tcp_segment.ts";
 import {
   VNET_F_NEEDS_CSUM,
   VNET_GSO_TCPV4,
   VNET_GSO_TCPV6,
   VNET_HDR_LEN,
-} from "../../src/service/virtio_net_hdr.ts";
+} from "../../ffi/virtio_net_hdr.ts";
 import { seededBytes } from "../helpers/seeded_random.ts";
 import {
   naiveChecksum,

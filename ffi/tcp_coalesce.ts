@@ -12,7 +12,7 @@ import {
   pseudoSumV4,
   pseudoSumV6,
   setIpv4HeaderChecksum,
-} from "../util/inet_checksum.ts";
+} from "./inet_checksum.ts";
 import {
   VNET_F_NEEDS_CSUM,
   VNET_GSO_TCPV4,

@@ -1,5 +1,5 @@
-// JSON values for controller records: sorted-key compact serialization, deep equality, cloning.
-import { parseJson64 } from "../util/json64.ts";
+// JSON values: the Json type, sorted-key compact serialization, deep equality, cloning, 64-bit-exact parsing.
+import { parseJson64 } from "./json64.ts";
 
 /**
  * Any JSON value. An integer too large for a double (a 64-bit value such as a wrapped

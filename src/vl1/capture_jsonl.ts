@@ -1,6 +1,6 @@
 // The JSONL capture form: one UDP datagram per line, {"t": seconds, "src"/"dst": "ip/port", "hex"}.
-import { InetAddress } from "../vl1/inet_address.ts";
-import { parseHex, toHex } from "./hex.ts";
+import { InetAddress } from "./inet_address.ts";
+import { parseHex, toHex } from "../util/hex.ts";
 
 /** One captured UDP datagram (the common form of the JSONL and pcap readers). */
 export interface CapturedDatagram {

@@ -5,7 +5,7 @@ import {
   type CapturedDatagram,
   formatCaptureJsonl,
   parseCaptureJsonl,
-} from "../../src/util/capture_jsonl.ts";
+} from "../../src/vl1/capture_jsonl.ts";
 import {
   isPcap,
   LINKTYPE_ETHERNET,
@@ -16,7 +16,7 @@ import {
   LINKTYPE_NULL,
   LINKTYPE_RAW,
   parsePcap,
-} from "../../src/util/pcap.ts";
+} from "../../src/vl1/pcap.ts";
 
 // ---- an independent little pcap writer for synthetic captures ----
 

@@ -1,5 +1,5 @@
 // Classic pcap reader: extracts the UDP datagrams (IPv4/IPv6) of Ethernet, Linux SLL/SLL2 and raw-IP captures.
-import { InetAddress } from "../vl1/inet_address.ts";
+import { InetAddress } from "./inet_address.ts";
 import type { CapturedDatagram } from "./capture_jsonl.ts";
 import { MAX_CAPTURE_DATAGRAMS } from "./capture_jsonl.ts";
 

@@ -1,5 +1,5 @@
 // Tests for the Internet checksum: RFC 1071 and real IPv4 headers (recorded capture), odd lengths, chaining, long ranges, pseudo-headers.
-import { naiveChecksum } from "../service/tcp_frames.ts";
+import { naiveChecksum } from "./tcp_frames.ts";
 import assert from "node:assert/strict";
 import { fixtureBytes } from "../fixtures.ts";
 import { seededBytes } from "../helpers/seeded_random.ts";
@@ -9,7 +9,7 @@ import {
   onesSum,
   pseudoSumV4,
   pseudoSumV6,
-} from "../../src/util/inet_checksum.ts";
+} from "../../ffi/inet_checksum.ts";
 import { fromHex } from "../../src/util/hex.ts";
 
 Deno.test("inet checksum: RFC 1071 section 3 example", () => {

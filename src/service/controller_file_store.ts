@@ -1,8 +1,8 @@
 // Controller database on disk in the reference FileDB layout (spec §10.2), with atomic writes.
-import type { JsonObject } from "./json.ts";
-import { canonicalJson, isJsonObject, parseJson } from "./json.ts";
-import { CachedStore } from "./store.ts";
-import { sweepAtomicTemps, syncDirSync, writeFileAtomicSync } from "../util/atomic_write.ts";
+import type { JsonObject } from "../util/json.ts";
+import { canonicalJson, isJsonObject, parseJson } from "../util/json.ts";
+import { CachedStore } from "../controller/store.ts";
+import { sweepAtomicTemps, syncDirSync, writeFileAtomicSync } from "./atomic_write.ts";
 
 /** Test hook points of {@link FileStore}; a hook that throws aborts the write there. */
 export interface FileStoreHooks {

@@ -1,7 +1,7 @@
 // Controller HTTP API against the recorded 1.14.1 answers: GETs, POST defaults, 400s, DELETE.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { controllerApi } from "../../src/controller/api.ts";
+import { controllerApi } from "../../src/service/controller_api.ts";
 import { fixtureText } from "../fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -14,7 +14,7 @@ import {
   labController,
   RULES_NET,
   snapshotTree,
-} from "./helpers.ts";
+} from "../controller/helpers.ts";
 
 function setup() {
   const { store, dir } = fixtureFileStore();
