@@ -101,6 +101,11 @@ Deno.test("reliability: 50,000 config requests for made-up networks leave no sta
   v.clearSent();
   v.deliver(memberSrc, member.packet(Verb.NETWORK_CONFIG_REQUEST, request(nwid)), 1);
   assert.ok(gotConfig(), "member configured after the flood");
+  assert.deepEqual(
+    [...v.node.counters.snapshot().internalErrors],
+    [],
+    "hostile input is never counted as an internal error",
+  );
 });
 
 Deno.test("reliability: member status bounds: a flood into one network never evicts another's members", () => {

@@ -115,4 +115,9 @@ Deno.test("reliability: 50,000 bad-PoW HELLOs from 256 /24s stay within the chec
   v.deliver(InetAddress.parse("198.18.251.10/9993")!, late.hello(v.now, undefined, planet));
   assert.ok(late.answers(v.sent).some((a) => a.verb === Verb.OK && a.inReVerb === Verb.HELLO));
   assert.ok(v.node.peer(lateId.address), "new legit peer known");
+  assert.deepEqual(
+    [...v.node.counters.snapshot().internalErrors],
+    [],
+    "hostile input is never counted as an internal error",
+  );
 });

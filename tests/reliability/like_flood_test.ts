@@ -112,4 +112,9 @@ Deno.test("reliability: 50,000 LIKEs at a root stay within the caps; a member ke
   v.clearSent();
   v.deliver(memberSrc, member.packet(Verb.ECHO, new Uint8Array([9])), 1);
   assert.ok(member.answers(v.sent).some((a) => a.verb === Verb.OK && a.inReVerb === Verb.ECHO));
+  assert.deepEqual(
+    [...v.node.counters.snapshot().internalErrors],
+    [],
+    "hostile input is never counted as an internal error",
+  );
 });
