@@ -323,8 +323,8 @@ export class NetStack {
   connect(now: number, ip: IpAddr, port: number, localPort?: number): TcpConnection {
     if (!(port > 0 && port < 65536)) throw new RangeError(`zt: bad TCP port ${port}`);
     const src = this.#sourceFor(ip);
-    if (!src) {
-      throw new Error(`zt: no route to ${ipKey(ip)} (no address of that family on the network)`);
+    if (!src || !this.#nextHop(ip)) {
+      throw new Error(`zt: no route to ${ipKey(ip)} (not on the network and no managed route)`);
     }
     if (this.#conns.size >= this.#limits.maxConnections) {
       throw new Error(`zt: too many TCP connections (${this.#limits.maxConnections})`);
