@@ -16,6 +16,7 @@ tools=(
   iperf3:iperf3
   iptables:iptables
   ping:iputils-ping
+  setpriv:util-linux
   tcpdump:tcpdump
 )
 for pair in "${tools[@]}"; do

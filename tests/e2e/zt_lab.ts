@@ -173,11 +173,23 @@ export class ZtNode {
   proc: NsProcess;
   readonly #lab: Lab;
   readonly #runner: Runner;
+  /** Prefix wrapped around the command and extra `zt run` arguments (optional). */
+  readonly #wrap: string[];
+  readonly #extraArgs: string[];
 
   /** @internal use {@link startNode}. */
   constructor(
     lab: Lab,
-    p: { name: string; ns: string; home: string; id: LabIdentity; token: string; runner: Runner },
+    p: {
+      name: string;
+      ns: string;
+      home: string;
+      id: LabIdentity;
+      token: string;
+      runner: Runner;
+      wrap?: string[];
+      args?: string[];
+    },
   ) {
     this.#lab = lab;
     this.name = p.name;
@@ -186,6 +198,8 @@ export class ZtNode {
     this.id = p.id;
     this.token = p.token;
     this.#runner = p.runner;
+    this.#wrap = p.wrap ?? [];
+    this.#extraArgs = p.args ?? [];
     this.proc = this.#spawn(p.runner);
   }
 
@@ -193,6 +207,11 @@ export class ZtNode {
     const cmd = runner === "lab"
       ? [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, SELF, "serve", this.home, String(ZT_PORT)]
       : [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, CLI, "run", this.home, `-p${ZT_PORT}`];
+    if (runner !== "lab" && this.#wrap.length > 0) {
+      // a custom launcher (e.g. fewer privileges): it gets the deno command to run itself
+      cmd.splice(0, cmd.length, ...this.#wrap, CLI, "run", this.home, `-p${ZT_PORT}`);
+    }
+    cmd.push(...this.#extraArgs);
     Deno.writeTextFileSync(this.logFile, `--- ${new Date().toISOString()} ${cmd.join(" ")}\n`, {
       append: true,
     });
@@ -322,7 +341,17 @@ export interface PeerJson {
 /** Starts a node named `name` in `ns` with home `<lab dir>/<name>` prepared from `id`/`planet`. */
 export function startNode(
   lab: Lab,
-  p: { name: string; ns: string; id: LabIdentity; planet: Uint8Array; runner?: Runner },
+  p: {
+    name: string;
+    ns: string;
+    id: LabIdentity;
+    planet: Uint8Array;
+    runner?: Runner;
+    /** Launcher replacing `deno run -A` (it is followed by cli.ts run <home> -p9993). */
+    wrap?: string[];
+    /** Extra `zt run` arguments. */
+    args?: string[];
+  },
 ): ZtNode {
   const home = lab.path(p.name);
   const token = `tok-${p.name}-${p.id.address}`;
