@@ -1,6 +1,6 @@
 // netns e2e: a userspace member (root without CAP_NET_ADMIN, /dev/net/tun bound to /dev/null, no --allow-ffi) and a kernel-TAP member: SOCKS5 curl of 64 MiB, --expose, ping, 200 parallel connections.
 import assert from "node:assert/strict";
-import { announceSkip, exec, waitFor, withLab } from "./netns.ts";
+import { announceSkip, exec, type NsProcess, waitFor, withLab } from "./netns.ts";
 import {
   apiCall,
   authorize,
@@ -16,11 +16,14 @@ import {
 import {
   describeAll,
   explainFailure,
+  prepareHome,
   ROOT_IP,
   startNode,
   ZT_V8_FLAGS,
   type ZtNode,
 } from "./zt_lab.ts";
+
+const LIB_MEMBER = new URL("./userspace_lib_member.ts", import.meta.url).pathname;
 
 const SKIP = announceSkip("userspace_test.ts");
 
@@ -112,6 +115,11 @@ Deno.test({
         args: ["--userspace", "--expose", "tcp:2222=127.0.0.1:8001"],
       });
       all.push(b);
+      const hostC = await lab.addHost("c", MEMBER_IPS.c);
+      await new Promise((res) => setTimeout(res, 2_200));
+      const cHome = lab.path("c");
+      prepareHome(cHome, w.ids.c, w.planet, "tok-c");
+      let lib: NsProcess | undefined;
       try {
         await explainFailure(all, async () => {
           await Promise.all(all.map((n) => n.waitOnline(ONLINE_MS)));
@@ -120,6 +128,8 @@ Deno.test({
             await authorize(ctl, nwid, n, true);
             assert.equal((await apiCall(n, "POST", `/network/${nwid}`, {})).status, 200);
           }
+          const cId = { address: w.ids.c.address } as ZtNode;
+          await authorize(ctl, nwid, cId, true);
           const na = await waitStatus(a, nwid, "OK", 20_000, (x) => x.portDeviceName !== "");
           const nb = await waitStatus(b, nwid, "OK", 20_000, (x) => {
             try {
@@ -199,11 +209,64 @@ Deno.test({
             `http://${ipA}:8000/small`,
           ], { check: false, timeoutMs: 15_000 });
           assert.equal(hc.stdout, "ok", hc.stderr);
+          // the library member c (no FFI permission): joins, fetches from a, serves TCP and UDP
+          const libLog = lab.path("c-lib.log");
+          lib = lab.spawn(hostC.ns, [
+            Deno.execPath(),
+            "run",
+            "--allow-read",
+            "--allow-write",
+            "--allow-net",
+            "--allow-env",
+            "--allow-sys",
+            LIB_MEMBER,
+            cHome,
+            nwid,
+            ipA,
+          ], { logFile: libLog, env: { NO_COLOR: "1" } });
+          const libText = () => {
+            try {
+              return Deno.readTextFileSync(libLog);
+            } catch {
+              return "";
+            }
+          };
+          await waitFor(
+            "library member fetched from a",
+            60_000,
+            () => libText().includes("fetched ok"),
+            {
+              detail: () => libText(),
+            },
+          );
+          const ipC = /joined (198\.19\.0\.\d+)\//.exec(libText())?.[1];
+          assert.ok(ipC, libText());
+          const fromA = await exec(
+            a.ns,
+            ["curl", "-sS", "--max-time", "10", `http://${ipC}:7000/`],
+            {
+              check: false,
+              timeoutMs: 15_000,
+            },
+          );
+          assert.equal(fromA.stdout, "lib-ok", fromA.stderr);
+          const udp = await exec(a.ns, [
+            Deno.execPath(),
+            "eval",
+            "--unstable-net",
+            `const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
+             s.send(new TextEncoder().encode("udp-hi"), { transport: "udp", hostname: "${ipC}", port: 7001 });
+             const t = setTimeout(() => Deno.exit(3), 8000);
+             const [d] = await s.receive(); clearTimeout(t);
+             console.log(new TextDecoder().decode(d)); s.close();`,
+          ], { check: false, timeoutMs: 15_000 });
+          assert.equal(udp.stdout.trim(), "udp-hi", udp.stderr);
           await srv.stop("SIGTERM", 2000);
         });
       } catch (e) {
         throw new Error(`${e instanceof Error ? e.message : e}\n${describeAll(all)}`);
       } finally {
+        await lib?.stop("SIGTERM", 2000);
         await local.stop("SIGTERM", 2000);
       }
     });
