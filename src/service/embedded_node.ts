@@ -52,7 +52,7 @@ export class EmbeddedNode {
     const nets = this.service.networks;
     if (!nets) throw new Error("zt: this node has no VL2 layer");
     nets.join(Date.now(), BigInt("0x" + nwid));
-    await this.net.waitForAddress(4, timeoutMs).catch(async (e) => {
+    await this.net.waitForAddress(4, timeoutMs).catch((e) => {
       // IPv6-only networks are fine too
       if (!this.net.addresses().length) throw e;
     });
