@@ -10,28 +10,41 @@ export interface RelayConn {
   close(): void;
 }
 
-async function pump(from: RelayConn, to: RelayConn, buf: Uint8Array): Promise<number> {
+/** First read buffer of a relay direction; doubled while reads fill it, up to MAX_BUF. */
+const MIN_BUF = 2048;
+const MAX_BUF = 64 * 1024;
+
+async function pump(from: RelayConn, to: RelayConn): Promise<number> {
   let total = 0;
+  // small while idle (1,000 idle relays must stay cheap), grown for bulk transfers
+  let buf = new Uint8Array(MIN_BUF);
   for (;;) {
     const n = await from.read(buf);
     if (n === null) break;
     for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
     total += n;
+    if (n === buf.length && buf.length < MAX_BUF) buf = new Uint8Array(buf.length * 2);
   }
   await to.closeWrite().catch(() => {});
   return total;
 }
 
+/** After one direction ended, the other is closed once idle this long (ms). */
+export const HALF_CLOSE_IDLE_MS = 60_000;
+
 /**
  * Copies both ways until both sides ended (or one fails, which closes both); resolves with the
- * byte counts. `idleMs` (0 = none) closes both after that long without a byte either way.
+ * byte counts. `idleMs` (0 = none) closes both after that long without a byte either way; once
+ * one direction has ended, `halfCloseIdleMs` bounds how long the other may stay idle.
  */
 export async function relay(
   a: RelayConn,
   b: RelayConn,
   idleMs = 0,
+  halfCloseIdleMs = HALF_CLOSE_IDLE_MS,
 ): Promise<{ aToB: number; bToA: number }> {
   let last = Date.now();
+  let halfClosed = false;
   const track = (c: RelayConn): RelayConn => ({
     read: async (p) => {
       const n = await c.read(p);
@@ -42,7 +55,6 @@ export async function relay(
     closeWrite: () => c.closeWrite(),
     close: () => c.close(),
   });
-  let timer: ReturnType<typeof setInterval> | undefined;
   const closeBoth = () => {
     try {
       a.close();
@@ -51,16 +63,27 @@ export async function relay(
       b.close();
     } catch { /* already closed */ }
   };
-  if (idleMs > 0) {
+  const limit = () =>
+    halfClosed ? Math.min(idleMs || Infinity, halfCloseIdleMs) : idleMs || Infinity;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const arm = () => {
+    if (timer !== undefined || limit() === Infinity) return;
     timer = setInterval(() => {
-      if (Date.now() - last >= idleMs) closeBoth();
-    }, Math.min(idleMs, 1000));
-  }
-  const x = pump(track(a), b, new Uint8Array(64 * 1024)).catch((e) => {
+      if (Date.now() - last >= limit()) closeBoth();
+    }, Math.max(10, Math.min(limit(), 1000)));
+  };
+  arm();
+  const ended = () => {
+    halfClosed = true;
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+    arm();
+  };
+  const x = pump(track(a), b).then((n) => (ended(), n), (e) => {
     closeBoth();
     throw e;
   });
-  const y = pump(track(b), a, new Uint8Array(64 * 1024)).catch((e) => {
+  const y = pump(track(b), a).then((n) => (ended(), n), (e) => {
     closeBoth();
     throw e;
   });

@@ -209,3 +209,27 @@ Deno.test("userspace: parseMapping accepts tcp:PORT=HOST:PORT only", () => {
     assert.equal(parseMapping(bad), undefined, bad);
   }
 });
+
+Deno.test("relay: after one side ends, an idle other side is closed after the half-close bound", async () => {
+  const { relay } = await import("../../src/service/proxy_relay.ts");
+  let closedA = 0, closedB = 0;
+  let wakeB: ((v: number | null) => void) | undefined;
+  const a = {
+    read: () => Promise.resolve(null), // a ended at once
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => void closedA++,
+  };
+  const b = {
+    read: () => new Promise<number | null>((r) => (wakeB = r)), // b stays silent
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close: () => {
+      closedB++;
+      wakeB?.(null);
+    },
+  };
+  const r = await relay(a, b, 0, 100);
+  assert.deepEqual(r, { aToB: 0, bToA: 0 });
+  assert.ok(closedA >= 1 && closedB >= 1);
+});
