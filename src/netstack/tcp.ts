@@ -438,7 +438,7 @@ export class TcpConnection {
         return;
       }
     }
-    this.#processAck(now, seg, len);
+    if (!this.#processAck(now, seg, len)) return;
     if ((this.#state as TcpState) === "CLOSED") return;
     // 5. data
     if (len > 0) this.#processData(now, seg, len);
@@ -565,11 +565,12 @@ export class TcpConnection {
     this.#rtoAt = now + this.#rto;
   }
 
-  #processAck(now: number, seg: TcpSegment, len: number): void {
+  /** Processes the ACK field; false if the segment must be dropped (it acks unsent data). */
+  #processAck(now: number, seg: TcpSegment, len: number): boolean {
     const ack = seg.ack;
     if (lt(this.#sndMax, ack)) {
       this.#sendAck(now);
-      return;
+      return false;
     }
     const wnd = seg.window << this.#sndScale;
     if (le(ack, this.#sndUna)) {
@@ -596,7 +597,7 @@ export class TcpConnection {
         }
       }
       this.#updateWindow(seg, wnd);
-      return;
+      return true;
     }
     // new data acknowledged
     const acked = seqDiff(ack, this.#sndUna);
@@ -641,10 +642,11 @@ export class TcpConnection {
       } else if (this.#state === "CLOSING") this.#enterTimeWait(now);
       else if (this.#state === "LAST_ACK") {
         this.#finish(undefined);
-        return;
+        return true;
       }
     }
     if (dataAcked > 0 && this.writable > 0) this.events.onWritable?.();
+    return true;
   }
 
   #updateWindow(seg: TcpSegment, wnd: number): void {
