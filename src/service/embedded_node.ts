@@ -79,6 +79,11 @@ export class EmbeddedNode {
     return this.net.udp(port, towards);
   }
 
+  /** Pings `host` (an overlay IP); resolves with the first round-trip time, ms. */
+  ping(host: string, timeoutMs?: number): Promise<number> {
+    return this.net.ping(host, timeoutMs);
+  }
+
   /** Stops the node (connections are reset, networks stay joined in the home). */
   async close(): Promise<void> {
     await this.service.stop();

@@ -179,6 +179,48 @@ export class UserspaceNet {
     return listener;
   }
 
+  /**
+   * Sends ICMP/ICMPv6 echo requests to `host` (one a second, up to `timeoutMs`); resolves with
+   * the round-trip time of the first reply in ms.
+   * @throws Error when no network reaches `host` or no reply came in time.
+   */
+  async ping(host: string, timeoutMs = 5000): Promise<number> {
+    const ip = parseIp(host);
+    if (!ip) throw new Error(`zt: not an IP address: ${host}`);
+    const t = this.tapFor(ip);
+    if (!t?.stack) throw new Error(`zt: no network reaches ${host}`);
+    const stack = t.stack;
+    const id = this.#random(2).reduce((a, b) => (a << 8) | b, 0);
+    const sent = new Map<number, number>();
+    return await new Promise<number>((resolve, reject) => {
+      let seq = 0;
+      const prev = stack.onEchoReply;
+      const done = () => {
+        clearInterval(timer);
+        clearTimeout(deadline);
+        stack.onEchoReply = prev;
+      };
+      stack.onEchoReply = (r) => {
+        prev?.(r);
+        const at = sent.get(r.seq);
+        if (r.id !== id || at === undefined) return;
+        done();
+        resolve(this.#now() - at);
+      };
+      const send = () => {
+        sent.set(++seq, this.#now());
+        stack.ping(this.#now(), ip, id, seq, new Uint8Array(32));
+        t.kick();
+      };
+      const timer = setInterval(send, 1000);
+      const deadline = setTimeout(() => {
+        done();
+        reject(new Error(`zt: no echo reply from ${host} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      send();
+    });
+  }
+
   /** A UDP socket on `port` (0 = ephemeral) on the port that reaches `towards` (or the first). */
   udp(port = 0, towards?: string): OverlayUdp {
     const ip = towards ? parseIp(towards) : undefined;

@@ -28,6 +28,15 @@ void (async () => {
   }
 })();
 console.log("serving");
+// ping the TAP member from the userspace side (IPv4, through ARP on the overlay)
+for (let i = 0; i < 10; i++) {
+  try {
+    console.log(`ping ok ${(await node.ping(serverIp, 3000)).toFixed(1)} ms`);
+    break;
+  } catch (e) {
+    console.log(`ping failed: ${e instanceof Error ? e.message : e}`);
+  }
+}
 // fetch /small from the TAP member's HTTP server through the library's connect()
 for (let i = 0; i < 40; i++) {
   try {

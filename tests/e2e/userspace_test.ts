@@ -239,6 +239,7 @@ Deno.test({
               detail: () => libText(),
             },
           );
+          assert.match(libText(), /ping ok/, "the userspace member pings the TAP member");
           const ipC = /joined (198\.19\.0\.\d+)\//.exec(libText())?.[1];
           assert.ok(ipC, libText());
           const fromA = await exec(

@@ -71,6 +71,8 @@ Deno.test("userspace: connecting to a closed port is refused; UDP round trip; st
   try {
     await assert.rejects(p.a.connect("198.19.0.2", 9), /refused/);
     await assert.rejects(p.a.connect("10.9.9.9", 9), /no route/);
+    assert.ok((await p.a.ping("198.19.0.2", 3000)) >= 0);
+    await assert.rejects(p.a.ping("198.19.0.77", 1500), /no echo reply/);
     const ub = p.b.udp(5353);
     const ua = p.a.udp(0, "198.19.0.2");
     assert.ok(ua.send(new TextEncoder().encode("ping"), "198.19.0.2", 5353));
