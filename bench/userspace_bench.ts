@@ -3,7 +3,10 @@
 // Root only. Lab of tests/e2e: root .1, controller .2, a .11 (kernel TAP, HTTP server), b .12
 // (kernel TAP client), c .13 (`zt run --userspace`, all permissions) and d .14 (`--userspace`
 // without CAP_NET_ADMIN, /dev/net/tun bound to /dev/null and without --allow-ffi: UDP over
-// node:dgram, cipher 1 on WASM). Options: `--mib N` (bulk size, default 64).
+// node:dgram, cipher 1 on WASM). Options: `--mib N` (bulk size, default 64). With
+// ZT_REFERENCE=<path to a zerotier-one binary>, a reference member e .15 (its own kernel TAP, a
+// home holding the lab planet only) serves the same file, fetched by c through the proxy and by
+// b directly.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { ROOT_IP, startNode, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -79,6 +82,73 @@ await Promise.all(Array.from({ length: Number(n) }, async () => { try { conns.pu
 console.log(JSON.stringify({ open: conns.length, failed, errors }));
 await new Promise(() => {});
 `;
+
+/** Starts a ZeroTier One member (lab planet only) at 198.18.0.15, joins it and serves the file. */
+async function startReferenceMember(
+  lab: Lab,
+  binary: string,
+  planet: Uint8Array,
+  ctl: ZtNode,
+  nwid: string,
+  mib: number,
+  procs: NsProcess[],
+): Promise<{ ns: string; ip: string }> {
+  const host = await lab.addHost("e", "198.18.0.15");
+  const home = lab.path("ref-e");
+  Deno.mkdirSync(home, { recursive: true });
+  const token = `tok-ref-e-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(`${home}/authtoken.secret`, token, { mode: 0o600 });
+  Deno.writeFileSync(`${home}/planet`, planet);
+  Deno.writeTextFileSync(
+    `${home}/local.conf`,
+    JSON.stringify({
+      settings: {
+        portMappingEnabled: false,
+        allowTcpFallbackRelay: false,
+        allowSecondaryPort: false,
+      },
+    }),
+  );
+  procs.push(lab.spawn(host.ns, [binary, "-p9993", home], { logFile: `${home}.log` }));
+  const api = async (method: string, path: string) => {
+    const r = await exec(host.ns, [
+      "curl",
+      "-sS",
+      "--max-time",
+      "3",
+      "-X",
+      method,
+      "-H",
+      `X-ZT1-Auth: ${token}`,
+      `http://127.0.0.1:9993${path}`,
+    ], { check: false, timeoutMs: 5000 });
+    return r.code === 0 ? JSON.parse(r.stdout || "null") : undefined;
+  };
+  const st = await waitFor("reference online", 40_000, async () => {
+    const s = await api("GET", "/status").catch(() => undefined);
+    return s?.online ? s : undefined;
+  });
+  await authorize(ctl, nwid, { address: st.address } as ZtNode, true);
+  await api("POST", `/network/${nwid}`);
+  const ip = await waitFor("reference address", 40_000, async () => {
+    const n = await api("GET", `/network/${nwid}`).catch(() => undefined);
+    const a = (n?.assignedAddresses as string[] | undefined)?.find((x) => x.startsWith("198.19."));
+    return n?.status === "OK" && a ? a.split("/")[0] : undefined;
+  });
+  const script = lab.path("server-e.ts");
+  Deno.writeTextFileSync(script, SERVER(mib));
+  procs.push(lab.spawn(host.ns, [Deno.execPath(), "run", "-A", script, ip], {
+    logFile: lab.path("srv-e.log"),
+  }));
+  await waitFor("server on e", 10_000, () => {
+    try {
+      return Deno.readTextFileSync(lab.path("srv-e.log")).includes("listening");
+    } catch {
+      return false;
+    }
+  });
+  return { ns: host.ns, ip };
+}
 
 function rssKiB(pid: number): number {
   const m = /^VmRSS:\s*(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
@@ -159,6 +229,11 @@ export async function run(): Promise<void> {
         return false;
       }
     });
+    let ref: { ns: string; ip: string } | undefined;
+    const refBin = Deno.env.get("ZT_REFERENCE");
+    if (refBin) {
+      ref = await startReferenceMember(lab, refBin, w.planet, nodes.ctl, nwid, mib, procs);
+    }
     // warm up paths (direct paths between members)
     for (const role of ["b", "c", "d"]) {
       const proxy = role === "b" ? [] : ["--socks5", "127.0.0.1:1080"];
@@ -169,6 +244,13 @@ export async function run(): Promise<void> {
     const kernel = await curlMbps(hosts.b.ns, [], big, bytes);
     const userFfi = await curlMbps(hosts.c.ns, ["--socks5", "127.0.0.1:1080"], big, bytes);
     const userNoFfi = await curlMbps(hosts.d.ns, ["--socks5", "127.0.0.1:1080"], big, bytes);
+    let refKernel = 0, refUser = 0;
+    if (ref) {
+      const refBig = `http://${ref.ip}:8000/big`;
+      await curlMbps(hosts.c.ns, ["--socks5", "127.0.0.1:1080"], `http://${ref.ip}:8000/small`, 2);
+      refKernel = await curlMbps(hosts.b.ns, [], refBig, bytes);
+      refUser = await curlMbps(hosts.c.ns, ["--socks5", "127.0.0.1:1080"], refBig, bytes);
+    }
     const client = lab.path("client.ts");
     Deno.writeTextFileSync(client, CLIENT);
     const lat = JSON.parse(
@@ -215,6 +297,18 @@ export async function run(): Promise<void> {
         userNoFfi.toFixed(0)
       } Mbit/s (${(100 * userNoFfi / kernel).toFixed(0)}% of kernel) |`,
     );
+    if (ref) {
+      console.log(
+        `| bulk ${mib} MiB, kernel TAP zt b → reference member e | ${
+          refKernel.toFixed(0)
+        } Mbit/s |`,
+      );
+      console.log(
+        `| bulk ${mib} MiB, userspace c via SOCKS5 → reference member e | ${
+          refUser.toFixed(0)
+        } Mbit/s |`,
+      );
+    }
     console.log(
       `| SOCKS5 connect latency (c, 200 sequential; median / p90) | ${lat.median.toFixed(2)} / ${
         lat.p90.toFixed(2)
