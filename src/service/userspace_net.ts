@@ -606,7 +606,8 @@ export class OverlayListener implements AsyncIterable<OverlayConn> {
   /** Port listened on. */
   readonly port: number;
   readonly #queue: OverlayConn[] = [];
-  #wake: (() => void) | undefined;
+  /** Waiting accept()/receive() calls (all woken on an arrival). */
+  #waiters: (() => void)[] = [];
   #closed = false;
   readonly #onClose: () => void;
 
@@ -620,9 +621,9 @@ export class OverlayListener implements AsyncIterable<OverlayConn> {
   push(c: OverlayConn): void {
     if (this.#closed) return c.abort();
     this.#queue.push(c);
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w();
   }
 
   /** Listening address (any overlay address). */
@@ -636,7 +637,7 @@ export class OverlayListener implements AsyncIterable<OverlayConn> {
       const c = this.#queue.shift();
       if (c) return c;
       if (this.#closed) throw new Deno.errors.BadResource("zt: listener closed");
-      await new Promise<void>((r) => (this.#wake = r));
+      await new Promise<void>((r) => this.#waiters.push(r));
     }
   }
 
@@ -646,7 +647,7 @@ export class OverlayListener implements AsyncIterable<OverlayConn> {
     this.#closed = true;
     this.#onClose();
     for (const c of this.#queue.splice(0)) c.abort();
-    this.#wake?.();
+    for (const w of this.#waiters.splice(0)) w();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<OverlayConn> {
@@ -670,7 +671,8 @@ export class OverlayUdp {
   readonly #s: UdpSocket;
   readonly #tap: UserspaceTap;
   readonly #now: () => number;
-  #wake: (() => void) | undefined;
+  /** Waiting accept()/receive() calls (all woken on an arrival). */
+  #waiters: (() => void)[] = [];
 
   /** @internal */
   constructor(s: UdpSocket, tap: UserspaceTap, now: () => number) {
@@ -678,9 +680,9 @@ export class OverlayUdp {
     this.#tap = tap;
     this.#now = now;
     s.onMessage = () => {
-      const w = this.#wake;
-      this.#wake = undefined;
-      w?.();
+      const ws = this.#waiters;
+      this.#waiters = [];
+      for (const w of ws) w();
     };
   }
 
@@ -698,17 +700,23 @@ export class OverlayUdp {
     return ok;
   }
 
-  /** The next datagram with its sender. */
+  #closed = false;
+
+  /** The next datagram with its sender. @throws Deno.errors.BadResource once closed. */
   async receive(): Promise<[Uint8Array, Deno.NetAddr]> {
     for (;;) {
+      if (this.#closed) throw new Deno.errors.BadResource("zt: UDP socket closed");
       const m = this.#s.queue.shift();
       if (m) return [m.data, { transport: "udp", hostname: ipText(m.from), port: m.port }];
-      await new Promise<void>((r) => (this.#wake = r));
+      await new Promise<void>((r) => this.#waiters.push(r));
     }
   }
 
-  /** Unbinds. */
+  /** Unbinds (pending receive() calls throw). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#s.close();
+    for (const w of this.#waiters.splice(0)) w();
   }
 }

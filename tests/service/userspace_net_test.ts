@@ -82,7 +82,9 @@ Deno.test("userspace: connecting to a closed port is refused; UDP round trip; st
     ub.send(new TextEncoder().encode("pong"), from.hostname, from.port);
     assert.equal(new TextDecoder().decode((await ua.receive())[0]), "pong");
     ua.close();
+    const pending = ub.receive();
     ub.close();
+    await assert.rejects(pending, /closed/);
     const l = p.b.listen(7);
     void (async () => {
       for await (const c of l) void c.readable.pipeTo(c.writable);
