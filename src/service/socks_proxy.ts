@@ -1,7 +1,15 @@
 // Local proxy into the overlay: SOCKS5 (RFC 1928 CONNECT, RFC 1929 username/password) and HTTP CONNECT on one port, bounded (connection cap, timeouts).
+import dgram from "node:dgram";
 import { ipText, parseIp } from "../netstack/ip_addr.ts";
 import type { Logger } from "./logger.ts";
 import { relay, type RelayConn } from "./proxy_relay.ts";
+
+/** A UDP socket in the overlay (OverlayUdp fits). */
+export interface ProxyUdpSocket {
+  send(data: Uint8Array, host: string, port: number): boolean;
+  receive(): Promise<[Uint8Array, Deno.NetAddr]>;
+  close(): void;
+}
 
 /** Dials a TCP connection into the overlay. */
 export type ProxyDialer = (host: string, port: number) => Promise<RelayConn>;
@@ -13,6 +21,8 @@ export interface ProxyOptions {
   /** Listen port (default 1080; 0 = any). */
   port?: number;
   dial: ProxyDialer;
+  /** Opens an overlay UDP socket towards an IP (enables SOCKS5 UDP ASSOCIATE); none = refused. */
+  udp?: (towards: string) => ProxyUdpSocket;
   /** Resolves a name to an IP (names feature); undefined = unknown. */
   resolve?: (name: string) => string | undefined | Promise<string | undefined>;
   /** RFC 1929 credentials (also Basic auth for HTTP CONNECT); none = no auth. */
@@ -39,6 +49,11 @@ export interface ProxyCounters {
   /** Dial into the overlay failed. */
   dialFailures: number;
   relayed: number;
+  /** SOCKS5 UDP associations opened. */
+  udpAssociations: number;
+  /** Datagrams relayed client → overlay and back. */
+  udpOut: number;
+  udpIn: number;
 }
 
 /** A running proxy. */
@@ -137,6 +152,9 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
     badRequests: 0,
     dialFailures: 0,
     relayed: 0,
+    udpAssociations: 0,
+    udpOut: 0,
+    udpIn: 0,
   };
   const max = o.maxConnections ?? 1024;
   const hsMs = o.handshakeTimeoutMs ?? 10_000;
@@ -162,7 +180,10 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
     }
   };
 
-  const socks = async (c: Deno.Conn, r: Reader): Promise<[RelayConn, Uint8Array] | undefined> => {
+  const socks = async (
+    c: Deno.Conn,
+    r: Reader,
+  ): Promise<[RelayConn, Uint8Array] | { association: Promise<void> } | undefined> => {
     const [, nmethods] = await r.take(2);
     const methods = await r.take(nmethods);
     const want = o.auth ? 2 : 0;
@@ -194,9 +215,10 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
     }
     const pb = await r.take(2);
     const port = (pb[0] << 8) | pb[1];
+    if (cmd === 3 && o.udp) return await udpAssociate(c);
     if (cmd !== 1) {
       await c.write(new Uint8Array([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]));
-      throw new HandshakeError(`SOCKS command ${cmd} not supported (CONNECT only)`);
+      throw new HandshakeError(`SOCKS command ${cmd} not supported (CONNECT and UDP ASSOCIATE)`);
     }
     let remote: RelayConn;
     try {
@@ -210,6 +232,80 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
     }
     await c.write(new Uint8Array([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
     return [remote, r.rest()];
+  };
+
+  /**
+   * SOCKS5 UDP ASSOCIATE (RFC 1928 §7): a local UDP relay socket for this client; datagrams
+   * (no fragmentation) go to the overlay through one overlay UDP socket, answers come back
+   * wrapped; the association ends with the TCP control connection.
+   */
+  const udpAssociate = async (c: Deno.Conn): Promise<{ association: Promise<void> }> => {
+    const sock = dgram.createSocket(o.hostname?.includes(":") ? "udp6" : "udp4");
+    await new Promise<void>((res, rej) => {
+      sock.once("error", rej);
+      sock.bind(0, o.hostname ?? "127.0.0.1", () => res());
+    });
+    const bound = sock.address();
+    counters.udpAssociations++;
+    let client: { address: string; port: number } | undefined;
+    let overlay: ProxyUdpSocket | undefined;
+    let closed = false;
+    const pumpBack = async (s: ProxyUdpSocket) => {
+      while (!closed) {
+        let d: Uint8Array, from: Deno.NetAddr;
+        try {
+          [d, from] = await s.receive();
+        } catch {
+          return;
+        }
+        const ip = parseIp(from.hostname);
+        if (!ip || !client) continue;
+        const head = new Uint8Array(4 + ip.length + 2);
+        head[3] = ip.length === 4 ? 1 : 4;
+        head.set(ip, 4);
+        head[4 + ip.length] = from.port >> 8;
+        head[5 + ip.length] = from.port & 0xff;
+        const out = new Uint8Array(head.length + d.length);
+        out.set(head);
+        out.set(d, head.length);
+        counters.udpIn++;
+        sock.send(out, client.port, client.address);
+      }
+    };
+    sock.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+      client ??= { address: rinfo.address, port: rinfo.port };
+      if (client.address !== rinfo.address || client.port !== rinfo.port) return;
+      const b = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+      if (b.length < 10 || b[0] !== 0 || b[1] !== 0 || b[2] !== 0) return; // no fragments
+      const alen = b[3] === 1 ? 4 : b[3] === 4 ? 16 : 0;
+      if (!alen || b.length < 4 + alen + 2) return;
+      const host = ipText(b.subarray(4, 4 + alen));
+      const port = (b[4 + alen] << 8) | b[5 + alen];
+      try {
+        if (!overlay) {
+          overlay = o.udp!(host);
+          void pumpBack(overlay);
+        }
+        if (overlay.send(b.slice(6 + alen), host, port)) counters.udpOut++;
+      } catch (e) {
+        o.log.debug(`proxy: UDP to ${host}:${port} failed: ${e instanceof Error ? e.message : e}`);
+      }
+    });
+    const reply = new Uint8Array([5, 0, 0, 1, 127, 0, 0, 1, bound.port >> 8, bound.port & 0xff]);
+    const bip = parseIp(bound.address);
+    if (bip?.length === 4) reply.set(bip, 4);
+    await c.write(reply);
+    // the association lives as long as the control connection
+    const association = (async () => {
+      try {
+        const buf = new Uint8Array(64);
+        while ((await c.read(buf)) !== null) { /* ignore */ }
+      } catch { /* closed */ }
+      closed = true;
+      overlay?.close();
+      sock.close();
+    })();
+    return { association };
   };
 
   const http = async (c: Deno.Conn, r: Reader): Promise<[RelayConn, Uint8Array] | undefined> => {
@@ -252,7 +348,7 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
 
   const serve = async (c: Deno.Conn): Promise<void> => {
     const r = new Reader(c);
-    let got: [RelayConn, Uint8Array] | undefined;
+    let got: [RelayConn, Uint8Array] | { association: Promise<void> } | undefined;
     try {
       got = await withTimeout(
         (async () => {
@@ -268,6 +364,13 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
       o.log.debug(`proxy: ${e instanceof Error ? e.message : e}`);
     }
     if (!got) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+      return;
+    }
+    if (!Array.isArray(got)) {
+      await got.association;
       try {
         c.close();
       } catch { /* closed */ }

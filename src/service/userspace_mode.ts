@@ -121,6 +121,7 @@ export class UserspaceMode {
       this.proxy = startProxy({
         ...s.proxy,
         dial: (h, p) => this.net.connect(h, p),
+        udp: (towards) => this.net.udp(0, towards),
         ...(s.auth ? { auth: s.auth } : {}),
         log,
       });

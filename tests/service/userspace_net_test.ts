@@ -146,6 +146,7 @@ Deno.test("userspace: SOCKS5 and HTTP CONNECT reach an overlay service; auth enf
   const proxy = startProxy({
     port: 0,
     dial: (h, port) => p.a.connect(h, port, 5000),
+    udp: (towards) => p.a.udp(0, towards),
     log,
     auth: { username: "u", password: "p" },
   });
@@ -171,6 +172,56 @@ Deno.test("userspace: SOCKS5 and HTTP CONNECT reach an overlay service; auth enf
     const refused = await socksConnect(proxy.addr.port, "198.19.0.2", 81, ["u", "p"]);
     assert.equal(refused.code, 5, "connection refused");
     refused.c!.close();
+    // SOCKS5 UDP ASSOCIATE to an overlay UDP echo on b
+    const echo = p.b.udp(5300);
+    void (async () => {
+      try {
+        for (;;) {
+          const [d, from] = await echo.receive();
+          echo.send(d, from.hostname, from.port);
+        }
+      } catch { /* closed */ }
+    })();
+    const ctl = await Deno.connect({ hostname: "127.0.0.1", port: proxy.addr.port });
+    await ctl.write(new Uint8Array([5, 1, 2]));
+    await ctl.read(new Uint8Array(2));
+    await ctl.write(new Uint8Array([1, 1, 117, 1, 112]));
+    await ctl.read(new Uint8Array(2));
+    await ctl.write(new Uint8Array([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const ur = new Uint8Array(10);
+    let urn = 0;
+    while (urn < 10) urn += (await ctl.read(ur.subarray(urn))) ?? 10;
+    assert.equal(ur[1], 0, "UDP ASSOCIATE granted");
+    const relayPort = (ur[8] << 8) | ur[9];
+    const { default: dgram } = await import("node:dgram");
+    const us = dgram.createSocket("udp4");
+    const answer = new Promise<Uint8Array>((res) => us.on("message", (m: Uint8Array) => res(m)));
+    await new Promise<void>((res) => us.bind(0, "127.0.0.1", () => res()));
+    us.send(
+      new Uint8Array([
+        0,
+        0,
+        0,
+        1,
+        198,
+        19,
+        0,
+        2,
+        5300 >> 8,
+        5300 & 0xff,
+        ...new TextEncoder().encode("dgram"),
+      ]),
+      relayPort,
+      "127.0.0.1",
+    );
+    const m = await answer;
+    assert.deepEqual([...m.subarray(0, 10)], [0, 0, 0, 1, 198, 19, 0, 2, 5300 >> 8, 5300 & 0xff]);
+    assert.equal(new TextDecoder().decode(m.subarray(10)), "dgram");
+    assert.equal(proxy.counters.udpAssociations, 1);
+    assert.equal(proxy.counters.udpIn, 1);
+    us.close();
+    ctl.close();
+    echo.close();
     // HTTP CONNECT
     const h = await Deno.connect({ hostname: "127.0.0.1", port: proxy.addr.port });
     await h.write(new TextEncoder().encode(
