@@ -196,6 +196,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
       ...(userspace
         ? {
           createTap: () => userspace.net.createTap(),
+          onTransportOpened: (kind: string) => userspace.net.transportOpened(kind),
           deviceName: (nwid: bigint) => `userspace-${nwid.toString(16).padStart(16, "0")}`,
         }
         : {}),

@@ -103,6 +103,7 @@ export async function startEmbeddedNode(o: EmbeddedNodeOptions): Promise<Embedde
     createNode,
     controller: o.controller ?? false,
     createTap: () => net.createTap(),
+    onTransportOpened: (kind) => net.transportOpened(kind),
     deviceName: (nwid) => `userspace-${nwid.toString(16).padStart(16, "0")}`,
   });
   return new EmbeddedNode(service, net);

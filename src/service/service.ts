@@ -95,6 +95,8 @@ export interface ServiceOptions {
    * `UserspaceNet.createTap`); default: the OS TAP.
    */
   createTap?: () => Tap;
+  /** Told which UDP transport opened ("ffi", "dgram"), before any network port is made. */
+  onTransportOpened?: (kind: string) => void;
   /** Names each network's port (default: the OS interface name). */
   deviceName?: (nwid: bigint) => string;
   /**
@@ -331,6 +333,7 @@ export class Service {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
       }
     }
+    opts.onTransportOpened?.((transport as { kind?: string }).kind ?? "unknown");
 
     const servers: Deno.HttpServer[] = [];
     let upper: UpperLayerMux | undefined;

@@ -35,6 +35,9 @@ export interface UserspaceNetOptions {
   limits?: NetStackOptions["limits"];
 }
 
+/** TCP receive window of the stacks when UDP goes through node:dgram (see transportOpened). */
+export const SLOW_TRANSPORT_WINDOW = 64 * 1024;
+
 function defaultRandom(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
@@ -73,9 +76,20 @@ export class UserspaceNet {
   readonly #waiters = new Set<() => void>();
 
   constructor(opts: UserspaceNetOptions = {}) {
-    this.#opts = opts;
+    this.#opts = { ...opts };
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? defaultRandom;
+  }
+
+  /**
+   * Adjusts the TCP tunables of stacks made from now on. With the node:dgram transport the
+   * receive window is kept at {@link SLOW_TRANSPORT_WINDOW}: that transport loses bursts larger
+   * than its socket buffer, and a window that fits keeps the sender from overrunning it.
+   */
+  transportOpened(kind: string): void {
+    if (kind === "dgram" && this.#opts.tcp?.recvBuffer === undefined) {
+      this.#opts.tcp = { ...this.#opts.tcp, recvBuffer: SLOW_TRANSPORT_WINDOW };
+    }
   }
 
   /** A new unopened port (use as the data plane's `createTap`). */
