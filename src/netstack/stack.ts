@@ -24,7 +24,7 @@ import {
   writeIcmp4,
   writeIcmp6,
 } from "./icmp.ts";
-import { inPrefix, type IpAddr, ipEqual, ipKey, isUnspecified } from "./ip_addr.ts";
+import { inPrefix, type IpAddr, ipEqual, ipKey, isUnspecified, parseIp } from "./ip_addr.ts";
 import { parseIpv4, Reassembler, writeIpv4Header } from "./ipv4.ts";
 import {
   linkLocalFromMac,
@@ -227,6 +227,8 @@ export class NetStack {
   #heap: [number, TcpConnection][] = [];
   #ipId: number;
   #nextEphemeral: number;
+  /** The latest time the stack was given (input, tick, socket calls). */
+  #clock = 0;
 
   constructor(opts: NetStackOptions) {
     this.mac = opts.mac;
@@ -321,6 +323,7 @@ export class NetStack {
    * @throws Error when there is no source address for `ip` or too many connections.
    */
   connect(now: number, ip: IpAddr, port: number, localPort?: number): TcpConnection {
+    this.#clock = Math.max(this.#clock, now);
     if (!(port > 0 && port < 65536)) throw new RangeError(`zt: bad TCP port ${port}`);
     const src = this.#sourceFor(ip);
     if (!src || !this.#nextHop(ip)) {
@@ -371,6 +374,7 @@ export class NetStack {
 
   /** @internal sends a UDP datagram. */
   sendUdp(now: number, sport: number, ip: IpAddr, dport: number, data: Uint8Array): boolean {
+    this.#clock = Math.max(this.#clock, now);
     const src = this.#sourceFor(ip);
     if (!src) return false;
     const hdr = ip.length === 4 ? 20 : 40;
@@ -382,6 +386,7 @@ export class NetStack {
 
   /** Sends an ICMP/ICMPv6 echo request. */
   ping(now: number, ip: IpAddr, id: number, seq: number, data = new Uint8Array(0)): boolean {
+    this.#clock = Math.max(this.#clock, now);
     const src = this.#sourceFor(ip);
     if (!src) return false;
     const body = new Uint8Array(4 + data.length);
@@ -397,6 +402,7 @@ export class NetStack {
 
   /** Runs timers due at `now`; returns the next deadline (ms, Infinity if none). */
   tick(now: number): number {
+    this.#clock = Math.max(this.#clock, now);
     const h = this.#heap;
     while (h.length > 0 && h[0][0] <= now) {
       const [, c] = heapPop(h);
@@ -434,6 +440,7 @@ export class NetStack {
 
   /** Handles one Ethernet frame from the link. Never throws on malformed input. */
   input(now: number, frame: Uint8Array): void {
+    this.#clock = Math.max(this.#clock, now);
     this.counters.framesIn++;
     try {
       this.#input(now, frame);
@@ -680,7 +687,8 @@ export class NetStack {
       mss,
       cfg: this.#tcpCfg,
       now,
-      sink: (s, q, off, len) => this.#sendSegment(now, localIp, remoteIp, s, q, off, len, c),
+      // segments go out at the stack's latest time (a connection lives long past `now`)
+      sink: (s, q, off, len) => this.#sendSegment(this.#clock, localIp, remoteIp, s, q, off, len),
     });
     c.onGone = () => {
       if (this.#conns.get(key) === c) this.#conns.delete(key);
@@ -702,7 +710,6 @@ export class NetStack {
     q: ByteQueue | undefined,
     off: number,
     len: number,
-    _c?: TcpConnection,
   ): void {
     const hlen = 20 + tcpOptionsLen(s);
     const l4 = new Uint8Array(hlen + len);
@@ -780,7 +787,7 @@ export class NetStack {
   #query(now: number, n: Neighbor, key: string): void {
     n.queries++;
     n.nextQuery = now + 1000;
-    const target = parseKey(key, n);
+    const target = parseKey(key);
     if (!target) return;
     const src = this.#sourceFor(target);
     if (!src) return;
@@ -867,16 +874,9 @@ function connKey(remote: IpAddr, rport: number, lport: number): string {
   return `${ipKey(remote)}|${rport}|${lport}`;
 }
 
-/** The address of a neighbor key (keys are ipKey text). */
-function parseKey(key: string, _n: Neighbor): IpAddr | undefined {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(key)) return Uint8Array.from(key.split(".").map(Number));
-  return parseIpText6(key);
-}
-
-import { parseIp } from "./ip_addr.ts";
-function parseIpText6(key: string): IpAddr | undefined {
-  const ip = parseIp(key);
-  return ip && ip.length === 16 ? ip : undefined;
+/** The address of a neighbor key (keys are {@link ipKey} text). */
+function parseKey(key: string): IpAddr | undefined {
+  return parseIp(key);
 }
 
 function heapPush(h: [number, TcpConnection][], e: [number, TcpConnection]): void {

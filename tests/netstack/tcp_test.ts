@@ -187,7 +187,7 @@ Deno.test("tcp: listen backlog bounds unaccepted connections; extra SYNs are dro
   assert.ok(link.b.connectionCount <= 2);
 });
 
-Deno.test("tcp: the peer resetting aborts the connection; RST with a wrong sequence is ignored", () => {
+Deno.test("tcp: the peer resetting aborts the connection with "reset by peer"", () => {
   const link = new SimLink();
   const l = link.b.listen(80);
   const c = link.a.connect(link.now, B4, 80);
@@ -254,4 +254,19 @@ Deno.test("tcp: window scaling lets more than 64 KiB fly; a zero window stalls a
   s.events = { onData: () => drain() };
   drain();
   assert.ok(link.run(() => got === total, 120_000), `got ${got}`);
+});
+
+Deno.test("tcp: a connection outliving its neighbor entry re-resolves ARP and keeps working", () => {
+  const link = new SimLink({ limits: { neighborTtl: 1000 } });
+  const l = link.b.listen(80);
+  const c = link.a.connect(link.now, B4, 80);
+  assert.ok(link.run(() => l.queue.length === 1));
+  const s = l.accept()!;
+  let got = 0;
+  s.events = { onData: () => (got += s.read(link.now).length) };
+  link.run(() => false, 5_000); // both neighbor entries expire
+  assert.equal(link.a.neighborCount, 0);
+  c.write(link.now, payload(20_000));
+  assert.ok(link.run(() => got === 20_000, 10_000), `got ${got}`);
+  assert.equal(c.counters.rtoFires, 0, "no loss while resolving: the segments waited for ARP");
 });
