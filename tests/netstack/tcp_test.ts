@@ -187,7 +187,7 @@ Deno.test("tcp: listen backlog bounds unaccepted connections; extra SYNs are dro
   assert.ok(link.b.connectionCount <= 2);
 });
 
-Deno.test("tcp: the peer resetting aborts the connection with "reset by peer"", () => {
+Deno.test("tcp: the peer resetting aborts the connection (reset by peer)", () => {
   const link = new SimLink();
   const l = link.b.listen(80);
   const c = link.a.connect(link.now, B4, 80);
