@@ -262,6 +262,30 @@ Deno.test({
              console.log(new TextDecoder().decode(d)); s.close();`,
           ], { check: false, timeoutMs: 15_000 });
           assert.equal(udp.stdout.trim(), "udp-hi", udp.stderr);
+          // IPv6 (rfc4193) through SOCKS5: the userspace stack dials over NDP
+          const ip6A = overlayIps(na).rfc4193;
+          const srv6 = lab.spawn(a.ns, [Deno.execPath(), "run", "-A", script, ip6A, "8000"], {
+            logFile: lab.path("a-http6.log"),
+          });
+          await waitFor("http server on a (IPv6)", 10_000, () => {
+            try {
+              return Deno.readTextFileSync(lab.path("a-http6.log")).includes("listening");
+            } catch {
+              return false;
+            }
+          });
+          const v6 = await exec(hb.ns, [
+            "curl",
+            "-sS",
+            "-g",
+            "--max-time",
+            "10",
+            "--socks5",
+            "127.0.0.1:1080",
+            `http://[${ip6A}]:8000/small`,
+          ], { check: false, timeoutMs: 15_000 });
+          assert.equal(v6.stdout, "ok", v6.stderr);
+          await srv6.stop("SIGTERM", 2000);
           await srv.stop("SIGTERM", 2000);
         });
       } catch (e) {
