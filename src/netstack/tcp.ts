@@ -77,6 +77,8 @@ export interface TcpCounters {
   dupAcksIn: number;
   outOfOrderIn: number;
   keepaliveProbes: number;
+  /** Zero-window probes sent by the persist timer. */
+  windowProbes: number;
 }
 
 /** Events a connection reports to its owner. */
@@ -140,6 +142,7 @@ export class TcpConnection {
     dupAcksIn: 0,
     outOfOrderIn: 0,
     keepaliveProbes: 0,
+    windowProbes: 0,
   };
   /** Flight size and cwnd at the last congestion signal (fast retransmit or RTO). */
   readonly lastLoss = { flight: 0, cwnd: 0 };
@@ -573,6 +576,7 @@ export class TcpConnection {
       return false;
     }
     const wnd = seg.window << this.#sndScale;
+    if (wnd === 0) this.#retries = 0; // a live peer with a closed window (persist state)
     if (le(ack, this.#sndUna)) {
       // duplicate ACK (RFC 5681 §2)
       if (
@@ -781,6 +785,20 @@ export class TcpConnection {
       return;
     }
     if (this.#sndMax === this.#sndUna && !this.#zeroWindowWait()) return;
+    if (this.#sndWnd === 0 && seqDiff(this.#sndMax, this.#sndUna) <= 1) {
+      // persist timer (RFC 9293 §3.8.6.1): a window probe, no congestion response; the peer
+      // answering probes (ACKs with a zero window reset the retries) keeps the connection
+      if (++this.#retries > this.#cfg.maxRetries) {
+        this.abort(now, "connection timed out (zero window probes unanswered)");
+        return;
+      }
+      this.counters.windowProbes++;
+      this.#sndNxt = this.#sndUna;
+      this.#rto = Math.min(this.#cfg.maxRto, this.#rto * 2);
+      this.#output(now, true);
+      if (this.#rtoAt === Infinity) this.#rtoAt = now + this.#rto;
+      return;
+    }
     if (++this.#retries > this.#cfg.maxRetries) {
       this.abort(now, "connection timed out");
       return;

@@ -270,3 +270,34 @@ Deno.test("tcp: a connection outliving its neighbor entry re-resolves ARP and ke
   assert.ok(link.run(() => got === 20_000, 10_000), `got ${got}`);
   assert.equal(c.counters.rtoFires, 0, "no loss while resolving: the segments waited for ARP");
 });
+
+Deno.test("tcp: a receiver that stops reading for 30 minutes: persist probes keep the connection, no congestion collapse", () => {
+  const link = new SimLink({ tcp: { recvBuffer: 64 * 1024 } });
+  const l = link.b.listen(80);
+  const c = link.a.connect(link.now, B4, 80);
+  assert.ok(link.run(() => l.queue.length === 1));
+  const s = l.accept()!;
+  const total = 1 << 20;
+  let sent = 0;
+  const pump = () => {
+    while (sent < total) {
+      const n = c.write(link.now, payload(Math.min(65536, total - sent), sent));
+      if (n === 0) break;
+      sent += n;
+    }
+  };
+  c.events = { onWritable: pump };
+  pump();
+  link.run(() => false, 30 * 60_000); // the window stays closed
+  assert.equal(c.state, "ESTABLISHED");
+  assert.ok(c.counters.windowProbes >= 10, `window probes ${c.counters.windowProbes}`);
+  assert.equal(c.counters.rtoFires, 0, "probes are not loss");
+  assert.equal(s.readable, 64 * 1024);
+  let got = 0;
+  const drain = () => {
+    for (let b = s.read(link.now); b.length > 0; b = s.read(link.now)) got += b.length;
+  };
+  s.events = { onData: drain };
+  drain();
+  assert.ok(link.run(() => got === total, 300_000), `got ${got}`);
+});
