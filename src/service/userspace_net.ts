@@ -358,7 +358,8 @@ export class UserspaceTap implements Tap {
   write(frame: Uint8Array, start = 0, end = frame.length): boolean {
     if (!this.stack || this.#closed) return false;
     this.counters.framesWritten++;
-    this.stack.input(this.#now(), frame.slice(start, end));
+    // the stack copies whatever it keeps: a view into the caller's buffer is enough
+    this.stack.input(this.#now(), frame.subarray(start, end));
     this.kick();
     return true;
   }
