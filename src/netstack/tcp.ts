@@ -1,6 +1,15 @@
 // One TCP connection per RFC 9293 (sans-I/O): handshake, RTO (RFC 6298), NewReno (RFC 5681/6582), window scaling, keepalive, close, RST, TIME_WAIT.
 import { ByteQueue } from "./byte_queue.ts";
-import { ACK, FIN, PSH, RST, SYN, type TcpOut, type TcpSegment } from "./tcp_segment.ts";
+import {
+  ACK,
+  FIN,
+  MAX_SACK_BLOCKS,
+  PSH,
+  RST,
+  SYN,
+  type TcpOut,
+  type TcpSegment,
+} from "./tcp_segment.ts";
 
 /** Connection states (RFC 9293 §3.3.2). */
 export type TcpState =
@@ -190,6 +199,10 @@ export class TcpConnection {
   #ooo: OooSeg[] = [];
   #peerFinSeq: number | undefined;
   #peerClosed = false;
+  /** The peer sent SACK-permitted: our pure ACKs carry SACK blocks for out-of-order data. */
+  #peerSackOk = false;
+  /** Sequence number of the latest out-of-order segment kept (its block is reported first). */
+  #lastOooSeq: number | undefined;
   #lastAdvertised = 0;
   #unackedSegs = 0;
 
@@ -485,6 +498,7 @@ export class TcpConnection {
   }
 
   #negotiate(syn: TcpSegment): void {
+    this.#peerSackOk = syn.sackOk === true;
     if (syn.mss !== undefined && syn.mss > 0) {
       this.#mss = Math.max(64, Math.min(this.#ourMss, syn.mss));
     } else this.#mss = Math.min(this.#ourMss, 536);
@@ -554,6 +568,8 @@ export class TcpConnection {
         window: wnd,
         mss: this.#ourMss,
         ...(this.#offerScale ? { wscale: this.#cfg.wscale } : {}),
+        // we generate SACK blocks as a receiver (received blocks are not used as a sender)
+        sackOk: true,
       },
       undefined,
       0,
@@ -708,6 +724,7 @@ export class TcpConnection {
         if (!(i < this.#ooo.length && this.#ooo[i].seq === seq && this.#ooo[i].data.length >= n)) {
           this.#ooo.splice(i, 0, { seq, data });
         }
+        this.#lastOooSeq = seq;
       }
       this.#sendAck(now);
     }
@@ -924,7 +941,15 @@ export class TcpConnection {
 
   #emit(
     _now: number,
-    s: { seq: number; ack: number; flags: number; window?: number; mss?: number; wscale?: number },
+    s: {
+      seq: number;
+      ack: number;
+      flags: number;
+      window?: number;
+      mss?: number;
+      wscale?: number;
+      sackOk?: boolean;
+    },
     payload: ByteQueue | undefined,
     offset: number,
     len: number,
@@ -938,6 +963,10 @@ export class TcpConnection {
       this.#ackAt = Infinity;
       this.#unackedSegs = 0;
     }
+    const sack = len === 0 && (s.flags & ACK) && !(s.flags & SYN) && this.#peerSackOk &&
+        this.#ooo.length > 0
+      ? this.#sackBlocks()
+      : undefined;
     this.counters.segmentsOut++;
     this.#sink(
       {
@@ -949,11 +978,31 @@ export class TcpConnection {
         window,
         ...(s.mss !== undefined ? { mss: s.mss } : {}),
         ...(s.wscale !== undefined ? { wscale: s.wscale } : {}),
+        ...(s.sackOk ? { sackOk: true } : {}),
+        ...(sack ? { sack } : {}),
       },
       payload,
       offset,
       len,
     );
+  }
+
+  /** SACK blocks of the out-of-order data, the one holding the latest arrival first (RFC 2018 §4). */
+  #sackBlocks(): [number, number][] {
+    const blocks: [number, number][] = [];
+    for (const o of this.#ooo) {
+      const end = seqAdd(o.seq, o.data.length);
+      const last = blocks[blocks.length - 1];
+      if (last && le(o.seq, last[1])) {
+        if (lt(last[1], end)) last[1] = end;
+      } else blocks.push([o.seq, end]);
+    }
+    const latest = this.#lastOooSeq;
+    const first = latest === undefined
+      ? -1
+      : blocks.findIndex(([l, r]) => le(l, latest) && lt(latest, r));
+    if (first > 0) blocks.unshift(...blocks.splice(first, 1));
+    return blocks.slice(0, MAX_SACK_BLOCKS);
   }
 
   #reportClosed(error: string | undefined): void {

@@ -18,6 +18,8 @@ export interface TcpSegment {
   wscale?: number;
   /** SACK-permitted option seen. */
   sackOk?: boolean;
+  /** SACK blocks, if present. */
+  sack?: [number, number][];
   bytes: Uint8Array;
   payloadStart: number;
   payloadEnd: number;
@@ -58,7 +60,7 @@ export function parseTcpOptions(
   b: Uint8Array,
   start: number,
   end: number,
-  seg: Pick<TcpSegment, "mss" | "wscale" | "sackOk">,
+  seg: Pick<TcpSegment, "mss" | "wscale" | "sackOk" | "sack">,
 ): boolean {
   let i = start;
   while (i < end) {
@@ -80,6 +82,15 @@ export function parseTcpOptions(
     } else if (kind === 4) {
       if (olen !== 2) return false;
       seg.sackOk = true;
+    } else if (kind === 5) {
+      if ((olen - 2) % 8 !== 0 || olen < 10 || olen > 34) return false;
+      const blocks: [number, number][] = [];
+      for (let j = i + 2; j < i + olen; j += 8) {
+        const rd = (k: number) =>
+          ((b[k] << 24) | (b[k + 1] << 16) | (b[k + 2] << 8) | b[k + 3]) >>> 0;
+        blocks.push([rd(j), rd(j + 4)]);
+      }
+      seg.sack = blocks;
     }
     i += olen;
   }
@@ -96,11 +107,20 @@ export interface TcpOut {
   window: number;
   mss?: number;
   wscale?: number;
+  /** Send SACK-permitted (SYN only). */
+  sackOk?: boolean;
+  /** SACK blocks (RFC 2018), [left, right) sequence pairs, at most {@link MAX_SACK_BLOCKS}. */
+  sack?: [number, number][];
 }
+
+/** Most SACK blocks in one segment (4 fit in 40 option bytes without timestamps). */
+export const MAX_SACK_BLOCKS = 4;
 
 /** Bytes of options {@link writeTcp} writes for `s`. */
 export function tcpOptionsLen(s: TcpOut): number {
-  return (s.mss !== undefined ? 4 : 0) + (s.wscale !== undefined ? 4 : 0);
+  const sack = s.sack?.length ? 4 + 8 * Math.min(s.sack.length, MAX_SACK_BLOCKS) : 0;
+  return (s.mss !== undefined ? 4 : 0) + (s.wscale !== undefined ? 4 : 0) + (s.sackOk ? 4 : 0) +
+    sack;
 }
 
 /**
@@ -148,6 +168,24 @@ export function writeTcp(
   if (s.wscale !== undefined) {
     b.set([1, 3, 3, s.wscale], o);
     o += 4;
+  }
+  if (s.sackOk) {
+    b.set([1, 1, 4, 2], o);
+    o += 4;
+  }
+  if (s.sack?.length) {
+    const blocks = s.sack.slice(0, MAX_SACK_BLOCKS);
+    b.set([1, 1, 5, 2 + 8 * blocks.length], o);
+    o += 4;
+    for (const [l, r] of blocks) {
+      for (const v of [l, r]) {
+        b[o] = v >>> 24;
+        b[o + 1] = (v >>> 16) & 0xff;
+        b[o + 2] = (v >>> 8) & 0xff;
+        b[o + 3] = v & 0xff;
+        o += 4;
+      }
+    }
   }
   if (payload && pe > ps) b.set(payload.subarray(ps, pe), o);
   const c = fold(sum16(b, off, off + len, pseudoSum(src, dst, 6, len)));

@@ -1,6 +1,8 @@
 // NetStack TCP over a simulated lossy link: transfers intact, handshake/close/RST/backlog/keepalive/window behaviour, recovery counters.
 import assert from "node:assert/strict";
 import { parseIp } from "../../src/netstack/ip_addr.ts";
+import { parseIpv4 } from "../../src/netstack/ipv4.ts";
+import { parseTcp } from "../../src/netstack/tcp_segment.ts";
 import type { TcpConnection } from "../../src/netstack/tcp.ts";
 import { type LinkOptions, payload, SimLink } from "./sim_link.ts";
 
@@ -300,4 +302,31 @@ Deno.test("tcp: a receiver that stops reading for 30 minutes: persist probes kee
   s.events = { onData: drain };
   drain();
   assert.ok(link.run(() => got === total, 300_000), `got ${got}`);
+});
+
+Deno.test("tcp: out-of-order data is reported in SACK blocks (latest first) to a SACK-permitted peer", () => {
+  const sacks: [number, number][][] = [];
+  const drop = dropFirstTx([30, 33]);
+  const link = new SimLink({
+    drop: (from, f) => {
+      if (from === "b") {
+        const ip = parseIpv4(f, 14);
+        const t = ip && parseTcp(f, ip.payloadStart, ip.payloadEnd, ip.src, ip.dst);
+        if (t?.sack) sacks.push(t.sack);
+      }
+      return drop!(from, f);
+    },
+  });
+  const r = transfer(link, payload(300_000, 5));
+  assert.ok(r.ok);
+  assertSame(r.received, payload(300_000, 5));
+  assert.ok(sacks.length >= 3, `ACKs with SACK blocks: ${sacks.length}`);
+  for (const blocks of sacks) {
+    assert.ok(blocks.length >= 1 && blocks.length <= 4);
+    for (const [l, rr] of blocks) assert.ok(((rr - l) >>> 0) > 0 && ((rr - l) >>> 0) < 300_000);
+  }
+  const two = sacks.filter((b) => b.length === 2);
+  assert.ok(two.length > 0, "two holes: two blocks");
+  // data keeps arriving above the second hole: that block holds the latest segment, so it leads
+  assert.ok(two.every((b) => ((b[0][0] - b[1][0]) | 0) > 0), JSON.stringify(two));
 });
