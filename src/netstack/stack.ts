@@ -68,6 +68,8 @@ export interface StackLimits {
   maxNeighbors: number;
   /** Packets queued per unresolved neighbor. */
   maxPendingPerNeighbor: number;
+  /** Bytes queued for all unresolved neighbors together (beyond, new packets are dropped). */
+  maxPendingBytes: number;
   /** Neighbor entry lifetime, ms. */
   neighborTtl: number;
   /** Most UDP datagrams queued per socket. */
@@ -95,6 +97,7 @@ export const DEFAULT_STACK_LIMITS: StackLimits = {
   maxConnections: 4096,
   maxNeighbors: 1024,
   maxPendingPerNeighbor: 32,
+  maxPendingBytes: 1 << 20,
   neighborTtl: 300_000,
   udpQueue: 256,
 };
@@ -229,6 +232,8 @@ export class NetStack {
   #nextEphemeral: number;
   /** The latest time the stack was given (input, tick, socket calls). */
   #clock = 0;
+  /** Bytes of packets waiting for neighbor resolution. */
+  #pendingBytes = 0;
 
   constructor(opts: NetStackOptions) {
     this.mac = opts.mac;
@@ -424,9 +429,9 @@ export class NetStack {
       if (n.mac === undefined && n.nextQuery <= now) {
         if (n.queries >= 3) {
           this.counters.unreachable += n.pending.length;
-          this.#neighbors.delete(k);
+          this.#dropNeighbor(k);
         } else this.#query(now, n, k);
-      } else if (n.mac !== undefined && n.expires <= now) this.#neighbors.delete(k);
+      } else if (n.mac !== undefined && n.expires <= now) this.#dropNeighbor(k);
     }
     let next = this.#heap.length > 0 ? this.#heap[0][0] : Infinity;
     next = Math.min(next, this.#reasm.nextDeadline());
@@ -735,8 +740,7 @@ export class NetStack {
     if (n?.mac !== undefined && n.expires > now) return this.#sendIpTo(src, dst, proto, l4, n.mac);
     if (!n) {
       if (this.#neighbors.size >= this.#limits.maxNeighbors) {
-        const oldest = this.#neighbors.keys().next().value as string;
-        this.#neighbors.delete(oldest);
+        this.#dropNeighbor(this.#neighbors.keys().next().value as string);
       }
       n = { mac: undefined, expires: 0, pending: [], nextQuery: now, queries: 0 };
       this.#neighbors.set(key, n);
@@ -745,11 +749,17 @@ export class NetStack {
       n.queries = 0;
       n.nextQuery = now;
     }
-    if (n.pending.length >= this.#limits.maxPendingPerNeighbor) n.pending.shift();
-    n.pending.push({
-      type: dst.length === 4 ? ETH_IPV4 : ETH_IPV6,
-      packet: this.#ipPacket(src, dst, proto, l4),
-    });
+    if (n.pending.length >= this.#limits.maxPendingPerNeighbor) {
+      this.#pendingBytes -= n.pending.shift()!.packet.length;
+      this.counters.unreachable++;
+    }
+    const packet = this.#ipPacket(src, dst, proto, l4);
+    if (this.#pendingBytes + packet.length > this.#limits.maxPendingBytes) {
+      this.counters.unreachable++;
+    } else {
+      this.#pendingBytes += packet.length;
+      n.pending.push({ type: dst.length === 4 ? ETH_IPV4 : ETH_IPV6, packet });
+    }
     if (n.nextQuery <= now) this.#query(now, n, key);
     return true;
   }
@@ -814,8 +824,7 @@ export class NetStack {
     let n = this.#neighbors.get(key);
     if (!n) {
       if (this.#neighbors.size >= this.#limits.maxNeighbors) {
-        const oldest = this.#neighbors.keys().next().value as string;
-        this.#neighbors.delete(oldest);
+        this.#dropNeighbor(this.#neighbors.keys().next().value as string);
       }
       n = { mac, expires: 0, pending: [], nextQuery: 0, queries: 0 };
       this.#neighbors.set(key, n);
@@ -824,10 +833,24 @@ export class NetStack {
     n.expires = now + this.#limits.neighborTtl;
     n.queries = 0;
     for (const p of n.pending.splice(0)) {
+      this.#pendingBytes -= p.packet.length;
       const f = newFrame(mac, this.mac, p.type, p.packet.length);
       f.set(p.packet, ETH_HLEN);
       this.#out(f);
     }
+  }
+
+  /** Forgets a neighbor entry and its queued packets. */
+  #dropNeighbor(key: string): void {
+    const n = this.#neighbors.get(key);
+    if (!n) return;
+    for (const p of n.pending) this.#pendingBytes -= p.packet.length;
+    this.#neighbors.delete(key);
+  }
+
+  /** Bytes queued for neighbor resolution (bounded by `maxPendingBytes`). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   #out(f: Uint8Array): void {

@@ -86,6 +86,7 @@ Deno.test("fuzz: NetStack.input survives mutated frames with state bounded", () 
   before = 0;
   assert.ok(link.b.connectionCount <= 64);
   assert.ok(link.b.neighborCount <= 32);
+  assert.ok(link.b.pendingBytes <= 1 << 20);
   assert.ok(link.b.reassemblyPending <= 16);
   assert.ok(l.queue.length <= 8);
   for (const c of link.b.connections()) assert.ok(c.bufferedBytes <= 2 * 256 * 1024);

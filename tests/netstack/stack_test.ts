@@ -79,3 +79,19 @@ Deno.test("stack: multicast groups announce ARP (broadcast, ip) and solicited-no
   assert.ok(g.some((x) => x.mac === 0xffff_ffff_ffff && x.adi === 0x0a000001));
   assert.ok(g.some((x) => x.mac === 0x3333_ff00_0001 && x.adi === 0));
 });
+
+Deno.test("stack: packets waiting for unresolved neighbors are bounded in bytes and dropped after 3 queries", () => {
+  const link = new SimLink({ limits: { maxPendingBytes: 10_000, maxPendingPerNeighbor: 4 } });
+  const s = link.a.bindUdp(9);
+  for (let i = 0; i < 100; i++) {
+    for (let j = 0; j < 6; j++) {
+      s.send(link.now, parseIp(`10.0.0.${100 + i}`)!, 9, new Uint8Array(500));
+    }
+  }
+  assert.ok(link.a.pendingBytes <= 10_000, `pending ${link.a.pendingBytes}`);
+  assert.ok(link.a.pendingBytes > 0);
+  assert.ok(link.a.counters.unreachable > 0);
+  link.run(() => false, 5_000);
+  assert.equal(link.a.pendingBytes, 0);
+  assert.equal(link.a.neighborCount, 0);
+});
