@@ -25,3 +25,12 @@ export type { CompileResult } from "./src/vl2/rules_compiler/mod.ts";
 export { Controller } from "./src/controller/controller.ts";
 export { Service } from "./src/service/service.ts";
 export { Sim } from "./src/sim/sim.ts";
+export { EmbeddedNode, startEmbeddedNode } from "./src/service/embedded_node.ts";
+export type { EmbeddedNodeOptions } from "./src/service/embedded_node.ts";
+export {
+  OverlayConn,
+  OverlayListener,
+  OverlayUdp,
+  UserspaceNet,
+} from "./src/service/userspace_net.ts";
+export { NetStack } from "./src/netstack/stack.ts";

@@ -21,6 +21,7 @@ tools=(
   miniupnpd:miniupnpd
   nft:nftables
   ping:iputils-ping
+  setpriv:util-linux
   tcpdump:tcpdump
   wasm-ld:lld
 )

@@ -16,6 +16,13 @@ import { createNode } from "../service/node_factory.ts";
 import { Service, ServiceError } from "../service/service.ts";
 import { onShutdownSignal } from "../service/signals.ts";
 import { PortInUseError } from "../service/udp_transport.ts";
+import {
+  DEFAULT_PROXY_ADDR,
+  kernelTapLikely,
+  UserspaceMode,
+  type UserspaceSettings,
+  userspaceSettings,
+} from "../service/userspace_mode.ts";
 
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
@@ -34,6 +41,10 @@ export interface RunOptions {
   logLevel?: string;
   logFile?: string;
   planetFallback?: boolean;
+  userspace?: boolean;
+  proxy?: string;
+  forward?: string[];
+  expose?: string[];
 }
 
 /** The log file in use (errors that end the process are written there too). */
@@ -167,6 +178,20 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
     globalThis.addEventListener("unhandledrejection", (ev) => report("unhandled", ev.reason));
   }
   const log = new Logger(level, logFile?.sink());
+  let us: UserspaceSettings;
+  try {
+    us = userspaceSettings(home, o);
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  const userspace = us.enabled ? new UserspaceMode() : undefined;
+  if (!userspace && !kernelTapLikely()) {
+    log.warn(
+      "no root/CAP_NET_ADMIN or no /dev/net/tun: networks will get no interface (PORT_ERROR). " +
+        "Run `zt run --userspace` for zt's own network stack (no TAP, no root) with a SOCKS5 / " +
+        `HTTP CONNECT proxy on ${DEFAULT_PROXY_ADDR}`,
+    );
+  }
   let service: Service;
   try {
     service = await Service.start({
@@ -175,7 +200,15 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
       log,
       createNode,
       planetFallback: o.planetFallback === true,
+      ...(userspace
+        ? {
+          createTap: () => userspace.net.createTap(),
+          onTransportOpened: (kind: string) => userspace.net.transportOpened(kind),
+          deviceName: (nwid: bigint) => `userspace-${nwid.toString(16).padStart(16, "0")}`,
+        }
+        : {}),
     });
+    userspace?.start(us, log);
   } catch (e) {
     if (e instanceof PortInUseError || e instanceof HomeError || e instanceof ServiceError) {
       fail(e.message);
@@ -185,6 +218,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
   const dispose = onShutdownSignal((sig) => {
     log.info(`zt: ${sig} received, shutting down`);
     setTimeout(() => Deno.exit(0), SHUTDOWN_DEADLINE_MS);
+    void userspace?.close();
     void service.stop();
   });
   await service.stopped;
@@ -194,6 +228,11 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
 }
 
 const MIB = 1024 * 1024;
+
+/** Commander collector for repeatable options. */
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
 
 /** Registers `zt run` on the program. */
 export function registerRun(program: Command): void {
@@ -215,6 +254,21 @@ export function registerRun(program: Command): void {
       "--log-file <path>",
       `log to this file instead of stderr (or set ${LOG_FILE_ENV}); rotated at ` +
         `${DEFAULT_LOG_MAX_BYTES / MIB} MiB, keeping ${DEFAULT_LOG_KEEP} old files (.1 newest)`,
+    )
+    .option("--userspace", "zt's own network stack per network: no TAP, no root, no /dev/net/tun")
+    .option(
+      "--proxy <addr>",
+      `userspace: SOCKS5 + HTTP CONNECT proxy address (default ${DEFAULT_PROXY_ADDR}; off = none)`,
+    )
+    .option(
+      "--forward <spec>",
+      "userspace: tcp:LOCALPORT=OVERLAYIP:PORT, listen on 127.0.0.1:LOCALPORT into the overlay",
+      collect,
+    )
+    .option(
+      "--expose <spec>",
+      "userspace: tcp:OVERLAYPORT=127.0.0.1:PORT, make a local service reachable from the overlay",
+      collect,
     )
     .option(
       "--planet-fallback",

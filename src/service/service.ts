@@ -10,6 +10,7 @@ import { type ApiListenHost, apiListenPlan } from "./api_listen.ts";
 import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
+import type { Tap } from "./tap.ts";
 import { ControllerService, installUpperLayer } from "./controller_service.ts";
 import { DnsApplier } from "./dns_apply.ts";
 import { MemberNameServer } from "./dns_names.ts";
@@ -110,6 +111,15 @@ export interface ServiceOptions {
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
   dataPlane?: boolean;
+  /**
+   * Makes each network's port instead of the kernel TAP (userspace mode passes
+   * `UserspaceNet.createTap`); default: the OS TAP.
+   */
+  createTap?: () => Tap;
+  /** Told which UDP transport opened ("ffi", "dgram"), before any network port is made. */
+  onTransportOpened?: (kind: string) => void;
+  /** Names each network's port (default: the OS interface name). */
+  deviceName?: (nwid: bigint) => string;
   /**
    * A `<home>/planet` that cannot be used: false (default) stops the start with a
    * {@link ServiceError}; true warns and uses the built-in planet (ZeroTier's public roots).
@@ -436,6 +446,7 @@ export class Service {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;
       }
     }
+    opts.onTransportOpened?.((transport as { kind?: string }).kind ?? "unknown");
 
     mux.attach(PORT_INDEX.primary, transport);
     // The secondary port (and, with port mapping, the tertiary one), as the reference binds them.
@@ -589,6 +600,8 @@ export class Service {
             now,
             random,
             flush: () => t.flush?.(),
+            ...(opts.createTap ? { createTap: opts.createTap } : {}),
+            ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
           });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
           const joined = networks;

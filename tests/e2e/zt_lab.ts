@@ -174,6 +174,9 @@ export class ZtNode {
   readonly #lab: Lab;
   readonly #runner: Runner;
   readonly #env: Record<string, string>;
+  /** Prefix wrapped around the command and extra `zt run` arguments (optional). */
+  readonly #wrap: string[];
+  readonly #extraArgs: string[];
 
   /** @internal use {@link startNode}. */
   constructor(
@@ -186,6 +189,8 @@ export class ZtNode {
       token: string;
       runner: Runner;
       env?: Record<string, string>;
+      wrap?: string[];
+      args?: string[];
     },
   ) {
     this.#lab = lab;
@@ -196,6 +201,8 @@ export class ZtNode {
     this.id = p.id;
     this.token = p.token;
     this.#runner = p.runner;
+    this.#wrap = p.wrap ?? [];
+    this.#extraArgs = p.args ?? [];
     this.proc = this.#spawn(p.runner);
   }
 
@@ -203,6 +210,11 @@ export class ZtNode {
     const cmd = runner === "lab"
       ? [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, SELF, "serve", this.home, String(ZT_PORT)]
       : [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, CLI, "run", this.home, `-p${ZT_PORT}`];
+    if (runner !== "lab" && this.#wrap.length > 0) {
+      // a custom launcher (e.g. fewer privileges): it gets the deno command to run itself
+      cmd.splice(0, cmd.length, ...this.#wrap, CLI, "run", this.home, `-p${ZT_PORT}`);
+    }
+    cmd.push(...this.#extraArgs);
     Deno.writeTextFileSync(this.logFile, `--- ${new Date().toISOString()} ${cmd.join(" ")}\n`, {
       append: true,
     });
@@ -343,6 +355,10 @@ export function startNode(
     runner?: Runner;
     settings?: Record<string, unknown>;
     env?: Record<string, string>;
+    /** Launcher replacing `deno run -A` (it is followed by cli.ts run <home> -p9993). */
+    wrap?: string[];
+    /** Extra `zt run` arguments. */
+    args?: string[];
   },
 ): ZtNode {
   const home = lab.path(p.name);
