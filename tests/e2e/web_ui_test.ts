@@ -334,6 +334,12 @@ webUiLabTest(
       await page.getByRole("button", { name: `Delete network ${tmp}` }).click();
       const confirmTmp = page.getByRole("alertdialog", { name: `Confirm deleting ${tmp}` });
       await confirmTmp.waitFor();
+      // it takes the focus once rendered (an effect after paint): wait for that, then Escape
+      await page.waitForFunction(
+        `document.activeElement?.closest('[role="alertdialog"]') != null`,
+        undefined,
+        { timeout: 10_000 },
+      );
       await page.keyboard.press("Escape");
       await confirmTmp.waitFor({ state: "detached" });
       await page.getByRole("button", { name: `Delete network ${tmp}` }).click();
