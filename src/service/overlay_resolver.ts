@@ -1,4 +1,5 @@
 // Userspace name resolution: names under a joined network's DNS domain are asked (A, then AAAA) of that network's DNS servers over the overlay, with a timeout and a bounded TTL cache; other names are refused, never passed to the host's resolver.
+import { ipKey, parseIp } from "../netstack/ip_addr.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
 import { wantedDns } from "./dns_apply.ts";
 import {
@@ -251,10 +252,16 @@ export class OverlayResolver {
     type: "A" | "AAAA",
     ms: number,
   ): Promise<AddressAnswer | undefined> {
+    const sip = parseIp(server);
+    const serverKey = sip ? ipKey(sip) : server;
     const rb = this.#random(2);
     const id = (rb[0] << 8) | rb[1];
     this.counters.queries++;
-    if (!sock.send(encodeAddressQuery(id, name, type), server, DNS_PORT)) return undefined;
+    try {
+      if (!sock.send(encodeAddressQuery(id, name, type), server, DNS_PORT)) return undefined;
+    } catch {
+      return undefined; // not an IP, or the port went away: counts as no answer
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
     try {
@@ -262,7 +269,8 @@ export class OverlayResolver {
         const got = await Promise.race([sock.receive().catch(() => undefined), expired]);
         if (!got) return undefined;
         const [data, from] = got;
-        if (from.port !== DNS_PORT) continue;
+        const fromIp = parseIp(from.hostname);
+        if (from.port !== DNS_PORT || !fromIp || ipKey(fromIp) !== serverKey) continue;
         const a = decodeAddressAnswer(data, id, name, type);
         if (a) return a;
       }

@@ -1,7 +1,11 @@
 // overlay_resolver: names under a network's DNS domain asked over an in-memory userspace pair of a fake DNS answerer (A, AAAA, NXDOMAIN, timeout, cache bounds), refusal of other names, connect(name) and the SOCKS5 / HTTP CONNECT proxy with names.
 import assert from "node:assert/strict";
 import type { Zone } from "../../src/controller/dns_zone.ts";
-import { answerQuery } from "../../src/service/dns_message.ts";
+import {
+  answerQuery,
+  decodeAddressAnswer,
+  encodeAddressQuery,
+} from "../../src/service/dns_message.ts";
 import { Logger, type LogLevel } from "../../src/service/logger.ts";
 import {
   networkDomains,
@@ -219,4 +223,57 @@ Deno.test("overlay resolver: networkDomains follows allowDNS and needs a domain 
   assert.equal(r.domainFor("a.zt.test")?.servers[0], "198.19.0.2", "longest domain wins");
   assert.equal(r.domainFor("a.b.test")?.servers[0], "198.19.0.1");
   assert.equal(r.domainFor("zt.test.evil"), undefined);
+});
+
+Deno.test("overlay resolver: garbage, wrong ids and other questions are ignored; only garbage times out", async () => {
+  const p = await userspacePair();
+  const sock = p.b.udp(53);
+  let honest = true;
+  void (async () => {
+    for (;;) {
+      let d: Uint8Array, from: Deno.NetAddr;
+      try {
+        [d, from] = await sock.receive();
+      } catch {
+        return;
+      }
+      const good = answerQuery(d, [ZONE]).bytes!;
+      const wrongId = good.slice();
+      wrongId[0] ^= 0xff;
+      const other = answerQuery(encodeAddressQuery(d[0] << 8 | d[1], "six.zt.test", "A"), [ZONE])
+        .bytes!;
+      const replies = [
+        new Uint8Array([1, 2, 3]),
+        crypto.getRandomValues(new Uint8Array(100)),
+        good.slice(0, 20),
+        wrongId,
+        other,
+        d, // the query itself (not a response)
+      ];
+      if (honest) replies.push(good);
+      for (const r of replies) sock.send(r, from.hostname, from.port);
+    }
+  })();
+  try {
+    p.a.enableNames(() => DOMAINS, { timeoutMs: 800, tryMs: 300 });
+    assert.equal(await p.a.resolve("web.zt.test"), "198.19.0.2");
+    honest = false;
+    await rejects(p.a.resolve("six.zt.test"), "timeout", /no answer/);
+  } finally {
+    sock.close();
+    await p.close();
+  }
+});
+
+Deno.test("dns message: decodeAddressAnswer never throws on mutated answers", () => {
+  const good = answerQuery(encodeAddressQuery(7, "web.zt.test", "A"), [ZONE]).bytes!;
+  assert.deepEqual(decodeAddressAnswer(good, 7, "web.zt.test", "A")?.addresses, ["198.19.0.2"]);
+  let seed = 1;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 3000; i++) {
+    const m = good.slice(0, 1 + Math.floor(rnd() * good.length));
+    for (let k = 0; k < 3; k++) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+    const a = decodeAddressAnswer(m, 7, "web.zt.test", "A");
+    if (a) assert.ok(Array.isArray(a.addresses) && Number.isFinite(a.ttl));
+  }
 });
