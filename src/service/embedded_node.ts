@@ -45,14 +45,21 @@ export class EmbeddedNode {
 
   /**
    * Joins network `nwid` (16 hex digits) and waits (up to `timeoutMs`) until it has a managed
-   * address; returns the addresses ("ip/bits").
+   * address; returns the addresses ("ip/bits"). `o.allowDNS` sets the network's `allowDNS`
+   * (names under its DNS domain then resolve in {@link resolve} and {@link connect}).
    * @throws Error on a bad id or when no address arrives in time (not authorized, no controller).
    */
-  async join(nwid: string, timeoutMs = 30_000): Promise<string[]> {
+  async join(
+    nwid: string,
+    timeoutMs = 30_000,
+    o: { allowDNS?: boolean } = {},
+  ): Promise<string[]> {
     if (!/^[0-9a-fA-F]{16}$/.test(nwid)) throw new Error(`zt: bad network id "${nwid}"`);
     const nets = this.service.networks;
     if (!nets) throw new Error("zt: this node has no VL2 layer");
-    nets.join(Date.now(), BigInt("0x" + nwid));
+    const id = BigInt("0x" + nwid);
+    nets.join(Date.now(), id);
+    if (o.allowDNS !== undefined) nets.setLocalConf(id, { allowDNS: o.allowDNS });
     await this.net.waitForAddress(4, timeoutMs).catch((e) => {
       // IPv6-only networks are fine too
       if (!this.net.addresses().length) throw e;
