@@ -208,7 +208,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
         }
         : {}),
     });
-    userspace?.start(us, log);
+    userspace?.start(us, log, () => service.networks?.infos() ?? []);
   } catch (e) {
     if (e instanceof PortInUseError || e instanceof HomeError || e instanceof ServiceError) {
       fail(e.message);

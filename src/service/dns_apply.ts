@@ -44,8 +44,11 @@ export interface DnsApplierOptions {
   guard?: (path: string) => string | undefined;
 }
 
-/** A network's wanted DNS (undefined = nothing to apply). */
-function wanted(info: NetworkInfo): DnsEntry | undefined {
+/**
+ * A network's wanted DNS: its config's servers and domain when it has a config, servers and
+ * `allowDNS` set (undefined = nothing to apply). The userspace resolver uses the same rule.
+ */
+export function wantedDns(info: NetworkInfo): DnsEntry | undefined {
   if (!info.config || !info.localConf.allowDNS) return undefined;
   const servers = info.dns.servers.map((s) => s.toIpString());
   if (servers.length === 0) return undefined;
@@ -171,7 +174,7 @@ export class DnsApplier {
     const want = new Map<string, { entry: DnsEntry; ifname: string }>();
     if (!removeAll) {
       for (const info of this.#o.networks()) {
-        const e = wanted(info);
+        const e = wantedDns(info);
         if (e) want.set(hex16(info.nwid), { entry: e, ifname: info.portDeviceName });
       }
     }

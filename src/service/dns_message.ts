@@ -1,4 +1,4 @@
-// DNS messages for the member-name server: decodes a query and encodes the answer from a zone (wire format via npm dns-packet).
+// DNS messages (wire format via npm dns-packet): the member-name server's answers from a zone, and the userspace resolver's queries and the answers it reads.
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import { lookupZone, type Zone, type ZoneResult } from "../controller/dns_zone.ts";
@@ -185,4 +185,83 @@ export function answerQuery(query: Uint8Array, zones: Zone[], maxSize?: number):
   } catch {
     return headerOnly(id, 0, rd, RCODE.SERVFAIL);
   }
+}
+
+/** An A or AAAA answer as the userspace resolver reads it. */
+export interface AddressAnswer {
+  /** Response code of the answer. */
+  rcode: number;
+  /** Addresses of the asked name and type (text), in answer order. */
+  addresses: string[];
+  /** Smallest TTL among those records, or the SOA minimum of a negative answer (s; 0 = none). */
+  ttl: number;
+  /** TC was set (the answer was cut). */
+  truncated: boolean;
+}
+
+/** Encodes a recursive query for `name` (`type` A or AAAA) with message id `id`. */
+export function encodeAddressQuery(id: number, name: string, type: "A" | "AAAA"): Uint8Array {
+  return encode({
+    type: "query",
+    id: id & 0xffff,
+    flags: RD,
+    questions: [{ name, type, class: "IN" }],
+  });
+}
+
+/**
+ * Reads the answer to {@link encodeAddressQuery}`(id, name, type)`; undefined when `bytes` is
+ * not that answer (not a response, other id, other question, undecodable). Never throws. CNAME
+ * chains are not followed: only records of `type` owned by `name` count.
+ */
+export function decodeAddressAnswer(
+  bytes: Uint8Array,
+  id: number,
+  name: string,
+  type: "A" | "AAAA",
+): AddressAnswer | undefined {
+  if (bytes.length < 12) return undefined;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const flags = dv.getUint16(2);
+  if (dv.getUint16(0) !== (id & 0xffff) || !(flags & QR)) return undefined;
+  let m: {
+    questions?: { name?: unknown; type?: unknown }[];
+    answers?: { name?: unknown; type?: unknown; ttl?: unknown; data?: unknown }[];
+    authorities?: { type?: unknown; data?: unknown }[];
+  };
+  try {
+    m = dnsPacket.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch {
+    return undefined;
+  }
+  const want = name.replace(/\.$/, "").toLowerCase();
+  const q = m.questions?.[0];
+  if (
+    m.questions?.length !== 1 || typeof q?.name !== "string" ||
+    q.name.replace(/\.$/, "").toLowerCase() !== want || q.type !== type
+  ) {
+    return undefined;
+  }
+  const addresses: string[] = [];
+  let ttl = Infinity;
+  for (const r of m.answers ?? []) {
+    if (
+      r.type !== type || typeof r.name !== "string" || typeof r.data !== "string" ||
+      r.name.replace(/\.$/, "").toLowerCase() !== want
+    ) continue;
+    addresses.push(r.data);
+    if (typeof r.ttl === "number") ttl = Math.min(ttl, r.ttl);
+  }
+  if (addresses.length === 0) {
+    const soa = m.authorities?.find((r) => r.type === "SOA")?.data as
+      | { minimum?: unknown }
+      | undefined;
+    ttl = typeof soa?.minimum === "number" ? soa.minimum : 0;
+  }
+  return {
+    rcode: flags & 0x000f,
+    addresses,
+    ttl: Number.isFinite(ttl) ? ttl : 0,
+    truncated: (flags & TC) !== 0,
+  };
 }

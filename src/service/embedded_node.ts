@@ -1,6 +1,7 @@
 // The embeddable zt (libzt-like): a node in a home with zt's own network stack, joined networks, and Deno.Conn-shaped TCP plus UDP into the overlay; no TAP, no root, no FFI needed.
 import { Logger, type LogLevel } from "./logger.ts";
 import { createNode } from "./node_factory.ts";
+import { networkDomains } from "./overlay_resolver.ts";
 import { Service } from "./service.ts";
 import {
   type OverlayConn,
@@ -44,14 +45,21 @@ export class EmbeddedNode {
 
   /**
    * Joins network `nwid` (16 hex digits) and waits (up to `timeoutMs`) until it has a managed
-   * address; returns the addresses ("ip/bits").
+   * address; returns the addresses ("ip/bits"). `o.allowDNS` sets the network's `allowDNS`
+   * (names under its DNS domain then resolve in {@link resolve} and {@link connect}).
    * @throws Error on a bad id or when no address arrives in time (not authorized, no controller).
    */
-  async join(nwid: string, timeoutMs = 30_000): Promise<string[]> {
+  async join(
+    nwid: string,
+    timeoutMs = 30_000,
+    o: { allowDNS?: boolean } = {},
+  ): Promise<string[]> {
     if (!/^[0-9a-fA-F]{16}$/.test(nwid)) throw new Error(`zt: bad network id "${nwid}"`);
     const nets = this.service.networks;
     if (!nets) throw new Error("zt: this node has no VL2 layer");
-    nets.join(Date.now(), BigInt("0x" + nwid));
+    const id = BigInt("0x" + nwid);
+    nets.join(Date.now(), id);
+    if (o.allowDNS !== undefined) nets.setLocalConf(id, { allowDNS: o.allowDNS });
     await this.net.waitForAddress(4, timeoutMs).catch((e) => {
       // IPv6-only networks are fine too
       if (!this.net.addresses().length) throw e;
@@ -64,7 +72,16 @@ export class EmbeddedNode {
     return this.service.networks?.leave(Date.now(), BigInt("0x" + nwid)) ?? false;
   }
 
-  /** Opens a TCP connection to `host` (an overlay IP) port `port`. */
+  /**
+   * The overlay IP of `host`: an IP as is, or a name under the DNS domain of a joined network
+   * whose `allowDNS` is set, asked of that network's DNS servers over the overlay (other names
+   * are refused, never looked up on the host).
+   */
+  resolve(host: string): Promise<string> {
+    return this.net.resolve(host);
+  }
+
+  /** Opens a TCP connection to `host` (an overlay IP, or a name as {@link resolve}) port `port`. */
   connect(host: string, port: number, timeoutMs?: number): Promise<OverlayConn> {
     return this.net.connect(host, port, timeoutMs);
   }
@@ -106,5 +123,6 @@ export async function startEmbeddedNode(o: EmbeddedNodeOptions): Promise<Embedde
     onTransportOpened: (kind) => net.transportOpened(kind),
     deviceName: (nwid) => `userspace-${nwid.toString(16).padStart(16, "0")}`,
   });
+  net.enableNames(() => networkDomains(service.networks?.infos() ?? []));
   return new EmbeddedNode(service, net);
 }

@@ -113,7 +113,8 @@ export interface ServiceOptions {
   dataPlane?: boolean;
   /**
    * Makes each network's port instead of the kernel TAP (userspace mode passes
-   * `UserspaceNet.createTap`); default: the OS TAP.
+   * `UserspaceNet.createTap`); default: the OS TAP. With it, network DNS is not applied to
+   * the OS.
    */
   createTap?: () => Tap;
   /** Told which UDP transport opened ("ffi", "dgram"), before any network port is made. */
@@ -304,7 +305,7 @@ export class Service {
   dataPlane: DataPlane | undefined;
   /** DNS for member names of the controller's own networks (with the controller and TAPs). */
   memberNames: MemberNameServer | undefined;
-  /** Applies joined networks' DNS to the OS where `allowDNS` is set (with TAPs). */
+  /** Applies joined networks' DNS to the OS where `allowDNS` is set (kernel TAPs only). */
   dnsApplier: DnsApplier | undefined;
   /** The web UI's event stream (GET /events). */
   uiEvents: EventHub | undefined;
@@ -605,12 +606,14 @@ export class Service {
           });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
           const joined = networks;
-          const dns = dnsApplier = await DnsApplier.start({
+          // userspace ports (opts.createTap): the OS cannot reach the overlay's DNS servers,
+          // so nothing is applied to it; names resolve inside zt (overlay_resolver.ts)
+          const dns = dnsApplier = opts.createTap ? undefined : await DnsApplier.start({
             home,
             log,
             networks: () => joined.infos(),
           });
-          networkFiles.listeners.push(() => dns.reconcile());
+          networkFiles.listeners.push(() => dns?.reconcile());
           if (ctlService) {
             const names = memberNames = new MemberNameServer({
               controller: ctlService.controller,

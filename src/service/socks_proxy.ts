@@ -165,8 +165,18 @@ export function startProxy(o: ProxyOptions): ProxyHandle {
   const dial = async (host: string, port: number): Promise<RelayConn> => {
     let target = host;
     if (!parseIp(host)) {
-      const r = await o.resolve?.(host);
-      if (!r) throw new DialError(4, `cannot resolve ${host}`);
+      // names: only through the overlay's DNS (o.resolve); never the host's resolver
+      let r: string | undefined;
+      let why = "names are off";
+      try {
+        r = await o.resolve?.(host);
+      } catch (e) {
+        why = e instanceof Error ? e.message : String(e);
+      }
+      if (!r) {
+        o.log.info(`proxy: refused ${host}:${port}: cannot resolve: ${why}`);
+        throw new DialError(4, `cannot resolve ${host}: ${why}`);
+      }
       target = r;
     }
     try {

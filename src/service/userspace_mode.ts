@@ -1,4 +1,5 @@
 // `zt run --userspace`: settings (flags over local.conf), the userspace network stacks, and the local proxy, --forward and --expose around them.
+import type { NetworkInfo } from "../vl2/network.ts";
 import { loadLocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -8,6 +9,7 @@ import {
   startExpose,
   startForward,
 } from "./proxy_relay.ts";
+import { networkDomains } from "./overlay_resolver.ts";
 import { type ProxyHandle, startProxy } from "./socks_proxy.ts";
 import { UserspaceNet } from "./userspace_net.ts";
 
@@ -115,12 +117,18 @@ export class UserspaceMode {
     this.net = net;
   }
 
-  /** Starts the proxy and the mappings. @throws when a port cannot be bound. */
-  start(s: UserspaceSettings, log: Logger): void {
+  /**
+   * Starts the proxy and the mappings; with `networks` (the joined networks), names under a
+   * network's DNS domain resolve through that network's DNS servers.
+   * @throws when a port cannot be bound.
+   */
+  start(s: UserspaceSettings, log: Logger, networks?: () => NetworkInfo[]): void {
+    if (networks) this.net.enableNames(() => networkDomains(networks()));
     if (s.proxy) {
       this.proxy = startProxy({
         ...s.proxy,
         dial: (h, p) => this.net.connect(h, p),
+        resolve: (name) => this.net.resolve(name),
         udp: (towards) => this.net.udp(0, towards),
         ...(s.auth ? { auth: s.auth } : {}),
         log,

@@ -16,6 +16,8 @@ import {
   type SystemRoute,
 } from "./managed_diff.ts";
 import type { ApplyReport } from "./managed_routes.ts";
+import { OverlayResolver, type OverlayResolverOptions } from "./overlay_resolver.ts";
+import type { DnsEntry } from "./resolv_conf.ts";
 import type {
   FrameCallback,
   MulticastSubscription,
@@ -74,6 +76,8 @@ export class UserspaceNet {
   >();
   /** Called when a port gets its addresses (for waiting until the network is usable). */
   readonly #waiters = new Set<() => void>();
+  /** Names under the networks' DNS domains (after {@link enableNames}). */
+  #names: OverlayResolver | undefined;
 
   constructor(opts: UserspaceNetOptions = {}) {
     this.#opts = { ...opts };
@@ -164,11 +168,46 @@ export class UserspaceNet {
   }
 
   /**
-   * Opens a TCP connection into the overlay.
-   * @throws Error if `host` is not an IP, no network reaches it, or the connection fails.
+   * Turns on names: {@link resolve} (and {@link connect} with a name) asks the DNS servers of
+   * the network whose domain holds the name, over the overlay. `domains` gives the joined
+   * networks' DNS (see `networkDomains`).
+   */
+  enableNames(
+    domains: () => DnsEntry[],
+    o: Omit<OverlayResolverOptions, "domains" | "udp"> = {},
+  ): OverlayResolver {
+    this.#names = new OverlayResolver({
+      now: this.#now,
+      random: this.#random,
+      ...o,
+      domains,
+      udp: (towards) => this.udp(0, towards),
+    });
+    return this.#names;
+  }
+
+  /**
+   * The overlay IP of `host`: itself if an IP, else its address from the DNS of the network
+   * whose domain holds it. Names outside every such domain are refused (the host's resolver is
+   * never asked: its answer would bypass the overlay).
+   * @throws Error (a `ResolveError` for names) saying why.
+   */
+  async resolve(host: string): Promise<string> {
+    if (parseIp(host)) return host;
+    if (!this.#names) {
+      throw new Error(`zt: ${host} is not an IP address, and names are off (no network DNS)`);
+    }
+    return await this.#names.resolve(host);
+  }
+
+  /**
+   * Opens a TCP connection into the overlay to an IP or to a name under a joined network's DNS
+   * domain (see {@link resolve}).
+   * @throws Error if the name does not resolve, no network reaches `host`, or the connection
+   * fails.
    */
   async connect(host: string, port: number, timeoutMs = 30_000): Promise<OverlayConn> {
-    const ip = parseIp(host);
+    const ip = parseIp(await this.resolve(host));
     if (!ip) throw new Error(`zt: not an IP address: ${host}`);
     const t = this.tapFor(ip);
     if (!t?.stack) throw new Error(`zt: no network reaches ${host}`);

@@ -19,33 +19,13 @@ import {
   prepareHome,
   ROOT_IP,
   startNode,
-  ZT_V8_FLAGS,
   type ZtNode,
 } from "./zt_lab.ts";
+import { USERSPACE_LAUNCHER } from "./userspace_lab.ts";
 
 const LIB_MEMBER = new URL("./userspace_lib_member.ts", import.meta.url).pathname;
 
 const SKIP = announceSkip("userspace_test.ts");
-
-/** Runs `deno` without CAP_NET_ADMIN, with /dev/net/tun replaced by /dev/null, without FFI. */
-const USERSPACE_LAUNCHER = [
-  "unshare",
-  "--mount",
-  "--propagation",
-  "private",
-  "sh",
-  "-c",
-  'mount --bind /dev/null /dev/net/tun && exec setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$@"',
-  "sh",
-  Deno.execPath(),
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  ZT_V8_FLAGS,
-];
 
 const BIG = 64 << 20;
 
