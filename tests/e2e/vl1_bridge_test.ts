@@ -26,13 +26,26 @@ async function assertRootSeen(leaf: ZtNode, root: ZtNode): Promise<void> {
   assert.ok(directPath(p, pathAddress(ROOT_IP)), `${leaf.name}: live path to the root`);
 }
 
-/** ECHOes both ways until each side has an RTT for the other (bounded). */
+/**
+ * ECHOes both ways until each side has an RTT for the other (bounded). An ECHO sent while the
+ * sender still looks the other up (WHOIS through the root, whose per-/24 identity gate may hold
+ * a leaf's first HELLO when both start at once) can be lost, and nothing resends an ECHO, so a
+ * side without an answer sends another one every second.
+ */
 async function exchangeEcho(a: ZtNode, b: ZtNode, timeoutMs: number): Promise<void> {
   await a.ping(b.address);
   await b.ping(a.address);
+  let last = Date.now();
   await waitFor(`OK(ECHO) between ${a.name} and ${b.name}`, timeoutMs, async () => {
     const [pa, pb] = [await a.pings(), await b.pings()];
-    return (pa[b.address]?.length ?? 0) > 0 && (pb[a.address]?.length ?? 0) > 0;
+    const aDone = (pa[b.address]?.length ?? 0) > 0, bDone = (pb[a.address]?.length ?? 0) > 0;
+    if (aDone && bDone) return true;
+    if (Date.now() - last >= 1000) {
+      last = Date.now();
+      if (!aDone) await a.ping(b.address);
+      if (!bDone) await b.ping(a.address);
+    }
+    return false;
   });
 }
 
