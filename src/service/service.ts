@@ -85,6 +85,8 @@ export interface ServiceOptions {
   metricsExtras?: () => Pick<MetricsInput, "networks" | "controller">;
   /** Run the embedded network controller (default true: every 1.14 node has one, spec §10). */
   controller?: boolean;
+  /** Controller database overriding `settings.controllerDbPath` (`zt controller serve --db`). */
+  controllerDb?: string;
   /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
@@ -402,7 +404,8 @@ export class Service {
       upper = installUpperLayer(node);
       if (opts.controller !== false) {
         try {
-          ctlService = ControllerService.open({
+          ctlService = await ControllerService.open({
+            db: opts.controllerDb,
             home,
             conf,
             identity: hs.identity,
@@ -667,7 +670,7 @@ export class Service {
     }
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
-    this.controller?.stop();
+    await this.controller?.stop();
     await this.dataPlane?.close();
     await this.#transport.close();
     this.#log.info(`zt: node ${this.node.identity.address} stopped`);
