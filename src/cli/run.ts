@@ -33,6 +33,8 @@ export interface RunOptions {
   logLevel?: string;
   logFile?: string;
   planetFallback?: boolean;
+  /** `zt controller serve --db`: controller database (path or PostgreSQL), over local.conf. */
+  db?: string;
 }
 
 /** The log file in use (errors that end the process are written there too). */
@@ -168,6 +170,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
       log,
       createNode,
       planetFallback: o.planetFallback === true,
+      controllerDb: o.db,
     });
   } catch (e) {
     if (e instanceof PortInUseError || e instanceof HomeError || e instanceof ServiceError) {

@@ -171,3 +171,15 @@ export function describeConnInfo(c: PgConnInfo): string {
   const where = c.path ? `socket ${c.path}` : `${c.host}:${c.port}`;
   return `${where} database ${c.database ?? c.username ?? "(default)"}`;
 }
+
+/**
+ * A copy of a local.conf object whose `settings.controllerDbPath` has its password redacted
+ * (for `/status`, `/config` and logs); other values are shared, not copied.
+ */
+export function redactLocalConf<T extends Record<string, unknown>>(conf: T): T {
+  const s = conf.settings;
+  if (s === null || typeof s !== "object" || Array.isArray(s)) return conf;
+  const v = (s as Record<string, unknown>).controllerDbPath;
+  if (typeof v !== "string" || redactDbPath(v) === v) return conf;
+  return { ...conf, settings: { ...s, controllerDbPath: redactDbPath(v) } };
+}
