@@ -100,6 +100,12 @@ function revisionOf(o: JsonObject | undefined): number | null {
   return o && typeof o.revision === "number" ? o.revision : o ? 0 : null;
 }
 
+/** True if `doc` (read from the database) has a lower revision than the cached `cur`. */
+function isOlder(doc: JsonObject | undefined, cur: JsonObject | undefined): boolean {
+  if (!doc || !cur) return false;
+  return (revisionOf(doc) ?? 0) < (revisionOf(cur) ?? 0);
+}
+
 /** Thrown inside a savepoint to roll one record's write back. */
 class Conflict extends Error {}
 
@@ -135,8 +141,8 @@ export class PgStore extends CachedStore {
   #listening = false;
   #status = new Map<string, MemberStatusRow>();
   #remote: Array<(c: RemoteChange) => void> = [];
-  /** Writes committed, conflicts, batches (for metrics and tests). */
-  readonly counters = { committed: 0, conflicts: 0, batches: 0, remoteChanges: 0 };
+  /** Writes committed, conflicts, batches, changes from others, batch retries (deadlocks). */
+  readonly counters = { committed: 0, conflicts: 0, batches: 0, remoteChanges: 0, retries: 0 };
 
   private constructor(sql: postgres.Sql, opts: PgStoreOptions) {
     super();
@@ -294,6 +300,8 @@ export class PgStore extends CachedStore {
       for (const id of nets) {
         const before = this.networks.get(id);
         const doc = got.get(id);
+        // a write of ours started meanwhile, or the row read is older than what we hold
+        if (remote && (this.#pending.has(`n/${id}`) || isOlder(doc, before))) continue;
         if (doc && isJsonObject(doc)) {
           if (before && jsonEqual(before, { ...doc, id })) continue;
           this.loadNetwork({ ...doc, id });
@@ -314,6 +322,9 @@ export class PgStore extends CachedStore {
       for (let i = 0; i < mn.length; i++) {
         const before = this.members.get(mn[i])?.get(ma[i]);
         const doc = got.get(`${mn[i]}/${ma[i]}`);
+        if (remote && (this.#pending.has(`m/${mn[i]}/${ma[i]}`) || isOlder(doc, before))) {
+          continue;
+        }
         if (doc && isJsonObject(doc)) {
           if (before && jsonEqual(before, { ...doc, id: ma[i], nwid: mn[i] })) continue;
           this.loadMember({ ...doc, id: ma[i], nwid: mn[i] });
@@ -426,6 +437,15 @@ export class PgStore extends CachedStore {
       });
     } catch (e) {
       this.#writing = false;
+      const code = (e as { code?: unknown }).code;
+      if ((code === "40P01" || code === "40001") && !this.#closed) {
+        // deadlock with another instance's batch (e.g. both took the same IPs): the other one
+        // went through; run ours again, where the taken IPs now show up as conflicts
+        this.counters.retries++;
+        this.#queue.unshift(...batch);
+        queueMicrotask(() => this.#write());
+        return;
+      }
       if (isConnectionError(e) && !this.#closed) {
         // retried in order once the database is back (later saves of these records were
         // queued as separate entries, so nothing merges into a retried one)
@@ -455,7 +475,7 @@ export class PgStore extends CachedStore {
     });
     // reload what we lost before releasing the waiters, so a retried API change sees it
     if (lost.length > 0) {
-      await this.#reload(lost.filter((k) => (this.#pending.get(k) ?? 0) <= 1), false).catch(
+      await this.#reload(lost, false).catch(
         (e) => this.#log("warn", `controller database: reloading after conflict: ${message(e)}`),
       );
     }
