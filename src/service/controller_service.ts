@@ -71,6 +71,38 @@ export function controllerDbPath(
   return { path: v.startsWith("/") ? v : `${home}/${v}` };
 }
 
+/** A string setting of local.conf, or undefined. */
+function stringSetting(conf: LocalConf, key: string): string | undefined {
+  const s = conf.raw.settings;
+  const v = s !== null && typeof s === "object" && !Array.isArray(s)
+    ? (s as Record<string, unknown>)[key]
+    : undefined;
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/**
+ * This controller instance's name: `settings.controllerInstanceName`, else the host name.
+ * Instances sharing one identity and one database tell each other apart by it.
+ */
+export function controllerInstanceName(conf: LocalConf): string {
+  return stringSetting(conf, "controllerInstanceName") ?? Deno.hostname();
+}
+
+/**
+ * Why this node must not join networks, if so: several controller instances share one identity
+ * (so one MAC and one set of managed IPs); `settings.controllerJoiningInstance` names the one
+ * that joins (its own networks, the name server) and every other instance refuses. Unset: no
+ * restriction.
+ */
+export function joinRefusal(conf: LocalConf): string | undefined {
+  const joiner = stringSetting(conf, "controllerJoiningInstance");
+  if (joiner === undefined) return undefined;
+  const me = controllerInstanceName(conf);
+  if (joiner === me) return undefined;
+  return `controller instance ${me} does not join networks ` +
+    `(settings.controllerJoiningInstance is ${joiner})`;
+}
+
 /** Options of {@link ControllerService.open}. */
 export interface ControllerServiceOptions {
   /** Home directory. */
@@ -139,7 +171,7 @@ export class ControllerService {
     if (db.postgres !== undefined) {
       pg = await openPgController({
         dbPath: db.postgres,
-        instance: `${o.identity.address}/${Deno.hostname()}/${Deno.pid}`,
+        instance: `${controllerInstanceName(o.conf)}/${Deno.pid}`,
         log: o.log,
         waitMs: o.dbWaitMs,
       });

@@ -10,7 +10,7 @@ import { type ApiListenHost, apiListenPlan } from "./api_listen.ts";
 import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
-import { ControllerService, installUpperLayer } from "./controller_service.ts";
+import { ControllerService, installUpperLayer, joinRefusal } from "./controller_service.ts";
 import { atomicWriteFileSync, FileStore } from "./file_store.ts";
 import { initHome } from "./home.ts";
 import { localInterfaceAddresses } from "./local_addresses.ts";
@@ -439,8 +439,12 @@ export class Service {
           });
           networkFiles.listeners.push(dataPlane.onNetworkChanged);
         }
-        for (const nwid of networkFiles.rejoinAll(networks, now())) {
-          log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
+        const refusal = joinRefusal(conf);
+        if (refusal) log.info(`not rejoining networks from networks.d: ${refusal}`);
+        else {
+          for (const nwid of networkFiles.rejoinAll(networks, now())) {
+            log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
+          }
         }
       }
       for (const id of store.list("moon")) {
@@ -474,7 +478,7 @@ export class Service {
         }),
       }, [
         moonRoutes(),
-        networkApiRoutes(() => networks, now),
+        networkApiRoutes(() => networks, now, () => joinRefusal(live.conf)),
         configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
