@@ -93,23 +93,42 @@ export async function writePg(sql: postgres.Sql, r: ControllerRecords): Promise<
       await tx`insert into zt_network (network_id, revision, doc)
         values (${id}, ${Number(net.revision ?? 0)}, ${tx.json(net as postgres.JSONValue)})`;
     }
-    for (const m of r.members) {
-      const nwid = String(m.nwid).toLowerCase();
-      const addr = String(m.id).toLowerCase();
-      await tx`insert into zt_member (network_id, member_id, revision, authorized, doc)
-        values (${nwid}, ${addr}, ${Number(m.revision ?? 0)}, ${m.authorized === true},
-          ${tx.json(m as postgres.JSONValue)})`;
-      const ips = new Set<string>();
-      if (Array.isArray(m.ipAssignments)) {
-        for (const s of m.ipAssignments) {
-          const k = typeof s === "string" ? ipKey(s) : undefined;
-          if (k !== undefined) ips.add(k);
+    // members in chunks, one statement each (100,000 members take seconds, not minutes)
+    for (let i = 0; i < r.members.length; i += 2000) {
+      const chunk = r.members.slice(i, i + 2000);
+      const n: string[] = [], a: string[] = [], rev: number[] = [], auth: boolean[] = [];
+      const docs: string[] = [], ipN: string[] = [], ipA: string[] = [], ipK: string[] = [];
+      for (const m of chunk) {
+        const nwid = String(m.nwid).toLowerCase();
+        const addr = String(m.id).toLowerCase();
+        n.push(nwid);
+        a.push(addr);
+        rev.push(Number(m.revision ?? 0));
+        auth.push(m.authorized === true);
+        docs.push(JSON.stringify(m));
+        const ips = new Set<string>();
+        if (Array.isArray(m.ipAssignments)) {
+          for (const s of m.ipAssignments) {
+            const k = typeof s === "string" ? ipKey(s) : undefined;
+            if (k !== undefined) ips.add(k);
+          }
+        }
+        for (const k of ips) {
+          ipN.push(nwid);
+          ipA.push(addr);
+          ipK.push(k);
         }
       }
-      if (ips.size > 0) {
-        // a duplicate IP (possible in a file database) is kept in the record, indexed once
-        await tx`insert into zt_member_ip (network_id, ip, member_id)
-          select ${nwid}, unnest(${[...ips]}::text[]), ${addr} on conflict do nothing`;
+      await tx`insert into zt_member (network_id, member_id, revision, authorized, doc)
+        select * from unnest(${n}::text[], ${a}::text[], ${rev.map(String)}::text[]::bigint[], ${
+        auth.map(String)
+      }::text[]::bool[],
+          ${docs}::text[]::jsonb[])`;
+      // a duplicate IP (possible in a file database) is kept in the record, indexed once
+      if (ipK.length > 0) {
+        await tx`insert into zt_member_ip (network_id, member_id, ip)
+          select * from unnest(${ipN}::text[], ${ipA}::text[], ${ipK}::text[])
+          on conflict do nothing`;
       }
     }
   });
