@@ -140,6 +140,8 @@ export class PgStore extends CachedStore {
   #refreshing = false;
   #listening = false;
   #status = new Map<string, MemberStatusRow>();
+  /** Commits waiting on their writes, told at once when the database is found gone. */
+  #downWaiters = new Set<() => void>();
   #remote: Array<(c: RemoteChange) => void> = [];
   /** Writes committed, conflicts, batches, changes from others, batch retries (deadlocks). */
   readonly counters = { committed: 0, conflicts: 0, batches: 0, remoteChanges: 0, retries: 0 };
@@ -549,6 +551,8 @@ export class PgStore extends CachedStore {
   }
 
   #markDown(e: unknown): void {
+    for (const w of this.#downWaiters) w();
+    this.#downWaiters.clear();
     const was = this.#down;
     this.#down = `controller database unreachable (${message(e)}); ` +
       "changes are not accepted until it is back";
@@ -596,15 +600,19 @@ export class PgStore extends CachedStore {
       const { result, entries } = this.track(op);
       if (entries.length === 0) return result;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let onDown: (() => void) | undefined;
       const outcomes = await Promise.race([
         Promise.all(entries),
         new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeout)),
+        new Promise<"timeout">((r) => this.#downWaiters.add(onDown = () => r("timeout"))),
       ]);
       clearTimeout(timer);
+      if (onDown) this.#downWaiters.delete(onDown);
       if (outcomes === "timeout") {
+        const why = this.#down ?? `controller database did not confirm within ${timeout} ms`;
         throw new StoreUnavailableError(
-          `controller database did not confirm the change within ${timeout} ms ` +
-            `(${this.#down ?? "slow"}); it stays queued and is written when the database is back`,
+          `${why}; this change is not confirmed (it stays queued and is written when the ` +
+            "database is back)",
         );
       }
       if (outcomes.every((o) => o === "ok")) return result;
