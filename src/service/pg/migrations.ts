@@ -1,6 +1,7 @@
 // Numbered schema migrations of the PostgreSQL controller store, applied in one transaction at start.
 import type postgres from "postgres";
 import { MIGRATION_001_INIT } from "./migrations/001_init.ts";
+import { MIGRATION_002_INSTANCES } from "./migrations/002_instances.ts";
 
 /** One schema step. Versions are consecutive from 1; never edit a released one, add a new one. */
 export interface Migration {
@@ -15,6 +16,7 @@ export interface Migration {
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "init", sql: MIGRATION_001_INIT },
+  { version: 2, name: "instances", sql: MIGRATION_002_INSTANCES },
 ];
 
 /** The schema version this build writes. */

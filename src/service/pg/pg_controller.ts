@@ -3,7 +3,16 @@ import type { Controller, ControllerEvent } from "../../controller/controller.ts
 import type { ControllerResponder, ResponderNode } from "../../controller/responder.ts";
 import { Verb } from "../../vl1/packet.ts";
 import type { UpperLayer } from "../../vl1/node.ts";
-import { decodeNetworkConfigRequest } from "../../vl1/verbs/network_config.ts";
+import {
+  decodeNetworkConfigRequest,
+  encodeNetworkConfigRequest,
+} from "../../vl1/verbs/network_config.ts";
+import { Address } from "../../vl1/address.ts";
+import { Identity } from "../../vl1/identity.ts";
+import {
+  defaultConfigRequestMetadata,
+  encodeConfigRequestMetadata,
+} from "../../vl2/config_request_metadata.ts";
 import type { Logger } from "../logger.ts";
 import { describeConnInfo, parsePgConnInfo } from "./pg_conninfo.ts";
 import { isConnectionError, PgStore, type RemoteChange } from "./pg_store.ts";
@@ -58,6 +67,13 @@ export async function openPgController(o: OpenPgControllerOptions): Promise<PgCo
 
 type Send = Parameters<ResponderNode["sendPacket"]>;
 
+/** How often orphaned members are looked for (ms). */
+const TAKEOVER_MS = 5000;
+/** Spacing of pushes to one taken-over member that has not asked us yet (ms). */
+const TAKEOVER_PUSH_MS = 20_000;
+/** Most taken-over members tracked at once. */
+const TAKEOVER_MAX = 10_000;
+
 /**
  * The PostgreSQL side of a running controller: the store, replies held back until the writes
  * they depend on are committed (a first-time member's IP is in the database before it hears of
@@ -68,6 +84,10 @@ export class PgController {
   #responder: ControllerResponder | undefined;
   #buffer: Send[] | undefined;
   #node: ResponderNode | undefined;
+  /** Taken-over members (`nwid/addr`) → time of our last push to them. */
+  #claimed = new Map<string, number>();
+  #takeoverTimer: ReturnType<typeof setInterval> | undefined;
+  #takingOver = false;
 
   /** Wraps an open store. */
   constructor(readonly store: PgStore) {
@@ -103,6 +123,7 @@ export class PgController {
    */
   wrap(responder: ControllerResponder): UpperLayer {
     this.#responder = responder;
+    this.#takeoverTimer ??= setInterval(() => this.takeover(), TAKEOVER_MS);
     return {
       handle: (now, source, verb, payload, info) => {
         if (verb !== Verb.NETWORK_CONFIG_REQUEST) return false;
@@ -134,6 +155,7 @@ export class PgController {
     const req = decodeNetworkConfigRequest(payload);
     if (!req) return;
     const nwid = req.networkId.toString(16).padStart(16, "0");
+    this.#claimed.delete(`${nwid}/${addr}`); // it reaches us: no more takeover pushes
     const s = ctl.memberStatus(nwid, addr);
     if (!s || !ctl.store.getMember(nwid, addr)) return;
     const md = s.metadata;
@@ -174,8 +196,58 @@ export class PgController {
     for (const e of events) resp.onControllerEvent(e);
   }
 
+  /**
+   * Contacts members whose instance died (see {@link PgStore.claimOrphans}): each gets its
+   * config pushed (NETWORK_CONFIG, through the roots if we have no path to it yet) every 20 s
+   * until it sends us a request. A member whose direct path still points at the dead instance
+   * is configured this way, and the traffic teaches it a path to us.
+   */
+  async takeover(): Promise<number> {
+    const ctl = this.#controller;
+    const resp = this.#responder;
+    const node = this.#node;
+    if (!ctl || !resp || !node || this.#takingOver) return 0;
+    this.#takingOver = true;
+    let pushed = 0;
+    try {
+      for (const o of await this.store.claimOrphans()) {
+        if (this.#claimed.size >= TAKEOVER_MAX) break;
+        if (!this.#claimed.has(`${o.nwid}/${o.addr}`)) this.#claimed.set(`${o.nwid}/${o.addr}`, 0);
+      }
+      const now = ctl.now();
+      for (const [k, last] of this.#claimed) {
+        if (now - last < TAKEOVER_PUSH_MS) continue;
+        const [nwid, addr] = k.split("/");
+        const m = ctl.store.getMember(nwid, addr);
+        const id = typeof m?.identity === "string" ? Identity.fromString(m.identity) : undefined;
+        const dest = Address.parse(addr);
+        if (!m || m.authorized !== true || !id || !dest || last && now - last > 600_000) {
+          this.#claimed.delete(k);
+          continue;
+        }
+        const payload = encodeNetworkConfigRequest({
+          networkId: BigInt("0x" + nwid),
+          metadata: encodeConfigRequestMetadata(defaultConfigRequestMetadata()),
+        });
+        const a = resp.answer(now, id, payload, undefined);
+        this.#claimed.set(k, now);
+        if (a.kind !== "config") continue;
+        for (const c of a.chunks) {
+          node.sendPacket(now, dest, Verb.NETWORK_CONFIG, c, { compress: true });
+        }
+        pushed++;
+      }
+    } catch {
+      // database gone: the next round tries again
+    } finally {
+      this.#takingOver = false;
+    }
+    return pushed;
+  }
+
   /** Closes the store. */
   async close(): Promise<void> {
+    if (this.#takeoverTimer !== undefined) clearInterval(this.#takeoverTimer);
     await this.store.close();
   }
 }

@@ -567,7 +567,9 @@ export class PgStore extends CachedStore {
   async #health(): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.#sql`select 1`;
+      await this
+        .#sql`insert into zt_instance (name, heartbeat) values (${this.#opts.instance}, now())
+        on conflict (name) do update set heartbeat = now()`;
       const wasDown = this.#down !== undefined;
       this.#markUp();
       if (wasDown) {
@@ -629,6 +631,27 @@ export class PgStore extends CachedStore {
   }
 
   // ---- member status ---------------------------------------------------------------------------
+
+  /**
+   * Claims members that another instance served within the last 10 minutes but that have not
+   * been heard from for 20 s while that instance stopped beating (killed, host lost): they are
+   * marked as ours (`seen_by`) and returned, so this instance can contact them.
+   */
+  async claimOrphans(limit = 500): Promise<Array<{ nwid: string; addr: string }>> {
+    if (this.#down || this.#closed) return [];
+    const me = this.#opts.instance;
+    const rows = await this.#sql`update zt_member m set seen_by = ${me}
+      from (select m2.network_id, m2.member_id from zt_member m2
+        left join zt_instance i on i.name = m2.seen_by
+        where m2.authorized and m2.seen_by <> ${me}
+          and m2.last_seen > now() - interval '10 minutes'
+          and m2.last_seen < now() - interval '20 seconds'
+          and (i.heartbeat is null or i.heartbeat < now() - interval '15 seconds')
+        limit ${limit}) o
+      where m.network_id = o.network_id and m.member_id = o.member_id
+      returning m.network_id, m.member_id`;
+    return rows.map((r) => ({ nwid: r.network_id as string, addr: r.member_id as string }));
+  }
 
   /** Queues a member's status for the next batched write-back. */
   noteStatus(nwid: string, addr: string, s: MemberStatusRow): void {
