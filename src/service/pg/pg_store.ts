@@ -660,8 +660,11 @@ export class PgStore extends CachedStore {
 
   async #flushStatus(): Promise<void> {
     if (this.#status.size === 0 || this.#down || this.#closed) return;
-    const rows = [...this.#status];
-    this.#status.clear();
+    // members whose record is still being written wait for the next round (the UPDATE would
+    // find no row yet)
+    const rows = [...this.#status].filter(([k]) => !this.#pending.has(`m/${k}`));
+    if (rows.length === 0) return;
+    for (const [k] of rows) this.#status.delete(k);
     const n: string[] = [], a: string[] = [], ls: string[] = [];
     const pa: (string | null)[] = [], cv: (string | null)[] = [];
     for (const [k, s] of rows) {

@@ -22,12 +22,29 @@ function makeHome(): string {
 }
 
 function serve(home: string, port: number, db: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "controller", "serve", "-D", home, `-p${port}`, "--db", db],
+  return new Deno.Command("sh", {
+    args: [
+      "-c",
+      `exec "$0" run -A "$1" controller serve -D "$2" -p"$3" --db "$4" >>"$2.log" 2>&1`,
+      Deno.execPath(),
+      CLI,
+      home,
+      String(port),
+      db,
+    ],
     stdout: "null",
     stderr: "null",
     env: { ZT_LOG: "info" },
   }).spawn();
+}
+
+/** The controller's log so far (for failure messages). */
+function logOf(home: string): string {
+  try {
+    return Deno.readTextFileSync(`${home}.log`).split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }
 
 async function api(port: number, method: string, path: string, body?: unknown) {
@@ -138,7 +155,9 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 1500));
       await pg.startServer();
       const before = w2.acked.length;
-      await until(() => w2.acked.length >= before + 30);
+      await until(() => w2.acked.length >= before + 30).catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify([...w2.statuses])}\n${logOf(home)}`);
+      });
       await w2.stop();
       assert.ok((w2.statuses.get(503) ?? 0) > 0, `no 503 while down: ${[...w2.statuses]}`);
       const inDb2 = new Set(
@@ -158,6 +177,7 @@ Deno.test({
       }
       await pg.destroy();
       Deno.removeSync(home, { recursive: true });
+      Deno.removeSync(`${home}.log`);
     }
   },
 });

@@ -180,6 +180,16 @@ Deno.test({
           console.log(
             `  ${MEMBERS} members, ${conflicts} write conflicts resolved by the database`,
           );
+          // with ~750 pool addresses both instances picked some of the same IPs: a real race
+          assert.ok(conflicts > 0, "no cross-instance IP collision happened");
+          // member status (last seen, physical address) is written back in batches
+          await until(async () =>
+            (await pg.psql(
+              "multi",
+              "select count(*) from zt_member where last_seen is not null " +
+                "and physical_address = '198.18.0.3/9993' and seen_by in ('a', 'b')",
+            )) === `${MEMBERS}\n`
+          );
         },
       );
 
