@@ -47,10 +47,14 @@ function fakeIdentities(n: number): Identity[] {
   return out;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms = 10_000,
+  what = "condition",
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out");
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -157,7 +161,12 @@ Deno.test({
               if (got.has(m.address.toString())) return;
               (((i + round) % 2 === 0) ? a : b).ask(m);
             });
-            await until(() => a.store.pendingWrites === 0 && b.store.pendingWrites === 0);
+            // a round is up to 500 conditional writes per instance (shared 2-core box: slack)
+            await until(
+              () => a.store.pendingWrites === 0 && b.store.pendingWrites === 0,
+              20_000,
+              `round ${round} written`,
+            );
             await new Promise((r) => setTimeout(r, 50)); // held replies are sent after commit
             for (const m of members) {
               const addr = m.address.toString();
@@ -183,12 +192,15 @@ Deno.test({
           // with ~750 pool addresses both instances picked some of the same IPs: a real race
           assert.ok(conflicts > 0, "no cross-instance IP collision happened");
           // member status (last seen, physical address) is written back in batches
-          await until(async () =>
-            (await pg.psql(
-              "multi",
-              "select count(*) from zt_member where last_seen is not null " +
-                "and physical_address = '198.18.0.3/9993' and seen_by in ('a', 'b')",
-            )) === `${MEMBERS}\n`
+          await until(
+            async () =>
+              (await pg.psql(
+                "multi",
+                "select count(*) from zt_member where last_seen is not null " +
+                  "and physical_address = '198.18.0.3/9993' and seen_by in ('a', 'b')",
+              )) === `${MEMBERS}\n`,
+            10_000,
+            "member status written back",
           );
         },
       );
