@@ -1,9 +1,17 @@
-// Benchmark of the network controller at 10,000 members: load time, memory, config requests/s.
+// Benchmark of the network controller at 100,000 members on each store: armored config requests through the node.
+//
+// The controller runs in a real VL1 `Node` (fake host: datagrams are captured, nothing leaves the
+// process) with its `UpperLayerMux` and `ControllerResponder`, exactly as the service wires it
+// (with PostgreSQL: behind `PgController`, replies held until their writes commit). Members are
+// >= 1,000 identities with real C25519 key pairs; each request is a NETWORK_CONFIG_REQUEST packet
+// armored (Salsa20/12 + Poly1305) with the member's agreed key and handed to `node.receive`, and
+// it counts as answered when the node sends the first datagram of the signed reply. The address /
+// key binding (the memory-hard hash, ~2 s of CPU per identity here) is not computed for the bench
+// identities: their peer records are served from the peer cache with validation skipped for
+// them only. Environment: ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg).
 import { Controller } from "../src/controller/controller.ts";
-import type { Requester, RequestMetadata } from "../src/controller/config_decision.ts";
-import { META_114 } from "../tests/controller/helpers.ts";
+import { controllerApi } from "../src/service/controller_api.ts";
 import { FileStore } from "../src/service/controller_file_store.ts";
-import { ipKey, networkPools, networkRoutes, pickIpv4 } from "../src/controller/ip_assignment.ts";
 import type { JsonObject } from "../src/util/json.ts";
 import { canonicalJson } from "../src/util/json.ts";
 import { MemoryStore } from "../src/controller/memory_store.ts";
@@ -13,288 +21,427 @@ import {
   initNetwork,
   memberForSave,
 } from "../src/controller/model.ts";
-import { signedConfigChunks } from "../src/controller/netconf_builder.ts";
+import { networkPools, networkRoutes, pickIpv4 } from "../src/controller/ip_assignment.ts";
+import { ControllerResponder, responderNode } from "../src/controller/responder.ts";
 import type { ControllerStore } from "../src/controller/store.ts";
+import { c25519Generate } from "../src/crypto/c25519.ts";
+import { PgController } from "../src/service/pg/pg_controller.ts";
+import { parsePgConnInfo, type PgConnInfo } from "../src/service/pg/pg_conninfo.ts";
+import { PgStore } from "../src/service/pg/pg_store.ts";
+import { writePg } from "../src/service/pg/pg_transfer.ts";
+import { pgConnect } from "../src/service/pg/pg_transfer.ts";
 import { Address } from "../src/vl1/address.ts";
+import { armor } from "../src/vl1/armor.ts";
 import { Identity } from "../src/vl1/identity.ts";
 import { InetAddress } from "../src/vl1/inet_address.ts";
+import { Node } from "../src/vl1/node.ts";
+import type { NodeHost } from "../src/vl1/node_host.ts";
+import { Verb, writeHeader } from "../src/vl1/packet.ts";
+import { encodePeerCache } from "../src/vl1/peer_cache.ts";
+import { PeerKeys } from "../src/vl1/peer_keys.ts";
+import { encodeNetworkConfigRequest } from "../src/vl1/verbs/network_config.ts";
+import {
+  defaultConfigRequestMetadata,
+  encodeConfigRequestMetadata,
+} from "../src/vl2/config_request_metadata.ts";
+import { UpperLayerMux } from "../src/vl2/upper_layer_mux.ts";
+import { parseWorld } from "../src/vl1/world.ts";
+import { fixtureBytes, fixtureText } from "../tests/fixtures.ts";
+import { PgCluster, postgresBinDir } from "../tests/helpers/pg_cluster.ts";
 
-/** Members in the network. */
-const MEMBERS = 10_000;
-/** Config requests from random existing members per run. */
-const REPEAT_REQUESTS = 2_000;
-/** Config requests from members asking for the first time (pool assignment) per run. */
-const NEW_REQUESTS = 500;
-/** Active bridges among the members (they appear as specialists in every config). */
-const BRIDGES = 3;
-/** Rules of the benchmark network (compiled through the `rulesSource` path). */
-const RULES_SOURCE = `
-tag role
-  id 2000
-  enum 10 server
-  enum 20 client
-  default client
-;
-cap ssh_admin
-  id 1000
-  accept ipprotocol 6 dport 22;
-;
-drop not ethertype ipv4 and not ethertype arp and not ethertype ipv6;
-drop ipprotocol 6 dport 23;
-accept ipprotocol 1;
-accept tand role 10 or tor role 20;
-accept;
-`;
+const MEMBERS = Number(Deno.env.get("ZT_BENCH_MEMBERS") ?? 100_000);
+/** Members with real key pairs that send the repeat requests. */
+const ASKERS = 1_000;
+/** Repeat requests (each asker several times, > 1 s apart in node time). */
+const REPEAT = 5_000;
+/** First-time requests (members authorized through the API beforehand: identity + IP assigned now). */
+const FIRST = 1_000;
+/** API writes (member renames) per mode. */
+const API_WRITES = 300;
+/** Requests handed to the node before the event loop gets a turn (writes, held replies). */
+const BURST = 20;
 
-const META: RequestMetadata = META_114;
+const CONTROLLER = Identity.fromString(fixtureText("identities/c.secret"))!;
+const PLANET = parseWorld(fixtureBytes("planet.bin"))!;
+const NWID = CONTROLLER.address.toString() + "abcdef";
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
-function random(n: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(n));
+/** A member that sends requests: identity with keys, its agreed key, its fixed source address. */
+interface Asker {
+  id: Identity;
+  keys: PeerKeys;
+  remote: InetAddress;
 }
 
-/**
- * A member identity with random keys. The address/key binding (the memory-hard hash) is not
- * computed: the controller does not check it, and 10,000 real identities would take minutes.
- */
+function asker(used: Set<number>, i: number): Asker {
+  for (;;) {
+    const a = Address.fromBytes(random(5), 0);
+    if (a.isReserved() || used.has(a.value)) continue;
+    used.add(a.value);
+    benchAddresses.add(a.value);
+    const k = c25519Generate(random);
+    const id = new Identity(a, k.publicKey, k.privateKey);
+    return {
+      id,
+      keys: new PeerKeys(id.agree(CONTROLLER)!),
+      remote: InetAddress.fromIp(`198.18.${(i >> 8) & 0xff}.${i & 0xff}`, 9993)!,
+    };
+  }
+}
+
 function fakeIdentity(used: Set<number>): Identity {
   for (;;) {
-    const b = random(5);
-    const a = Address.fromBytes(b, 0);
+    const a = Address.fromBytes(random(5), 0);
     if (a.isReserved() || used.has(a.value)) continue;
     used.add(a.value);
     return new Identity(a, random(64));
   }
 }
 
-function requester(id: Identity, i: number): Requester {
-  return {
-    identity: id,
-    address: id.address,
-    metadata: META,
-    physicalAddress: InetAddress.fromIp(`192.0.2.${1 + (i % 250)}`, 9993),
-  };
-}
-
-/** Test data: the network record, stored members, and members that have not asked yet. */
 interface Population {
-  nwid: string;
   network: JsonObject;
   records: JsonObject[];
-  members: Identity[];
-  newcomers: Identity[];
+  askers: Asker[];
+  newcomers: Asker[];
 }
 
-/** Builds the network and its member records as the controller itself would have stored them. */
-function populate(controller: Identity, now: number): Population {
-  const nwid = controller.address.toString() + "abcdef";
-  const r = applyNetworkPost(initNetwork({}, nwid, now), {
+function populate(now: number): Population {
+  const r = applyNetworkPost(initNetwork({}, NWID, now), {
     name: "bench",
     private: true,
     v4AssignMode: { zt: true },
     v6AssignMode: { zt: false, rfc4193: true, "6plane": true },
-    routes: [{ target: "10.1.0.0/16", via: null }],
-    ipAssignmentPools: [{ ipRangeStart: "10.1.0.1", ipRangeEnd: "10.1.255.254" }],
-    rulesSource: RULES_SOURCE,
+    routes: [{ target: "10.0.0.0/8", via: null }],
+    ipAssignmentPools: [{ ipRangeStart: "10.0.0.1", ipRangeEnd: "10.255.255.254" }],
   });
   if (!r.ok) throw new Error(r.error);
   const network: JsonObject = { ...r.value, revision: 1 };
   const pools = networkPools(network.ipAssignmentPools);
   const routes = networkRoutes(network.routes);
-  const used = new Set<number>([controller.address.value]);
+  const used = new Set<number>([CONTROLLER.address.value]);
   const taken = new Set<string>();
   const records: JsonObject[] = [];
-  const members: Identity[] = [];
+  const askers: Asker[] = [];
   for (let i = 0; i < MEMBERS; i++) {
-    const id = fakeIdentity(used);
-    const addr = id.address.toString();
-    const ip = pickIpv4(pools, routes, id.address.value, taken);
-    if (!ip) throw new Error("pool exhausted");
+    let id: Identity;
+    if (i < ASKERS) {
+      const a = asker(used, i);
+      askers.push(a);
+      id = a.id;
+    } else id = fakeIdentity(used);
+    const ip = pickIpv4(pools, routes, id.address.value, taken)!;
     taken.add(ip.ipKey());
-    const m = initMember({}, nwid, addr, now);
+    const m = initMember({}, NWID, id.address.toString(), now);
     Object.assign(m, {
       authorized: true,
-      activeBridge: i < BRIDGES,
       identity: id.toString(false),
       ipAssignments: [ip.toIpString()],
-      tags: [[2000, 20]],
-      capabilities: [],
       lastAuthorizedTime: now,
       lastAuthorizedCredentialType: "api",
-      vMajor: META.majorVersion!,
-      vMinor: META.minorVersion!,
-      vRev: META.revision!,
-      vProto: META.protocolVersion!,
+      vMajor: 1,
+      vMinor: 14,
+      vRev: 1,
+      vProto: 12,
       revision: 2,
     });
     records.push(memberForSave(m));
-    members.push(id);
   }
-  // Newcomers: authorized through the API beforehand (no identity, no IP yet).
-  const newcomers: Identity[] = [];
-  for (let i = 0; i < NEW_REQUESTS; i++) {
-    const id = fakeIdentity(used);
-    const m = initMember({}, nwid, id.address.toString(), now);
-    Object.assign(m, {
-      authorized: true,
-      lastAuthorizedTime: now,
-      lastAuthorizedCredentialType: "api",
-      revision: 1,
-    });
+  const newcomers: Asker[] = [];
+  for (let i = 0; i < FIRST; i++) {
+    const a = asker(used, ASKERS + i);
+    newcomers.push(a);
+    const m = initMember({}, NWID, a.id.address.toString(), now);
+    Object.assign(m, { authorized: true, lastAuthorizedTime: now, revision: 1 });
     records.push(memberForSave(m));
-    newcomers.push(id);
   }
-  return { nwid, network, records, members, newcomers };
+  return { network, records, askers, newcomers };
 }
 
-function gc(): boolean {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (!g) return false;
-  g();
-  g();
-  return true;
+/** The controller in a real node, as the service wires it. */
+class Harness {
+  readonly node: Node;
+  readonly ctl: Controller;
+  readonly clock: { t: number };
+  /** remote → time the request was handed over; removed when its reply goes out. */
+  readonly waiting = new Map<string, number>();
+  readonly latencies: number[] = [];
+  readonly #peerCache = new Map<string, Uint8Array>();
+  #pid = 1n;
+  readonly #payload = encodeNetworkConfigRequest({
+    networkId: BigInt("0x" + NWID),
+    metadata: encodeConfigRequestMetadata(defaultConfigRequestMetadata()),
+  });
+
+  constructor(store: ControllerStore, all: Asker[], now: number, pg?: PgController) {
+    for (const a of all) {
+      this.#peerCache.set(
+        a.id.address.toString(),
+        encodePeerCache({
+          identity: a.id,
+          vProto: 12,
+          vMajor: 1,
+          vMinor: 14,
+          vRevision: 1,
+          paths: [],
+        }),
+      );
+    }
+    this.clock = { t: now };
+    const host: NodeHost = {
+      send: (_s, remote) => {
+        const k = remote.toString();
+        const t0 = this.waiting.get(k);
+        if (t0 !== undefined) {
+          this.latencies.push(performance.now() - t0);
+          this.waiting.delete(k);
+        }
+        return true;
+      },
+      random,
+      storePut: () => {},
+      storeGet: (kind, id) => kind === "peer" ? this.#peerCache.get(id) : undefined,
+      event: () => {},
+    };
+    this.node = new Node({ identity: CONTROLLER, host, now, planet: PLANET });
+    const mux = new UpperLayerMux({ sender: this.node });
+    this.node.setUpperLayer(mux);
+    this.ctl = new Controller({ identity: CONTROLLER, store, random, now: () => this.clock.t });
+    pg?.bind(this.ctl);
+    const rn = responderNode(this.node);
+    const responder = new ControllerResponder({
+      node: pg ? pg.deferringNode(rn) : rn,
+      controller: this.ctl,
+      random,
+    });
+    mux.setConfigRequestHandler(pg ? pg.wrap(responder) : responder);
+  }
+
+  /** Armors one config request from `a` and hands it to the node. */
+  ask(a: Asker): void {
+    const len = 28 + this.#payload.length;
+    const pkt = new Uint8Array(len + 32);
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigUint64(0, this.#pid++);
+    writeHeader(pkt, id, CONTROLLER.address.value, a.id.address.value, Verb.NETWORK_CONFIG_REQUEST);
+    pkt.set(this.#payload, 28);
+    armor(pkt, len, a.keys, 1);
+    this.waiting.set(a.remote.toString(), performance.now());
+    this.node.receive(this.clock.t, 0, a.remote, pkt.subarray(0, len));
+  }
+
+  /** Sends `count` requests (2 ms of node time apart, BURST per event-loop turn). */
+  async drive(pick: (i: number) => Asker, count: number): Promise<Result> {
+    this.latencies.length = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      this.clock.t += 2;
+      this.ask(pick(i));
+      if (i % BURST === BURST - 1) await new Promise((r) => setTimeout(r, 0));
+    }
+    const end = Date.now() + 60_000;
+    while (this.waiting.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    const seconds = (performance.now() - t0) / 1000;
+    const lost = this.waiting.size;
+    this.waiting.clear();
+    return { n: count - lost, seconds, latencies: this.latencies.slice(), lost };
+  }
 }
 
-function mib(n: number): string {
-  return (n / 1048576).toFixed(1) + " MiB";
+interface Result {
+  n: number;
+  seconds: number;
+  latencies: number[];
+  lost: number;
 }
 
 function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-/** Time per request (decision + signed chunks), split into decision and signing. */
-function requests(
-  ctl: Controller,
-  pick: (i: number) => Identity,
-  count: number,
-  nw: bigint,
-  clock: { t: number },
-): { total: number[]; decide: number[]; sign: number[]; seconds: number } {
-  const total: number[] = [];
-  const decide: number[] = [];
-  const sign: number[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
-    const id = pick(i);
-    clock.t += 1;
-    const a = performance.now();
-    const d = ctl.handleConfigRequest(clock.t, requester(id, i), nw);
-    const b = performance.now();
-    if (d.kind !== "config") throw new Error(`unexpected decision ${d.kind}`);
-    const chunks = signedConfigChunks(d.plan, ctl.identity, random);
-    const c = performance.now();
-    if (!chunks || chunks.length === 0) throw new Error("config did not fit");
-    if (d.plan.staticIps.length !== 3) throw new Error("expected IPv4 + rfc4193 + 6plane");
-    total.push(c - a);
-    decide.push(b - a);
-    sign.push(c - b);
+function fmt(r: Result): string {
+  const s = r.latencies.slice().sort((a, b) => a - b);
+  return `${(r.n / r.seconds).toFixed(0)} req/s, p50 ${pct(s, 0.5).toFixed(2)} ms, ` +
+    `p99 ${pct(s, 0.99).toFixed(2)} ms${r.lost ? `, ${r.lost} unanswered` : ""}`;
+}
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  g?.();
+  g?.();
+}
+
+/** API writes: renames of asker members, one at a time and 16 at once. */
+async function apiWrites(ctl: Controller, askers: Asker[]): Promise<[number, number]> {
+  const app = controllerApi(ctl);
+  const post = async (i: number) => {
+    const a = askers[i % askers.length].id.address.toString();
+    const r = await app.request(`/controller/network/${NWID}/member/${a}`, {
+      method: "POST",
+      body: JSON.stringify({ name: `bench-${i}` }),
+    });
+    if (r.status !== 200) throw new Error(`API write: ${r.status} ${await r.text()}`);
+  };
+  let t0 = performance.now();
+  for (let i = 0; i < API_WRITES; i++) await post(i);
+  const seq = API_WRITES / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  let next = API_WRITES;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < 2 * API_WRITES) await post(next++);
+  }));
+  const par = API_WRITES / ((performance.now() - t0) / 1000);
+  return [seq, par];
+}
+
+/** Bench identities: the memory-hard address check is skipped for these addresses only. */
+const benchAddresses = new Set<number>();
+const origValidate = Identity.prototype.validate;
+Identity.prototype.validate = function (): boolean {
+  return benchAddresses.has(this.address.value) || origValidate.call(this);
+};
+
+/** Time spent in Ed25519 signing (the controller signs each config and its credentials). */
+let signMs = 0;
+const origSign = Identity.prototype.sign;
+Identity.prototype.sign = function (msg: Uint8Array): Uint8Array {
+  const t = performance.now();
+  try {
+    return origSign.call(this, msg);
+  } finally {
+    signMs += performance.now() - t;
   }
-  return { total, decide, sign, seconds: (performance.now() - t0) / 1000 };
+};
+
+interface Row {
+  store: string;
+  startMs: number;
+  bytesPerMember: number;
+  repeat: Result;
+  first: Result;
+  signShare: number;
+  api: [number, number];
 }
 
-function report(label: string, r: ReturnType<typeof requests>): void {
-  const s = (x: number[]) => x.slice().sort((p, q) => p - q);
-  const t = s(r.total), d = s(r.decide), g = s(r.sign);
-  console.log(
-    `  ${label}: ${(r.total.length / r.seconds).toFixed(0)} req/s; ` +
-      `mean ${(r.seconds * 1000 / t.length).toFixed(2)} ms, p50 ${pct(t, 0.5).toFixed(2)} ms, ` +
-      `p90 ${pct(t, 0.9).toFixed(2)} ms, p99 ${pct(t, 0.99).toFixed(2)} ms ` +
-      `(decision p50 ${pct(d, 0.5).toFixed(2)} ms, sign+chunks p50 ${pct(g, 0.5).toFixed(2)} ms)`,
-  );
-}
-
-/** One store backend: load, memory, repeat path, first-time path. */
-function runBackend(
+async function runStore(
   name: string,
-  controller: Identity,
-  open: (p: Population) => ControllerStore,
-  pop: () => Population,
-): void {
+  pop: Population,
+  open: () => Promise<{ store: ControllerStore; pg?: PgController; close: () => Promise<void> }>,
+): Promise<Row> {
   const now = 1_800_000_000_000;
-  // Memory is measured with the seed data alive both times, so the difference is the store.
-  const p = pop();
-  const hadGc = gc();
-  const before = Deno.memoryUsage();
-  const t0 = performance.now();
-  const store = open(p);
-  const loadMs = performance.now() - t0;
-  const { members, newcomers, nwid } = p;
   gc();
-  const after = Deno.memoryUsage();
-  const n = store.listMembers(nwid).length;
-  console.log(
-    `${name}: ${n} members loaded in ${loadMs.toFixed(0)} ms; ` +
-      `RSS ${mib(before.rss)} → ${mib(after.rss)}, heap ${mib(before.heapUsed)} → ` +
-      `${mib(after.heapUsed)} (${((after.heapUsed - before.heapUsed) / n).toFixed(0)} B/member` +
-      `${hadGc ? "" : ", no gc(): includes garbage"})`,
-  );
-  const clock = { t: now };
-  const ctl = new Controller({ identity: controller, store, random, now: () => clock.t });
-  const nw = BigInt("0x" + nwid);
-  // warm-up on a few members (JIT), not counted
-  requests(ctl, (i) => members[i], 50, nw, clock);
-  const rnd = new Uint32Array(REPEAT_REQUESTS);
-  crypto.getRandomValues(rnd);
-  report(
-    "repeat   ",
-    requests(ctl, (i) => members[rnd[i] % members.length], REPEAT_REQUESTS, nw, clock),
-  );
-  report("first-time", requests(ctl, (i) => newcomers[i], NEW_REQUESTS, nw, clock));
-  // sanity: every newcomer got a distinct pool address
-  const ips = new Set<string>();
-  for (const m of store.listMembers(nwid)) {
-    for (const s of (m.ipAssignments as string[]) ?? []) {
-      const k = ipKey(s);
-      if (k && ips.has(k)) throw new Error(`duplicate IP ${s}`);
-      if (k) ips.add(k);
-    }
+  const before = Deno.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const o = await open();
+  const startMs = performance.now() - t0;
+  gc();
+  const bytesPerMember = (Deno.memoryUsage().heapUsed - before) / (MEMBERS + FIRST);
+  const h = new Harness(o.store, [...pop.askers, ...pop.newcomers], now, o.pg);
+  try {
+    await h.drive((i) => pop.askers[i % pop.askers.length], 1000); // warm-up (JIT, peers)
+    signMs = 0;
+    const repeat = await h.drive((i) => pop.askers[i % pop.askers.length], REPEAT);
+    const signShare = signMs / 1000 / repeat.seconds;
+    const first = await h.drive((i) => pop.newcomers[i], FIRST);
+    const api = await apiWrites(h.ctl, pop.askers);
+    const row = { store: name, startMs, bytesPerMember, repeat, first, signShare, api };
+    console.log(
+      `${name}: start ${startMs.toFixed(0)} ms, ${bytesPerMember.toFixed(0)} B/member; ` +
+        `repeat ${fmt(repeat)}; first-time ${fmt(first)}; signing ${
+          (signShare * 100).toFixed(0)
+        }% of repeat time; API writes ${api[0].toFixed(0)}/s (1 at a time), ` +
+        `${api[1].toFixed(0)}/s (16 at once)`,
+    );
+    return row;
+  } finally {
+    await o.close();
   }
-  if (ips.size !== MEMBERS + NEW_REQUESTS) throw new Error(`expected distinct IPs, ${ips.size}`);
-  const end = Deno.memoryUsage();
-  console.log(`  after requests: RSS ${mib(end.rss)}, heap ${mib(end.heapUsed)}`);
 }
 
-/** Writes the population in the FileStore layout (plain writes; this is setup, not measured). */
-function writeDb(dir: string, p: Population): void {
-  Deno.mkdirSync(`${dir}/network/${p.nwid}/member`, { recursive: true });
-  Deno.writeTextFileSync(`${dir}/network/${p.nwid}.json`, canonicalJson(p.network));
+/** Writes the population in the controller.d layout (setup, not measured). */
+function writeDir(dir: string, p: Population): void {
+  Deno.mkdirSync(`${dir}/network/${NWID}/member`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/network/${NWID}.json`, canonicalJson(p.network));
   for (const m of p.records) {
-    Deno.writeTextFileSync(`${dir}/network/${p.nwid}/member/${m.id}.json`, canonicalJson(m));
+    Deno.writeTextFileSync(`${dir}/network/${NWID}/member/${m.id}.json`, canonicalJson(m));
   }
 }
 
 /**
- * Prints load time, memory (RSS, heap; per member) and config requests/s with p50/p99 latency
- * (decision + signed config chunks, sequential) for a 10,000-member network, for the
- * MemoryStore and the FileStore, separately for repeat requests and first-time requests.
+ * Prints, per store (memory, file, PostgreSQL), start-up time, heap per member, config
+ * requests/s with p50/p99 for repeat and first-time requests through the armored receive path,
+ * the share of signing, and API writes/s; then a Markdown table of the same.
  */
 export async function run(): Promise<void> {
-  const controller = Identity.generate(random);
-  const now = 1_800_000_000_000;
+  const stores = (Deno.env.get("ZT_BENCH_STORES") ?? "memory,file,pg").split(",");
   console.log(
-    `network: ${MEMBERS} authorized members (+${NEW_REQUESTS} API-authorized newcomers), ` +
-      `IPv4 pool /16 + rfc4193 + 6plane, ${BRIDGES} active bridges, 1 tag, 1 capability; ` +
-      `${REPEAT_REQUESTS} repeat + ${NEW_REQUESTS} first-time requests`,
+    `network: ${MEMBERS} members (${ASKERS} with key pairs ask ${REPEAT} times), ` +
+      `${FIRST} first-time members; armored requests through Node.receive, signed replies`,
   );
-  runBackend(
-    "MemoryStore",
-    controller,
-    (p) => new MemoryStore([p.network], p.records),
-    () => populate(controller, now),
-  );
-  const dir = await Deno.makeTempDir({ prefix: "zt-ctl-bench-" });
-  try {
-    const p = populate(controller, now);
-    const t0 = performance.now();
-    writeDb(dir, p);
-    console.log(
-      `FileStore: wrote ${p.records.length} member files in ${
-        (performance.now() - t0).toFixed(0)
-      } ms (setup)`,
+  const rows: Row[] = [];
+  const now = 1_800_000_000_000;
+  if (stores.includes("memory")) {
+    const p = populate(now);
+    rows.push(
+      await runStore("memory", p, () =>
+        Promise.resolve({
+          store: new MemoryStore([p.network], p.records),
+          close: () => Promise.resolve(),
+        })),
     );
-    runBackend("FileStore", controller, () => new FileStore(dir), () => p);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  }
+  if (stores.includes("file")) {
+    const p = populate(now);
+    const dir = await Deno.makeTempDir({ prefix: "zt-ctl-bench-" });
+    try {
+      writeDir(dir, p);
+      rows.push(
+        await runStore(
+          "file",
+          p,
+          () => Promise.resolve({ store: new FileStore(dir), close: () => Promise.resolve() }),
+        ),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  if (stores.includes("pg")) {
+    if (!postgresBinDir()) console.log("pg: PostgreSQL not installed (scripts/setup.sh)");
+    else {
+      const p = populate(now);
+      const pg = await PgCluster.start();
+      try {
+        const url = await pg.createDb("bench");
+        const conn = parsePgConnInfo(url) as PgConnInfo;
+        const sql = pgConnect(conn);
+        await writePg(sql, { networks: [p.network], members: p.records });
+        await sql.end();
+        rows.push(
+          await runStore("pg", p, async () => {
+            const store = await PgStore.open({ conn, instance: "bench" });
+            const c = new PgController(store);
+            return { store, pg: c, close: () => c.close() };
+          }),
+        );
+      } finally {
+        await pg.destroy();
+      }
+    }
+  }
+  const s = (r: Result) => r.latencies.slice().sort((a, b) => a - b);
+  console.log(
+    "\n| store | start-up | heap/member | repeat req/s | p50 | p99 | first-time req/s | p50 | p99 | API writes/s (1 / 16 at once) |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    const a = s(r.repeat), b = s(r.first);
+    console.log(
+      `| ${r.store} | ${(r.startMs / 1000).toFixed(1)} s | ${r.bytesPerMember.toFixed(0)} B | ` +
+        `${(r.repeat.n / r.repeat.seconds).toFixed(0)} | ${pct(a, 0.5).toFixed(2)} ms | ` +
+        `${pct(a, 0.99).toFixed(2)} ms | ${(r.first.n / r.first.seconds).toFixed(0)} | ` +
+        `${pct(b, 0.5).toFixed(2)} ms | ${pct(b, 0.99).toFixed(2)} ms | ` +
+        `${r.api[0].toFixed(0)} / ${r.api[1].toFixed(0)} |`,
+    );
   }
 }
 

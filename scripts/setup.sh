@@ -30,6 +30,8 @@ for pair in "${tools[@]}"; do
   pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+# PostgreSQL's server binaries live in /usr/lib/postgresql/<ver>/bin, not on PATH
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}"

@@ -34,6 +34,7 @@ import { apiCallFor, setDnsNames } from "./dns_names.ts";
 import { normalizeDomain } from "../controller/dns_zone.ts";
 import { compileRulesFile, denoRulesIo, type RulesIo } from "./rules.ts";
 import { type RunOptions, runService } from "./run.ts";
+import { addTransferCommands } from "./controller_transfer.ts";
 import { type CliIo, systemIo } from "./zerotier_cli.ts";
 
 /** The admin operations, as `<object> <verb>`. */
@@ -386,9 +387,16 @@ export function controllerCommand(io: ControllerIo = controllerIo()): Command {
     .option("-U", "skip the privilege check")
     .option("-d, --daemon", "run in the background (prints the pid)")
     .option("--log-level <level>", "debug, info, warn or error (or set ZT_LOG)")
+    .option(
+      "--db <path|url>",
+      "controller database: a directory, postgres:<key=value ...> or postgres://... " +
+        "(over settings.controllerDbPath)",
+    )
     .action(async (home: string | undefined, _o: unknown, c: Command) => {
       await runService(home, mergedOptions(c) as RunOptions);
     });
+
+  addTransferCommands(cmd, io);
 
   const leaf = (parent: Command, name: string, description: string) =>
     addTargetOptions(parent.command(name).description(description));

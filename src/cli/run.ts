@@ -45,6 +45,8 @@ export interface RunOptions {
   proxy?: string;
   forward?: string[];
   expose?: string[];
+  /** `zt controller serve --db`: controller database (path or PostgreSQL), over local.conf. */
+  db?: string;
 }
 
 /** The log file in use (errors that end the process are written there too). */
@@ -207,6 +209,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
           deviceName: (nwid: bigint) => `userspace-${nwid.toString(16).padStart(16, "0")}`,
         }
         : {}),
+      controllerDb: o.db,
     });
     userspace?.start(us, log, () => service.networks?.infos() ?? []);
   } catch (e) {

@@ -40,6 +40,23 @@ export interface ControllerStore {
    * `key` (see `ipKey`). Used for pool assignment without scanning every member.
    */
   ipTaken(nwid: string, key: string, except: string): boolean;
+  /**
+   * Stores whose records live in a remote database (PostgreSQL) run every API change through
+   * this: `op` runs synchronously against the in-memory copy, then the promise resolves once its
+   * writes are committed (re-running `op` after a concurrent change by another instance). It
+   * rejects with {@link StoreUnavailableError} when the database is unreachable. Local stores
+   * leave it out: their writes are durable when `op` returns.
+   */
+  commit?<T>(op: () => T): Promise<T>;
+}
+
+/** A change could not be made durable: the database is unreachable or kept refusing it. */
+export class StoreUnavailableError extends Error {
+  /** `message` is shown to API clients (503). */
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreUnavailableError";
+  }
 }
 
 /** Content of a record ignoring its revision, for change detection. */
@@ -88,6 +105,19 @@ export abstract class CachedStore implements ControllerStore {
   /** Puts a loaded member into the cache as is. */
   protected loadMember(m: JsonObject): void {
     this.putMember(String(m.nwid), String(m.id), m);
+  }
+
+  /** Drops a cached member (changed elsewhere: no persistence). */
+  protected evictMember(nwid: string, address: string): void {
+    this.putMember(nwid, address, undefined);
+  }
+
+  /** Drops a cached network and its members (changed elsewhere: no persistence). */
+  protected evictNetwork(nwid: string): void {
+    this.networks.delete(nwid);
+    this.members.delete(nwid);
+    this.bridgeIndex.delete(nwid);
+    this.ipIndex.delete(nwid);
   }
 
   /** Sets a cached member, updating the bridge and IP indexes. */

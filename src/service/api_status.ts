@@ -1,4 +1,5 @@
 // JSON shapes of the local API (spec §11.1): /status, /health, peer and moon objects.
+import { redactLocalConf } from "./pg/pg_conninfo.ts";
 import { toHex } from "../util/hex.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { World } from "../vl1/world.ts";
@@ -80,12 +81,13 @@ export interface StatusInputs {
 
 /** `GET /status` (spec §11.1; field set and order as the reference's). */
 export function statusJson(s: StatusInputs): Json {
-  const rawSettings = typeof s.localConf.settings === "object" && s.localConf.settings !== null &&
-      !Array.isArray(s.localConf.settings)
-    ? s.localConf.settings as Record<string, unknown>
+  const localConf = redactLocalConf(s.localConf);
+  const rawSettings = typeof localConf.settings === "object" && localConf.settings !== null &&
+      !Array.isArray(localConf.settings)
+    ? localConf.settings as Record<string, unknown>
     : {};
   const config = {
-    ...s.localConf,
+    ...localConf,
     settings: {
       ...rawSettings,
       ...s.effective,

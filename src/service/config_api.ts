@@ -1,4 +1,5 @@
 // GET /config and POST/PUT /config/settings on the local API: read and merge-edit local.conf (spec §11.1, §11.3).
+import { redactLocalConf } from "./pg/pg_conninfo.ts";
 import type { Context } from "hono";
 import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
@@ -74,7 +75,8 @@ export function configRoutes(home: string, written: () => void = () => {}): ApiR
     app.get("/config", (c) => {
       const r = readLocalConfJson(path);
       if (!r.ok) return sendJson(c, { error: 500, description: r.error }, 500);
-      return sendJson(c, sortKeys(r.value));
+      // a PostgreSQL password in settings.controllerDbPath is shown as ***
+      return sendJson(c, sortKeys(redactLocalConf(r.value)));
     });
     const update = async (c: Context<ApiEnv>) => {
       const text = await c.req.text();

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { Controller } from "../controller/controller.ts";
 import type { Json } from "../util/json.ts";
 import { canonicalJson, parseJson } from "../util/json.ts";
+import { StoreUnavailableError } from "../controller/store.ts";
 
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const HEX10 = /^[0-9a-fA-F]{10}$/;
@@ -77,6 +78,20 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
 export function controllerApi(ctl: Controller): Hono {
   const app = new Hono();
 
+  /**
+   * Runs a change; with a remote database (PostgreSQL) answers only once it is committed, and
+   * 503 `{"error":503,"description":...}` when it cannot be.
+   */
+  const write = async (c: Context, op: () => Response): Promise<Response> => {
+    if (!ctl.store.commit) return op();
+    try {
+      return await ctl.store.commit(op);
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      return send(c, { error: 503, description: e.message }, 503);
+    }
+  };
+
   app.get("/controller", () =>
     new Response(
       `{\n\t"controller": true,\n\t"apiVersion": 4,\n\t"clock": ${ctl.now()},\n\t"databaseReady": true\n}\n`,
@@ -100,9 +115,11 @@ export function controllerApi(ctl: Controller): Hono {
   const create = async (c: Context, nwid: string | undefined) => {
     const b = await readBody(c);
     if (typeof b === "string") return bad(c, b);
-    const r = ctl.postNetwork(nwid, b.body);
-    if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
-    return send(c, r.value);
+    return write(c, () => {
+      const r = ctl.postNetwork(nwid, b.body);
+      if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
+      return send(c, r.value);
+    });
   };
   app.on(["POST", "PUT"], "/controller/network", (c) => create(c, undefined));
 
@@ -122,8 +139,10 @@ export function controllerApi(ctl: Controller): Hono {
   app.delete("/controller/network/:nwid", (c) => {
     const nwid = c.req.param("nwid");
     if (!HEX16.test(nwid)) return notFound();
-    const n = ctl.deleteNetwork(nwid);
-    return n ? send(c, n) : notFound();
+    return write(c, () => {
+      const n = ctl.deleteNetwork(nwid);
+      return n ? send(c, n) : notFound();
+    });
   });
 
   app.get("/controller/network/:nwid/member", (c) => {
@@ -173,16 +192,20 @@ export function controllerApi(ctl: Controller): Hono {
     if (!ids) return notFound();
     const b = await readBody(c);
     if (typeof b === "string") return bad(c, b);
-    const r = ctl.postMember(ids.nwid, ids.addr, b.body);
-    if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
-    return send(c, r.value);
+    return write(c, () => {
+      const r = ctl.postMember(ids.nwid, ids.addr, b.body);
+      if (!r.ok) return r.status === 404 ? notFound() : bad(c, r.error);
+      return send(c, r.value);
+    });
   });
 
   app.delete("/controller/network/:nwid/member/:addr", (c) => {
     const ids = memberIds(c);
     if (!ids) return notFound();
-    const m = ctl.deleteMember(ids.nwid, ids.addr);
-    return m ? send(c, m) : notFound();
+    return write(c, () => {
+      const m = ctl.deleteMember(ids.nwid, ids.addr);
+      return m ? send(c, m) : notFound();
+    });
   });
 
   return app;

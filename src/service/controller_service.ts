@@ -2,6 +2,9 @@
 import { controllerApi } from "./controller_api.ts";
 import { Controller } from "../controller/controller.ts";
 import { FileStore } from "./controller_file_store.ts";
+import type { ControllerStore } from "../controller/store.ts";
+import { openPgController, type PgController } from "./pg/pg_controller.ts";
+import { isPostgresDbPath, redactDbPath } from "./pg/pg_conninfo.ts";
 import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -50,14 +53,15 @@ export function installUpperLayer(node: ServiceNode): UpperLayerMux | undefined 
 }
 
 /**
- * The controller database directory: local.conf `settings.controllerDbPath` if it is a plain
- * path (relative paths are taken relative to `home`), else `<home>/controller.d` (spec §10.2).
- * A `postgres:` path is not supported: a warning is returned and the default is used.
+ * The controller database: local.conf `settings.controllerDbPath` if it is a plain path
+ * (relative paths are taken relative to `home`), else `<home>/controller.d` (spec §10.2). A
+ * `postgres:` keyword string or `postgres://`/`postgresql://` URL is returned as is in
+ * `postgres` (the database then holds every network and member).
  */
 export function controllerDbPath(
   home: string,
   conf: LocalConf,
-): { path: string; warning?: string } {
+): { path: string; postgres?: string; warning?: string } {
   const s = conf.raw.settings;
   const v = s !== null && typeof s === "object" && !Array.isArray(s)
     ? (s as Record<string, unknown>).controllerDbPath
@@ -67,13 +71,40 @@ export function controllerDbPath(
   if (typeof v !== "string") {
     return { path: dflt, warning: "settings.controllerDbPath is not a string; using controller.d" };
   }
-  if (v.startsWith("postgres:")) {
-    return {
-      path: dflt,
-      warning: "settings.controllerDbPath: PostgreSQL is not supported; using controller.d",
-    };
-  }
+  if (isPostgresDbPath(v)) return { path: redactDbPath(v), postgres: v };
   return { path: v.startsWith("/") ? v : `${home}/${v}` };
+}
+
+/** A string setting of local.conf, or undefined. */
+function stringSetting(conf: LocalConf, key: string): string | undefined {
+  const s = conf.raw.settings;
+  const v = s !== null && typeof s === "object" && !Array.isArray(s)
+    ? (s as Record<string, unknown>)[key]
+    : undefined;
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/**
+ * This controller instance's name: `settings.controllerInstanceName`, else the host name.
+ * Instances sharing one identity and one database tell each other apart by it.
+ */
+export function controllerInstanceName(conf: LocalConf): string {
+  return stringSetting(conf, "controllerInstanceName") ?? Deno.hostname();
+}
+
+/**
+ * Why this node must not join networks, if so: several controller instances share one identity
+ * (so one MAC and one set of managed IPs); `settings.controllerJoiningInstance` names the one
+ * that joins (its own networks, the name server) and every other instance refuses. Unset: no
+ * restriction.
+ */
+export function joinRefusal(conf: LocalConf): string | undefined {
+  const joiner = stringSetting(conf, "controllerJoiningInstance");
+  if (joiner === undefined) return undefined;
+  const me = controllerInstanceName(conf);
+  if (joiner === me) return undefined;
+  return `controller instance ${me} does not join networks ` +
+    `(settings.controllerJoiningInstance is ${joiner})`;
 }
 
 /** Options of {@link ControllerService.open}. */
@@ -90,6 +121,10 @@ export interface ControllerServiceOptions {
   now: () => number;
   /** Logger. */
   log: Logger;
+  /** `zt controller serve --db`: overrides `settings.controllerDbPath`. */
+  db?: string;
+  /** Stop waiting for an unreachable PostgreSQL at start after this long (ms; default: never). */
+  dbWaitMs?: number;
 }
 
 /**
@@ -101,8 +136,10 @@ export interface ControllerServiceOptions {
 export class ControllerService {
   /** The controller. */
   readonly controller: Controller;
-  /** Where its database lives. */
+  /** Where its database lives (a PostgreSQL password is redacted). */
   readonly dbPath: string;
+  /** The PostgreSQL side, if the database is PostgreSQL. */
+  readonly pg: PgController | undefined;
   #responder: ControllerResponder | undefined;
   #undoSelf: (() => void) | undefined;
   readonly #random: (n: number) => Uint8Array;
@@ -113,25 +150,48 @@ export class ControllerService {
     dbPath: string,
     random: (n: number) => Uint8Array,
     log: Logger,
+    pg?: PgController,
   ) {
     this.controller = controller;
     this.dbPath = dbPath;
+    this.pg = pg;
     this.#random = random;
     this.#log = log;
   }
 
-  /** Opens (creating if needed) the database and builds the controller. @throws on I/O errors. */
-  static open(o: ControllerServiceOptions): ControllerService {
-    const db = controllerDbPath(o.home, o.conf);
-    if (db.warning) o.log.warn(db.warning);
-    const store = new FileStore(db.path);
+  /**
+   * Opens (creating if needed) the database and builds the controller. A PostgreSQL database
+   * that is unreachable is retried (logging why) until it answers or `dbWaitMs` passes.
+   * @throws on I/O errors, a bad connection string or a newer database schema.
+   */
+  static async open(o: ControllerServiceOptions): Promise<ControllerService> {
+    const db = o.db !== undefined
+      ? (isPostgresDbPath(o.db)
+        ? { path: redactDbPath(o.db), postgres: o.db }
+        : { path: o.db.startsWith("/") ? o.db : `${o.home}/${o.db}` })
+      : controllerDbPath(o.home, o.conf);
+    if ("warning" in db && db.warning) o.log.warn(db.warning);
+    let store: ControllerStore;
+    let pg: PgController | undefined;
+    if (db.postgres !== undefined) {
+      pg = await openPgController({
+        dbPath: db.postgres,
+        instance: `${controllerInstanceName(o.conf)}/${Deno.pid}`,
+        log: o.log,
+        waitMs: o.dbWaitMs,
+      });
+      store = pg.store;
+    } else {
+      store = new FileStore(db.path);
+    }
     const controller = new Controller({
       identity: o.identity,
       store,
       random: o.random,
       now: o.now,
     });
-    return new ControllerService(controller, db.path, o.random, o.log);
+    pg?.bind(controller);
+    return new ControllerService(controller, db.path, o.random, o.log, pg);
   }
 
   /** The responder, once attached. */
@@ -155,13 +215,14 @@ export class ControllerService {
     const n = wiredNode(node);
     if (!n || !mux) return false;
     this.#responder?.dispose();
+    const rn = wiredResponderNode(n);
     this.#responder = new ControllerResponder({
-      node: wiredResponderNode(n),
+      node: this.pg ? this.pg.deferringNode(rn) : rn,
       controller: this.controller,
       random: this.#random,
       log: (m) => this.#log.debug(`controller: ${m}`),
     });
-    mux.setConfigRequestHandler(this.#responder);
+    mux.setConfigRequestHandler(this.pg ? this.pg.wrap(this.#responder) : this.#responder);
     const nets = this.controller.listNetworks().length;
     this.#log.info(
       `zt: network controller ${this.controller.address} ready (${nets} network${
@@ -204,11 +265,12 @@ export class ControllerService {
     };
   }
 
-  /** Stops sending (the database needs no closing). */
-  stop(): void {
+  /** Stops sending; closes a PostgreSQL database (queued writes get a moment to finish). */
+  async stop(): Promise<void> {
     this.#undoSelf?.();
     this.#undoSelf = undefined;
     this.#responder?.dispose();
     this.#responder = undefined;
+    await this.pg?.close();
   }
 }

@@ -85,7 +85,12 @@ function nwidParam(s: string): bigint | undefined {
  * A malformed `<nwid16>` → 404 `{}`; a POST/PUT body that is not a JSON object → 400
  * `{error, description}` and nothing is joined or changed (an empty body is a plain join).
  */
-export function networkApiRoutes(get: () => Networks | undefined, now: () => number): ApiRoutes {
+export function networkApiRoutes(
+  get: () => Networks | undefined,
+  now: () => number,
+  /** Why this node must not join networks (a non-joining controller instance), if so: 409. */
+  joinRefusal: () => string | undefined = () => undefined,
+): ApiRoutes {
   return (app) => {
     app.get("/network", (c) => sendJson(c, (get()?.infos() ?? []).map(networkJson)));
 
@@ -121,6 +126,8 @@ export function networkApiRoutes(get: () => Networks | undefined, now: () => num
           return sendJson(c, { error: 400, description: "body must be a JSON object" }, 400);
         }
       }
+      const refused = nets.get(id) ? undefined : joinRefusal();
+      if (refused) return sendJson(c, { error: 409, description: refused }, 409);
       nets.join(now(), id);
       const conf = localConfFromBody(body);
       const info = Object.keys(conf).length > 0

@@ -11,7 +11,7 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import type { Tap } from "./tap.ts";
-import { ControllerService, installUpperLayer } from "./controller_service.ts";
+import { ControllerService, installUpperLayer, joinRefusal } from "./controller_service.ts";
 import { DnsApplier } from "./dns_apply.ts";
 import { MemberNameServer } from "./dns_names.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
@@ -107,6 +107,8 @@ export interface ServiceOptions {
   metricsExtras?: () => Pick<MetricsInput, "networks" | "controller">;
   /** Run the embedded network controller (default true: every 1.14 node has one, spec §10). */
   controller?: boolean;
+  /** Controller database overriding `settings.controllerDbPath` (`zt controller serve --db`). */
+  controllerDb?: string;
   /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
@@ -569,7 +571,8 @@ export class Service {
       upper = installUpperLayer(node);
       if (opts.controller !== false) {
         try {
-          ctlService = ControllerService.open({
+          ctlService = await ControllerService.open({
+            db: opts.controllerDb,
             home,
             conf,
             identity: hs.identity,
@@ -624,8 +627,12 @@ export class Service {
             networkFiles.listeners.push(() => names.reconcile());
           }
         }
-        for (const nwid of networkFiles.rejoinAll(networks, now())) {
-          log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
+        const refusal = joinRefusal(conf);
+        if (refusal) log.info(`not rejoining networks from networks.d: ${refusal}`);
+        else {
+          for (const nwid of networkFiles.rejoinAll(networks, now())) {
+            log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
+          }
         }
       }
       for (const id of store.list("moon")) {
@@ -695,7 +702,7 @@ export class Service {
         tunneled: () => mux.tcpFallbackActive,
       }, [
         moonRoutes(),
-        networkApiRoutes(() => networks, now),
+        networkApiRoutes(() => networks, now, () => joinRefusal(live.conf)),
         configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
@@ -1002,7 +1009,7 @@ export class Service {
     this.traffic?.stop();
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
-    this.controller?.stop();
+    await this.controller?.stop();
     await this.memberNames?.close();
     await this.dnsApplier?.close();
     await this.#portMapper?.stop().catch(() => {});

@@ -30,7 +30,14 @@ async function zt(...args: string[]): Promise<{ code: number; out: string; err: 
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: { ...env, HOME: "/nonexistent", NO_COLOR: "1" },
+    // HOME is faked (no per-user home is found); DENO_DIR keeps deno's package cache, or every
+    // run downloads the npm packages again and deno's progress line lands on stderr
+    env: {
+      ...env,
+      HOME: "/nonexistent",
+      NO_COLOR: "1",
+      DENO_DIR: env.DENO_DIR ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    },
   }).output();
   return {
     code: out.code,

@@ -164,9 +164,11 @@ Deno.test("controllerDbPath: default, absolute, relative, postgres and non-strin
   assert.deepEqual(controllerDbPath("/h", conf({})), { path: "/h/controller.d" });
   assert.deepEqual(controllerDbPath("/h", conf({ controllerDbPath: "/db" })), { path: "/db" });
   assert.deepEqual(controllerDbPath("/h", conf({ controllerDbPath: "x/y" })), { path: "/h/x/y" });
-  const pg = controllerDbPath("/h", conf({ controllerDbPath: "postgres:host=db" }));
-  assert.equal(pg.path, "/h/controller.d");
-  assert.match(pg.warning!, /PostgreSQL/);
+  const pg = controllerDbPath("/h", conf({ controllerDbPath: "postgres:host=db password=s3" }));
+  assert.deepEqual(pg, {
+    path: "postgres:host=db password=***",
+    postgres: "postgres:host=db password=s3",
+  });
   assert.match(controllerDbPath("/h", conf({ controllerDbPath: 5 })).warning!, /not a string/);
 });
 

@@ -1,0 +1,138 @@
+// Tests the PostgreSQL controller store: migrations, durability, two instances, IP uniqueness, faults.
+import assert from "node:assert/strict";
+import { PgCluster, postgresAvailable } from "../../helpers/pg_cluster.ts";
+import { PgStore } from "../../../src/service/pg/pg_store.ts";
+import { parsePgConnInfo, type PgConnInfo } from "../../../src/service/pg/pg_conninfo.ts";
+import { ipKey } from "../../../src/controller/ip_assignment.ts";
+import { SCHEMA_VERSION } from "../../../src/service/pg/migrations.ts";
+
+const NW = "8056c2e21c000001";
+
+function conn(url: string): PgConnInfo {
+  const c = parsePgConnInfo(url);
+  if (typeof c === "string") throw new Error(c);
+  return c;
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test({
+  name: "pg store",
+  ignore: !postgresAvailable(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const pg = await PgCluster.start();
+    try {
+      await t.step("migrates, persists, reloads; controller.d not involved", async () => {
+        const url = await pg.createDb("s1");
+        const a = await PgStore.open({ conn: conn(url), instance: "a" });
+        await a.commit(() => a.saveNetwork({ id: NW, name: "n", private: true }));
+        const saved = await a.commit(() =>
+          a.saveMember({
+            id: "aaaaaaaaaa",
+            nwid: NW,
+            authorized: true,
+            ipAssignments: ["10.0.0.1"],
+          })
+        );
+        assert.equal(saved.record.revision, 1);
+        await a.close();
+        assert.equal(
+          await pg.psql("s1", "select max(version) from zt_schema"),
+          `${SCHEMA_VERSION}\n`,
+        );
+        assert.equal(
+          await pg.psql("s1", "select ip, member_id from zt_member_ip"),
+          "0a000001|aaaaaaaaaa\n",
+        );
+        const b = await PgStore.open({ conn: conn(url), instance: "b" });
+        assert.equal(b.getNetwork(NW)?.name, "n");
+        assert.equal(b.getMember(NW, "aaaaaaaaaa")?.authorized, true);
+        assert.equal(b.ipTaken(NW, ipKey("10.0.0.1")!, "bbbbbbbbbb"), true);
+        await b.commit(() => b.deleteMember(NW, "aaaaaaaaaa"));
+        await b.close();
+        assert.equal(await pg.psql("s1", "select count(*) from zt_member_ip"), "0\n");
+      });
+
+      await t.step("refuses a newer schema", async () => {
+        const url = await pg.createDb("s2");
+        (await PgStore.open({ conn: conn(url), instance: "a" })).close();
+        await pg.psql("s2", `insert into zt_schema values (${SCHEMA_VERSION + 1}, 'future')`);
+        await assert.rejects(
+          PgStore.open({ conn: conn(url), instance: "a" }),
+          /schema version .* newer than this zt/,
+        );
+      });
+
+      await t.step("two instances: NOTIFY propagation, no lost field, unique IPs", async () => {
+        const url = await pg.createDb("s3");
+        const a = await PgStore.open({ conn: conn(url), instance: "a" });
+        const b = await PgStore.open({ conn: conn(url), instance: "b" });
+        try {
+          await a.commit(() => a.saveNetwork({ id: NW, name: "x" }));
+          await until(() => b.getNetwork(NW)?.name === "x");
+          // concurrent read-modify-write of one record on both instances: both fields survive
+          const post = (s: PgStore, field: string) =>
+            s.commit(() => {
+              const cur = s.getNetwork(NW)!;
+              return s.saveNetwork({ ...cur, [field]: true });
+            });
+          await Promise.all([post(a, "fa"), post(b, "fb")]);
+          const rows = await pg.psql("s3", "select doc->>'fa', doc->>'fb' from zt_network");
+          assert.equal(rows, "true|true\n");
+          await until(() => a.getNetwork(NW)?.fa === true && a.getNetwork(NW)?.fb === true);
+          // the same IP for two members through two instances: the database keeps one
+          const ra = a.track(() =>
+            a.saveMember({ id: "aaaaaaaaaa", nwid: NW, ipAssignments: ["10.0.0.9"] })
+          );
+          const rb = b.track(() =>
+            b.saveMember({ id: "bbbbbbbbbb", nwid: NW, ipAssignments: ["10.0.0.9"] })
+          );
+          const outs = [...await Promise.all(ra.entries), ...await Promise.all(rb.entries)];
+          assert.deepEqual(outs.sort(), ["conflict", "ok"]);
+          assert.equal(await pg.psql("s3", "select count(*) from zt_member_ip"), "1\n");
+          await until(() =>
+            a.ipTaken(NW, ipKey("10.0.0.9")!, "cccccccccc") &&
+            b.ipTaken(NW, ipKey("10.0.0.9")!, "cccccccccc") &&
+            (a.getMember(NW, "aaaaaaaaaa") === undefined) !==
+              (b.getMember(NW, "bbbbbbbbbb") === undefined)
+          );
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      await t.step("database lost: reads work, commits 503, queued writes land after", async () => {
+        const url = await pg.createDb("s4");
+        const a = await PgStore.open({ conn: conn(url), instance: "a", commitTimeoutMs: 1500 });
+        try {
+          await a.commit(() => a.saveNetwork({ id: NW, name: "before" }));
+          await pg.stopServer();
+          // a write while the database is gone is not acknowledged
+          await assert.rejects(
+            a.commit(() => a.saveNetwork({ id: NW, name: "during" })),
+            /controller database/,
+          );
+          assert.equal(a.getNetwork(NW)?.name, "during"); // memory keeps serving
+          await until(() => a.unavailable !== undefined);
+          await assert.rejects(a.commit(() => a.saveNetwork({ id: NW, name: "x" })), /unreachable/);
+          await pg.startServer();
+          await until(() => a.unavailable === undefined && a.pendingWrites === 0);
+          assert.equal(await pg.psql("s4", "select doc->>'name' from zt_network"), "during\n");
+        } finally {
+          await a.close();
+        }
+      });
+    } finally {
+      await pg.destroy();
+    }
+  },
+});
