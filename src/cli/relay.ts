@@ -8,9 +8,10 @@ import {
   DEFAULT_RELAY_MAX_CONNECTIONS,
   DEFAULT_RELAY_PORT,
   DEFAULT_RELAY_WRITE_BUFFER,
-  serveRelayMetrics,
-  TcpRelayServer,
-} from "../service/tcp_relay_server.ts";
+} from "../service/tcp_relay_defaults.ts";
+// The server (and prom-client, for its metrics) is loaded only when `zt relay` runs, so every
+// other command (a member's `zt run` included) does not carry it.
+import type { TcpRelayServer } from "../service/tcp_relay_server.ts";
 
 /** Options of `zt relay` as commander hands them over. */
 interface RelayCliOptions {
@@ -103,9 +104,12 @@ async function runRelay(o: RelayCliOptions): Promise<void> {
   const log = new Logger(level);
   const s = parseRelayOptions(o);
   if (typeof s === "string") fail(s);
+  const { serveRelayMetrics, TcpRelayServer: Server } = await import(
+    "../service/tcp_relay_server.ts"
+  );
   let relay: TcpRelayServer;
   try {
-    relay = TcpRelayServer.start({ log, ...s });
+    relay = Server.start({ log, ...s });
   } catch (e) {
     fail(
       `cannot listen on TCP ${s.bind ?? "0.0.0.0"}/${s.port}: ${

@@ -1,5 +1,5 @@
-// Prometheus metrics of the service (spec §11.4): the reference's families on a prom-client registry, fed from node counters, written to <home>/metrics.prom.
-import client from "prom-client";
+// Prometheus metrics of the service (spec §11.4): the reference's families on a registry (prom_text.ts, prom-client compatible), fed from node counters, written to <home>/metrics.prom.
+import * as client from "./prom_text.ts";
 import type { NodeCountersSnapshot } from "../vl1/node_counters.ts";
 import type { NodeTableStats } from "../vl1/node_tables.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
@@ -183,7 +183,7 @@ function labelKey(labels: Labels): string {
 
 /** The service's metric registry (every family of spec §11.4). */
 export class ServiceMetrics {
-  /** The prom-client registry holding exactly the reference's families. */
+  /** The registry holding exactly the reference's families. */
   readonly registry: client.Registry;
   readonly #packet: client.Counter;
   readonly #packetError: client.Counter;

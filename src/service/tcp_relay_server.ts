@@ -16,14 +16,18 @@ import {
   RecordReader,
 } from "./tcp_relay_frame.ts";
 
-/** Default TCP port (the reference's). */
-export const DEFAULT_RELAY_PORT = 443;
-/** A connection with no traffic either way for this long is closed (the reference's 300 s). */
-export const DEFAULT_RELAY_IDLE_MS = 300_000;
-/** Default connection cap. */
-export const DEFAULT_RELAY_MAX_CONNECTIONS = 1000;
-/** Default bound of the bytes queued toward one client (the reference's 128 KiB). */
-export const DEFAULT_RELAY_WRITE_BUFFER = 131072;
+import {
+  DEFAULT_RELAY_IDLE_MS,
+  DEFAULT_RELAY_MAX_CONNECTIONS,
+  DEFAULT_RELAY_PORT,
+  DEFAULT_RELAY_WRITE_BUFFER,
+} from "./tcp_relay_defaults.ts";
+export {
+  DEFAULT_RELAY_IDLE_MS,
+  DEFAULT_RELAY_MAX_CONNECTIONS,
+  DEFAULT_RELAY_PORT,
+  DEFAULT_RELAY_WRITE_BUFFER,
+};
 /** Bytes read from a TCP connection per read. */
 const READ_CHUNK = 16384;
 /** Most bytes written to a TCP connection per write call. */

@@ -1,0 +1,47 @@
+// The modules every `zt` command loads (the static import graph of cli.ts) must not include what a
+// member does not use: prom-client (metrics are written by src/service/prom_text.ts; only `zt relay`
+// loads prom-client, on demand).
+import assert from "node:assert/strict";
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: { specifier: string; isDynamic?: boolean; code?: { specifier?: string } }[];
+  npmPackage?: string;
+}
+
+/** Specifiers statically reachable from `entry`, per `deno info --json`. */
+async function staticGraph(entry: string): Promise<Set<string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "deno info failed");
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: InfoModule[];
+    redirects?: Record<string, string>;
+  };
+  const bySpec = new Map(info.modules.map((m) => [m.specifier, m]));
+  const redirect = (s: string) => info.redirects?.[s] ?? s;
+  const seen = new Set<string>();
+  const stack = info.roots.map(redirect);
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpec.get(s)?.dependencies ?? []) {
+      if (d.isDynamic) continue;
+      const target = d.code?.specifier;
+      if (target) stack.push(redirect(target));
+    }
+  }
+  return seen;
+}
+
+Deno.test("cli.ts: prom-client is not in the static import graph (only zt relay loads it)", async () => {
+  const graph = await staticGraph(new URL("../../cli.ts", import.meta.url).pathname);
+  assert.ok([...graph].some((s) => s.endsWith("/src/service/service.ts")), "graph walked");
+  const prom = [...graph].filter((s) => /prom-client|tcp_relay_server\.ts$/.test(s));
+  assert.deepEqual(prom, []);
+});
