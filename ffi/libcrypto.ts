@@ -146,25 +146,17 @@ class LibcryptoSiv implements SivEngine {
         null;
   }
 
-  /** BLK[8..16) = folded GMAC of AAD16 ‖ pkt[27..len) with IV8 = BLK[0..8). */
-  #gmac(k: LibcryptoKey, pkt: Uint8Array, len: number): boolean {
+  /**
+   * BLK[8..16) = folded GMAC of AAD16 ‖ body with IV8 = BLK[0..8); `body` is pkt[27..len) (one
+   * view per packet, shared with {@link #ctrXor}), empty when len <= 27.
+   */
+  #gmac(k: LibcryptoKey, body: Uint8Array | undefined): boolean {
     const l = this.#l;
     for (let i = 0; i < 8; i++) IV12[i] = BLK[i];
     if (l.EVP_EncryptInit_iv(k.gcm, null, null, null, IV12) !== 1) return false;
     if (l.EVP_EncryptUpdate_aad(k.gcm, null, OUTLEN, AAD16, 16) !== 1) return false;
-    if (len > IDX_VERB) {
-      if (
-        l.EVP_EncryptUpdate_aad(
-          k.gcm,
-          null,
-          OUTLEN,
-          pkt.subarray(IDX_VERB, len),
-          len - IDX_VERB,
-        ) !==
-          1
-      ) {
-        return false;
-      }
+    if (body !== undefined) {
+      if (l.EVP_EncryptUpdate_aad(k.gcm, null, OUTLEN, body, body.length) !== 1) return false;
     }
     if (l.EVP_EncryptFinal_ex(k.gcm, TAG, OUTLEN) !== 1) return false;
     if (l.EVP_CIPHER_CTX_ctrl(k.gcm, EVP_CTRL_GCM_GET_TAG, 16, TAG) !== 1) return false;
@@ -172,14 +164,13 @@ class LibcryptoSiv implements SivEngine {
     return true;
   }
 
-  #ctrXor(k: LibcryptoKey, tag: Uint8Array, pkt: Uint8Array, len: number): boolean {
-    if (len <= IDX_VERB) return true;
+  #ctrXor(k: LibcryptoKey, tag: Uint8Array, body: Uint8Array | undefined): boolean {
+    if (body === undefined) return true;
     const l = this.#l;
     CTR_IV.set(tag);
     CTR_IV[12] &= 0x7f;
     if (l.EVP_EncryptInit_iv(k.ctr, null, null, null, CTR_IV) !== 1) return false;
-    const body = pkt.subarray(IDX_VERB, len);
-    return l.EVP_EncryptUpdate(k.ctr, body, OUTLEN, body, len - IDX_VERB) === 1;
+    return l.EVP_EncryptUpdate(k.ctr, body, OUTLEN, body, body.length) === 1;
   }
 
   armorC3(pkt: Uint8Array, len: number, key: SivEngineKey): void {
@@ -188,10 +179,11 @@ class LibcryptoSiv implements SivEngine {
     loadAad(pkt);
     for (let i = 0; i < 8; i++) BLK[i] = pkt[i];
     const l = this.#l;
+    const body = len > IDX_VERB ? pkt.subarray(IDX_VERB, len) : undefined;
     if (
-      !this.#gmac(k, pkt, len) ||
+      !this.#gmac(k, body) ||
       l.EVP_EncryptUpdate(k.ecbEnc, TAG, OUTLEN, BLK, 16) !== 1 ||
-      !this.#ctrXor(k, TAG, pkt, len)
+      !this.#ctrXor(k, TAG, body)
     ) {
       throw new Error("libcrypto: AES-GMAC-SIV armor failed");
     }
@@ -214,8 +206,9 @@ class LibcryptoSiv implements SivEngine {
     // IV8 ‖ T8 = AES_K1^-1(tag)
     if (l.EVP_DecryptUpdate(k.ecbDec, BLK, OUTLEN, tag, 16) !== 1) return false;
     for (let i = 0; i < 8; i++) EXPECT[i] = BLK[8 + i];
-    if (!this.#ctrXor(k, tag, pkt, len)) return false;
-    if (!this.#gmac(k, pkt, len)) return false;
+    const body = len > IDX_VERB ? pkt.subarray(IDX_VERB, len) : undefined;
+    if (!this.#ctrXor(k, tag, body)) return false;
+    if (!this.#gmac(k, body)) return false;
     let diff = 0;
     for (let i = 0; i < 8; i++) diff |= BLK[8 + i] ^ EXPECT[i];
     return diff === 0;

@@ -118,7 +118,7 @@ export function writeFragment(
   const p = mtu + (no - 1) * chunk;
   const n = Math.min(chunk, len - p);
   if (out.length < FRAGMENT_HEADER_LENGTH + n) return 0;
-  out.set(pkt.subarray(0, 13)); // packet ID + destination
+  for (let i = 0; i < 13; i++) out[i] = pkt[i]; // packet ID + destination (no view to make)
   out[FRAG_IDX_INDICATOR] = FRAGMENT_INDICATOR;
   out[FRAG_IDX_COUNTS] = (total << 4) | no;
   out[FRAG_IDX_HOPS] = 0;
@@ -128,6 +128,11 @@ export function writeFragment(
 
 /** Bytes of piece data a slot holds (a whole packet's worth; more means a malformed packet). */
 const SLOT_BYTES = MAX_PACKET_LENGTH;
+/**
+ * A slot's region in the shared buffer of a `reuseOutput` reassembler: its pieces plus room for
+ * one fragment header, so a fragment datagram is copied whole and its data moved down in place.
+ */
+const REGION_BYTES = SLOT_BYTES + FRAGMENT_HEADER_LENGTH;
 
 /**
  * One reassembly slot. Pieces are copied into the slot's own buffer (allocated on first use and
@@ -142,6 +147,7 @@ interface Slot {
   have: number; // bit i set = piece i present
   fill: number; // bytes of `buf` in use
   buf: Uint8Array | undefined;
+  base: number; // where the slot's region starts in the shared buffer (reuseOutput)
   offs: Int32Array;
   lens: Int32Array;
 }
@@ -152,16 +158,24 @@ interface Slot {
  * the caller passes `now` (ms). Pieces are copied, so the caller may reuse its receive buffer.
  * Whole packets are new arrays, or with `reuseOutput` views into one buffer of the reassembler,
  * valid (and modifiable) until the next `addHead` / `addFragment` call (the node's receive path).
+ * With `reuseOutput` nothing is allocated per packet: the slots and the output live in one
+ * buffer, pieces are copied with `set`/`copyWithin`, and a packet whose pieces arrived in order is
+ * returned in place.
  */
 export class Reassembler {
   readonly #slots: Slot[] = [];
   #next = 0;
-  /** Where whole packets are assembled with `reuseOutput` (returned as views). */
-  readonly #out: Uint8Array | undefined;
+  /**
+   * With `reuseOutput`: the output region `[0, SLOT_BYTES)` then one region of REGION_BYTES per
+   * slot; whole packets are returned as views into it.
+   */
+  readonly #big: Uint8Array | undefined;
 
   /** @param opts.reuseOutput return whole packets as views into one reused buffer */
   constructor(opts?: { reuseOutput?: boolean }) {
-    this.#out = opts?.reuseOutput ? new Uint8Array(SLOT_BYTES) : undefined;
+    this.#big = opts?.reuseOutput
+      ? new Uint8Array(SLOT_BYTES + RX_QUEUE_SIZE * REGION_BYTES)
+      : undefined;
     for (let i = 0; i < RX_QUEUE_SIZE; i++) {
       this.#slots.push({
         idHi: 0,
@@ -172,6 +186,7 @@ export class Reassembler {
         have: 0,
         fill: 0,
         buf: undefined,
+        base: SLOT_BYTES + i * REGION_BYTES,
         offs: new Int32Array(MAX_PACKET_FRAGMENTS),
         lens: new Int32Array(MAX_PACKET_FRAGMENTS),
       });
@@ -252,8 +267,20 @@ export class Reassembler {
       s.fill = 0;
       return false;
     }
-    const buf = (s.buf ??= new Uint8Array(SLOT_BYTES));
-    buf.set(d.subarray(start, end), s.fill);
+    const big = this.#big;
+    if (big) {
+      const at = s.base + s.fill;
+      if (end === d.length && start <= FRAGMENT_HEADER_LENGTH) {
+        // the whole datagram fits (its header in the region's slack): no view to make
+        big.set(d, at);
+        if (start > 0) big.copyWithin(at, at + start, at + end);
+      } else {
+        big.set(d.subarray(start, end), at);
+      }
+    } else {
+      const buf = (s.buf ??= new Uint8Array(SLOT_BYTES));
+      buf.set(d.subarray(start, end), s.fill);
+    }
     s.offs[no] = s.fill;
     s.lens[no] = n;
     s.fill += n;
@@ -264,8 +291,29 @@ export class Reassembler {
   #tryComplete(s: Slot): Uint8Array | undefined {
     if (s.total === 0 || s.have !== (1 << s.total) - 1) return undefined;
     let n = 0;
-    for (let i = 0; i < s.total; i++) n += s.lens[i];
-    const out = this.#out ?? new Uint8Array(n);
+    let inOrder = true;
+    for (let i = 0; i < s.total; i++) {
+      if (s.offs[i] !== n) inOrder = false;
+      n += s.lens[i];
+    }
+    const big = this.#big;
+    if (big) {
+      const total = s.total;
+      s.used = false;
+      s.have = 0;
+      s.total = 0;
+      s.fill = 0;
+      // the region keeps its bytes until the ring claims this slot again
+      if (inOrder) return big.subarray(s.base, s.base + n);
+      let q = 0;
+      for (let i = 0; i < total; i++) {
+        const o = s.base + s.offs[i];
+        big.copyWithin(q, o, o + s.lens[i]);
+        q += s.lens[i];
+      }
+      return big.subarray(0, q);
+    }
+    const out = new Uint8Array(n);
     const buf = s.buf!;
     let p = 0;
     for (let i = 0; i < s.total; i++) {

@@ -342,3 +342,43 @@ Deno.test("fragment: evenPieceSize keeps the piece count, makes datagrams equal,
   assert.equal(evenPieceSize(1000, 1432), 1432, "fits: unchanged");
   assert.equal(evenPieceSize(20000, 1432), 1432, "too many pieces: unchanged");
 });
+
+Deno.test("reuseOutput: the same packets as fresh arrays, in any order, with no new array per packet", () => {
+  const fresh = new Reassembler();
+  const reuse = new Reassembler({ reuseOutput: true });
+  let buffer: ArrayBufferLike | undefined;
+  const orders: number[][] = [[0, 1], [1, 0], [0, 1, 2, 3], [3, 1, 2, 0], [2, 0, 3, 1]];
+  for (let round = 0; round < 80; round++) {
+    const len = [2000, 5000, 9928, 1500][round % 4];
+    const { wire, pieces } = armoredPieces(len, 1432, BigInt(round + 1) * 0x1_0000_0001n);
+    const order = pieces.length === 7
+      ? (round % 8 < 4 ? [0, 1, 2, 3, 4, 5, 6] : [6, 5, 4, 3, 2, 1, 0])
+      : orders.find((o) => o.length === pieces.length && (round % 3 === 0 || o[0] !== 0)) ??
+        pieces.map((_, i) => i);
+    let a: Uint8Array | undefined;
+    let b: Uint8Array | undefined;
+    for (const i of order) {
+      // the datagram as a view into a larger receive buffer, as the UDP layer hands it over
+      const rx = new Uint8Array(pieces[i].length + 64);
+      rx.set(pieces[i], 32);
+      const d = rx.subarray(32, 32 + pieces[i].length);
+      a = i === 0 ? fresh.addHead(round, pieces[i]) : fresh.addFragment(round, pieces[i]);
+      b = i === 0 ? reuse.addHead(round, d) : reuse.addFragment(round, d);
+      rx.fill(0xee); // the caller reuses its buffer at once
+    }
+    assert.ok(a && b, `round ${round}`);
+    assert.equal(toHex(b), toHex(wire), `round ${round}`);
+    assert.equal(toHex(b), toHex(a));
+    assert.equal(dearmor(b, b.length, KEYS), true, "modifiable in place");
+    buffer ??= b.buffer;
+    assert.equal(b.buffer, buffer, "a view into the reassembler's one buffer");
+  }
+  // a head shorter than its array (len argument) still reassembles
+  const { wire, pieces } = armoredPieces(3000, 1432, 0xabcdefn);
+  const padded = new Uint8Array(pieces[0].length + 10);
+  padded.set(pieces[0]);
+  assert.equal(reuse.addHead(1, padded, pieces[0].length), undefined);
+  let out: Uint8Array | undefined;
+  for (let i = 1; i < pieces.length; i++) out = reuse.addFragment(1, pieces[i]);
+  assert.equal(toHex(out!), toHex(wire));
+});
