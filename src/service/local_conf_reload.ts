@@ -15,6 +15,12 @@ const RESTART_SETTINGS = new Set([
   "allowSecondaryPort",
   "bind",
   "controllerDbPath",
+  // read once at start: the TCP fallback transport, the mapped tertiary port, the HTTPS listener
+  "allowTcpFallbackRelay",
+  "forceTcpRelay",
+  "tcpFallbackRelay",
+  "portMappingEnabled",
+  "webUiTlsPort",
 ]);
 
 /** `settings` keys the running service applies as soon as it sees them. */
@@ -25,6 +31,7 @@ const LIVE_SETTINGS = new Set([
   "interfacePrefixBlacklist",
   "softwareUpdate",
   "softwareUpdateChannel",
+  "webUi",
 ]);
 
 /** Top-level sections applied live (path checks, MTUs, trusted paths, per-peer blacklists). */
@@ -36,7 +43,7 @@ export interface LocalConfChanges {
   live: string[];
   /** Needs a restart (e.g. `settings.primaryPort`). */
   restart: string[];
-  /** Changed, but zt does not use them (e.g. `settings.portMappingEnabled`). */
+  /** Changed, but zt does not use them (e.g. `settings.lowBandwidthMode`). */
   unused: string[];
 }
 

@@ -685,7 +685,7 @@ export class Service {
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
         ...(ctlService ? [ctlService.routes()] : []),
         uiRoutes({
-          enabled: () => webUiEnabled(conf.raw),
+          enabled: () => webUiEnabled(live.conf.raw),
           hub,
           traffic,
           controller: () => ctlService?.controller,
