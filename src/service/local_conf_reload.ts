@@ -34,6 +34,12 @@ const LIVE_SETTINGS = new Set([
   "webUi",
 ]);
 
+/** How a `settings` key takes effect: at once, at the next start, or not at all (kept for /status). */
+export function settingEffect(key: string): "live" | "restart" | "unused" {
+  if (RESTART_SETTINGS.has(key)) return "restart";
+  return LIVE_SETTINGS.has(key) ? "live" : "unused";
+}
+
 /** Top-level sections applied live (path checks, MTUs, trusted paths, per-peer blacklists). */
 const LIVE_SECTIONS = new Set(["physical", "virtual"]);
 
@@ -77,10 +83,7 @@ export function localConfChanges(old: LocalConf, next: LocalConf): LocalConfChan
   const os = isObject(old.raw.settings) ? old.raw.settings : {};
   const ns = isObject(next.raw.settings) ? next.raw.settings : {};
   for (const k of changedKeys(os, ns)) {
-    const name = `settings.${k}`;
-    if (RESTART_SETTINGS.has(k)) out.restart.push(name);
-    else if (LIVE_SETTINGS.has(k)) out.live.push(name);
-    else out.unused.push(name);
+    out[settingEffect(k)].push(`settings.${k}`);
   }
   // Who may use the API is checked live, but where it listens is fixed at start.
   if (out.live.includes("settings.allowManagementFrom")) {
