@@ -1,6 +1,7 @@
 // `zt ui`: prints the web admin UI's URL (and where the token to sign in with lives).
 import { Command } from "commander";
 import { hostPort, resolveTarget, systemTargetEnv, type TargetEnv } from "./api_client.ts";
+import { mergedOptions, stringOption } from "./cli_options.ts";
 import { writeAll } from "./write_all.ts";
 import { resolveHomeDir } from "../service/home.ts";
 
@@ -47,7 +48,14 @@ export function uiCommand(): Command {
     .option("-D, --home <dir>", "home directory (default: as zt run)")
     .option("-p, --port <port>", "local API port (default: <home>/zerotier-one.port, else 9993)")
     .option("-H, --host <host>", "host (default 127.0.0.1)")
-    .action((o: UiCmdOptions) => {
+    .action((_o: UiCmdOptions, cmd: Command) => {
+      // `zt -D <home> ui` as well as `zt ui -D <home>`, like every client command
+      const m = mergedOptions(cmd);
+      const o: UiCmdOptions = {
+        home: stringOption(m, "home"),
+        port: stringOption(m, "port"),
+        host: stringOption(m, "host"),
+      };
       try {
         writeAll(Deno.stdout, uiText(o));
       } catch (e) {

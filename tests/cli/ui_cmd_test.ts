@@ -25,3 +25,31 @@ Deno.test("zt ui: URL from the home's port file, token file named, no token in t
   files["/h/local.conf"] = "{not json";
   assert.doesNotMatch(uiText({ home: "/h" }, env), /https/);
 });
+
+Deno.test("zt -D <home> ui: the options given before the command are used too", async () => {
+  // Regression: `zt -D h ui` ignored -D (and -p, -H) and named the default home's token file.
+  const home = Deno.makeTempDirSync({ prefix: "zt-ui-cmd-" });
+  try {
+    Deno.writeTextFileSync(`${home}/zerotier-one.port`, "29993\n");
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const run = async (args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", cli, ...args],
+        env: { ZT_HOME: "/nonexistent-zt-home" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout);
+    };
+    const want = `http://127.0.0.1:29993/ui/\nsign in with the token in ${home}/authtoken.secret\n`;
+    assert.equal(await run(["-D", home, "ui"]), want);
+    assert.equal(await run(["ui", "--home", home]), want);
+    assert.match(
+      await run(["-D", home, "-p", "8080", "-H", "::1", "ui"]),
+      /^http:\/\/\[::1\]:8080\/ui\//,
+    );
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
+});
