@@ -15,6 +15,16 @@ export interface UiCmdOptions {
   host?: string;
 }
 
+/** Whether a local.conf text turns the web UI off (`settings.webUi` is the boolean false). */
+function uiTurnedOff(text: string | undefined): boolean {
+  if (text === undefined) return false;
+  try {
+    return JSON.parse(text)?.settings?.webUi === false;
+  } catch {
+    return false;
+  }
+}
+
 /** `settings.webUiTlsPort` of a local.conf text, if it is a port number. */
 function httpsPort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -35,9 +45,14 @@ export function uiText(o: UiCmdOptions, e: TargetEnv = systemTargetEnv()): strin
   const t = resolveTarget({ home: o.home, port: o.port, host: o.host }, e);
   const home = o.home ?? resolveHomeDir({ env: e.env, isRoot: e.isRoot });
   let s = `http://${hostPort(t.host, t.port)}/ui/\n`;
-  const tlsPort = home !== undefined ? httpsPort(e.readText(`${home}/local.conf`)) : undefined;
+  const conf = home !== undefined ? e.readText(`${home}/local.conf`) : undefined;
+  const tlsPort = httpsPort(conf);
   if (tlsPort !== undefined) s += `https://${hostPort(t.host, tlsPort)}/ui/\n`;
   if (home !== undefined) s += `sign in with the token in ${home}/authtoken.secret\n`;
+  if (uiTurnedOff(conf)) {
+    s +=
+      `note: the web UI is turned off ("webUi": false in ${home}/local.conf): /ui/ answers 404\n`;
+  }
   return s;
 }
 

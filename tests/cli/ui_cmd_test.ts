@@ -24,6 +24,13 @@ Deno.test("zt ui: URL from the home's port file, token file named, no token in t
   );
   files["/h/local.conf"] = "{not json";
   assert.doesNotMatch(uiText({ home: "/h" }, env), /https/);
+  // Regression: with the UI off, `zt ui` printed a URL that answers 404 without a word.
+  assert.doesNotMatch(uiText({ home: "/h" }, env), /turned off/);
+  files["/h/local.conf"] = JSON.stringify({ settings: { webUi: false } });
+  assert.match(
+    uiText({ home: "/h" }, env),
+    /\nnote: the web UI is turned off \("webUi": false in \/h\/local\.conf\)/,
+  );
 });
 
 Deno.test("zt -D <home> ui: the options given before the command are used too", async () => {
