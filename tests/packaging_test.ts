@@ -73,6 +73,13 @@ Deno.test("packaging/zt.service: valid unit with the required keys", () => {
   assert.equal(one(ini, "Service", "Restart"), "always");
   const caps = one(ini, "Service", "CapabilityBoundingSet").split(/\s+/);
   for (const cap of ["CAP_NET_ADMIN", "CAP_NET_RAW"]) assert.ok(caps.includes(cap), cap);
+  // Regression: without it the controller's member-name DNS server (--dns-names) could not bind
+  // port 53 under this unit (bind EACCES), and ProtectSystem=full kept allowDNS out of resolv.conf.
+  assert.ok(caps.includes("CAP_NET_BIND_SERVICE"), "DNS on port 53");
+  if (one(ini, "Service", "ProtectSystem") === "full") {
+    const rw = one(ini, "Service", "ReadWritePaths").split(/\s+/);
+    assert.ok(rw.includes("-/etc/resolv.conf"), "resolv.conf writable for allowDNS");
+  }
   for (const cap of caps) assert.match(cap, /^CAP_[A-Z_]+$/);
   const env = ini.get("Service")!.get("Environment") ?? [];
   assert.ok(env.includes(`ZT_HOME=${SYSTEM_HOME}`), "home is the reference's Linux home");

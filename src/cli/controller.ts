@@ -33,7 +33,7 @@ import {
 import { apiCallFor, setDnsNames } from "./dns_names.ts";
 import { normalizeDomain } from "../controller/dns_zone.ts";
 import { compileRulesFile, denoRulesIo, type RulesIo } from "./rules.ts";
-import { type RunOptions, runService } from "./run.ts";
+import { addRunOptions, type RunOptions, runService } from "./run.ts";
 import { addTransferCommands } from "./controller_transfer.ts";
 import { type CliIo, systemIo } from "./zerotier_cli.ts";
 
@@ -378,15 +378,12 @@ export function controllerCommand(io: ControllerIo = controllerIo()): Command {
       "network controller: serve, and manage networks and members through the local API",
     ),
   ).enablePositionalOptions();
-  addHomeOption(
+  // the same options as `zt run` (--log-file and --planet-fallback included)
+  addRunOptions(addHomeOption(
     cmd.command("serve")
       .description("run the node service with its embedded network controller (same as zt run)")
       .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
-  )
-    .option("-p, --port <port>", "primary UDP/API port (0 = random 20000-65499)")
-    .option("-U", "skip the privilege check")
-    .option("-d, --daemon", "run in the background (prints the pid)")
-    .option("--log-level <level>", "debug, info, warn or error (or set ZT_LOG)")
+  ))
     .option(
       "--db <path|url>",
       "controller database: a directory, postgres:<key=value ...> or postgres://... " +

@@ -1,5 +1,6 @@
 // `zt debug decode`: dissects a pcap or JSONL capture of ZeroTier traffic with known identities.
 import { Command } from "commander";
+import { mergedOptions } from "./cli_options.ts";
 import { type CaptureResult, parseCaptureJsonl } from "../vl1/capture_jsonl.ts";
 import { isPcap, isPcapng, parsePcap } from "../vl1/pcap.ts";
 import {
@@ -167,9 +168,9 @@ export function debugDecodeCommand(): Command {
       "--identity <files...>",
       "identity files (secret or public) or identity strings; secrets allow decryption",
     )
-    .option("--json", "one JSON object per line")
+    .option("-j, --json", "one JSON object per line")
     .argument("[capture]", "capture file (pcap or JSONL); may also follow the --identity list")
-    .action((capture: string | undefined, o: { identity: string[]; json?: boolean }) => {
+    .action((capture: string | undefined, o: { identity: string[] }, cmd: Command) => {
       const identities = [...o.identity];
       // `--identity a b capture` hands the capture to the variadic option: take it back.
       if (capture === undefined && identities.length > 1) capture = identities.pop();
@@ -179,6 +180,8 @@ export function debugDecodeCommand(): Command {
         Deno.exitCode = 1;
         return;
       }
-      Deno.exitCode = runDebugDecode(io, capture, { identities, json: o.json === true });
+      // -j as in every other command, also before it (`zt -j debug decode ...`)
+      const json = mergedOptions(cmd).json === true;
+      Deno.exitCode = runDebugDecode(io, capture, { identities, json });
     });
 }

@@ -491,6 +491,19 @@ export function idtoolGenMoon(io: CliIo, file: string): number {
 export function idtoolMkPlanet(io: CliIo, file: string, output = "planet"): number {
   const r = signTemplate(io, file, WorldType.PLANET, [WorldType.PLANET]);
   if (typeof r === "number") return r;
+  // A planet no node can reach is never what was meant (e.g. the template's empty endpoints).
+  const t = JSON.parse(readText(io, file)!) as { roots?: { stableEndpoints?: unknown[] }[] };
+  if (!t.roots?.length) {
+    io.err(`no roots in ${file}: a planet needs at least one root (see zt idtool initplanet)\n`);
+    return 1;
+  }
+  if (t.roots.some((x) => !x.stableEndpoints?.length)) {
+    io.err(
+      `a root in ${file} has no stableEndpoints: nodes could not reach it ` +
+        `(add its public "IP/port", e.g. "203.0.113.10/9993")\n`,
+    );
+    return 1;
+  }
   const w = parseWorld(r.bytes);
   if (!w || !verifyWorld(w)) {
     io.err(`internal error: the signed planet does not verify\n`);

@@ -1,5 +1,5 @@
 // `zt relay`: run a TCP fallback relay (the protocol of ZeroTier One's tcp-proxy) until SIGINT/SIGTERM.
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { InetAddress } from "../vl1/inet_address.ts";
 import { Logger, resolveLogLevel } from "../service/logger.ts";
 import { onShutdownSignal } from "../service/signals.ts";
@@ -151,11 +151,10 @@ export function relayCommand(): Command {
     .description("run a TCP fallback relay (what ZeroTier One's tcpFallbackRelay points at)")
     .option("--port <port>", "TCP port", String(DEFAULT_RELAY_PORT))
     .option("--bind <addr>", "listen address (default 0.0.0.0)")
-    .option(
-      "--allow <cidr>",
-      "client network allowed to connect (repeat; default: everyone)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+    .addOption(
+      new Option("--allow <cidr>", "client network allowed to connect (repeat)")
+        .argParser((v: string, prev: string[]) => [...prev, v])
+        .default([] as string[], "everyone"),
     )
     .option("--max-connections <n>", "connection cap", String(DEFAULT_RELAY_MAX_CONNECTIONS))
     .option(

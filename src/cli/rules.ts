@@ -1,5 +1,6 @@
 // `zt rules compile FILE [--json]`: compiles a rules-language file to controller rule JSON.
 import { Command } from "commander";
+import { mergedOptions } from "./cli_options.ts";
 import { writeAll } from "./write_all.ts";
 import { dirname, isAbsolute, join, normalize } from "node:path";
 import {
@@ -118,9 +119,11 @@ export function rulesCommand(io: RulesIo = denoRulesIo()): Command {
     new Command("compile")
       .description("compile a rules file to controller JSON (rules, capabilities, tags)")
       .argument("<file>", "rules source file")
-      .option("--json", "print the JSON the reference rule compiler prints")
-      .action((file: string, opts: { json?: boolean }) => {
-        Deno.exitCode = runRulesCompile(io, file, { json: opts.json === true });
+      .option("-j, --json", "print the JSON the reference rule compiler prints")
+      .action((file: string, _opts: unknown, cmd: Command) => {
+        // -j as for every other command, also given before it (`zt -j rules compile f`)
+        const json = mergedOptions(cmd).json === true;
+        Deno.exitCode = runRulesCompile(io, file, { json });
       }),
   );
 }

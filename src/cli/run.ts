@@ -237,14 +237,12 @@ function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
-/** Registers `zt run` on the program. */
-export function registerRun(program: Command): void {
-  addHomeOption(
-    program
-      .command("run")
-      .description("run the node service (like zerotier-one)")
-      .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
-  )
+/**
+ * Adds the options of the node service (`-p`, `-U`, `-d`, `--log-level`, `--log-file`,
+ * `--planet-fallback`) and its help note; shared by `zt run` and `zt controller serve`.
+ */
+export function addRunOptions(c: Command): Command {
+  return c
     .option("-p, --port <port>", "primary UDP/API port (0 = random 20000-65499)")
     .option("-U", "skip the privilege check")
     .option(
@@ -284,8 +282,19 @@ Without a planet file in the home, the node uses ZeroTier's public roots.
 local.conf is re-read while running (every ${
         DEFAULT_LOCAL_CONF_POLL_MS / 1000
       } s): most settings apply at once;
-ports, bind addresses and the controller database are logged as needing a restart.`,
-    )
+ports, bind addresses, the TCP relay, port mapping, the HTTPS port and the controller database
+are logged as needing a restart.`,
+    );
+}
+
+/** Registers `zt run` on the program. */
+export function registerRun(program: Command): void {
+  addRunOptions(addHomeOption(
+    program
+      .command("run")
+      .description("run the node service (like zerotier-one)")
+      .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
+  ))
     .action(async (home: string | undefined, _o: unknown, cmd: Command) => {
       await runService(home, mergedOptions(cmd) as RunOptions);
     });

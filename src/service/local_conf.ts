@@ -31,13 +31,13 @@ export interface VirtualRule {
 export interface ServiceSettings {
   /** Primary UDP + API port. */
   primaryPort: number;
-  /** Whether a secondary port would be bound (zt binds only the primary for now). */
+  /** Whether a secondary port is bound (`secondaryPort`, else a random one). */
   allowSecondaryPort: boolean;
   /** Fixed secondary port (0 = random). */
   secondaryPort: number;
   /** Fixed tertiary port (0 = random). */
   tertiaryPort: number;
-  /** UPnP/NAT-PMP (zt never does it). */
+  /** UPnP/NAT-PMP mapping of the tertiary port. */
   portMappingEnabled: boolean;
   /** TCP fallback relay allowed. */
   allowTcpFallbackRelay: boolean;

@@ -15,6 +15,12 @@ const RESTART_SETTINGS = new Set([
   "allowSecondaryPort",
   "bind",
   "controllerDbPath",
+  // read once at start: the TCP fallback transport, the mapped tertiary port, the HTTPS listener
+  "allowTcpFallbackRelay",
+  "forceTcpRelay",
+  "tcpFallbackRelay",
+  "portMappingEnabled",
+  "webUiTlsPort",
 ]);
 
 /** `settings` keys the running service applies as soon as it sees them. */
@@ -25,7 +31,14 @@ const LIVE_SETTINGS = new Set([
   "interfacePrefixBlacklist",
   "softwareUpdate",
   "softwareUpdateChannel",
+  "webUi",
 ]);
+
+/** How a `settings` key takes effect: at once, at the next start, or not at all (kept for /status). */
+export function settingEffect(key: string): "live" | "restart" | "unused" {
+  if (RESTART_SETTINGS.has(key)) return "restart";
+  return LIVE_SETTINGS.has(key) ? "live" : "unused";
+}
 
 /** Top-level sections applied live (path checks, MTUs, trusted paths, per-peer blacklists). */
 const LIVE_SECTIONS = new Set(["physical", "virtual"]);
@@ -36,7 +49,7 @@ export interface LocalConfChanges {
   live: string[];
   /** Needs a restart (e.g. `settings.primaryPort`). */
   restart: string[];
-  /** Changed, but zt does not use them (e.g. `settings.portMappingEnabled`). */
+  /** Changed, but zt does not use them (e.g. `settings.lowBandwidthMode`). */
   unused: string[];
 }
 
@@ -70,10 +83,7 @@ export function localConfChanges(old: LocalConf, next: LocalConf): LocalConfChan
   const os = isObject(old.raw.settings) ? old.raw.settings : {};
   const ns = isObject(next.raw.settings) ? next.raw.settings : {};
   for (const k of changedKeys(os, ns)) {
-    const name = `settings.${k}`;
-    if (RESTART_SETTINGS.has(k)) out.restart.push(name);
-    else if (LIVE_SETTINGS.has(k)) out.live.push(name);
-    else out.unused.push(name);
+    out[settingEffect(k)].push(`settings.${k}`);
   }
   // Who may use the API is checked live, but where it listens is fixed at start.
   if (out.live.includes("settings.allowManagementFrom")) {

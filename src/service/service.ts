@@ -25,6 +25,7 @@ import {
   DEFAULT_LOCAL_CONF_POLL_MS,
   type LocalConfChanges,
   LocalConfWatcher,
+  settingEffect,
 } from "./local_conf_reload.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -191,27 +192,14 @@ interface LiveConf {
 }
 
 /**
- * Start-up notes about settings zt handles differently from the reference, only for settings
- * the file actually sets (a default local.conf produces none).
+ * Start-up notes about settings the file sets that zt keeps (and shows in /status) but does not
+ * act on, e.g. `lowBandwidthMode`; a default local.conf produces none.
  */
 export function startupNotes(conf: LocalConf): string[] {
   const s = conf.raw.settings;
-  const set = (k: string) =>
-    s !== null && typeof s === "object" && !Array.isArray(s) && k in (s as object);
-  const notes: string[] = [];
-  if (set("allowSecondaryPort") && conf.settings.allowSecondaryPort) {
-    notes.push("allowSecondaryPort: zt binds only the primary port for now (no secondary port)");
-  }
-  if (set("portMappingEnabled") && conf.settings.portMappingEnabled) {
-    notes.push("portMappingEnabled: zt never does UPnP/NAT-PMP; ignored");
-  }
-  if (set("allowTcpFallbackRelay") && conf.settings.allowTcpFallbackRelay) {
-    notes.push("allowTcpFallbackRelay: zt has no TCP relay fallback; ignored");
-  }
-  if (set("forceTcpRelay") && conf.settings.forceTcpRelay) {
-    notes.push("forceTcpRelay: zt has no TCP relay; ignored");
-  }
-  return notes;
+  if (s === null || typeof s !== "object" || Array.isArray(s)) return [];
+  return Object.keys(s).filter((k) => settingEffect(k) === "unused").sort()
+    .map((k) => `settings.${k}: kept (shown in /status) but not acted on by zt`);
 }
 
 /**
@@ -708,7 +696,7 @@ export class Service {
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
         ...(ctlService ? [ctlService.routes()] : []),
         uiRoutes({
-          enabled: () => webUiEnabled(conf.raw),
+          enabled: () => webUiEnabled(live.conf.raw),
           hub,
           traffic,
           controller: () => ctlService?.controller,

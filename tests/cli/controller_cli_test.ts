@@ -479,3 +479,17 @@ Deno.test("client: an unreadable authtoken.secret is named, with sudo suggested"
   assert.match(t.missingToken!, /cannot read \/h\/authtoken\.secret: permission denied/);
   assert.match(t.missingToken!, /sudo/);
 });
+
+Deno.test("zt controller serve takes the same options as zt run (--log-file, --planet-fallback)", async () => {
+  // Regression: serve was declared apart from run and missed the options added to run later.
+  const { buildCli } = await import("../../cli.ts");
+  const program = buildCli();
+  const flags = (c: { options: readonly { flags: string }[] }) => c.options.map((o) => o.flags);
+  const run = program.commands.find((c) => c.name() === "run")!;
+  const serve = program.commands.find((c) => c.name() === "controller")!.commands
+    .find((c) => c.name() === "serve")!;
+  // every option of run, plus serve's own --db (the controller database)
+  assert.deepEqual(flags(serve), [...flags(run), "--db <path|url>"]);
+  assert.ok(flags(serve).includes("--log-file <path>"));
+  assert.ok(flags(serve).includes("--planet-fallback"));
+});

@@ -229,3 +229,12 @@ Deno.test("zt debug decode (subprocess): `--identity FILE... CAPTURE` form, --js
   const noIds = await zt(["debug", "decode", PCAP]);
   assert.equal(noIds.code, 1, "--identity is required");
 });
+
+Deno.test("zt debug decode (subprocess): -j is --json, also before the command", async () => {
+  // Regression: -j was an unknown option here, unlike every other command.
+  for (const pre of [["debug", "decode", "-j"], ["-j", "debug", "decode"]]) {
+    const r = await zt([...pre, PCAP, "--identity", ...SECRETS]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!).ok, 272, pre.join(" "));
+  }
+});

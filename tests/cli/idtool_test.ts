@@ -414,6 +414,21 @@ Deno.test(
     const io4 = fakeIo(dir);
     assert.equal(idtoolMkPlanet(io4, "moon.json", "p4"), 1);
     assert.equal(io4.stderr, "invalid worldType\n");
+
+    // Regression: a planet without roots, or with a root nobody can reach, was written silently.
+    t.worldType = "planet";
+    t.roots[0].stableEndpoints = [];
+    Deno.writeTextFileSync(`${dir}/noep.json`, JSON.stringify(t));
+    const io5 = fakeIo(dir);
+    assert.equal(idtoolMkPlanet(io5, "noep.json", "p5"), 1);
+    assert.match(io5.stderr, /^a root in noep\.json has no stableEndpoints/);
+    t.roots = [];
+    Deno.writeTextFileSync(`${dir}/noroots.json`, JSON.stringify(t));
+    const io6 = fakeIo(dir);
+    assert.equal(idtoolMkPlanet(io6, "noroots.json", "p6"), 1);
+    assert.match(io6.stderr, /^no roots in noroots\.json/);
+    assert.throws(() => Deno.statSync(`${dir}/p5`));
+    assert.throws(() => Deno.statSync(`${dir}/p6`));
   }),
 );
 

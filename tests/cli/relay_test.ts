@@ -1,6 +1,6 @@
 // Tests of `zt relay`'s option parsing.
 import assert from "node:assert/strict";
-import { parseRelayOptions } from "../../src/cli/relay.ts";
+import { parseRelayOptions, relayCommand } from "../../src/cli/relay.ts";
 
 const base = {
   port: "443",
@@ -27,4 +27,14 @@ Deno.test("relay options: bad values get clear errors", () => {
   assert.match(parseRelayOptions({ ...base, idleTimeout: "x" }) as string, /--idle/);
   assert.match(parseRelayOptions({ ...base, writeBuffer: "10" }) as string, /--write-buffer/);
   assert.match(parseRelayOptions({ ...base, metricsPort: "0" }) as string, /--metrics-port/);
+});
+
+Deno.test("zt relay --help: --allow states its default once, as 'everyone'", () => {
+  // Regression: the help said "(default: everyone) (default: [])".
+  const help = relayCommand().helpInformation().replace(/\s+/g, " ");
+  assert.match(
+    help,
+    /--allow <cidr> client network allowed to connect \(repeat\) \(default: everyone\)/,
+  );
+  assert.doesNotMatch(help, /default: \[\]/);
 });

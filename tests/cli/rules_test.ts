@@ -74,3 +74,22 @@ Deno.test("zt rules compile runs from the real CLI", async () => {
   assert.equal(bad.code, 1);
   assert.match(new TextDecoder().decode(bad.stderr), /lab\.compiled\.json:1:1: expected tag, cap/);
 });
+
+Deno.test("zt rules compile: -j is --json, also given before the command", async () => {
+  // Regression: `zt rules compile -j` was an unknown option and `zt -j rules compile` printed text.
+  const want = fixtureText("rules/lab.compiled.json");
+  for (
+    const args of [
+      ["rules", "compile", "-j", FIXTURES + "rules/lab.ztrules"],
+      ["-j", "rules", "compile", FIXTURES + "rules/lab.ztrules"],
+    ]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout), want, args.join(" "));
+  }
+});

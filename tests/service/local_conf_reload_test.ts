@@ -43,8 +43,8 @@ Deno.test("local.conf changes: sorted into applied live, needs a restart, not us
     localConfChanges(a, b),
     {
       live: ["physical", "settings.cipher", "settings.interfacePrefixBlacklist"],
-      restart: ["settings.bind", "settings.primaryPort"],
-      unused: ["settings.portMappingEnabled", "settings.somethingElse"],
+      restart: ["settings.bind", "settings.portMappingEnabled", "settings.primaryPort"],
+      unused: ["settings.somethingElse"],
     } satisfies LocalConfChanges,
   );
   assert.deepEqual(localConfChanges(a, a), { live: [], restart: [], unused: [] });
@@ -56,6 +56,35 @@ Deno.test("local.conf changes: sorted into applied live, needs a restart, not us
   const r = localConfChanges(conf({}), m);
   assert.deepEqual(r.live, ["settings.allowManagementFrom"]);
   assert.deepEqual(r.restart, ["settings.allowManagementFrom (API listen addresses)"]);
+});
+
+Deno.test("local.conf changes: the relay, port mapping and web UI settings are not 'not used by zt'", () => {
+  // Regression: merged from branches that each added settings, these were logged as unused.
+  const b = conf({
+    settings: {
+      tcpFallbackRelay: "198.18.0.1/443",
+      allowTcpFallbackRelay: false,
+      forceTcpRelay: true,
+      portMappingEnabled: false,
+      webUi: false,
+      webUiTlsPort: 9443,
+      lowBandwidthMode: true,
+    },
+  });
+  assert.deepEqual(
+    localConfChanges(conf({}), b),
+    {
+      live: ["settings.webUi"],
+      restart: [
+        "settings.allowTcpFallbackRelay",
+        "settings.forceTcpRelay",
+        "settings.portMappingEnabled",
+        "settings.tcpFallbackRelay",
+        "settings.webUiTlsPort",
+      ],
+      unused: ["settings.lowBandwidthMode"],
+    } satisfies LocalConfChanges,
+  );
 });
 
 Deno.test("local.conf watcher: picks up a change, keeps the old settings on a bad file", () => {
@@ -171,7 +200,7 @@ Deno.test({
       const r = await fetch(`http://127.0.0.1:${live.port}/config/settings`, {
         method: "POST",
         headers: { "X-ZT1-Auth": "tok-a" },
-        body: JSON.stringify({ softwareUpdate: "apply", portMappingEnabled: false }),
+        body: JSON.stringify({ softwareUpdate: "apply", lowBandwidthMode: true }),
       });
       assert.equal(r.status, 200);
       await r.body?.cancel();
@@ -179,13 +208,41 @@ Deno.test({
       assert.ok(live.lines.includes("local.conf re-read: applied settings.softwareUpdate"));
       assert.ok(
         live.lines.includes(
-          "local.conf re-read: settings.portMappingEnabled changed (not used by zt)",
+          "local.conf re-read: settings.lowBandwidthMode changed (not used by zt)",
         ),
       );
       const status = await (await fetch(`http://127.0.0.1:${live.port}/status`, {
         headers: { "X-ZT1-Auth": "tok-a" },
       })).json();
       assert.equal(status.config.settings.softwareUpdate, "apply");
+    } finally {
+      await live.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "running service: settings.webUi false in local.conf turns the web UI off without a restart",
+  sanitizeResources: false,
+  fn: async () => {
+    const live = await startLiveService({ localConfPollMs: 0 });
+    const ui = async () => {
+      const r = await fetch(`http://127.0.0.1:${live.port}/ui/`);
+      await r.body?.cancel();
+      return r.status;
+    };
+    try {
+      assert.equal(await ui(), 200);
+      const r = await fetch(`http://127.0.0.1:${live.port}/config/settings`, {
+        method: "POST",
+        headers: { "X-ZT1-Auth": "tok-a" },
+        body: JSON.stringify({ webUi: false }),
+      });
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+      assert.ok(live.lines.includes("local.conf re-read: applied settings.webUi"));
+      assert.equal(await ui(), 404);
     } finally {
       await live.stop();
     }
