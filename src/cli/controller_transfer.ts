@@ -4,7 +4,6 @@ import { controllerDbPath } from "../service/controller_service.ts";
 import { resolveHomeDir } from "../service/home.ts";
 import { loadLocalConf } from "../service/local_conf.ts";
 import { isPostgresDbPath, redactDbPath } from "../service/pg/pg_conninfo.ts";
-import { readRecords, writeRecords } from "../service/pg/pg_transfer.ts";
 import { addHomeOption } from "./cli_options.ts";
 import type { CliIo } from "./zerotier_cli.ts";
 
@@ -33,6 +32,8 @@ function configuredDb(o: TransferOptions): string {
 export async function transfer(from: string, to: string): Promise<string> {
   const absolute = (p: string) =>
     isPostgresDbPath(p) || p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  // loaded here, not at start: every zt command would otherwise carry npm:postgres
+  const { readRecords, writeRecords } = await import("../service/pg/pg_transfer.ts");
   const r = await readRecords(absolute(from));
   await writeRecords(absolute(to), r);
   return `copied ${r.networks.length} network(s) and ${r.members.length} member(s) from ${

@@ -3,7 +3,8 @@ import { controllerApi } from "./controller_api.ts";
 import { Controller } from "../controller/controller.ts";
 import { FileStore } from "./controller_file_store.ts";
 import type { ControllerStore } from "../controller/store.ts";
-import { openPgController, type PgController } from "./pg/pg_controller.ts";
+// The PostgreSQL store (and npm:postgres) is loaded only when the database is PostgreSQL.
+import type { PgController } from "./pg/pg_controller.ts";
 import { isPostgresDbPath, redactDbPath } from "./pg/pg_conninfo.ts";
 import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
@@ -174,6 +175,7 @@ export class ControllerService {
     let store: ControllerStore;
     let pg: PgController | undefined;
     if (db.postgres !== undefined) {
+      const { openPgController } = await import("./pg/pg_controller.ts");
       pg = await openPgController({
         dbPath: db.postgres,
         instance: `${controllerInstanceName(o.conf)}/${Deno.pid}`,

@@ -1,6 +1,6 @@
 // The modules every `zt` command loads (the static import graph of cli.ts) must not include what a
 // member does not use: prom-client (metrics are written by src/service/prom_text.ts; only `zt relay`
-// loads prom-client, on demand).
+// loads it) and npm:postgres (only a PostgreSQL controller database loads it).
 import assert from "node:assert/strict";
 
 interface InfoModule {
@@ -39,9 +39,14 @@ async function staticGraph(entry: string): Promise<Set<string>> {
   return seen;
 }
 
-Deno.test("cli.ts: prom-client is not in the static import graph (only zt relay loads it)", async () => {
+Deno.test("cli.ts: prom-client and postgres are not in the static import graph", async () => {
   const graph = await staticGraph(new URL("../../cli.ts", import.meta.url).pathname);
   assert.ok([...graph].some((s) => s.endsWith("/src/service/service.ts")), "graph walked");
-  const prom = [...graph].filter((s) => /prom-client|tcp_relay_server\.ts$/.test(s));
-  assert.deepEqual(prom, []);
+  // only `zt relay` loads prom-client; only a PostgreSQL controller database (or export/import)
+  // loads npm:postgres
+  const lazy = [...graph].filter((s) =>
+    /prom-client|npm:\/?postgres@|tcp_relay_server\.ts$|\/pg\/pg_(controller|store|transfer)\.ts$/
+      .test(s)
+  );
+  assert.deepEqual(lazy, []);
 });
