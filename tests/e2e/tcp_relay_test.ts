@@ -190,7 +190,9 @@ Deno.test({
         const tUdp = Date.now();
         const since = (await a.status()).clock as number;
         let lastPeers = "";
-        await waitFor("a back on UDP", 70_000, async () => {
+        // The root hears from a over UDP again at a's next root keepalive (every 60 s, as the
+        // reference), which may come up to a minute after the unblock: hence the long bound.
+        await waitFor("a back on UDP", 130_000, async () => {
           await pingOnce(a, ipB); // traffic, as a user's would be
           lastPeers = JSON.stringify(await a.peers());
           const s = await a.status();
@@ -211,7 +213,7 @@ Deno.test({
     });
     const took = Date.now() - started;
     console.log(`tcp relay e2e took ${took} ms`);
-    assert.ok(took < 150_000, `bounded: ${took} ms`);
+    assert.ok(took < 210_000, `bounded: ${took} ms`);
   },
 });
 
