@@ -8,7 +8,8 @@
 // home holding the lab planet only) serves the same file, fetched by c through the proxy and by
 // b directly.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
-import { ROOT_IP, startNode, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
+import { USERSPACE_LAUNCHER } from "../tests/e2e/userspace_lab.ts";
+import { ROOT_IP, startNode, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
   apiCall,
   authorize,
@@ -21,24 +22,8 @@ import {
   waitStatus,
 } from "../tests/e2e/vl2_lab.ts";
 
-const NO_FFI_LAUNCHER = [
-  "unshare",
-  "--mount",
-  "--propagation",
-  "private",
-  "sh",
-  "-c",
-  'mount --bind /dev/null /dev/net/tun && exec setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$@"',
-  "sh",
-  Deno.execPath(),
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  ZT_V8_FLAGS,
-];
+/** The launcher of the e2e tests: no CAP_NET_ADMIN, /dev/net/tun on /dev/null, no FFI. */
+const NO_FFI_LAUNCHER = USERSPACE_LAUNCHER;
 
 const SERVER = (mib: number) => `
 const block = new Uint8Array(1 << 20);
