@@ -111,7 +111,13 @@ Deno.test({
           since = fresh + 1;
           await new Promise((r) => setTimeout(r, 1500));
         }
-        const rttsAfter = [(await la.pings())[lb.address], (await lb.pings())[la.address]];
+        // the rounds waited for traffic on the path, not for the last OK(ECHO): wait for those
+        let rttsAfter = [(await la.pings())[lb.address], (await lb.pings())[la.address]];
+        await waitFor("OK(ECHO) for every round", 5_000, async () => {
+          rttsAfter = [(await la.pings())[lb.address], (await lb.pings())[la.address]];
+          return rttsAfter[0].length >= rttsBefore[0] + 4 &&
+            rttsAfter[1].length >= rttsBefore[1] + 4;
+        }).catch(() => {});
         assert.ok(rttsAfter[0].length >= rttsBefore[0] + 4, "a got OK(ECHO) for every round");
         assert.ok(rttsAfter[1].length >= rttsBefore[1] + 4, "b got OK(ECHO) for every round");
         const finalA = (await la.peer(lb.address))!;
