@@ -137,6 +137,8 @@ export class PgStore extends CachedStore {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #refreshKeys = new Set<string>();
+  /** Changed elsewhere while a write of ours to the record was pending: reloaded once it settles. */
+  #deferred = new Set<string>();
   #refreshing = false;
   #listening = false;
   #status = new Map<string, MemberStatusRow>();
@@ -266,15 +268,23 @@ export class PgStore extends CachedStore {
     await this.#refresh();
   }
 
-  /** Reloads the records named in #refreshKeys (those with no write of ours pending). */
+  /**
+   * Reloads the records named in #refreshKeys. A record with a write of ours pending is deferred:
+   * it is reloaded (and its change announced) once that write settles.
+   */
   async #refresh(): Promise<void> {
     if (this.#refreshing) return;
     this.#refreshing = true;
     try {
       while (this.#refreshKeys.size > 0) {
         const keys = [...this.#refreshKeys].slice(0, 1000);
-        for (const k of keys) this.#refreshKeys.delete(k);
-        await this.#reload(keys.filter((k) => !this.#pending.has(k)), true);
+        const now: string[] = [];
+        for (const k of keys) {
+          this.#refreshKeys.delete(k);
+          if (this.#pending.has(k)) this.#deferred.add(k);
+          else now.push(k);
+        }
+        await this.#reload(now, "remote");
       }
     } catch (e) {
       this.#log("warn", `controller database: reloading changed records: ${message(e)}`);
@@ -283,8 +293,17 @@ export class PgStore extends CachedStore {
     }
   }
 
-  /** Loads `keys` (`n/<nwid>`, `m/<nwid>/<addr>`) from the database into memory. */
-  async #reload(keys: string[], remote: boolean): Promise<void> {
+  /**
+   * Loads `keys` (`n/<nwid>`, `m/<nwid>/<addr>`) from the database into memory.
+   * - "remote": changed by another instance; a record with a write of ours pending (started
+   *   meanwhile) is deferred, a row older than what we hold is skipped; changes are announced.
+   * - "conflict": our write lost to another instance's; what it holds replaces ours and is
+   *   announced (a revocation made there must reach the members this instance serves).
+   * - "failed": our write was refused; the database's record is put back quietly.
+   */
+  async #reload(keys: string[], mode: "remote" | "conflict" | "failed"): Promise<void> {
+    if (keys.length === 0) return;
+    const remote = mode === "remote";
     const nets = keys.filter((k) => k.startsWith("n/")).map((k) => k.slice(2));
     const mn: string[] = [];
     const ma: string[] = [];
@@ -303,7 +322,11 @@ export class PgStore extends CachedStore {
         const before = this.networks.get(id);
         const doc = got.get(id);
         // a write of ours started meanwhile, or the row read is older than what we hold
-        if (remote && (this.#pending.has(`n/${id}`) || isOlder(doc, before))) continue;
+        if (remote && this.#pending.has(`n/${id}`)) {
+          this.#deferred.add(`n/${id}`);
+          continue;
+        }
+        if (remote && isOlder(doc, before)) continue;
         if (doc && isJsonObject(doc)) {
           if (before && jsonEqual(before, { ...doc, id })) continue;
           this.loadNetwork({ ...doc, id });
@@ -324,9 +347,11 @@ export class PgStore extends CachedStore {
       for (let i = 0; i < mn.length; i++) {
         const before = this.members.get(mn[i])?.get(ma[i]);
         const doc = got.get(`${mn[i]}/${ma[i]}`);
-        if (remote && (this.#pending.has(`m/${mn[i]}/${ma[i]}`) || isOlder(doc, before))) {
+        if (remote && this.#pending.has(`m/${mn[i]}/${ma[i]}`)) {
+          this.#deferred.add(`m/${mn[i]}/${ma[i]}`);
           continue;
         }
+        if (remote && isOlder(doc, before)) continue;
         if (doc && isJsonObject(doc)) {
           if (before && jsonEqual(before, { ...doc, id: ma[i], nwid: mn[i] })) continue;
           this.loadMember({ ...doc, id: ma[i], nwid: mn[i] });
@@ -337,7 +362,7 @@ export class PgStore extends CachedStore {
         }
       }
     }
-    if (!remote) return;
+    if (mode === "failed") return;
     for (const c of changes) {
       this.counters.remoteChanges++;
       for (const cb of this.#remote) {
@@ -416,8 +441,13 @@ export class PgStore extends CachedStore {
   #settle(e: Entry, o: Outcome): void {
     const k = this.#keyOf(e);
     const n = (this.#pending.get(k) ?? 1) - 1;
-    if (n <= 0) this.#pending.delete(k);
-    else this.#pending.set(k, n);
+    if (n <= 0) {
+      this.#pending.delete(k);
+      if (this.#deferred.delete(k) && !this.#closed) {
+        this.#refreshKeys.add(k);
+        if (!this.#refreshing) queueMicrotask(() => this.#refresh());
+      }
+    } else this.#pending.set(k, n);
     e.finish(o);
   }
 
@@ -461,7 +491,7 @@ export class PgStore extends CachedStore {
       }
       this.#log("warn", `controller database: write refused: ${message(e)}`);
       for (const x of batch) this.#settle(x, "failed");
-      await this.#reload(batch.map((x) => this.#keyOf(x)), false).catch(() => {});
+      await this.#reload(batch.map((x) => this.#keyOf(x)), "failed").catch(() => {});
       this.#next();
       return;
     }
@@ -477,7 +507,7 @@ export class PgStore extends CachedStore {
     });
     // reload what we lost before releasing the waiters, so a retried API change sees it
     if (lost.length > 0) {
-      await this.#reload(lost, false).catch(
+      await this.#reload(lost, "conflict").catch(
         (e) => this.#log("warn", `controller database: reloading after conflict: ${message(e)}`),
       );
     }

@@ -1,7 +1,8 @@
 // Tests the PostgreSQL controller store: migrations, durability, two instances, IP uniqueness, faults.
 import assert from "node:assert/strict";
 import { PgCluster, postgresAvailable } from "../../helpers/pg_cluster.ts";
-import { PgStore } from "../../../src/service/pg/pg_store.ts";
+import { PgStore, type RemoteChange } from "../../../src/service/pg/pg_store.ts";
+import postgres from "postgres";
 import { parsePgConnInfo, type PgConnInfo } from "../../../src/service/pg/pg_conninfo.ts";
 import { ipKey } from "../../../src/controller/ip_assignment.ts";
 import { SCHEMA_VERSION } from "../../../src/service/pg/migrations.ts";
@@ -131,6 +132,56 @@ Deno.test({
           await a.close();
         }
       });
+
+      await t.step(
+        "a change made elsewhere while our write of that record is pending is announced",
+        async () => {
+          // the race behind a lost revocation: another instance deauthorizes a member while this one
+          // has a write of the same member queued; the change must reach this instance's listeners
+          const url = await pg.createDb("s5");
+          const c = conn(url);
+          const a = await PgStore.open({ conn: c, instance: "a" });
+          const raw = postgres({
+            host: c.host,
+            port: c.port,
+            path: c.path,
+            database: c.database,
+            username: c.username,
+            password: c.password,
+            max: 1,
+            onnotice: () => {},
+          });
+          const seen: RemoteChange[] = [];
+          a.onRemoteChange((ch) => seen.push(ch));
+          try {
+            await a.commit(() => a.saveNetwork({ id: NW, name: "n" }));
+            await a.commit(() => a.saveMember({ id: "aaaaaaaaaa", nwid: NW, authorized: true }));
+            let pending: Promise<string>[] = [];
+            await raw.begin(async (tx) => {
+              await tx`select 1 from zt_member where member_id = 'aaaaaaaaaa' for update`;
+              // our write of the member: queued, then blocked on the row lock
+              pending = a.track(() =>
+                a.saveMember({ ...a.getMember(NW, "aaaaaaaaaa")!, name: "local" })
+              ).entries;
+              assert.ok(a.pendingWrites > 0);
+              await tx`select set_config('zt.origin', 'elsewhere', true)`;
+              await tx`update zt_member set revision = revision + 1, authorized = false,
+              doc = jsonb_set(jsonb_set(doc, '{authorized}', 'false'), '{revision}',
+                to_jsonb(revision + 1))
+              where member_id = 'aaaaaaaaaa'`;
+            });
+            assert.deepEqual(await Promise.all(pending), ["conflict"]);
+            await until(() => seen.some((ch) => ch.kind === "member" && ch.addr === "aaaaaaaaaa"));
+            const ch = seen.find((x) => x.addr === "aaaaaaaaaa")!;
+            assert.equal(ch.before?.authorized, true);
+            assert.equal(ch.after?.authorized, false);
+            assert.equal(a.getMember(NW, "aaaaaaaaaa")?.authorized, false);
+          } finally {
+            await raw.end({ timeout: 1 });
+            await a.close();
+          }
+        },
+      );
     } finally {
       await pg.destroy();
     }
