@@ -56,6 +56,150 @@ export interface HttpServerStats {
   requests: number;
 }
 
+/** What the server uses of a connection (a TCP conn, or a TLS conn behind {@link TlsFront}). */
+interface HttpConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  readonly remoteAddr: Deno.Addr;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+/** What the server uses of a listener. */
+interface HttpListener {
+  accept(): Promise<HttpConn>;
+  close(): void;
+  readonly addr: Deno.Addr;
+}
+
+/** Copies `from` into `to` until EOF (then half-closes `to`) or an error; never throws. */
+async function pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+  const buf = new Uint8Array(16384);
+  try {
+    for (;;) {
+      const n = await from.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+    }
+    await to.closeWrite();
+  } catch {
+    // either side gone: the caller closes both
+  }
+}
+
+function closeQuietly(c: { close(): void }): void {
+  try {
+    c.close();
+  } catch {
+    // already closed
+  }
+}
+
+/**
+ * A TLS conn reached through a loopback bridge from the client's plain TCP socket. Closing it
+ * closes the client's socket and the bridge, which a TLS conn alone cannot do in the middle of
+ * its handshake (Deno 2.9 keeps such a socket open after `close()`).
+ */
+class FrontedTlsConn implements HttpConn {
+  constructor(
+    readonly tls: Deno.TlsConn,
+    readonly outer: Deno.TcpConn,
+    readonly bridge: Deno.TcpConn,
+  ) {}
+  get remoteAddr(): Deno.Addr {
+    return this.outer.remoteAddr;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    return this.tls.read(p);
+  }
+  write(p: Uint8Array): Promise<number> {
+    return this.tls.write(p);
+  }
+  closeWrite(): Promise<void> {
+    return this.tls.closeWrite();
+  }
+  close(): void {
+    closeQuietly(this.tls);
+    closeQuietly(this.outer);
+    closeQuietly(this.bridge);
+  }
+}
+
+/**
+ * The HTTPS listener: accepts plain TCP (whose sockets the server can always close) and bridges
+ * each connection over loopback to a TLS listener on an ephemeral 127.0.0.1 port, so the head
+ * deadline also ends connections that never finish the TLS handshake.
+ */
+class TlsFront implements HttpListener {
+  readonly #outer: Deno.TcpListener;
+  readonly #inner: Deno.TlsListener;
+
+  constructor(hostname: string, port: number, tls: { cert: string; key: string }) {
+    this.#outer = Deno.listen({ hostname, port, transport: "tcp" });
+    try {
+      this.#inner = Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        transport: "tcp",
+        cert: tls.cert,
+        key: tls.key,
+      });
+    } catch (e) {
+      this.#outer.close();
+      throw e;
+    }
+  }
+
+  get addr(): Deno.Addr {
+    return this.#outer.addr;
+  }
+
+  async accept(): Promise<HttpConn> {
+    for (;;) {
+      const outer = await this.#outer.accept();
+      let bridge: Deno.TcpConn | undefined;
+      try {
+        bridge = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: (this.#inner.addr as Deno.NetAddr).port,
+        });
+        // pair by port: a stray local connection to the inner port is dropped
+        for (let i = 0; i < 8; i++) {
+          const tls = await this.#inner.accept();
+          if ((tls.remoteAddr as Deno.NetAddr).port !== (bridge.localAddr as Deno.NetAddr).port) {
+            closeQuietly(tls);
+            continue;
+          }
+          for (const c of [outer, bridge]) {
+            try {
+              c.setNoDelay(true);
+            } catch {
+              // not fatal
+            }
+          }
+          const b = bridge;
+          Promise.all([pump(outer, b), pump(b, outer)]).finally(() => {
+            closeQuietly(outer);
+            closeQuietly(b);
+          });
+          return new FrontedTlsConn(tls, outer, b);
+        }
+        throw new Error("TLS bridge: no matching inner connection");
+      } catch (e) {
+        closeQuietly(outer);
+        if (bridge) closeQuietly(bridge);
+        if (e instanceof Deno.errors.BadResource) throw e; // stopped
+      }
+    }
+  }
+
+  close(): void {
+    closeQuietly(this.#outer);
+    closeQuietly(this.#inner);
+  }
+}
+
 const CRLF = new Uint8Array([13, 10]);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -125,7 +269,7 @@ class Connection {
   timedOut = false;
 
   constructor(
-    readonly conn: Deno.TcpConn | Deno.TlsConn,
+    readonly conn: HttpConn,
     readonly remote: Deno.NetAddr,
     readonly o: Required<Omit<HttpServerOptions, "onError" | "tls">> & {
       onError: (m: string) => void;
@@ -617,13 +761,13 @@ export class HttpServer {
   };
   /** Resolves when the accept loop and every connection have ended. */
   readonly finished: Promise<void>;
-  readonly #listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>;
+  readonly #listener: HttpListener;
   readonly #conns = new Set<Connection>();
   #remoteOpen = 0;
   #stopping = false;
 
   private constructor(
-    listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
+    listener: HttpListener,
     o: HttpServerOptions,
   ) {
     this.#listener = listener;
@@ -643,21 +787,15 @@ export class HttpServer {
 
   /** Listens (synchronously, so `AddrInUse` throws here) and starts serving. */
   static listen(o: HttpServerOptions): HttpServer {
-    const l = o.tls
-      ? Deno.listenTls({
-        hostname: o.hostname,
-        port: o.port,
-        transport: "tcp",
-        cert: o.tls.cert,
-        key: o.tls.key,
-      })
+    const l: HttpListener = o.tls
+      ? new TlsFront(o.hostname, o.port, o.tls)
       : Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
     return new HttpServer(l, o);
   }
 
   /** The bound address. */
   get addr(): Deno.NetAddr {
-    return this.#listener.addr;
+    return this.#listener.addr as Deno.NetAddr;
   }
 
   async #acceptLoop(
@@ -665,7 +803,7 @@ export class HttpServer {
   ): Promise<void> {
     const running = new Set<Promise<void>>();
     while (!this.#stopping) {
-      let conn: Deno.TcpConn | Deno.TlsConn;
+      let conn: HttpConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
@@ -674,7 +812,7 @@ export class HttpServer {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const remote = conn.remoteAddr;
+      const remote = conn.remoteAddr as Deno.NetAddr;
       const local = isLoopbackHost(remote.hostname);
       if (
         this.stats.open >= o.maxConnections ||
@@ -692,7 +830,7 @@ export class HttpServer {
       this.stats.open++;
       if (!local) this.#remoteOpen++;
       try {
-        if ("setNoDelay" in conn) conn.setNoDelay(true);
+        conn.setNoDelay?.(true);
       } catch {
         // not fatal
       }

@@ -75,3 +75,47 @@ Deno.test("web UI TLS: missing key or a bad port only warns; the node still runs
   assert.ok("warning" in (webUiTls({ settings: { webUiTlsPort: 70000 } }, "/x") ?? {}));
   assert.ok("warning" in (webUiTls({ settings: { webUiTlsPort: "443" } }, "/x") ?? {}));
 });
+
+Deno.test("web UI TLS: connections that never finish the handshake are closed at the head deadline", async () => {
+  const tlsPort = freePort();
+  const s = await startLiveService({
+    settings: { webUiTlsPort: tlsPort },
+    files: { "webui.crt": CERT, "webui.key": KEY },
+  });
+  const client = Deno.createHttpClient({ caCerts: [CA] });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // one silent client, one that stops inside its ClientHello (record header + a few bytes)
+    for (const first of [undefined, new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])]) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: tlsPort });
+      if (first) await c.write(first);
+      conns.push(c);
+    }
+    // each sees its socket closed (EOF or reset) within the 5 s head deadline (bound 10 s)
+    for (const c of conns) {
+      const got = await Promise.race([
+        c.read(new Uint8Array(4096)).then(async (n) => {
+          // drain an alert the TLS side may send before the close
+          while (n !== null) n = await c.read(new Uint8Array(4096));
+          return "closed";
+        }, () => "closed"),
+        new Promise((r) => setTimeout(() => r("still open"), 10_000)),
+      ]);
+      assert.equal(got, "closed");
+    }
+    // the listener still serves a real TLS client afterwards
+    const ok = await fetch(`https://127.0.0.1:${tlsPort}/ui/`, { client });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 200);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // closed by the server
+      }
+    }
+    client.close();
+    await s.stop();
+  }
+});
