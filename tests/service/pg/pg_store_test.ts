@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { PgCluster, postgresAvailable } from "../../helpers/pg_cluster.ts";
 import { PgStore, type RemoteChange } from "../../../src/service/pg/pg_store.ts";
-import postgres from "postgres";
+import { pgConnect } from "../../../src/service/pg/pg_transfer.ts";
 import { parsePgConnInfo, type PgConnInfo } from "../../../src/service/pg/pg_conninfo.ts";
 import { ipKey } from "../../../src/controller/ip_assignment.ts";
 import { SCHEMA_VERSION } from "../../../src/service/pg/migrations.ts";
@@ -141,16 +141,7 @@ Deno.test({
           const url = await pg.createDb("s5");
           const c = conn(url);
           const a = await PgStore.open({ conn: c, instance: "a" });
-          const raw = postgres({
-            host: c.host,
-            port: c.port,
-            path: c.path,
-            database: c.database,
-            username: c.username,
-            password: c.password,
-            max: 1,
-            onnotice: () => {},
-          });
+          const raw = pgConnect(c);
           const seen: RemoteChange[] = [];
           a.onRemoteChange((ch) => seen.push(ch));
           try {
