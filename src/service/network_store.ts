@@ -73,7 +73,7 @@ export class NetworkFiles implements NetworksHost {
    * Re-joins every `networks.d/<nwid16>.conf` (its bytes loaded as the stored config; a lone
    * `\n` means joined without config) with its `.local.conf`. Returns the network IDs joined.
    */
-  rejoinAll(networks: Networks, now: number): bigint[] {
+  rejoinAll(networks: Pick<Networks, "join">, now: number): bigint[] {
     const out: bigint[] = [];
     for (const id of this.#store.list("networkConfig")) {
       if (!/^[0-9a-fA-F]{16}$/.test(id)) continue;
