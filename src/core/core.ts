@@ -1,6 +1,11 @@
 // The one front object of the protocol core: Node + upper-layer mux + Networks + Frames + controller responder, driven by receive/tapFrame/tick.
 import type { Controller } from "../controller/controller.ts";
-import { ControllerResponder, type ResponderNode, responderNode } from "../controller/responder.ts";
+import {
+  ControllerResponder,
+  type ControllerResponderOptions,
+  type ResponderNode,
+  responderNode,
+} from "../controller/responder.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -88,6 +93,8 @@ export interface CoreControllerOptions {
   wrapNode?: (n: ResponderNode) => ResponderNode;
   /** Wraps the responder as the config request handler (e.g. to serialize on a database). */
   wrapHandler?: (r: ControllerResponder) => UpperLayer;
+  /** Further responder options (the random source defaults to the host's). */
+  responder?: Partial<Omit<ControllerResponderOptions, "node" | "controller">>;
 }
 
 /** Period of the retry of frames held for missing credentials, between the node's own ticks. */
@@ -246,6 +253,7 @@ export class Core {
       controller: o.controller,
       random: (n) => this.#host.random(n),
       ...(o.log ? { log: o.log } : {}),
+      ...o.responder,
     });
     this.upper.setConfigRequestHandler(o.wrapHandler ? o.wrapHandler(resp) : resp);
     this.#undoSelf = serveOwnNetworks(resp, this.networks);
