@@ -8,6 +8,7 @@ import {
   type TapCounters,
   type TapOffloadCounters,
 } from "../../ffi/tap_linux.ts";
+import type { FramePort, NetConfig } from "../core/frame_port.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { Route } from "../vl2/network_config.ts";
 import type { ManagedPolicy, SystemRoute } from "./managed_diff.ts";
@@ -32,10 +33,12 @@ export interface MulticastSubscription {
 }
 
 /**
- * A virtual Ethernet interface for one network. Lifecycle: {@link createTap} → `open` →
- * `onFrame` / `write` / `syncManaged` ... → `close` (the interface disappears).
+ * A virtual Ethernet interface for one network: the core's two port roles on one OS object, the
+ * {@link FramePort} (frames, MAC, MTU) and the {@link NetConfig} (addresses, routes, multicast
+ * groups). Lifecycle: {@link createTap} → `open` → `onFrame` / `write` / `syncManaged` ... →
+ * `close` (the interface disappears).
  */
-export interface Tap {
+export interface Tap extends FramePort, NetConfig {
   /** OS interface name (`portDeviceName`); "" until opened. */
   readonly deviceName: string;
   /** Frame counters. */

@@ -3,6 +3,9 @@ import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import type { ControllerResponder } from "../../src/controller/responder.ts";
 import { Core, type CoreHost, type CoreStateKind } from "../../src/core/core.ts";
+import { FakeNetConfig } from "../../src/sim/fake_net_config.ts";
+import { MemFramePort } from "../../src/sim/mem_frame_port.ts";
+import { SimTransport } from "../../src/sim/sim_transport.ts";
 import { c25519Generate } from "../../src/crypto/c25519.ts";
 import { type Host, Random, type Sim, type UdpSocket } from "../../src/sim/sim.ts";
 import { Identity } from "../../src/vl1/identity.ts";
@@ -57,7 +60,14 @@ export interface SimNodeStore {
 export class SimNode {
   readonly core: Core;
   readonly host: Host;
-  socket: UdpSocket;
+  readonly socket: UdpSocket;
+  /** The transport double the core sends and receives through. */
+  readonly transport: SimTransport;
+  /** Frame ports by network, once {@link usePorts} opened them (as the service's data plane). */
+  readonly ports = new Map<bigint, MemFramePort>();
+  /** The OS configuration double per network (with {@link usePorts}). */
+  readonly netConfigs = new Map<bigint, FakeNetConfig>();
+  #usePorts = false;
   readonly store = new Map<string, Uint8Array>();
   /** Where persistent state goes (replace it to keep state in a home directory). */
   state: SimNodeStore;
@@ -91,13 +101,19 @@ export class SimNode {
       },
     };
     const events = this.events;
+    this.transport = new SimTransport(this.socket, (ls, remote, data) => {
+      if (!this.stopped) this.core.receive(this.sim.now, ls, remote, data);
+    });
     const ch: CoreHost = {
-      send: (_ls, remote, data, ttl) => {
-        if (this.stopped) return false;
-        return this.socket.send({ ip: remote.toIpString(), port: remote.port }, data, ttl);
+      send: (ls, remote, data, ttl) => !this.stopped && this.transport.send(ls, remote, data, ttl),
+      tapWrite: (nwid, f, s, e) => {
+        this.ports.get(nwid)?.write(f, s, e);
+        this.onTap?.(nwid, f.slice(s, e));
       },
-      tapWrite: (nwid, f, s, e) => this.onTap?.(nwid, f.slice(s, e)),
-      networkChanged: (nwid, info) => this.onNetworkChanged?.(nwid, info),
+      networkChanged: (nwid, info) => {
+        if (this.#usePorts) this.#portChanged(nwid, info);
+        this.onNetworkChanged?.(nwid, info);
+      },
       random: (n) => rnd.bytes(n),
       now: () => sim.now,
       storePut: (kind, id, data) => this.state.put(kind, id, data),
@@ -107,21 +123,46 @@ export class SimNode {
       },
     };
     this.core = new Core({ identity, host: ch, now: sim.now, planet, settings });
-    this.#listen();
     this.#schedule(0);
+  }
+
+  /**
+   * From now on, each configured network gets a {@link MemFramePort} (opened with the network's
+   * MAC and MTU, its frames going to the core's `tapFrame`) and a {@link FakeNetConfig} given the
+   * managed addresses and routes, as the service's data plane gives them to a TAP.
+   */
+  usePorts(): void {
+    this.#usePorts = true;
+  }
+
+  #portChanged(nwid: bigint, info: NetworkInfo | undefined): void {
+    if (!info) {
+      void this.ports.get(nwid)?.close();
+      this.ports.delete(nwid);
+      this.netConfigs.delete(nwid);
+      return;
+    }
+    if (!info.config) return;
+    let port = this.ports.get(nwid);
+    if (!port) {
+      const p = port = new MemFramePort();
+      void p.open(`zt${nwid.toString(16).slice(-6)}`, info.mac, info.mtu);
+      p.onFrame((f) => void this.core.tapFrame(this.sim.now, nwid, f, 0, f.length));
+      this.ports.set(nwid, p);
+      this.netConfigs.set(nwid, new FakeNetConfig());
+    }
+    if (port.mtu !== info.mtu) port.setMtu(info.mtu);
+    const c = info.localConf;
+    void this.netConfigs.get(nwid)!.syncManaged(info.assignedAddresses, info.routes, {
+      allowManaged: c.allowManaged,
+      allowGlobal: c.allowGlobal,
+      allowDefault: c.allowDefault,
+    });
   }
 
   /** The VL1 node inside the core. */
   get node(): Node {
     return this.core.node;
-  }
-
-  #listen(): void {
-    this.socket.onReceive((src, bytes) => {
-      if (this.stopped) return;
-      const remote = InetAddress.fromIp(src.ip, src.port);
-      if (remote) this.core.receive(this.sim.now, 0, remote, bytes);
-    });
   }
 
   #schedule(delay: number): void {
