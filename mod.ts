@@ -23,6 +23,8 @@ export { Dictionary } from "./src/vl2/dictionary.ts";
 export { compileRules } from "./src/vl2/rules_compiler/mod.ts";
 export type { CompileResult } from "./src/vl2/rules_compiler/mod.ts";
 export { Controller } from "./src/controller/controller.ts";
+export { Core } from "./src/core/core.ts";
+export type { CoreHost, CoreOptions, CoreStateKind } from "./src/core/core.ts";
 export { Service } from "./src/service/service.ts";
 export { Sim } from "./src/sim/sim.ts";
 export { EmbeddedNode, startEmbeddedNode } from "./src/service/embedded_node.ts";

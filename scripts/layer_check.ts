@@ -1,9 +1,10 @@
 // Layer check: every import runs down the layers, and the sans-I/O core uses no Deno API, timer, clock or randomness.
 //
-// Layers, low to high: util, crypto, vl1, vl2, controller, sim and netstack, ffi, service, cli, then the
+// Layers, low to high: util, crypto, vl1, vl2, controller, core (the front object and the adapter
+// roles), sim and netstack, ffi, service, cli, then the
 // entry points cli.ts and mod.ts. A module may import its own layer or a lower one. tests/,
 // bench/ and scripts/ are free. The core (src/util, src/crypto, src/vl1, src/vl2, src/controller,
-// and the userspace IP stack src/netstack)
+// src/core, and the userspace IP stack src/netstack)
 // must not name `Deno`, `setTimeout`/`setInterval`, `Date.now`, `performance.now`, `Math.random`
 // or `getRandomValues`: the host passes time, randomness and I/O in.
 //
@@ -25,6 +26,7 @@ const RANKS: Readonly<Record<string, number>> = {
   vl1: 2,
   vl2: 3,
   controller: 4,
+  core: 4,
   sim: 4,
   netstack: 4,
   ffi: 5,
@@ -34,7 +36,7 @@ const RANKS: Readonly<Record<string, number>> = {
 };
 
 /** The layers that must stay sans-I/O. */
-const CORE = new Set(["util", "crypto", "vl1", "vl2", "controller", "netstack"]);
+const CORE = new Set(["util", "crypto", "vl1", "vl2", "controller", "core", "netstack"]);
 
 /** Directories whose modules may import anything. */
 const FREE_DIRS = ["tests/", "bench/", "scripts/"];

@@ -6,52 +6,12 @@ import type { ControllerStore } from "../controller/store.ts";
 // The PostgreSQL store (and npm:postgres) is loaded only when the database is PostgreSQL.
 import type { PgController } from "./pg/pg_controller.ts";
 import { isPostgresDbPath, redactDbPath } from "./pg/pg_conninfo.ts";
-import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
-import { serveOwnNetworks } from "../controller/self_member.ts";
+import type { ControllerResponder } from "../controller/responder.ts";
+import type { Core } from "../core/core.ts";
 import type { Identity } from "../vl1/identity.ts";
-import type { Node } from "../vl1/node.ts";
-import type { Networks } from "../vl2/networks.ts";
-import { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import type { ApiRoutes } from "./api_server.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
-import type { ServiceNode } from "./service_node.ts";
-
-/** The parts of the real node the controller and the VL2 hook need (absent on fake nodes). */
-type WiredNode = Pick<Node, "address" | "sendPacket" | "identityOf" | "setUpperLayer">;
-
-/** Whether `node` can carry VL2 traffic (a real VL1 node, not a test fake). */
-function wiredNode(node: ServiceNode): WiredNode | undefined {
-  const n = node as ServiceNode & Partial<WiredNode>;
-  if (typeof n.sendPacket !== "function" || typeof n.setUpperLayer !== "function") return undefined;
-  if (typeof n.identityOf !== "function" || !n.address) return undefined;
-  return n as WiredNode;
-}
-
-/** The responder's view of a wired node, through its public methods only. */
-function wiredResponderNode(n: WiredNode): ResponderNode {
-  return {
-    address: n.address,
-    sendPacket: (now, dest, verb, payload, opts) => n.sendPacket(now, dest, verb, payload, opts),
-    peerIdentity: (addr) => n.identityOf(addr),
-    internalError: (where, e) =>
-      (n as Partial<Pick<Node, "internalError">>).internalError?.(where, e),
-  };
-}
-
-/**
- * Installs one {@link UpperLayerMux} as the node's VL2 hook and returns it, or undefined if the
- * node cannot carry VL2 traffic. The member side (joined networks) plugs in with
- * `mux.setMember(...)`, the controller with `mux.setConfigRequestHandler(...)`; with no
- * controller installed, config requests are answered ERROR(UNSUPPORTED_OPERATION).
- */
-export function installUpperLayer(node: ServiceNode): UpperLayerMux | undefined {
-  const n = wiredNode(node);
-  if (!n) return undefined;
-  const mux = new UpperLayerMux({ sender: n });
-  n.setUpperLayer(mux);
-  return mux;
-}
 
 /**
  * The controller database: local.conf `settings.controllerDbPath` if it is a plain path
@@ -141,22 +101,18 @@ export class ControllerService {
   readonly dbPath: string;
   /** The PostgreSQL side, if the database is PostgreSQL. */
   readonly pg: PgController | undefined;
-  #responder: ControllerResponder | undefined;
-  #undoSelf: (() => void) | undefined;
-  readonly #random: (n: number) => Uint8Array;
+  #core: Core | undefined;
   readonly #log: Logger;
 
   private constructor(
     controller: Controller,
     dbPath: string,
-    random: (n: number) => Uint8Array,
     log: Logger,
     pg?: PgController,
   ) {
     this.controller = controller;
     this.dbPath = dbPath;
     this.pg = pg;
-    this.#random = random;
     this.#log = log;
   }
 
@@ -193,12 +149,12 @@ export class ControllerService {
       now: o.now,
     });
     pg?.bind(controller);
-    return new ControllerService(controller, db.path, o.random, o.log, pg);
+    return new ControllerService(controller, db.path, o.log, pg);
   }
 
   /** The responder, once attached. */
   get responder(): ControllerResponder | undefined {
-    return this.#responder;
+    return this.#core?.responder;
   }
 
   /** Local API routes: the controller's `/controller…` and `/unstable/controller…` paths. */
@@ -210,39 +166,24 @@ export class ControllerService {
   }
 
   /**
-   * Puts the controller on the wire: installs the responder as the config-request handler of
-   * `mux`. False (controller reachable only through the API) if there is no mux.
+   * Puts the controller on the wire: attaches it to `core` (its responder answers config
+   * requests and pushes through the node; the node's own joins of our networks are answered in
+   * process). With PostgreSQL, replies wait for the commit and requests go through its queue.
    */
-  attach(node: ServiceNode, mux: UpperLayerMux | undefined): boolean {
-    const n = wiredNode(node);
-    if (!n || !mux) return false;
-    this.#responder?.dispose();
-    const rn = wiredResponderNode(n);
-    this.#responder = new ControllerResponder({
-      node: this.pg ? this.pg.deferringNode(rn) : rn,
+  attach(core: Core): void {
+    const pg = this.pg;
+    core.attachController({
       controller: this.controller,
-      random: this.#random,
       log: (m) => this.#log.debug(`controller: ${m}`),
+      ...(pg ? { wrapNode: (n) => pg.deferringNode(n), wrapHandler: (r) => pg.wrap(r) } : {}),
     });
-    mux.setConfigRequestHandler(this.pg ? this.pg.wrap(this.#responder) : this.#responder);
+    this.#core = core;
     const nets = this.controller.listNetworks().length;
     this.#log.info(
       `zt: network controller ${this.controller.address} ready (${nets} network${
         nets === 1 ? "" : "s"
       }, database ${this.dbPath})`,
     );
-    return true;
-  }
-
-  /**
-   * Lets this node join its own controller's networks (requests answered in process, as the
-   * reference does). Needs {@link attach} first; false if there is no responder.
-   */
-  serveOwnNetworks(networks: Networks): boolean {
-    if (!this.#responder) return false;
-    this.#undoSelf?.();
-    this.#undoSelf = serveOwnNetworks(this.#responder, networks);
-    return true;
   }
 
   /** Controller figures for the metrics (families of spec §11.4). */
@@ -254,7 +195,7 @@ export class ControllerService {
     return {
       controller_network_count: this.controller.listNetworks().length,
       controller_member_count: members,
-      controller_network_config_request: this.#responder?.stats.requests ?? 0,
+      controller_network_config_request: this.responder?.stats.requests ?? 0,
     };
   }
 
@@ -269,10 +210,8 @@ export class ControllerService {
 
   /** Stops sending; closes a PostgreSQL database (queued writes get a moment to finish). */
   async stop(): Promise<void> {
-    this.#undoSelf?.();
-    this.#undoSelf = undefined;
-    this.#responder?.dispose();
-    this.#responder = undefined;
+    this.#core?.detachController();
+    this.#core = undefined;
     await this.pg?.close();
   }
 }

@@ -1,10 +1,8 @@
-// The service's data plane: one TAP interface per configured network, frames between it and VL2, managed IPs/routes, multicast polling.
-import type { Address } from "../vl1/address.ts";
-import { type DataPlaneNode, Frames } from "../vl2/frames.ts";
+// The service's data plane: one TAP interface per configured network, frames between it and the core, managed IPs/routes, multicast polling.
+import type { Core } from "../core/core.ts";
 import type { MulticastGroup } from "../vl2/multicast.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
 import type { NetworkLocalConf } from "../vl2/network_local_conf.ts";
-import type { Networks } from "../vl2/networks.ts";
 import type { Logger } from "./logger.ts";
 import type { ManagedPolicy } from "./managed_diff.ts";
 import { createTap, type Tap, tapDeviceName } from "./tap.ts";
@@ -17,21 +15,16 @@ import { createTap, type Tap, tapDeviceName } from "./tap.ts";
 export const PORT_ERROR_CODE = -999;
 /** How often each interface's kernel multicast memberships are polled (spec §5.3). */
 export const MULTICAST_POLL_MS = 5_000;
-/** How often packets held for missing credentials are re-run between node ticks. */
-export const HELD_RETRY_MS = 250;
+
+/** What the data plane drives in the core (a {@link Core} is one). */
+export type DataPlaneCore = Pick<Core, "tapFrame" | "multicastGroupsChanged" | "network">;
 
 /** Construction options of {@link DataPlane}. */
 export interface DataPlaneOptions {
-  /** The VL1 node (a real `Node`). */
-  node: DataPlaneNode;
-  /** The member side; its `frameHandler` is set to this data plane's {@link Frames}. */
-  networks: Networks;
   /** Logger. */
   log: Logger;
   /** Clock. */
   now: () => number;
-  /** Random source (multicast permutations). */
-  random: (n: number) => Uint8Array;
   /** Makes an unopened TAP (default {@link createTap}; tests may fake it). */
   createTap?: () => Tap;
   /** Picks the interface name of a network (default {@link tapDeviceName}). */
@@ -62,17 +55,6 @@ interface Port {
   groupsKey: string;
 }
 
-/** A VL1 node usable by {@link Frames} (the real `Node` is one), else undefined. */
-export function asDataPlaneNode(node: unknown): DataPlaneNode | undefined {
-  const n = node as Partial<DataPlaneNode> | undefined;
-  return n && typeof n.sendPacket === "function" && typeof n.noteTrustEstablished === "function" &&
-      typeof n.isRoot === "function" && typeof n.planet === "function" &&
-      typeof n.moons === "function" && typeof n.peer === "function" &&
-      typeof (n.address as Address | undefined)?.value === "number"
-    ? n as DataPlaneNode
-    : undefined;
-}
-
 /** The managed-address policy of a network's local settings. */
 export function managedPolicy(c: NetworkLocalConf): ManagedPolicy {
   return {
@@ -92,17 +74,16 @@ function errText(e: unknown): string {
 }
 
 /**
- * Connects the member side to the OS: for every joined network with a config, a TAP interface
- * (name per {@link tapDeviceName}, our MAC on the network, the config's MTU) whose frames go to
- * {@link Frames.tapFrame} and which receives what {@link Frames} delivers; managed addresses and
- * routes synced on every change under the network's local settings; kernel multicast groups
- * polled. Subscribe {@link onNetworkChanged} to the network change fan-out before networks are
- * (re)joined; call {@link close} when the service stops.
+ * Connects the core's networks to the OS: for every joined network with a config, a TAP
+ * interface (name per {@link tapDeviceName}, our MAC on the network, the config's MTU) whose
+ * frames go to the core's `tapFrame` and which receives what the core writes through
+ * {@link tapWrite} (give it to the core as its host's `tapWrite`); managed addresses and routes
+ * synced on every change under the network's local settings; kernel multicast groups polled.
+ * {@link attach} the core, subscribe {@link onNetworkChanged} to the network change fan-out
+ * before networks are (re)joined; call {@link close} when the service stops.
  */
 export class DataPlane {
-  /** The VL2 frame layer (installed as `networks.frameHandler`). */
-  readonly frames: Frames;
-  readonly #networks: Networks;
+  #core: DataPlaneCore | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #createTap: () => Tap;
@@ -111,31 +92,30 @@ export class DataPlane {
   readonly #ports = new Map<bigint, Port>();
   readonly #closing = new Set<Promise<void>>();
   #pollTimer: ReturnType<typeof setInterval> | undefined;
-  #retryTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
 
-  /** Creates the frame layer and plugs it into `opts.networks`; no interface exists yet. */
+  /** No interface exists yet; {@link attach} the core before networks are joined. */
   constructor(opts: DataPlaneOptions) {
-    this.#networks = opts.networks;
     this.#log = opts.log;
     this.#now = opts.now;
     this.#createTap = opts.createTap ?? (() => createTap());
     this.#flush = opts.flush;
     this.#deviceName = opts.deviceName ?? tapDeviceName;
-    this.frames = new Frames({
-      node: opts.node,
-      networks: opts.networks,
-      random: opts.random,
-      tapWrite: (nwid, frame, start, end) => {
-        this.#ports.get(nwid)?.tap?.write(frame, start, end);
-      },
-    });
-    opts.networks.frameHandler = this.frames;
     this.#pollTimer = setInterval(() => this.#pollAll(), opts.multicastPollMs ?? MULTICAST_POLL_MS);
-    this.#retryTimer = setInterval(() => {
-      if (this.frames.heldCount > 0) this.frames.retryHeld(this.#now());
-    }, HELD_RETRY_MS);
   }
+
+  /** The core whose networks this data plane serves (frames from the TAPs go to it). */
+  attach(core: DataPlaneCore): void {
+    this.#core = core;
+  }
+
+  /**
+   * Writes a frame the core delivers to network `nwid`'s interface (the core host's
+   * `tapWrite`; per frame, so one map lookup and the write). Dropped without a port.
+   */
+  readonly tapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number): void => {
+    this.#ports.get(nwid)?.tap?.write(frame, start, end);
+  };
 
   /** Interface names by network (open ports only). */
   deviceNames(): Map<bigint, string> {
@@ -170,7 +150,6 @@ export class DataPlane {
       this.#ports.set(nwid, p);
     }
     if (!info.config) return;
-    this.frames.networkChanged(this.#now(), nwid);
     if (p.failed) return;
     p.pending = info;
     this.#kick(p);
@@ -190,15 +169,13 @@ export class DataPlane {
     }
   }
 
-  /** Closes every interface (addresses and routes go with them) and stops the timers. */
+  /** Closes every interface (addresses and routes go with them) and stops the poll timer. */
   async close(): Promise<void> {
     this.#stopped = true;
     if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
-    if (this.#retryTimer !== undefined) clearInterval(this.#retryTimer);
-    this.#pollTimer = this.#retryTimer = undefined;
+    this.#pollTimer = undefined;
     for (const nwid of [...this.#ports.keys()]) this.#closePort(nwid);
     await Promise.all([...this.#closing]);
-    if (this.#networks.frameHandler === this.frames) this.#networks.frameHandler = undefined;
   }
 
   // ---- private ---------------------------------------------------------------------------------
@@ -233,7 +210,7 @@ export class DataPlane {
         await tap.open(name, info.mac, info.mtu);
       } catch (e) {
         p.failed = true;
-        this.#networks.get(p.nwid)?.setPort({ error: PORT_ERROR_CODE, deviceName: "" });
+        this.#core?.network(p.nwid)?.setPort({ error: PORT_ERROR_CODE, deviceName: "" });
         this.#log.error(
           `network ${id}: cannot create its interface${name ? ` ${name}` : ""} ` +
             `(${errText(e)}); the network stays joined without one (status PORT_ERROR)`,
@@ -247,12 +224,14 @@ export class DataPlane {
       p.tap = tap;
       p.mtu = info.mtu;
       const nwid = p.nwid;
+      const core = this.#core;
+      if (!core) throw new Error("data plane: no core attached");
       tap.onFrame(
-        (frame) => void this.frames.tapFrame(this.#now(), nwid, frame, 0, frame.length),
+        (frame) => void core.tapFrame(this.#now(), nwid, frame, 0, frame.length),
         (e) => this.#log.debug(`network ${id}: frame from ${tap.deviceName} failed: ${errText(e)}`),
         this.#flush,
       );
-      this.#networks.get(nwid)?.setPort({ deviceName: tap.deviceName, error: 0 });
+      core.network(nwid)?.setPort({ deviceName: tap.deviceName, error: 0 });
       this.#log.info(
         `network ${id}: interface ${tap.deviceName} up (mac ${macText(info.mac)}, mtu ${info.mtu}` +
           `, offloads ${tap.offload ? "on" : "off"})`,
@@ -337,9 +316,8 @@ export class DataPlane {
     const key = groups.map((g) => `${g.mac}/${g.adi}`).join(",");
     if (key === p.groupsKey) return;
     p.groupsKey = key;
-    this.frames.multicastGroupsChanged(p.nwid, groups);
-    this.frames.networkChanged(this.#now(), p.nwid);
-    this.#networks.get(p.nwid)?.setPort({ multicastSubscriptions: groups });
+    this.#core?.multicastGroupsChanged(this.#now(), p.nwid, groups);
+    this.#core?.network(p.nwid)?.setPort({ multicastSubscriptions: groups });
   }
 }
 

@@ -1,19 +1,11 @@
 // Pure planning of managed IPs and routes: which of a network config's addresses/routes may be applied
 // (allowManaged / allowGlobal / allowDefault), and the add/remove diff against what is applied now.
+import type { ManagedPolicy } from "../core/frame_port.ts";
 import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { Route } from "../vl2/network_config.ts";
 
 /** The local per-network settings that gate managed addresses and routes (spec §11.1). */
-export interface ManagedPolicy {
-  /** Apply managed addresses and routes at all (default true). */
-  allowManaged: boolean;
-  /** Also apply ones in global (public) IP space (default false). */
-  allowGlobal: boolean;
-  /** Also apply default routes 0.0.0.0/0 and ::/0 (default false). */
-  allowDefault: boolean;
-  /** If non-empty, only targets inside one of these networks (port = prefix bits) are allowed. */
-  allowManagedWhitelist?: InetAddress[];
-}
+export type { ManagedPolicy };
 
 /** The reference's local defaults: managed on, global and default off. */
 export const DEFAULT_MANAGED_POLICY: ManagedPolicy = Object.freeze({

@@ -1,7 +1,6 @@
 // The service side of VL2: networks.d persistence (`<nwid>.conf`, `<nwid>.local.conf`), rejoin at startup, change fan-out.
 import type { NetworkInfo } from "../vl2/network.ts";
-import type { UpperLayer } from "../vl1/node.ts";
-import type { Networks, NetworksHost, NetworksNode } from "../vl2/networks.ts";
+import type { Networks, NetworksHost } from "../vl2/networks.ts";
 import { parseNetworkLocalConf } from "../vl2/network_local_conf.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
 import { type NodeStateStore, readFileOrUndefined } from "./node_state_store.ts";
@@ -73,7 +72,7 @@ export class NetworkFiles implements NetworksHost {
    * Re-joins every `networks.d/<nwid16>.conf` (its bytes loaded as the stored config; a lone
    * `\n` means joined without config) with its `.local.conf`. Returns the network IDs joined.
    */
-  rejoinAll(networks: Networks, now: number): bigint[] {
+  rejoinAll(networks: Pick<Networks, "join">, now: number): bigint[] {
     const out: bigint[] = [];
     for (const id of this.#store.list("networkConfig")) {
       if (!/^[0-9a-fA-F]{16}$/.test(id)) continue;
@@ -89,16 +88,4 @@ export class NetworkFiles implements NetworksHost {
     }
     return out;
   }
-}
-
-/** A service node that can carry VL2 (the real VL1 `Node`; test fakes usually cannot). */
-export type Vl2CapableNode = NetworksNode & { setUpperLayer(h: UpperLayer): void };
-
-/** The node as a {@link Vl2CapableNode}, or undefined if it lacks the VL2 hooks. */
-export function asVl2Node(node: unknown): Vl2CapableNode | undefined {
-  const n = node as Partial<Vl2CapableNode> | undefined;
-  return n && typeof n.setUpperLayer === "function" && typeof n.sendPacket === "function" &&
-      typeof n.noteTrustEstablished === "function" && typeof n.allowCredentials === "function"
-    ? n as Vl2CapableNode
-    : undefined;
 }

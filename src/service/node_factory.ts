@@ -3,7 +3,6 @@ import { Identity } from "../vl1/identity.ts";
 import { identityHash } from "../vl1/identity_hash.ts";
 import { Node } from "../vl1/node.ts";
 import type { NodeFactoryOptions } from "./service.ts";
-import type { ServiceNode } from "./service_node.ts";
 
 let measured: number | undefined;
 let measuredAgree: number | undefined;
@@ -42,7 +41,7 @@ export function measuredAgreementMs(identity: Identity): number {
 }
 
 /** The node factory `zt run` passes to {@link Service.start}: a real {@link Node}. */
-export function createNode(o: NodeFactoryOptions): ServiceNode {
+export function createNode(o: NodeFactoryOptions): Node {
   return new Node({
     ...o,
     settings: {

@@ -1,5 +1,5 @@
 // The node's persistent state under the home directory: atomic, skip-if-unchanged file writes.
-import type { StateKind } from "../vl1/node_host.ts";
+import type { CoreStateKind as StateKind } from "../core/core.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
 
 /** Reads a file, or undefined if it does not exist or cannot be read. */
@@ -17,7 +17,7 @@ const ID_PATTERN = /^[0-9a-fA-F]{1,16}$/;
 /**
  * Maps the node's state objects to the reference's file layout (spec §11.2):
  * planet → `planet`, moon → `moons.d/<id16>.moon`, peer → `peers.d/<addr10>.peer`,
- * networkConfig → `networks.d/<nwid16>.conf`.
+ * networkConfig → `networks.d/<nwid16>.conf`, networkLocalConf → `networks.d/<nwid16>.local.conf`.
  */
 export class NodeStateStore {
   /** The home directory. */
@@ -49,6 +49,10 @@ export class NodeStateStore {
       case "networkConfig":
         return ID_PATTERN.test(id)
           ? `${this.home}/networks.d/${id.padStart(16, "0")}.conf`
+          : undefined;
+      case "networkLocalConf":
+        return ID_PATTERN.test(id)
+          ? `${this.home}/networks.d/${id.padStart(16, "0")}.local.conf`
           : undefined;
       default:
         return undefined;

@@ -1,17 +1,18 @@
 // The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
 import type { Address } from "../vl1/address.ts";
-import type { Identity } from "../vl1/identity.ts";
 import { InetAddress, IpScope } from "../vl1/inet_address.ts";
-import type { NodeEvent, NodeHost } from "../vl1/node_host.ts";
-import type { NodeSettings, PhysicalNetwork } from "../vl1/node_settings.ts";
+import type { NodeEvent, NodeOptions } from "../vl1/node_host.ts";
+import type { Node } from "../vl1/node.ts";
+import type { PhysicalNetwork } from "../vl1/node_settings.ts";
+import { Core, type CoreHost } from "../core/core.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
 import { type ApiListenHost, apiListenPlan } from "./api_listen.ts";
 import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
-import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
+import { DataPlane } from "./dataplane.ts";
 import type { Tap } from "./tap.ts";
-import { ControllerService, installUpperLayer, joinRefusal } from "./controller_service.ts";
+import { ControllerService, joinRefusal } from "./controller_service.ts";
 import { DnsApplier } from "./dns_apply.ts";
 import { MemberNameServer } from "./dns_names.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
@@ -42,7 +43,6 @@ import { ruleCountersOf } from "../vl2/rules_filter.ts";
 import { moonRoutes } from "./moon_api.ts";
 import { makePathCheck } from "./path_check.ts";
 import { installPacketCrypto } from "./packet_crypto.ts";
-import type { ServiceNode } from "./service_node.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
 import { TransportMux } from "./transport_mux.ts";
@@ -52,9 +52,9 @@ import { TCP_FALLBACK_AFTER_MS, TcpFallbackPolicy } from "./tcp_fallback.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import { defaultConfigRequestMetadata } from "../vl2/config_request_metadata.ts";
 import type { NetworkInfo } from "../vl2/network.ts";
-import { Networks } from "../vl2/networks.ts";
+import type { Networks } from "../vl2/networks.ts";
 import { networkApiRoutes } from "./network_api.ts";
-import { asVl2Node, NetworkFiles } from "./network_store.ts";
+import { NetworkFiles } from "./network_store.ts";
 import { EventHub } from "./event_stream.ts";
 import { TrafficHistory } from "./traffic_history.ts";
 import { controllerStreamEvent, statePoller } from "./ui_events.ts";
@@ -69,19 +69,8 @@ export class ServiceError extends Error {
   }
 }
 
-/** What a node factory receives (the shape of src/vl1/node.ts's NodeOptions). */
-export interface NodeFactoryOptions {
-  /** Our identity, with private key. */
-  identity: Identity;
-  /** The adapter. */
-  host: NodeHost;
-  /** Current time, ms. */
-  now: number;
-  /** The planet to use. */
-  planet: World;
-  /** Node settings from local.conf. */
-  settings: Partial<NodeSettings>;
-}
+/** What a node factory receives (src/vl1/node.ts's NodeOptions, built by the {@link Core}). */
+export type NodeFactoryOptions = NodeOptions;
 
 /** Options of {@link Service.start}. */
 export interface ServiceOptions {
@@ -91,8 +80,11 @@ export interface ServiceOptions {
   port?: number;
   /** Logger. */
   log: Logger;
-  /** Builds the node (normally `(o) => new Node(o)`). */
-  createNode: (o: NodeFactoryOptions) => ServiceNode;
+  /**
+   * Builds the core's VL1 node (`createNode` of node_factory.ts: a `Node` charged with the
+   * identity check costs measured here; default `new Node(o)`).
+   */
+  createNode?: (o: NodeFactoryOptions) => Node;
   /** Random source (default: crypto.getRandomValues). */
   random?: (n: number) => Uint8Array;
   /** Clock (default Date.now). */
@@ -249,49 +241,35 @@ function physicalSettings(conf: LocalConf): PhysicalNetwork[] {
     }));
 }
 
-/**
- * Writes the peer cache through the node: its `savePeers(now)` if it has one, else each peer via
- * its topology's `savePeer` (the node writes peers on eviction/periodically on its own).
- */
-function savePeerCache(node: ServiceNode, now: number): void {
-  const n = node as ServiceNode & {
-    savePeers?: (now: number) => void;
-    topology?: { peers?: Map<unknown, unknown>; savePeer?: (p: unknown) => void };
-  };
-  if (typeof n.savePeers === "function") {
-    n.savePeers(now);
-    return;
-  }
-  const t = n.topology;
-  if (t && t.peers instanceof Map && typeof t.savePeer === "function") {
-    for (const p of t.peers.values()) t.savePeer(p);
-  }
-}
-
 /** The running service. Create with {@link Service.start}; stop with {@link Service.stop}. */
 export class Service {
   /** Home directory. */
   readonly home: string;
   /** Primary port (UDP and API TCP). */
   readonly port: number;
-  /** The node. */
-  readonly node: ServiceNode;
+  /** The core: node, upper-layer mux, networks, frames, controller responder. */
+  readonly core: Core;
+  /** The core's VL1 node. */
+  get node(): Node {
+    return this.core.node;
+  }
   /** local.conf as in force (re-read while running; see {@link LocalConfWatcher}). */
   get conf(): LocalConf {
     return this.#live.conf;
   }
-  /**
-   * The node's VL2 hook (undefined for nodes that cannot carry VL2 traffic). The member side
-   * plugs in with `setMember`, the embedded controller with `setConfigRequestHandler`.
-   */
-  upperLayer: UpperLayerMux | undefined;
+  /** The node's VL2 hook (the core's upper-layer mux). */
+  get upperLayer(): UpperLayerMux {
+    return this.core.upper;
+  }
   /** The embedded network controller (undefined if disabled or its database failed to open). */
   controller: ControllerService | undefined;
-  /** Joined networks (the member side of VL2; undefined for nodes without VL2). */
-  networks: Networks | undefined;
+  /** Joined networks (the core's member side of VL2). */
+  get networks(): Networks {
+    return this.core.networks;
+  }
   /** networks.d persistence; add `listeners` here for network changes (the TAP layer). */
   networkFiles: NetworkFiles | undefined;
-  /** TAP interfaces and the frame layer (undefined when disabled or without VL2). */
+  /** TAP interfaces (undefined when disabled). */
   dataPlane: DataPlane | undefined;
   /** DNS for member names of the controller's own networks (with the controller and TAPs). */
   memberNames: MemberNameServer | undefined;
@@ -324,7 +302,7 @@ export class Service {
     p: {
       home: string;
       port: number;
-      node: ServiceNode;
+      core: Core;
       live: LiveConf;
       confWatcher: LocalConfWatcher;
       log: Logger;
@@ -336,7 +314,7 @@ export class Service {
   ) {
     this.home = p.home;
     this.port = p.port;
-    this.node = p.node;
+    this.core = p.core;
     this.#live = p.live;
     this.#confWatcher = p.confWatcher;
     this.#lastAddressRefresh = p.now();
@@ -392,10 +370,10 @@ export class Service {
       `planet ${planet.id} (timestamp ${planet.timestamp}) from ${fromFile ? "home" : "built-in"}`,
     );
 
-    // Late-bound: the transport delivers to the node, which is built after the port is known.
-    let node: ServiceNode | undefined;
+    // Late-bound: the transport delivers to the core, which is built after the port is known.
+    let core: Core | undefined;
     const onPacket = (sock: number, remote: InetAddress, data: Uint8Array) => {
-      node?.receive(now(), sock, remote, data);
+      core?.receive(now(), sock, remote, data);
     };
     const relay = fallbackRelayFor(conf, planet);
     const fallbackOn = conf.settings.allowTcpFallbackRelay && relay !== undefined;
@@ -469,9 +447,7 @@ export class Service {
       );
     }
     const servers: HttpServer[] = [];
-    let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
-    let networks: Networks | undefined;
     let dataPlane: DataPlane | undefined;
     let memberNames: MemberNameServer | undefined;
     let dnsApplier: DnsApplier | undefined;
@@ -479,13 +455,13 @@ export class Service {
     let traffic: TrafficHistory | undefined;
     const metrics = new ServiceMetrics();
     const metricsInput = (): MetricsInput => ({
-      counters: nodeCounters(node),
-      peers: node?.peers() ?? [],
+      counters: nodeCounters(core?.node),
+      peers: core?.peers() ?? [],
       ...(ctlService ? { controller: ctlService.metrics() } : {}),
-      ...(networks
+      ...(core
         ? {
-          networks: networks.infos().map((i) => {
-            const rc = ruleCountersOf(dataPlane?.frames.filter);
+          networks: core.networkInfos().map((i) => {
+            const rc = ruleCountersOf(core?.frames?.filter);
             return {
               id: i.nwid.toString(16).padStart(16, "0"),
               multicastGroups: i.multicastSubscriptions.length,
@@ -495,8 +471,8 @@ export class Service {
         }
         : {}),
       tables: {
-        ...nodeTableMetrics(node),
-        ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
+        ...nodeTableMetrics(core?.node),
+        ...(core?.frames ? multicastTableMetrics(core.frames.multicast) : {}),
         ...(ctlService ? ctlService.tableMetrics() : {}),
         ...apiTableMetrics(servers.map((s) => s.stats)),
       },
@@ -520,7 +496,7 @@ export class Service {
     const live: LiveConf = { conf, pathCheck: makePathCheck(conf) };
     /** Addresses assigned to our own networks (never paths, never listening addresses). */
     const ownAddresses = (): InetAddress[] =>
-      networks?.infos().flatMap((i) => i.assignedAddresses) ?? [];
+      core?.networkInfos().flatMap((i) => i.assignedAddresses) ?? [];
     /** Every bound port's interface addresses (listeningOn; the node advertises them). */
     const listening = () =>
       [port, secondary.port, tertiaryPort].filter((p) => p !== 0).flatMap((p) =>
@@ -531,21 +507,35 @@ export class Service {
         })
       );
     const ref: { service?: Service } = {};
-    const host: NodeHost = {
-      send: (sock, remote, data, ttl) => mux.send(sock, remote, data, ttl),
-      random,
-      storePut: (kind, id, data) => store.put(kind, id, data),
-      storeGet: (kind, id) => store.get(kind, id),
-      event: (e) => {
-        if (ref.service) ref.service.onEvent(e);
-        else Service.logEvent(log, hs.identity.address, e);
-      },
-      pathCheck: (peer, sock, remote) =>
-        live.pathCheck(peer, sock, remote) &&
-        !ownAddresses().some((a) => a.containsAddress(remote)),
-    };
     try {
-      node = opts.createNode({
+      // The data plane exists before the core: the core writes frames straight to its ports.
+      if (opts.dataPlane !== false) {
+        const t = mux;
+        dataPlane = new DataPlane({
+          log,
+          now,
+          flush: () => t.flush?.(),
+          ...(opts.createTap ? { createTap: opts.createTap } : {}),
+          ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
+        });
+      }
+      const host: CoreHost = {
+        send: (sock, remote, data, ttl) => mux.send(sock, remote, data, ttl),
+        tapWrite: dataPlane ? dataPlane.tapWrite : () => {},
+        networkChanged: (nwid, info) => networkFiles.onNetworkChanged(nwid, info),
+        random,
+        now,
+        storePut: (kind, id, data) => store.put(kind, id, data),
+        storeGet: (kind, id) => store.get(kind, id),
+        event: (e) => {
+          if (ref.service) ref.service.onEvent(e);
+          else Service.logEvent(log, hs.identity.address, e);
+        },
+        pathCheck: (peer, sock, remote) =>
+          live.pathCheck(peer, sock, remote) &&
+          !ownAddresses().some((a) => a.containsAddress(remote)),
+      };
+      const c = core = new Core({
         identity: hs.identity,
         host,
         now: now(),
@@ -555,8 +545,11 @@ export class Service {
           localAddresses: listening(),
           cipher: conf.settings.cipher ?? packetCrypto.defaultCipher,
         },
+        metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
+        frames: dataPlane !== undefined,
+        ...(opts.createNode ? { createNode: opts.createNode } : {}),
       });
-      upper = installUpperLayer(node);
+      dataPlane?.attach(c);
       if (opts.controller !== false) {
         try {
           ctlService = await ControllerService.open({
@@ -568,71 +561,48 @@ export class Service {
             now,
             log,
           });
-          ctlService.attach(node, upper);
+          ctlService.attach(c); // also serves our own networks: before rejoining them
         } catch (e) {
           log.warn(`network controller disabled: ${e instanceof Error ? e.message : e}`);
         }
       }
-      const vl2 = upper ? asVl2Node(node) : undefined;
-      if (upper && vl2) {
-        networks = new Networks({
-          node: vl2,
-          host: networkFiles,
-          metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
+      if (dataPlane) {
+        networkFiles.listeners.push(dataPlane.onNetworkChanged);
+        // userspace ports (opts.createTap): the OS cannot reach the overlay's DNS servers,
+        // so nothing is applied to it; names resolve inside zt (overlay_resolver.ts)
+        const dns = dnsApplier = opts.createTap ? undefined : await DnsApplier.start({
+          home,
+          log,
+          networks: () => c.networkInfos(),
         });
-        upper.setMember(networks);
-        ctlService?.serveOwnNetworks(networks); // before rejoining: our own networks too
-        const dpNode = opts.dataPlane !== false ? asDataPlaneNode(node) : undefined;
-        if (dpNode) {
-          const t = mux;
-          dataPlane = new DataPlane({
-            node: dpNode,
-            networks,
+        networkFiles.listeners.push(() => dns?.reconcile());
+        if (ctlService) {
+          const names = memberNames = new MemberNameServer({
+            controller: ctlService.controller,
+            networks: () => c.networkInfos(),
             log,
             now,
-            random,
-            flush: () => t.flush?.(),
-            ...(opts.createTap ? { createTap: opts.createTap } : {}),
-            ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
           });
-          networkFiles.listeners.push(dataPlane.onNetworkChanged);
-          const joined = networks;
-          // userspace ports (opts.createTap): the OS cannot reach the overlay's DNS servers,
-          // so nothing is applied to it; names resolve inside zt (overlay_resolver.ts)
-          const dns = dnsApplier = opts.createTap ? undefined : await DnsApplier.start({
-            home,
-            log,
-            networks: () => joined.infos(),
-          });
-          networkFiles.listeners.push(() => dns?.reconcile());
-          if (ctlService) {
-            const names = memberNames = new MemberNameServer({
-              controller: ctlService.controller,
-              networks: () => joined.infos(),
-              log,
-              now,
-            });
-            networkFiles.listeners.push(() => names.reconcile());
-          }
+          networkFiles.listeners.push(() => names.reconcile());
         }
-        const refusal = joinRefusal(conf);
-        if (refusal) log.info(`not rejoining networks from networks.d: ${refusal}`);
-        else {
-          for (const nwid of networkFiles.rejoinAll(networks, now())) {
-            log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
-          }
+      }
+      const refusal = joinRefusal(conf);
+      if (refusal) log.info(`not rejoining networks from networks.d: ${refusal}`);
+      else {
+        for (const nwid of networkFiles.rejoinAll(c, now())) {
+          log.info(`rejoining network ${nwid.toString(16).padStart(16, "0")} (from networks.d)`);
         }
       }
       for (const id of store.list("moon")) {
         log.info(`orbiting moon ${id} (from moons.d)`);
-        node.orbit(now(), BigInt("0x" + id), undefined);
+        c.orbit(now(), BigInt("0x" + id), undefined);
       }
 
       const hub = new EventHub({
         poll: statePoller({
-          online: () => node!.online(),
-          peers: () => node!.peers(),
-          networks: () => networks?.infos() ?? [],
+          online: () => c.online(),
+          peers: () => c.peers(),
+          networks: () => c.networkInfos(),
         }),
       });
       uiHub = hub;
@@ -641,8 +611,8 @@ export class Service {
         now,
         networks: () => {
           const out: Record<string, [number, number, number, number]> = {};
-          const rc = ruleCountersOf(dataPlane?.frames.filter);
-          for (const i of networks?.infos() ?? []) {
+          const rc = ruleCountersOf(c.frames?.filter);
+          for (const i of c.networkInfos()) {
             const p = rc?.get(i.nwid), b = rc?.bytes(i.nwid);
             out[i.nwid.toString(16).padStart(16, "0")] = [
               p?.rxAccepted ?? 0,
@@ -655,15 +625,15 @@ export class Service {
         },
         peers: () => {
           const out: Record<string, [number, number, number, number]> = {};
-          for (const [a, c] of nodeCounters(node)?.peers ?? []) {
-            out[a] = [c.rx, c.tx, c.rxBytes, c.txBytes];
+          for (const [a, n] of nodeCounters(c.node)?.peers ?? []) {
+            out[a] = [n.rx, n.tx, n.rxBytes, n.txBytes];
           }
           return out;
         },
       });
       traffic.start();
       const app = createApiApp({
-        node,
+        node: c.node,
         authToken: () => hs.authToken,
         metricsToken: () => hs.metricsToken,
         allowManagementFrom: () => live.conf.settings.allowManagementFrom,
@@ -682,7 +652,7 @@ export class Service {
             homeDir: home,
           },
           listeningOn: listening(),
-          surfaceAddresses: node!.surfaceAddresses().filter((a) =>
+          surfaceAddresses: c.surfaceAddresses().filter((a) =>
             !ownAddresses().some((o) => o.containsAddress(a))
           ),
           tcpFallbackActive: mux.tcpFallbackActive,
@@ -690,7 +660,7 @@ export class Service {
         tunneled: () => mux.tcpFallbackActive,
       }, [
         moonRoutes(),
-        networkApiRoutes(() => networks, now, () => joinRefusal(live.conf)),
+        networkApiRoutes(() => c.networks, now, () => joinRefusal(live.conf)),
         configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
@@ -702,7 +672,7 @@ export class Service {
           controller: () => ctlService?.controller,
           now,
           peerInfo: (a) => {
-            const p = node!.peers().find((x) => x.address.toString() === a);
+            const p = c.peers().find((x) => x.address.toString() === a);
             if (!p) return undefined;
             const path = p.paths.find((x) => x.preferred && !x.expired) ?? p.paths[0];
             return { latency: p.latency, path: path ? path.address.toString() : "" };
@@ -789,7 +759,7 @@ export class Service {
     const service = new Service({
       home,
       port,
-      node,
+      core: core!,
       live,
       confWatcher,
       log,
@@ -808,9 +778,7 @@ export class Service {
         onChange: () => service.#updateLocalAddresses(),
       });
     }
-    service.upperLayer = upper;
     service.controller = ctlService;
-    service.networks = networks;
     service.networkFiles = networkFiles;
     service.dataPlane = dataPlane;
     service.memberNames = memberNames;
@@ -846,7 +814,7 @@ export class Service {
   applyLocalConf(next: LocalConf, changes: LocalConfChanges): void {
     this.#live.conf = next;
     this.#live.pathCheck = makePathCheck(next);
-    this.node.updateSettings?.({
+    this.core.updateSettings({
       physical: physicalSettings(next),
       cipher: next.settings.cipher ?? installPacketCrypto().defaultCipher,
     });
@@ -900,7 +868,7 @@ export class Service {
     if (e.type === "fatalIdentityCollision") void this.stop();
   }
 
-  /** Runs node.tick and re-arms the timer with its requested delay (bounded 60..5000 ms). */
+  /** Runs the core's tick and re-arms the timer for its next deadline (60..5000 ms away). */
   #scheduleTick(delay: number): void {
     if (this.#stopping) return;
     this.#timer = setTimeout(() => {
@@ -909,7 +877,7 @@ export class Service {
       try {
         const now = this.#now();
         this.#transport.tick(now);
-        next = this.node.tick(now);
+        next = this.core.tick(now) - now;
         this.#checkPorts(now);
       } catch (e) {
         this.#log.warn(`node tick failed: ${e instanceof Error ? e.stack : e}`);
@@ -942,10 +910,10 @@ export class Service {
    * public address, as the reference adds its port mapper's addresses.
    */
   #updateLocalAddresses(): void {
-    const n = this.node as ServiceNode & { settings?: { localAddresses?: InetAddress[] } };
-    if (!n.settings || !Array.isArray(n.settings.localAddresses)) return;
     const mapped = this.#portMapper?.mapping?.external;
-    n.settings.localAddresses = [...this.#listening(), ...(mapped ? [mapped] : [])];
+    this.core.updateSettings({
+      localAddresses: [...this.#listening(), ...(mapped ? [mapped] : [])],
+    });
   }
 
   /** The current port mapping's public address, if any. */
@@ -979,7 +947,7 @@ export class Service {
   }
 
   /**
-   * Stops: timers, the local API, the peer cache write (if the node offers one), UDP sockets.
+   * Stops: timers, the local API, the peer cache write, UDP sockets.
    * zerotier-one.port is left in place (as the reference does). Idempotent.
    */
   async stop(): Promise<void> {
@@ -989,7 +957,7 @@ export class Service {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     try {
-      savePeerCache(this.node, this.#now());
+      this.core.savePeers(this.#now());
     } catch (e) {
       this.#log.warn(`writing the peer cache failed: ${e instanceof Error ? e.message : e}`);
     }

@@ -1,5 +1,6 @@
-// The Tap adapter: a virtual Ethernet interface per network (frames in and out, managed IPs and
-// routes, multicast groups), and createTap() choosing the OS implementation (Linux so far).
+// The Tap adapter: a virtual Ethernet interface per network, the frame port (frames in and out) and
+// its OS configuration (linux_net_config.ts: managed IPs and routes, multicast groups) on one
+// object, and createTap() choosing the OS implementation (Linux so far).
 import {
   type FrameCallback,
   LinuxTapDevice,
@@ -8,10 +9,14 @@ import {
   type TapCounters,
   type TapOffloadCounters,
 } from "../../ffi/tap_linux.ts";
+import type { FramePort, NetConfig } from "../core/frame_port.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { Route } from "../vl2/network_config.ts";
 import type { ManagedPolicy, SystemRoute } from "./managed_diff.ts";
-import { type ApplyReport, type IpRunner, ManagedRoutes, runIp } from "./managed_routes.ts";
+import type { ApplyReport, IpRunner } from "./managed_routes.ts";
+import { runIp } from "./managed_routes.ts";
+import { LinuxNetConfig } from "./linux_net_config.ts";
+export { parseDevMcast } from "./linux_net_config.ts";
 
 export type {
   FrameCallback,
@@ -19,9 +24,6 @@ export type {
   TapCounters,
   TapOffloadCounters,
 } from "../../ffi/tap_linux.ts";
-
-/** The broadcast MAC as a 48-bit number. */
-const BROADCAST = 0xffff_ffff_ffff;
 
 /** A multicast group the interface listens to (spec §5.3): 48-bit MAC and 32-bit ADI. */
 export interface MulticastSubscription {
@@ -32,10 +34,12 @@ export interface MulticastSubscription {
 }
 
 /**
- * A virtual Ethernet interface for one network. Lifecycle: {@link createTap} → `open` →
- * `onFrame` / `write` / `syncManaged` ... → `close` (the interface disappears).
+ * A virtual Ethernet interface for one network: the core's two port roles on one OS object, the
+ * {@link FramePort} (frames, MAC, MTU) and the {@link NetConfig} (addresses, routes, multicast
+ * groups). Lifecycle: {@link createTap} → `open` → `onFrame` / `write` / `syncManaged` ... →
+ * `close` (the interface disappears).
  */
-export interface Tap {
+export interface Tap extends FramePort, NetConfig {
   /** OS interface name (`portDeviceName`); "" until opened. */
   readonly deviceName: string;
   /** Frame counters. */
@@ -100,23 +104,13 @@ export function tapDeviceName(nwid: bigint): string {
 }
 
 /**
- * Link-layer multicast MACs of interface `dev` from `/proc/net/dev_mcast` text (lines
- * "index name refcount global hexmac"), sorted, without duplicates.
+ * Linux implementation of {@link Tap}: the frame port is the FFI TAP device
+ * (`ffi/tap_linux.ts`), the OS configuration a {@link LinuxNetConfig} on its interface
+ * (iproute2 for addresses and routes, /proc for multicast memberships).
  */
-export function parseDevMcast(text: string, dev: string): number[] {
-  const out = new Set<number>();
-  for (const line of text.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 5 || f[1] !== dev || !/^[0-9a-fA-F]{12}$/.test(f[4])) continue;
-    out.add(parseInt(f[4], 16));
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-/** Linux implementation of {@link Tap} (FFI device + iproute2 for addresses and routes). */
 class LinuxTap implements Tap {
   #dev: LinuxTapDevice | undefined;
-  #managed: ManagedRoutes | undefined;
+  #net: LinuxNetConfig | undefined;
   #run: IpRunner;
   #closed = false;
 
@@ -142,16 +136,22 @@ class LinuxTap implements Tap {
   }
 
   get addresses(): InetAddress[] {
-    return this.#managed?.addresses ?? [];
+    return this.#net?.addresses ?? [];
   }
 
   get routes(): SystemRoute[] {
-    return this.#managed?.routes ?? [];
+    return this.#net?.routes ?? [];
   }
 
   #device(): LinuxTapDevice {
     if (!this.#dev || this.#closed) throw new Error("zt: TAP device is not open");
     return this.#dev;
+  }
+
+  /** The OS configuration of the open interface. */
+  #config(): LinuxNetConfig {
+    this.#device();
+    return this.#net!;
   }
 
   open(name: string, mac: number | Uint8Array, mtu: number): Promise<void> {
@@ -161,7 +161,7 @@ class LinuxTap implements Tap {
     } catch (e) {
       return Promise.reject(e);
     }
-    this.#managed = new ManagedRoutes(this.#dev.name, this.#run);
+    this.#net = new LinuxNetConfig(this.#dev.name, this.#run);
     return Promise.resolve();
   }
 
@@ -182,13 +182,11 @@ class LinuxTap implements Tap {
   }
 
   setAddresses(addresses: InetAddress[]): Promise<ApplyReport> {
-    this.#device();
-    return this.#managed!.setAddresses(addresses);
+    return this.#config().setAddresses(addresses);
   }
 
   setRoutes(routes: SystemRoute[]): Promise<ApplyReport> {
-    this.#device();
-    return this.#managed!.setRoutes(routes);
+    return this.#config().setRoutes(routes);
   }
 
   syncManaged(
@@ -196,33 +194,17 @@ class LinuxTap implements Tap {
     routes: Route[],
     policy: ManagedPolicy,
   ): Promise<ApplyReport> {
-    this.#device();
-    return this.#managed!.sync(assigned, routes, policy);
+    return this.#config().syncManaged(assigned, routes, policy);
   }
 
   multicastGroups(): MulticastSubscription[] {
-    const dev = this.#device();
-    let text = "";
-    try {
-      text = Deno.readTextFileSync("/proc/net/dev_mcast");
-    } catch {
-      // no procfs: only the ARP groups
-    }
-    const groups: MulticastSubscription[] = parseDevMcast(text, dev.name).map((mac) => ({
-      mac,
-      adi: 0,
-    }));
-    for (const a of this.addresses) {
-      const v4 = a.ipv4Number();
-      if (v4 !== undefined) groups.push({ mac: BROADCAST, adi: v4 });
-    }
-    return groups;
+    return this.#config().multicastGroups();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#managed?.forget();
+    this.#net?.forget();
     await this.#dev?.close();
   }
 }

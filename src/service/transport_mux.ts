@@ -7,6 +7,7 @@
 // -1 (or the tunnel's id) goes out of every UDP transport, as the reference sends on all bound
 // ports when no socket is given. The fallback policy decides per datagram whether the tunnel
 // carries it too.
+import type { Transport } from "../core/transport.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
 import type { TcpFallbackPolicy } from "./tcp_fallback.ts";
@@ -44,8 +45,8 @@ export interface TransportMuxOptions {
   openTunnel?: (o: TcpRelayTunnelOptions) => TunnelLike;
 }
 
-/** Several transports as one {@link UdpTransportApi}. */
-export class TransportMux implements UdpTransportApi {
+/** Several transports (UDP ports, the TCP fallback tunnel) as one {@link Transport}. */
+export class TransportMux implements Transport {
   readonly #udp: (UdpTransportApi | undefined)[] = [];
   readonly #o: TransportMuxOptions;
   #tunnel: TunnelLike | undefined;

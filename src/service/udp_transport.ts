@@ -1,4 +1,5 @@
 // UDP sockets for the node: bind the primary port (IPv4 + IPv6 or a bind list), receive, send.
+import type { DatagramHandler, Transport, TransportStats } from "../core/transport.ts";
 import dgram from "node:dgram";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
@@ -20,8 +21,8 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Called for every datagram received. */
-export type PacketHandler = (localSocket: number, remote: InetAddress, data: Uint8Array) => void;
+/** Called for every datagram received (the core's {@link DatagramHandler}). */
+export type PacketHandler = DatagramHandler;
 
 /** Options of {@link UdpTransport.open}. */
 export interface UdpTransportOptions {
@@ -35,37 +36,15 @@ export interface UdpTransportOptions {
   onPacket: PacketHandler;
 }
 
-/** Counters every UDP transport keeps (implementations may add more). */
-export interface UdpTransportStats {
-  /** Datagrams received. */
-  received: number;
-  /** Datagrams sent. */
-  sent: number;
-  /** Sends that failed or were dropped. */
-  sendErrors: number;
-  /** Exceptions thrown by the packet handler. */
-  handlerErrors: number;
-}
+/** Counters every UDP transport keeps (the {@link Transport} role's). */
+export type UdpTransportStats = TransportStats;
 
-/** What the service uses of a UDP transport (this node:dgram one or the FFI one). */
-export interface UdpTransportApi {
-  /** Counters (live). */
-  readonly stats: UdpTransportStats;
-  /**
-   * Sends one datagram (see {@link UdpTransport.send}); `data` is not retained. An
-   * implementation may queue it until {@link flush} (or its own safety-net flush before the
-   * current task ends), keeping the order per socket.
-   */
-  send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
-  /** Hands queued datagrams to the kernel now ("end of batch"; optional, a no-op if absent). */
-  flush?(): void;
-  /** Local addresses bound, with the port. */
-  boundAddresses(): InetAddress[];
-  /** Whether any socket is bound to a wildcard address of `family`. */
-  hasWildcard(family: 4 | 6): boolean;
-  /** Closes every socket (idempotent). */
-  close(): Promise<void>;
-}
+/**
+ * What the service uses of a UDP transport (this node:dgram one or the FFI one): the
+ * {@link Transport} role. An implementation may queue sends until `flush` (or its own
+ * safety-net flush before the current task ends), keeping the order per socket.
+ */
+export type UdpTransportApi = Transport;
 
 /** One bound socket. */
 interface BoundSocket {

@@ -18,6 +18,7 @@ Deno.test("layerOf: layers, entry points and free directories", () => {
   assert.equal(layerOf("src/version.ts"), "util");
   assert.equal(layerOf("src/vl2/rules/engine.ts"), "vl2");
   assert.equal(layerOf("src/sim/sim.ts"), "sim");
+  assert.equal(layerOf("src/core/core.ts"), "core");
   assert.equal(layerOf("ffi/reactor.ts"), "ffi");
   assert.equal(layerOf("cli.ts"), "entry");
   assert.equal(layerOf("tests/vl1/node_test.ts"), "free");
@@ -102,7 +103,10 @@ Deno.test("checkLayers: finds planted up-imports and core I/O, accepts downward 
     ].join("\n"),
     "src/vl2/ok.ts": 'import type { T } from "../vl1/a.ts";\nexport type V = T;\n',
     "src/controller/c.ts": 'import { x } from "../sim/s.ts";\nexport const y = x;\n',
-    "src/sim/s.ts": "export const x = 1;\n",
+    "src/sim/s.ts": 'import type { C } from "../core/k.ts";\nexport const x = 1;\n',
+    "src/core/k.ts":
+      'import { y } from "../controller/c.ts";\nexport type C = typeof y;\nsetTimeout(() => {}, 1);\n',
+    "src/vl2/up.ts": 'import type { C } from "../core/k.ts";\nexport type D = C;\n',
     "src/service/s.ts": 'import { a } from "../vl1/a.ts";\nDeno.exit(a);\n',
     "src/cli/c.ts": 'import "../../tests/helper.ts";\n',
     "src/newdir/x.ts": "export {};\n",
@@ -115,6 +119,7 @@ Deno.test("checkLayers: finds planted up-imports and core I/O, accepts downward 
     assert.deepEqual(found, [
       "ffi/f.ts:1", // ffi → service
       "src/cli/c.ts:1", // into tests/
+      "src/core/k.ts:3", // a timer in the core layer (its imports of controller and sim's of it are fine)
       "src/newdir/x.ts:1", // outside every layer
       "src/util/u.ts:1", // util → vl2 (type re-export)
       "src/vl1/a.ts:2", // vl1 → service (multi-line)
@@ -122,6 +127,7 @@ Deno.test("checkLayers: finds planted up-imports and core I/O, accepts downward 
       "src/vl1/a.ts:6", // vl1 → ffi (dynamic)
       "src/vl1/a.ts:7", // computed dynamic import
       "src/vl1/a.ts:9", // Date.now in the core
+      "src/vl2/up.ts:1", // vl2 → core
     ]);
     const messages = checkLayers(root).map((v) => v.message).join("\n");
     assert.match(messages, /vl1 dynamically imports ffi/);

@@ -12,6 +12,7 @@ import { Verb } from "../../src/vl1/packet.ts";
 import { decodeFrame } from "../../src/vl1/verbs/frame.ts";
 import { macFromAddress } from "../../src/vl2/mac.ts";
 import type { Route } from "../../src/vl2/network_config.ts";
+import { Frames } from "../../src/vl2/frames.ts";
 import { Networks } from "../../src/vl2/networks.ts";
 import { A, B, ethFrame, FakeNode as DpNode, seededRandom } from "../vl2/data_plane_helpers.ts";
 import { FakeNode, lab, LAB_NET, MemHost } from "../vl2/network_helpers.ts";
@@ -72,7 +73,11 @@ class FakeTap implements Tap {
   }
 }
 
-/** Networks over fake nodes with a DataPlane whose taps are {@link FakeTap}s. */
+/**
+ * Networks and Frames over fake nodes, wired to a DataPlane (whose taps are {@link FakeTap}s) as
+ * the core wires them: frames written through `dp.tapWrite`, a configured network's change
+ * announced to Frames before the data plane hears of it.
+ */
 function setup(failOpen?: Error, failCreate?: Error) {
   const lines: string[] = [];
   const log = new Logger("debug", (_l, line) => lines.push(line));
@@ -81,11 +86,8 @@ function setup(failOpen?: Error, failCreate?: Error) {
   const dpNode = new DpNode(A);
   const taps: FakeTap[] = [];
   const dp = new DataPlane({
-    node: dpNode,
-    networks,
     log,
     now: () => 1000,
-    random: seededRandom(7),
     createTap: () => {
       if (failCreate) throw failCreate;
       const t = new FakeTap();
@@ -96,8 +98,26 @@ function setup(failOpen?: Error, failCreate?: Error) {
     deviceName: (nwid) => `zt${nwid.toString(16).slice(-6)}`,
     multicastPollMs: 60_000,
   });
-  host.onNetworkChanged = (nwid, info) => dp.onNetworkChanged(nwid, info);
-  return { networks, dp, dpNode, taps, lines };
+  const frames = new Frames({
+    node: dpNode,
+    networks,
+    random: seededRandom(7),
+    tapWrite: dp.tapWrite,
+  });
+  networks.frameHandler = frames;
+  dp.attach({
+    tapFrame: (now, nwid, f, s, e) => frames.tapFrame(now, nwid, f, s, e),
+    multicastGroupsChanged: (now, nwid, groups) => {
+      frames.multicastGroupsChanged(nwid, groups);
+      frames.networkChanged(now, nwid);
+    },
+    network: (nwid) => networks.get(nwid),
+  });
+  host.onNetworkChanged = (nwid, info) => {
+    if (info?.config) frames.networkChanged(1000, nwid);
+    dp.onNetworkChanged(nwid, info);
+  };
+  return { networks, dp, dpNode, frames, taps, lines };
 }
 
 Deno.test("dataplane: a configured network gets a port (name, MAC, MTU) and its managed addresses", async () => {
@@ -133,7 +153,7 @@ Deno.test("dataplane: a configured network gets a port (name, MAC, MTU) and its 
 });
 
 Deno.test("dataplane: frames flow tap → FRAME and delivered frames → tap; multicast groups polled", async () => {
-  const { networks, dp, dpNode, taps } = setup();
+  const { networks, dp, dpNode, frames, taps } = setup();
   try {
     const nw = networks.join(0, LAB_NET, { storedConfig: STORED });
     const groups = [{ mac: 0x3333ff000001, adi: 0 }];
@@ -150,9 +170,9 @@ Deno.test("dataplane: frames flow tap → FRAME and delivered frames → tap; mu
     assert.deepEqual(sent[0].payload.subarray(f.payloadStart, f.payloadEnd), payload);
     // what the frame layer delivers is written to the tap
     const frame = ethFrame(nw.mac, macFromAddress(B, LAB_NET), 0x0800, payload);
-    dp.frames.tapWrite(LAB_NET, frame, 0, frame.length);
+    frames.tapWrite(LAB_NET, frame, 0, frame.length);
     assert.deepEqual(t.written, [frame]);
-    dp.frames.tapWrite(0x1234n, frame, 0, frame.length);
+    frames.tapWrite(0x1234n, frame, 0, frame.length);
     assert.equal(t.written.length, 1, "frames of other networks go nowhere");
     // kernel groups reach the network (polled after each sync)
     t.groups = groups;
@@ -160,7 +180,7 @@ Deno.test("dataplane: frames flow tap → FRAME and delivered frames → tap; mu
     await dp.idle();
     assert.deepEqual(nw.info().multicastSubscriptions, groups);
     assert.ok(
-      dp.frames.multicast.ourGroups(nw).some((g) => g.mac === groups[0].mac),
+      frames.multicast.ourGroups(nw).some((g) => g.mac === groups[0].mac),
       "the frame layer subscribes to the tap's groups",
     );
   } finally {
@@ -185,7 +205,8 @@ Deno.test("dataplane: leave closes the port; stop closes the rest; no port witho
   assert.equal(taps.length, 2);
   await dp.close();
   assert.equal(taps[1].closed, true);
-  assert.equal(networks.frameHandler, undefined, "frame layer unplugged on stop");
+  dp.tapWrite(LAB_NET, new Uint8Array(60), 0, 60);
+  assert.equal(taps[1].written.length, 0, "after stop, frames the core delivers go nowhere");
 });
 
 Deno.test("dataplane: a port that cannot be created → PORT_ERROR, a clear log line, no retries", async () => {

@@ -17,7 +17,7 @@ import { attachDataPlane, type SimNode } from "./node_harness.ts";
 /** A Networks host that stores nothing. */
 export const HOST: NetworksHost = { saveConfig() {}, saveLocalConf() {} };
 
-/** A member: node + Networks + Frames, with a tiny "IP stack" behind its tap (ARP + echo). */
+/** A member: a core's Networks + Frames, with a tiny "IP stack" behind its tap (ARP + echo). */
 export class Member {
   readonly networks: Networks;
   readonly frames: Frames;
@@ -30,8 +30,6 @@ export class Member {
       sn,
       (f) => this.#onTap(f),
     ));
-    this.networks.frameHandler = this.frames;
-    sn.node.setUpperLayer(this.networks);
   }
 
   get mac(): number {

@@ -22,7 +22,6 @@ import {
   revocationVerify,
 } from "../../src/vl2/credentials/revocation.ts";
 import { type NetworkConfig, parseNetworkConfig } from "../../src/vl2/network_config.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
 import {
   attachController,
   makeIdentities,
@@ -115,8 +114,7 @@ Deno.test("sim: controller denies, then pushes configs on authorize/edit and rev
   const nwid = BigInt("0x" + nwidHex);
 
   const member = new TestMember(memNode, nwid, IDS[1]);
-  const memMux = new UpperLayerMux({ member });
-  memNode.node.setUpperLayer(memMux);
+  memNode.core.upper.setMember(member); // the test's member side instead of the core's Networks
 
   // 1. not authorized: ERROR(NETWORK_ACCESS_DENIED, nwid)
   member.request();

@@ -4,11 +4,9 @@ import { Sim } from "../../src/sim/sim.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import { ethDst, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
-import { Frames } from "../../src/vl2/frames.ts";
 import { BROADCAST_MAC } from "../../src/vl2/mac.ts";
-import { Networks } from "../../src/vl2/networks.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
-import { arpRequest, echo, HOST, Member } from "./frame_member.ts";
+import { arpRequest, echo, Member } from "./frame_member.ts";
 import {
   attachController,
   makeIdentities,
@@ -29,14 +27,7 @@ Deno.test("sim: members exchange ARP (multicast group) and unicast IPv4, broadca
   assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
 
   // the root keeps the multicast directory (it answers LIKE/GATHER for any network)
-  const rootNets = new Networks({ node: root.node, host: HOST });
-  const rootFrames = new Frames({
-    node: root.node,
-    networks: rootNets,
-    random: (n) => sim.random.bytes(n),
-  });
-  rootNets.frameHandler = rootFrames;
-  root.node.setUpperLayer(rootNets);
+  assert.ok(root.core.frames, "the root keeps the multicast directory");
 
   const { ctl } = attachController(ctlNode, IDS[1]);
   const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("frames-net"));

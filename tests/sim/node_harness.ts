@@ -1,17 +1,21 @@
-// Test helper: runs zt VL1 Nodes on simulator hosts with a tick loop driven by the virtual clock.
+// Test helper: runs zt cores (the production wiring) on simulator hosts with a tick loop driven by the virtual clock.
 import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
-import { ControllerResponder, responderNode } from "../../src/controller/responder.ts";
+import type { ControllerResponder } from "../../src/controller/responder.ts";
+import { Core, type CoreHost, type CoreStateKind } from "../../src/core/core.ts";
+import { FakeNetConfig } from "../../src/sim/fake_net_config.ts";
+import { MemFramePort } from "../../src/sim/mem_frame_port.ts";
+import { SimTransport } from "../../src/sim/sim_transport.ts";
 import { c25519Generate } from "../../src/crypto/c25519.ts";
 import { type Host, Random, type Sim, type UdpSocket } from "../../src/sim/sim.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
-import { Node, type NodeSettings } from "../../src/vl1/node.ts";
-import type { NodeEvent, NodeHost, StateKind } from "../../src/vl1/node_host.ts";
+import type { Node, NodeSettings } from "../../src/vl1/node.ts";
+import type { NodeEvent } from "../../src/vl1/node_host.ts";
 import { signWorld, type World, WorldType } from "../../src/vl1/world.ts";
-import { Frames } from "../../src/vl2/frames.ts";
-import { Networks } from "../../src/vl2/networks.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
+import type { Frames } from "../../src/vl2/frames.ts";
+import type { NetworkInfo } from "../../src/vl2/network.ts";
+import type { Networks } from "../../src/vl2/networks.ts";
 
 /** Generates `n` identities deterministically from `seed` (about 1 s each). */
 export function makeIdentities(seed: string, n: number): Identity[] {
@@ -43,14 +47,36 @@ export function makePlanet(
   );
 }
 
-/** A node on a simulated host, with its store and recorded events. */
+/** Where a sim node keeps its persistent state (default: an in-memory map). */
+export interface SimNodeStore {
+  get(kind: CoreStateKind, id: string): Uint8Array | undefined;
+  put(kind: CoreStateKind, id: string, data: Uint8Array | undefined): void;
+}
+
+/**
+ * A node on a simulated host: a {@link Core} (the production wiring: node, upper-layer mux,
+ * networks, frames, controller responder when attached) with its store and recorded events.
+ */
 export class SimNode {
-  readonly node: Node;
+  readonly core: Core;
   readonly host: Host;
-  socket: UdpSocket;
+  readonly socket: UdpSocket;
+  /** The transport double the core sends and receives through. */
+  readonly transport: SimTransport;
+  /** Frame ports by network, once {@link usePorts} opened them (as the service's data plane). */
+  readonly ports = new Map<bigint, MemFramePort>();
+  /** The OS configuration double per network (with {@link usePorts}). */
+  readonly netConfigs = new Map<bigint, FakeNetConfig>();
+  #usePorts = false;
   readonly store = new Map<string, Uint8Array>();
+  /** Where persistent state goes (replace it to keep state in a home directory). */
+  state: SimNodeStore;
   readonly events: NodeEvent[] = [];
   readonly sim: Sim;
+  /** Frames the core writes to a network's port (default: dropped). */
+  onTap: ((nwid: bigint, frame: Uint8Array) => void) | undefined;
+  /** Network joined/changed/left. */
+  onNetworkChanged: ((nwid: bigint, info: NetworkInfo | undefined) => void) | undefined;
   stopped = false;
   #timer: { cancel(): void } | undefined;
 
@@ -67,39 +93,83 @@ export class SimNode {
     this.socket = host.bind(port);
     const rnd = sim.random.fork();
     const store = this.store;
-    const events = this.events;
-    const nh: NodeHost = {
-      send: (_ls, remote, data, ttl) => {
-        if (this.stopped) return false;
-        return this.socket.send({ ip: remote.toIpString(), port: remote.port }, data, ttl);
-      },
-      random: (n) => rnd.bytes(n),
-      storePut(kind: StateKind, id: string, data: Uint8Array | undefined) {
+    this.state = {
+      get: (kind, id) => store.get(`${kind}/${id}`),
+      put(kind, id, data) {
         if (data) store.set(`${kind}/${id}`, data.slice());
         else store.delete(`${kind}/${id}`);
       },
-      storeGet: (kind: StateKind, id: string) => store.get(`${kind}/${id}`),
+    };
+    const events = this.events;
+    this.transport = new SimTransport(this.socket, (ls, remote, data) => {
+      if (!this.stopped) this.core.receive(this.sim.now, ls, remote, data);
+    });
+    const ch: CoreHost = {
+      send: (ls, remote, data, ttl) => !this.stopped && this.transport.send(ls, remote, data, ttl),
+      tapWrite: (nwid, f, s, e) => {
+        this.ports.get(nwid)?.write(f, s, e);
+        this.onTap?.(nwid, f.slice(s, e));
+      },
+      networkChanged: (nwid, info) => {
+        if (this.#usePorts) this.#portChanged(nwid, info);
+        this.onNetworkChanged?.(nwid, info);
+      },
+      random: (n) => rnd.bytes(n),
+      now: () => sim.now,
+      storePut: (kind, id, data) => this.state.put(kind, id, data),
+      storeGet: (kind, id) => this.state.get(kind, id),
       event: (e) => {
         if (e.type !== "trace") events.push(e);
       },
     };
-    this.node = new Node({ identity, host: nh, now: sim.now, planet, settings });
-    this.#listen();
+    this.core = new Core({ identity, host: ch, now: sim.now, planet, settings });
     this.#schedule(0);
   }
 
-  #listen(): void {
-    this.socket.onReceive((src, bytes) => {
-      if (this.stopped) return;
-      const remote = InetAddress.fromIp(src.ip, src.port);
-      if (remote) this.node.receive(this.sim.now, 0, remote, bytes);
+  /**
+   * From now on, each configured network gets a {@link MemFramePort} (opened with the network's
+   * MAC and MTU, its frames going to the core's `tapFrame`) and a {@link FakeNetConfig} given the
+   * managed addresses and routes, as the service's data plane gives them to a TAP.
+   */
+  usePorts(): void {
+    this.#usePorts = true;
+  }
+
+  #portChanged(nwid: bigint, info: NetworkInfo | undefined): void {
+    if (!info) {
+      void this.ports.get(nwid)?.close();
+      this.ports.delete(nwid);
+      this.netConfigs.delete(nwid);
+      return;
+    }
+    if (!info.config) return;
+    let port = this.ports.get(nwid);
+    if (!port) {
+      const p = port = new MemFramePort();
+      void p.open(`zt${nwid.toString(16).slice(-6)}`, info.mac, info.mtu);
+      p.onFrame((f) => void this.core.tapFrame(this.sim.now, nwid, f, 0, f.length));
+      this.ports.set(nwid, p);
+      this.netConfigs.set(nwid, new FakeNetConfig());
+    }
+    if (port.mtu !== info.mtu) port.setMtu(info.mtu);
+    const c = info.localConf;
+    void this.netConfigs.get(nwid)!.syncManaged(info.assignedAddresses, info.routes, {
+      allowManaged: c.allowManaged,
+      allowGlobal: c.allowGlobal,
+      allowDefault: c.allowDefault,
     });
+  }
+
+  /** The VL1 node inside the core. */
+  get node(): Node {
+    return this.core.node;
   }
 
   #schedule(delay: number): void {
     this.#timer = this.sim.clock.after(delay, () => {
       if (this.stopped) return;
-      this.#schedule(this.node.tick(this.sim.now));
+      const now = this.sim.now;
+      this.#schedule(this.core.tick(now) - now);
     });
   }
 
@@ -129,8 +199,8 @@ export class SimNode {
 }
 
 /**
- * Runs a real controller (in-memory store, `identity` = the node's) on `sn`: a Controller and its
- * responder plugged into the node through the upper-layer mux.
+ * Runs a real controller (in-memory store, `identity` = the node's) on `sn`, attached to its core
+ * as the service attaches its controller.
  */
 export function attachController(
   sn: SimNode,
@@ -144,13 +214,7 @@ export function attachController(
     random: (n) => sim.random.bytes(n),
     now: () => sim.now,
   });
-  const resp = new ControllerResponder({
-    node: responderNode(sn.node),
-    controller: ctl,
-    random: (n) => sim.random.bytes(n),
-    ...(log ? { log } : {}),
-  });
-  sn.node.setUpperLayer(new UpperLayerMux({ sender: sn.node, configRequests: resp }));
+  const resp = sn.core.attachController({ controller: ctl, ...(log ? { log } : {}) });
   return { ctl, resp };
 }
 
@@ -166,31 +230,14 @@ export function managedNetworkBody(name: string, octet = 17): Record<string, unk
 }
 
 /**
- * A member's VL2 stack wired as the service does it: Networks + Frames on the node, a config
- * change announcing our groups at once, and each frame written to the tap copied to `onTap`.
- * The caller installs the frame handler and the node's upper layer.
+ * A member's VL2 stack as the core wires it (Networks + Frames), with each frame written to the
+ * tap copied to `onTap`.
  */
 export function attachDataPlane(
-  sim: Sim,
+  _sim: Sim,
   sn: SimNode,
   onTap: (frame: Uint8Array) => void,
 ): { networks: Networks; frames: Frames } {
-  const late: { frames?: Frames } = {}; // Frames needs Networks, the callback needs Frames
-  const networks = new Networks({
-    node: sn.node,
-    host: {
-      saveConfig() {},
-      saveLocalConf() {},
-      onNetworkChanged: (nwid) => late.frames?.networkChanged(sim.now, nwid),
-    },
-  });
-  const rnd = sim.random.fork();
-  const frames = new Frames({
-    node: sn.node,
-    networks,
-    random: (n) => rnd.bytes(n),
-    tapWrite: (_nwid, f, s, e) => onTap(f.slice(s, e)),
-  });
-  late.frames = frames;
-  return { networks, frames };
+  sn.onTap = (_nwid, f) => onTap(f);
+  return { networks: sn.core.networks, frames: sn.core.frames! };
 }

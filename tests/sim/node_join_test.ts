@@ -5,7 +5,7 @@ import { Logger } from "../../src/service/logger.ts";
 import { NetworkFiles } from "../../src/service/network_store.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import type { NetworkInfo } from "../../src/vl2/network.ts";
-import { Networks } from "../../src/vl2/networks.ts";
+import type { Networks } from "../../src/vl2/networks.ts";
 import {
   attachController,
   makeIdentities,
@@ -24,10 +24,13 @@ class Member {
   readonly files: NetworkFiles;
   readonly changes: [bigint, NetworkInfo | undefined][] = [];
   constructor(readonly sim: SimNode, readonly home: string) {
-    this.files = new NetworkFiles(home, new NodeStateStore(home), new Logger("error"));
+    const store = new NodeStateStore(home);
+    this.files = new NetworkFiles(home, store, new Logger("error"));
     this.files.listeners.push((n, i) => this.changes.push([n, i]));
-    this.networks = new Networks({ node: sim.node, host: this.files });
-    sim.node.setUpperLayer(this.networks);
+    // the core's state in the home (networks.d, as the service keeps it)
+    sim.state = store;
+    sim.onNetworkChanged = (n, i) => this.files.onNetworkChanged(n, i);
+    this.networks = sim.core.networks;
   }
   status(nwid: bigint): string | undefined {
     return this.networks.get(nwid)?.status;
@@ -139,7 +142,7 @@ Deno.test("sim: join → OK with the pool address; ACCESS_DENIED then authorized
     aNode.stop();
     const a2Node = new SimNode(sim, sim.host("84.0.0.1"), IDS[2], PLANET);
     const a2 = new Member(a2Node, homes[0]);
-    assert.deepEqual(a2.files.rejoinAll(a2.networks, sim.now), [nwid]);
+    assert.deepEqual(a2.files.rejoinAll(a2Node.core, sim.now), [nwid]);
     assert.equal(a2.status(nwid), "OK", "config loaded from networks.d");
     assert.equal(a2.networks.get(nwid)!.info().name, "join-net-2");
     assert.ok(sim.clock.runUntilTrue(() => a2Node.node.online(), 20_000));

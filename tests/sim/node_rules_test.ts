@@ -5,9 +5,9 @@ import type { Address } from "../../src/vl1/address.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import { ethDst, ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
-import { Frames, type PacketInfo } from "../../src/vl2/frames.ts";
+import type { Frames, PacketInfo } from "../../src/vl2/frames.ts";
 import { macFromAddress } from "../../src/vl2/mac.ts";
-import { Networks, type NetworksHost } from "../../src/vl2/networks.ts";
+import type { Networks } from "../../src/vl2/networks.ts";
 import { RulesFilter } from "../../src/vl2/rules_filter.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
 import {
@@ -22,7 +22,6 @@ import {
 const IDS = makeIdentities("node-rules", 7);
 const ROOT_IP = "80.0.0.1";
 const PLANET = makePlanet([{ identity: IDS[0], endpoint: `${ROOT_IP}/9993` }]);
-const HOST: NetworksHost = { saveConfig() {}, saveLocalConf() {} };
 
 const TEAM = 200;
 const SSH_CAP = 1000;
@@ -80,7 +79,6 @@ class Member {
       tick: (now: number) => frames.tick(now),
       retryHeld: (now: number) => frames.retryHeld(now),
     };
-    sn.node.setUpperLayer(this.networks);
   }
 
   get addr(): number {
@@ -204,13 +202,8 @@ Deno.test("sim rules: base drop/accept both ends, capability ssh, tag-equal, TEE
   const nodes = [2, 3, 4, 5].map((i) => new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET));
   assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
 
-  const rootNets = new Networks({ node: root.node, host: HOST });
-  rootNets.frameHandler = new Frames({
-    node: root.node,
-    networks: rootNets,
-    random: (n) => sim.random.bytes(n),
-  });
-  root.node.setUpperLayer(rootNets);
+  // the root keeps the multicast directory through its core's Networks + Frames
+  assert.ok(root.core.frames);
   const { ctl } = attachController(ctlNode, IDS[1]);
 
   const [a, b, c, d] = nodes.map((n) => new Member(sim, n));

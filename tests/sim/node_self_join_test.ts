@@ -1,12 +1,8 @@
 // A controller's node joins its own network: answered in process, authorized by push, then pings a member.
 import assert from "node:assert/strict";
-import { serveOwnNetworks } from "../../src/controller/self_member.ts";
 import { Sim } from "../../src/sim/sim.ts";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
-import { Frames } from "../../src/vl2/frames.ts";
-import { Networks } from "../../src/vl2/networks.ts";
-import { UpperLayerMux } from "../../src/vl2/upper_layer_mux.ts";
-import { arpRequest, echo, HOST, Member } from "./frame_member.ts";
+import { arpRequest, echo, Member } from "./frame_member.ts";
 import {
   attachController,
   makeIdentities,
@@ -26,22 +22,11 @@ Deno.test("sim: the controller's node joins its own network, gets OK and an IP, 
   const bNode = new SimNode(sim, sim.host("82.0.0.1"), IDS[2], PLANET);
   assert.ok(sim.clock.runUntilTrue(() => ctlNode.node.online() && bNode.node.online(), 20_000));
 
-  // the root keeps the multicast directory
-  const rootNets = new Networks({ node: root.node, host: HOST });
-  rootNets.frameHandler = new Frames({
-    node: root.node,
-    networks: rootNets,
-    random: (n) => sim.random.bytes(n),
-  });
-  root.node.setUpperLayer(rootNets);
-
-  // the controller's node: responder for requests from others, member side for itself
+  // the root keeps the multicast directory (its core's Networks + Frames); the controller's
+  // core answers requests from others and, in process, its own member side
+  assert.ok(root.core.frames);
   const { ctl, resp } = attachController(ctlNode, IDS[1]);
   const self = new Member(sim, ctlNode);
-  ctlNode.node.setUpperLayer(
-    new UpperLayerMux({ sender: ctlNode.node, configRequests: resp, member: self.networks }),
-  );
-  const undo = serveOwnNetworks(resp, self.networks);
   const b = new Member(sim, bNode);
 
   const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("self-net"));
@@ -97,5 +82,5 @@ Deno.test("sim: the controller's node joins its own network, gets OK and an IP, 
   assert.equal(self.networks.get(nwid)!.status, "OK");
   assert.ok(ctl.postMember(nwidHex, ctlNode.addr, { authorized: false }).ok);
   assert.equal(self.networks.get(nwid)!.status, "ACCESS_DENIED");
-  undo();
+  ctlNode.core.detachController();
 });
