@@ -26,6 +26,7 @@ import { ControllerResponder, responderNode } from "../src/controller/responder.
 import type { ControllerStore } from "../src/controller/store.ts";
 import { c25519Generate } from "../src/crypto/c25519.ts";
 import { PgController } from "../src/service/pg/pg_controller.ts";
+import { installSigningCrypto } from "../src/service/signing_crypto.ts";
 import { parsePgConnInfo, type PgConnInfo } from "../src/service/pg/pg_conninfo.ts";
 import { PgStore } from "../src/service/pg/pg_store.ts";
 import { writePg } from "../src/service/pg/pg_transfer.ts";
@@ -377,6 +378,8 @@ export async function run(): Promise<void> {
     `network: ${MEMBERS} members (${ASKERS} with key pairs ask ${REPEAT} times), ` +
       `${FIRST} first-time members; armored requests through Node.receive, signed replies`,
   );
+  const signer = installSigningCrypto();
+  console.log(`Ed25519: ${signer.ed25519}${signer.reason ? ` (${signer.reason})` : ""}`);
   const rows: Row[] = [];
   const now = 1_800_000_000_000;
   if (stores.includes("memory")) {

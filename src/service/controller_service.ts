@@ -16,6 +16,7 @@ import type { ApiRoutes } from "./api_server.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceNode } from "./service_node.ts";
+import { installSigningCrypto } from "./signing_crypto.ts";
 
 /** The parts of the real node the controller and the VL2 hook need (absent on fake nodes). */
 type WiredNode = Pick<Node, "address" | "sendPacket" | "identityOf" | "setUpperLayer">;
@@ -217,6 +218,12 @@ export class ControllerService {
     const n = wiredNode(node);
     if (!n || !mux) return false;
     this.#responder?.dispose();
+    const signer = installSigningCrypto();
+    this.#log.debug(
+      `controller: Ed25519 signing on ${signer.ed25519}${
+        signer.reason ? ` (${signer.reason})` : ""
+      }`,
+    );
     const rn = wiredResponderNode(n);
     this.#responder = new ControllerResponder({
       node: this.pg ? this.pg.deferringNode(rn) : rn,
