@@ -1,9 +1,10 @@
-// Tests for Ed25519 signing on the system's libcrypto (ffi/libcrypto_ed25519.ts) and the built-in
-// expanded-key signer: byte-exact against @noble/curves, vector 0 and the zerotier-idtool
+// Tests for Ed25519 signing on the system's libcrypto (ffi/libcrypto_ed25519.ts), libsodium when
+// installed (ffi/libsodium_ed25519.ts) and the built-in expanded-key signer: byte-exact against @noble/curves, vector 0 and the zerotier-idtool
 // recordings, falling back to the built-in code when the engine fails.
 import assert from "node:assert/strict";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { loadLibcryptoEd25519 } from "../../ffi/libcrypto_ed25519.ts";
+import { loadLibsodiumEd25519 } from "../../ffi/libsodium_ed25519.ts";
 import {
   c25519Generate,
   c25519Sign,
@@ -26,6 +27,8 @@ if (missing && Deno.env.get("CI") === "true") {
   throw new Error("libcrypto.so.3 must load in CI (Debian's libssl3)");
 }
 if (missing) console.log("libcrypto_ed25519_test: SKIPPED — libcrypto.so.3 not found");
+/** libsodium is optional (used when installed). */
+const sodium = loadLibsodiumEd25519();
 
 /** Runs fn with `e` plugged in, restoring the previous engine after. */
 function withEngine<T>(e: Ed25519Engine | undefined, fn: () => T): T {
@@ -160,19 +163,59 @@ Deno.test("c25519Sign: an engine that fails falls back to the built-in signer", 
   });
 });
 
-Deno.test("installSigningCrypto: ZT_LIBCRYPTO=0 keeps the built-in signer; else libcrypto", () => {
+Deno.test("installSigningCrypto: ZT_LIBCRYPTO=0 keeps the built-in signer; ZT_ED25519 picks", () => {
   const saved = ed25519Engine();
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
   try {
-    const off = installSigningCrypto((n) => (n === "ZT_LIBCRYPTO" ? "0" : undefined));
+    const off = installSigningCrypto(env({ ZT_LIBCRYPTO: "0" }));
     assert.deepEqual(off, { ed25519: "builtin", reason: "ZT_LIBCRYPTO=0" });
     assert.equal(ed25519Engine(), undefined);
-    const on = installSigningCrypto(() => undefined);
-    if (missing) assert.equal(on.ed25519, "builtin");
+    assert.equal(installSigningCrypto(env({ ZT_ED25519: "builtin" })).ed25519, "builtin");
+    assert.equal(ed25519Engine(), undefined);
+    const bad = installSigningCrypto(env({ ZT_ED25519: "openssh" }));
+    assert.equal(bad.ed25519, "builtin");
+    assert.match(bad.reason ?? "", /expected libsodium, libcrypto or builtin/);
+    const c = installSigningCrypto(env({ ZT_ED25519: "libcrypto" }));
+    if (missing) assert.equal(c.ed25519, "builtin");
     else {
-      assert.deepEqual(on, { ed25519: "libcrypto" });
+      assert.deepEqual(c, { ed25519: "libcrypto" });
       assert.equal(ed25519Engine()?.name, "libcrypto");
     }
+    setEd25519Engine(undefined);
+    const any = installSigningCrypto(env({}));
+    const want = sodium !== undefined ? "libsodium" : missing ? "builtin" : "libcrypto";
+    assert.equal(any.ed25519, want);
+    assert.equal(installSigningCrypto(env({})).ed25519, want, "idempotent");
   } finally {
     setEd25519Engine(saved);
   }
+});
+
+Deno.test({
+  name: "libsodium ed25519 (optional): self-test, equals @noble/curves, vector 0, recordings",
+  ignore: sodium === undefined,
+  fn() {
+    assert.ok(ed25519EngineSelfTest(sodium!));
+    const rnd = seededRandom(16);
+    for (let i = 0; i < 16; i++) {
+      const seed = rnd(32);
+      const k = sodium!.key(seed);
+      for (const len of [0, 1, 32, 64, 1000]) {
+        const msg = rnd(len);
+        assert.equal(toHex(sodium!.sign(k, msg)), toHex(ed25519.sign(msg, seed)), `${i}/${len}`);
+      }
+      sodium!.free(k);
+      assert.throws(() => sodium!.sign(k, rnd(3)), /freed/);
+    }
+    withEngine(sodium, () => {
+      for (const h of ["a", "b"]) {
+        const id = Identity.fromString(fixtureText(`identities/${h}.secret`))!;
+        for (let n = 0; n < 3; n++) {
+          const msg = fixtureBytes(`signatures/${h}-msg${n}.bin`);
+          const sig = fixtureText(`signatures/${h}-msg${n}.sig`).trim().toLowerCase();
+          assert.equal(toHex(id.sign(msg)), sig, `${h}-msg${n}`);
+        }
+      }
+    });
+  },
 });
