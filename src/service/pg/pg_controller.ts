@@ -181,7 +181,7 @@ export class PgController {
         events.push({ type: "network", nwid: c.nwid, pushTo: ctl.onlineMembers(c.nwid, now) });
       } else events.push({ type: "networkDeleted", nwid: c.nwid });
     } else {
-      const online = ctl.onlineMembers(c.nwid, now).includes(c.addr);
+      const online = ctl.isOnline(c.nwid, c.addr, now);
       if (c.before?.authorized === true && c.after?.authorized !== true) {
         events.push({
           type: "revocation",
