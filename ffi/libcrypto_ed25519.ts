@@ -3,7 +3,8 @@
 // The library is opened on first use. A key is one EVP_PKEY made once from the 32-byte seed (its
 // public half is derived then, not per signature) with its own EVP_MD_CTX (OpenSSL 3.0 keeps the
 // first key of a context re-initialised with another one); each signature re-initialises the
-// key's context and makes a one-shot EVP_DigestSign (Ed25519 takes no separate digest).
+// key's context and makes a one-shot EVP_DigestSign (Ed25519 takes no separate digest). The
+// SHA-512 that ZeroTier signs is OpenSSL's one-shot SHA512().
 import type { Ed25519Engine, Ed25519EngineKey } from "../src/crypto/ed25519_engine.ts";
 
 const SYMBOLS = {
@@ -12,6 +13,8 @@ const SYMBOLS = {
     result: "pointer",
   },
   EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
+  // one-shot SHA-512 into the caller's 64 bytes (returns that pointer, NULL on failure)
+  SHA512: { parameters: ["buffer", "usize", "buffer"], result: "pointer" },
   EVP_MD_CTX_new: { parameters: [], result: "pointer" },
   EVP_MD_CTX_free: { parameters: ["pointer"], result: "void" },
   EVP_DigestSignInit: {
@@ -90,6 +93,14 @@ class LibcryptoEd25519 implements Ed25519Engine {
       throw new Error("libcrypto: Ed25519 signing failed");
     }
     return sig;
+  }
+
+  sha512(msg: Uint8Array): Uint8Array {
+    const out = new Uint8Array(64);
+    if (this.#l.SHA512(msg, BigInt(msg.length), out) === null) {
+      throw new Error("libcrypto: SHA-512 failed");
+    }
+    return out;
   }
 
   free(key: Ed25519EngineKey): void {

@@ -2,11 +2,13 @@
 // about twice as fast as libcrypto's Ed25519 here; the controller signs every config it sends).
 //
 // The library is opened on first use. A key is libsodium's 64-byte secret key (seed ‖ public key),
-// derived once from the seed; each signature is one crypto_sign_detached call.
+// derived once from the seed; each signature is one crypto_sign_detached call. The SHA-512 that
+// ZeroTier signs is crypto_hash_sha512.
 import type { Ed25519Engine, Ed25519EngineKey } from "../src/crypto/ed25519_engine.ts";
 
 const SYMBOLS = {
   sodium_init: { parameters: [], result: "i32" },
+  crypto_hash_sha512: { parameters: ["buffer", "buffer", "u64"], result: "i32" },
   crypto_sign_seed_keypair: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   // the signature length out pointer may be NULL
   crypto_sign_detached: {
@@ -70,6 +72,14 @@ class LibsodiumEd25519 implements Ed25519Engine {
       throw new Error("libsodium: Ed25519 signing failed");
     }
     return sig;
+  }
+
+  sha512(msg: Uint8Array): Uint8Array {
+    const out = new Uint8Array(64);
+    if (this.#l.crypto_hash_sha512(out, msg, BigInt(msg.length)) !== 0) {
+      throw new Error("libsodium: SHA-512 failed");
+    }
+    return out;
   }
 
   free(key: Ed25519EngineKey): void {

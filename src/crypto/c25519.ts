@@ -69,8 +69,8 @@ export function setEd25519Engine(e: Ed25519Engine | undefined): void {
 }
 
 /**
- * Whether `e` signs exactly as this module's own Ed25519 (several keys and message lengths,
- * including the 32-byte digests ZeroTier signs). Never throws.
+ * Whether `e` signs (and, if it has SHA-512, hashes) exactly as this module's own code (several
+ * keys and message lengths, including the 32-byte digests ZeroTier signs). Never throws.
  */
 export function ed25519EngineSelfTest(e: Ed25519Engine): boolean {
   try {
@@ -84,6 +84,7 @@ export function ed25519EngineSelfTest(e: Ed25519Engine): boolean {
           const got = e.sign(k, msg);
           if (got.length !== 64) return false;
           for (let j = 0; j < 64; j++) if (got[j] !== want[j]) return false;
+          if (e.sha512 !== undefined && !sameBytes(e.sha512(msg), sha512(msg))) return false;
         }
       } finally {
         e.free(k);
@@ -165,8 +166,16 @@ export function c25519Sign(
   msg: Uint8Array,
 ): Uint8Array {
   if (privateKey.length !== C25519_PRIVATE_KEY_LENGTH) throw new Error("c25519Sign: bad key");
-  const h = sha512(msg).subarray(0, 32);
   const s = signerOf(privateKey);
+  let h: Uint8Array | undefined;
+  if (s.engine?.sha512 !== undefined) {
+    try {
+      h = s.engine.sha512(msg).subarray(0, 32);
+    } catch {
+      h = undefined;
+    }
+  }
+  h ??= sha512(msg).subarray(0, 32);
   let rs: Uint8Array | undefined;
   if (s.engine !== undefined && s.engineKey !== undefined) {
     try {

@@ -14,6 +14,11 @@ export interface Ed25519Engine {
   key(seed: Uint8Array): Ed25519EngineKey;
   /** The 64-byte signature `R ‖ S` of `msg`. Throws on engine failure. */
   sign(key: Ed25519EngineKey, msg: Uint8Array): Uint8Array;
+  /**
+   * SHA-512 of `msg` (64 bytes), if the engine has it: ZeroTier signs SHA-512(message)[0..32),
+   * and the pure-TypeScript hash of a config (~1-2 KB) costs more than a native signature.
+   */
+  sha512?(msg: Uint8Array): Uint8Array;
   /** Releases a key's resources; later use throws. */
   free(key: Ed25519EngineKey): void;
 }

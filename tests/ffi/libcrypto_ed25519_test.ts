@@ -219,3 +219,36 @@ Deno.test({
     });
   },
 });
+
+Deno.test("ed25519 engines: native SHA-512 equals the built-in one; a wrong one fails the self-test", () => {
+  const rnd = seededRandom(17);
+  for (const e of [engine, sodium]) {
+    if (e?.sha512 === undefined) continue;
+    for (const len of [0, 1, 111, 112, 127, 128, 129, 1500, 10_000]) {
+      const msg = rnd(len);
+      assert.equal(toHex(e.sha512(msg)), toHex(sha512(msg)), `${e.name} ${len}`);
+    }
+  }
+  const good = engine ?? sodium;
+  if (good === undefined) return;
+  const badHash: Ed25519Engine = {
+    name: "bad-hash",
+    key: (s) => good.key(s),
+    sign: (k, m) => good.sign(k, m),
+    sha512: () => new Uint8Array(64),
+    free: (k) => good.free(k),
+  };
+  assert.ok(!ed25519EngineSelfTest(badHash));
+  // a hash that throws: c25519Sign hashes with the built-in code and still signs natively
+  const throwing: Ed25519Engine = {
+    ...badHash,
+    sha512: () => {
+      throw new Error("boom");
+    },
+  };
+  withEngine(throwing, () => {
+    const k = c25519Generate(rnd);
+    const msg = rnd(77);
+    assert.equal(toHex(c25519Sign(k.privateKey, k.publicKey, msg)), reference(k.privateKey, msg));
+  });
+});
