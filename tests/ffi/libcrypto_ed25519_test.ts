@@ -27,8 +27,11 @@ if (missing && Deno.env.get("CI") === "true") {
   throw new Error("libcrypto.so.3 must load in CI (Debian's libssl3)");
 }
 if (missing) console.log("libcrypto_ed25519_test: SKIPPED — libcrypto.so.3 not found");
-/** libsodium is optional (used when installed). */
+/** libsodium is optional (used when installed); scripts/setup.sh installs it for CI. */
 const sodium = loadLibsodiumEd25519();
+if (sodium === undefined && Deno.env.get("CI") === "true") {
+  throw new Error("libsodium.so.23 must load in CI (scripts/setup.sh installs libsodium23)");
+}
 
 /** Runs fn with `e` plugged in, restoring the previous engine after. */
 function withEngine<T>(e: Ed25519Engine | undefined, fn: () => T): T {
