@@ -11,6 +11,7 @@
 // them only (and charged as such to the node's identity-check budget). Environment:
 // ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg).
 import { setImmediate } from "node:timers";
+import process from "node:process";
 import { Controller } from "../src/controller/controller.ts";
 import { controllerApi } from "../src/service/controller_api.ts";
 import { FileStore } from "../src/service/controller_file_store.ts";
@@ -247,6 +248,7 @@ class Harness {
   /** Sends `count` requests (2 ms of node time apart, BURST per event-loop turn). */
   async drive(pick: (i: number) => Asker, count: number): Promise<Result> {
     this.latencies.length = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < count; i++) {
       this.clock.t += 2;
@@ -256,9 +258,16 @@ class Harness {
     const end = Date.now() + 60_000;
     while (this.waiting.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
     const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     const lost = this.waiting.size;
     this.waiting.clear();
-    return { n: count - lost, seconds, latencies: this.latencies.slice(), lost };
+    return {
+      n: count - lost,
+      seconds,
+      latencies: this.latencies.slice(),
+      lost,
+      cpuMsPerRequest: (c.user + c.system) / 1000 / Math.max(1, count - lost),
+    };
   }
 }
 
@@ -267,6 +276,11 @@ interface Result {
   seconds: number;
   latencies: number[];
   lost: number;
+  /**
+   * CPU time of the whole process (every thread, GC included) per answered request: what a
+   * request costs whatever share of the shared box the bench gets (req/s is that share / this).
+   */
+  cpuMsPerRequest: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -276,7 +290,9 @@ function pct(sorted: number[], p: number): number {
 function fmt(r: Result): string {
   const s = r.latencies.slice().sort((a, b) => a - b);
   return `${(r.n / r.seconds).toFixed(0)} req/s, p50 ${pct(s, 0.5).toFixed(2)} ms, ` +
-    `p99 ${pct(s, 0.99).toFixed(2)} ms${r.lost ? `, ${r.lost} unanswered` : ""}`;
+    `p99 ${pct(s, 0.99).toFixed(2)} ms, CPU ${r.cpuMsPerRequest.toFixed(3)} ms/request${
+      r.lost ? `, ${r.lost} unanswered` : ""
+    }`;
 }
 
 function gc(): void {
@@ -462,16 +478,18 @@ export async function run(): Promise<void> {
   }
   const s = (r: Result) => r.latencies.slice().sort((a, b) => a - b);
   console.log(
-    "\n| store | start-up | heap/member | repeat req/s | p50 | p99 | first-time req/s | p50 | p99 | API writes/s (1 / 16 at once) |",
+    "\n| store | start-up | heap/member | repeat req/s | p50 | p99 | CPU/req | first-time req/s | p50 | p99 | CPU/req | API writes/s (1 / 16 at once) |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const a = s(r.repeat), b = s(r.first);
     console.log(
       `| ${r.store} | ${(r.startMs / 1000).toFixed(1)} s | ${r.bytesPerMember.toFixed(0)} B | ` +
         `${(r.repeat.n / r.repeat.seconds).toFixed(0)} | ${pct(a, 0.5).toFixed(2)} ms | ` +
-        `${pct(a, 0.99).toFixed(2)} ms | ${(r.first.n / r.first.seconds).toFixed(0)} | ` +
+        `${pct(a, 0.99).toFixed(2)} ms | ${r.repeat.cpuMsPerRequest.toFixed(3)} ms | ` +
+        `${(r.first.n / r.first.seconds).toFixed(0)} | ` +
         `${pct(b, 0.5).toFixed(2)} ms | ${pct(b, 0.99).toFixed(2)} ms | ` +
+        `${r.first.cpuMsPerRequest.toFixed(3)} ms | ` +
         `${r.api[0].toFixed(0)} / ${r.api[1].toFixed(0)}${
           r.api[2] ? ` (${r.api[2]} refused)` : ""
         } |`,
