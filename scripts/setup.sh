@@ -32,6 +32,8 @@ for pair in "${tools[@]}"; do
 done
 # PostgreSQL's server binaries live in /usr/lib/postgresql/<ver>/bin, not on PATH
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# libsodium is optional at run time (the controller's fastest Ed25519 signer); CI tests it
+compgen -G '/usr/lib/*/libsodium.so.23' >/dev/null || need+=(libsodium23)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}"

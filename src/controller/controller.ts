@@ -199,6 +199,12 @@ export class Controller {
     return this.memberStatusTable.get(nwid.toLowerCase(), address.toLowerCase());
   }
 
+  /** Whether member `address` of `nwid` was seen within {@link MEMBER_ONLINE_WINDOW} of `now`. */
+  isOnline(nwid: string, address: string, now: number): boolean {
+    const s = this.memberStatusTable.get(nwid.toLowerCase(), address.toLowerCase());
+    return s !== undefined && now - s.lastSeen <= MEMBER_ONLINE_WINDOW;
+  }
+
   /** Members of `nwid` seen within {@link MEMBER_ONLINE_WINDOW} of `now`, sorted. */
   onlineMembers(nwid: string, now: number): string[] {
     return this.memberStatusTable.seenWithin(nwid.toLowerCase(), now, MEMBER_ONLINE_WINDOW).sort();
@@ -370,7 +376,7 @@ export class Controller {
         type: "member",
         nwid: id,
         address: addr,
-        online: this.onlineMembers(id, now).includes(addr),
+        online: this.isOnline(id, addr, now),
       });
     }
     return { ok: true, value: saved.record, created: old === undefined };

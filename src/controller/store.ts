@@ -214,6 +214,11 @@ export abstract class CachedStore implements ControllerStore {
     return m ? cloneJson(m) : undefined;
   }
 
+  /** Whether the member exists (no copy of its record, unlike {@link getMember}). */
+  hasMember(nwid: string, address: string): boolean {
+    return this.members.get(nwid.toLowerCase())?.has(address.toLowerCase()) ?? false;
+  }
+
   saveMember(member: JsonObject): SaveResult {
     const nwid = String(member.nwid).toLowerCase();
     const addr = String(member.id).toLowerCase();

@@ -12,6 +12,7 @@ import type { Identity } from "../vl1/identity.ts";
 import type { ApiRoutes } from "./api_server.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
+import { installSigningCrypto } from "./signing_crypto.ts";
 
 /**
  * The controller database: local.conf `settings.controllerDbPath` if it is a plain path
@@ -172,6 +173,12 @@ export class ControllerService {
    */
   attach(core: Core): void {
     const pg = this.pg;
+    const signer = installSigningCrypto();
+    this.#log.debug(
+      `controller: Ed25519 signing on ${signer.ed25519}${
+        signer.reason ? ` (${signer.reason})` : ""
+      }`,
+    );
     core.attachController({
       controller: this.controller,
       log: (m) => this.#log.debug(`controller: ${m}`),

@@ -445,6 +445,11 @@ Deno.test("deauthorization revokes the COM; change events push to online members
   config(request(ctl, 100_000, labIdentity("b"), nwid));
   assert.deepEqual(ctl.onlineMembers(nwid, 100_000), [ADDR_A, ADDR_B]);
   assert.equal(ctl.memberStatus(nwid, ADDR_A)?.metadata.majorVersion, 1);
+  // isOnline agrees with onlineMembers (same window, case-insensitive ids)
+  assert.ok(ctl.isOnline(nwid.toUpperCase(), ADDR_B.toUpperCase(), 100_000 + 120_000));
+  assert.ok(!ctl.isOnline(nwid, ADDR_B, 100_000 + 120_001));
+  assert.deepEqual(ctl.onlineMembers(nwid, 100_000 + 120_001), []);
+  assert.ok(!ctl.isOnline(nwid, "0000000001", 100_000));
 
   clock.t = 150_000;
   const r = ctl.postMember(nwid, ADDR_B, { authorized: false });

@@ -65,7 +65,11 @@ Deno.test("MemoryStore: activeBridges and ipTaken follow saves and deletes", () 
   assert.equal(s.ipTaken(NW, k("fd00::2"), "00000000a1"), false);
   assert.equal(s.ipTaken(NW, k("10.0.0.9"), "00000000a1"), true);
 
+  assert.ok(s.hasMember(NW.toUpperCase(), "00000000C1"));
   s.deleteMember(NW, "00000000C1");
+  assert.ok(!s.hasMember(NW, "00000000c1"));
+  assert.ok(s.hasMember(NW, "00000000b1"));
+  assert.ok(!s.hasMember(LAB_NET, "00000000b1"));
   assert.deepEqual(s.activeBridges(NW), []);
   assert.equal(s.ipTaken(NW, k("10.0.0.3"), "00000000b1"), true); // a1 still has it
   assert.equal(s.ipTaken(NW, k("10.0.0.3"), "00000000a1"), false);

@@ -157,7 +157,7 @@ export class PgController {
     const nwid = req.networkId.toString(16).padStart(16, "0");
     this.#claimed.delete(`${nwid}/${addr}`); // it reaches us: no more takeover pushes
     const s = ctl.memberStatus(nwid, addr);
-    if (!s || !ctl.store.getMember(nwid, addr)) return;
+    if (!s || !this.store.hasMember(nwid, addr)) return;
     const md = s.metadata;
     this.store.noteStatus(nwid, addr, {
       lastSeen: s.lastSeen,
@@ -181,7 +181,7 @@ export class PgController {
         events.push({ type: "network", nwid: c.nwid, pushTo: ctl.onlineMembers(c.nwid, now) });
       } else events.push({ type: "networkDeleted", nwid: c.nwid });
     } else {
-      const online = ctl.onlineMembers(c.nwid, now).includes(c.addr);
+      const online = ctl.isOnline(c.nwid, c.addr, now);
       if (c.before?.authorized === true && c.after?.authorized !== true) {
         events.push({
           type: "revocation",

@@ -559,14 +559,21 @@ export class PgStore extends CachedStore {
                   and revision = ${e.expect} returning 1`;
             if (r.length !== 1) throw new Conflict();
             if (sameIps) return;
-            await sp`delete from zt_member_ip where network_id = ${e.nwid}
-              and member_id = ${e.addr} and not (ip = any(${ips}::text[]))`;
-            if (ips.length === 0) return;
-            await sp`insert into zt_member_ip (network_id, ip, member_id)
-              select ${e.nwid}, unnest(${ips}::text[]), ${e.addr} on conflict do nothing`;
-            const [{ n }] = await sp`select count(*)::int as n from zt_member_ip
-              where network_id = ${e.nwid} and ip = any(${ips}::text[])
-              and member_id <> ${e.addr}`;
+            // One round trip: drop the IPs it no longer has, add the new ones. An IP of `ips`
+            // that is neither already this member's nor inserted now is held by another member
+            // (the insert waits for a concurrent one and then skips it): that loses the race.
+            const [{ n }] = await sp`with gone as (
+                delete from zt_member_ip where network_id = ${e.nwid}
+                and member_id = ${e.addr} and not (ip = any(${ips}::text[]))),
+              mine as (
+                select ip from zt_member_ip where network_id = ${e.nwid}
+                and member_id = ${e.addr} and ip = any(${ips}::text[])),
+              added as (
+                insert into zt_member_ip (network_id, ip, member_id)
+                select ${e.nwid}, x, ${e.addr} from unnest(${ips}::text[]) as x
+                on conflict do nothing returning ip)
+              select (${ips.length}::int - (select count(*) from mine)
+                - (select count(*) from added))::int as n`;
             if (n > 0) throw new Conflict(); // another member holds one of these IPs
           });
           return "ok";
