@@ -210,6 +210,15 @@ Deno.test({
         async () => {
           const m = members[0];
           const addr = m.address.toString();
+          // private first: on a public network any instance that re-runs the member's request
+          // (a push does) authorizes it again at once, as the reference does, undoing the
+          // deauthorization this step checks
+          const p = await b.api.request(`/controller/network/${NW}`, {
+            method: "POST",
+            body: JSON.stringify({ private: true }),
+          });
+          assert.equal(p.status, 200);
+          await until(() => a.ctl.getNetwork(NW)?.private === true, 10_000, "private on a");
           clock.t += 1500;
           a.sent.length = 0;
           a.ask(m); // a heard from it last
