@@ -28,8 +28,10 @@ export interface DataplaneBenchOptions {
   reference?: string;
   /** Record a perf profile of the zt nodes during the zt↔zt 1-stream run. */
   profile: boolean;
-  /** Seconds of quiet before idle RSS is read (default 60). */
+  /** Seconds of quiet before idle RSS is read (default 60); idle CPU is measured over them. */
   idleSeconds: number;
+  /** Only ping RTT (and idle RSS/CPU): no iperf3 runs (`--rtt`). */
+  rttOnly?: boolean;
 }
 
 /** The measurements of one pair of endpoints. */
@@ -56,6 +58,10 @@ export interface PairResult {
   cipherMix?: string;
   /** VmRSS of the sending / receiving node when idle (see {@link idleRss}), MiB. */
   idleRssMiB?: [number, number];
+  /** CPU of the sending / receiving node during the quiet period, % of one core. */
+  idleCpuPct?: [number, number];
+  /** CPU of the pinging / pinged node during the RTT pings (5 per second), % of one core. */
+  rttCpuPct?: [number, number];
 }
 
 /** One benchmark endpoint: a zt or reference node in a lab namespace. */
@@ -79,12 +85,14 @@ const PING_COUNT = 20;
 
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
- * default 60), `--profile` from `args`; the reference from ZT_REFERENCE.
+ * default 60), `--profile`, `--rtt` (ping RTT and idle figures only) from `args`; the reference
+ * from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
   let profile = false;
   let idleSeconds = 60;
+  let rttOnly = false;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
       seconds = 3;
@@ -95,6 +103,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       if (!Number.isInteger(n) || n < 0 || n > 600) throw new Error(`bad --idle ${v}`);
       idleSeconds = n;
     } else if (args[i] === "--profile") profile = true;
+    else if (args[i] === "--rtt") rttOnly = true;
     else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
@@ -103,7 +112,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds };
+  return { seconds, reference, profile, idleSeconds, rttOnly };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -475,6 +484,23 @@ async function measurePair(
   hook?: (phase: "before1" | "after1") => Promise<void>,
 ): Promise<PairResult> {
   await pingAvg(from, toIp).catch(() => 0); // warm-up: ARP, paths
+  if (o.rttOnly) {
+    const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
+    const before = pids?.map((p) => cpuSeconds(p, clkTck));
+    const t0 = performance.now();
+    const rttMs = await pingAvg(from, toIp);
+    const secs = (performance.now() - t0) / 1000;
+    const after = pids?.map((p) => cpuSeconds(p, clkTck));
+    const pct = (i: number) => 100 * (after![i] - before![i]) / secs;
+    console.log(`  ${label}: rtt ${rttMs.toFixed(3)} ms`);
+    return {
+      label,
+      gbps1: NaN,
+      gbps4: NaN,
+      rttMs,
+      ...(pids ? { rttCpuPct: [pct(0), pct(1)] as [number, number] } : {}),
+    };
+  }
   await hook?.("before1");
   const [r1, cipherMix] = from.kind === "veth"
     ? [await iperf(from, to, toIp, o.seconds, 1, clkTck), undefined]
@@ -518,6 +544,12 @@ export function formatTable(results: PairResult[]): string {
     ["peak RSS receiver node (MiB)", (r) => f(r.rssMiB?.[1], 1)],
     ["idle RSS sender node (MiB)", (r) => f(r.idleRssMiB?.[0], 1)],
     ["idle RSS receiver node (MiB)", (r) => f(r.idleRssMiB?.[1], 1)],
+    ["idle CPU sender node (% of a core)", (r) => f(r.idleCpuPct?.[0], 2)],
+    ["idle CPU receiver node (% of a core)", (r) => f(r.idleCpuPct?.[1], 2)],
+    [
+      "CPU during pings, pinger / pinged (%)",
+      (r) => r.rttCpuPct ? `${f(r.rttCpuPct[0], 1)} / ${f(r.rttCpuPct[1], 1)}` : "-",
+    ],
     ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
     ["cipher mix on the wire, 1 stream", (r) => r.cipherMix ?? "-"],
   ];
@@ -788,11 +820,25 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ], { check: false, timeoutMs: 5000 });
     }
     console.log(`idle ${o.idleSeconds} s before reading VmRSS ...`);
-    await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
+    // idle CPU: over the quiet period after a few seconds' settling (lingering loops end)
+    const settle = Math.min(5, Math.floor(o.idleSeconds / 4));
+    await new Promise((r) => setTimeout(r, settle * 1000));
+    const cpu0 = new Map(nodes.map((m) => [m.name, cpuSeconds(m.proc!.pid, clkTck)]));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, (o.idleSeconds - settle) * 1000));
+    const quiet = (performance.now() - t0) / 1000;
+    const idleCpu = new Map(
+      nodes.map((
+        m,
+      ) => [m.name, 100 * (cpuSeconds(m.proc!.pid, clkTck) - cpu0.get(m.name)!) / quiet]),
+    );
     const idle = new Map(nodes.map((m) => [m.name, rssMiB(m.proc!.pid)]));
     for (const r of results) {
       const [, from, to] = pairs.find(([l]) => l === r.label)!;
-      if (from.proc && to.proc) r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
+      if (from.proc && to.proc) {
+        r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
+        r.idleCpuPct = [idleCpu.get(from.name)!, idleCpu.get(to.name)!];
+      }
     }
     const zlog = Deno.statSync(v.members.a.logFile).size + Deno.statSync(v.members.b.logFile).size;
     console.log("");
