@@ -44,6 +44,8 @@ export interface PairResult {
   gbps4: number;
   /** Average ping RTT (20 pings, 0.2 s apart), ms. */
   rttMs: number;
+  /** Median of the same pings, ms. */
+  rttMedianMs?: number;
   /** CPU seconds per GB (1e9 bytes) of the sending / receiving node, 1 stream (undefined: no node). */
   cpu1?: [number, number];
   /** The same with 4 streams. */
@@ -274,12 +276,19 @@ async function iperf(
   return { bytes, gbps, cpu };
 }
 
-/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms. */
+/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms (see {@link pingRtts}). */
 async function pingAvg(from: BenchNode, ip: string): Promise<number> {
+  return (await pingRtts(from, ip)).avg;
+}
+
+/** {@link PING_COUNT} pings 0.2 s apart: average, median and each RTT (ms). */
+async function pingRtts(
+  from: BenchNode,
+  ip: string,
+): Promise<{ avg: number; median: number; each: number[] }> {
   const r = await exec(from.ns, [
     "ping",
     "-n",
-    "-q",
     "-c",
     String(PING_COUNT),
     "-i",
@@ -290,7 +299,15 @@ async function pingAvg(from: BenchNode, ip: string): Promise<number> {
   ], { check: false, timeoutMs: 30_000 });
   const m = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(r.stdout);
   if (!m) throw new Error(`ping ${from.name}→${ip}: ${r.stdout}${r.stderr}`);
-  return Number(m[1]);
+  const each = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
+  const sorted = [...each].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length === 0
+    ? NaN
+    : sorted.length % 2
+    ? sorted[mid]
+    : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { avg: Number(m[1]), median, each };
 }
 
 /** Waits until `n` lists a non-expired direct path to `peer` at its underlay IP. */
@@ -488,16 +505,22 @@ async function measurePair(
     const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
     const before = pids?.map((p) => cpuSeconds(p, clkTck));
     const t0 = performance.now();
-    const rttMs = await pingAvg(from, toIp);
+    const ping = await pingRtts(from, toIp);
+    const rttMs = ping.avg;
     const secs = (performance.now() - t0) / 1000;
     const after = pids?.map((p) => cpuSeconds(p, clkTck));
     const pct = (i: number) => 100 * (after![i] - before![i]) / secs;
-    console.log(`  ${label}: rtt ${rttMs.toFixed(3)} ms`);
+    console.log(
+      `  ${label}: rtt avg ${rttMs.toFixed(3)} median ${ping.median.toFixed(3)} ms (${
+        ping.each.join(" ")
+      })`,
+    );
     return {
       label,
       gbps1: NaN,
       gbps4: NaN,
       rttMs,
+      rttMedianMs: ping.median,
       ...(pids ? { rttCpuPct: [pct(0), pct(1)] as [number, number] } : {}),
     };
   }
@@ -507,7 +530,8 @@ async function measurePair(
     : await withCipherMix(lab, from, () => iperf(from, to, toIp, o.seconds, 1, clkTck));
   await hook?.("after1");
   const r4 = await iperf(from, to, toIp, o.seconds, 4, clkTck);
-  const rttMs = await pingAvg(from, toIp);
+  const ping = await pingRtts(from, toIp);
+  const rttMs = ping.avg;
   const perGb = (r: IperfRun) =>
     r.cpu ? [r.cpu[0] / (r.bytes / GB), r.cpu[1] / (r.bytes / GB)] as [number, number] : undefined;
   const res: PairResult = {
@@ -515,6 +539,7 @@ async function measurePair(
     gbps1: r1.gbps,
     gbps4: r4.gbps,
     rttMs,
+    rttMedianMs: ping.median,
     cpu1: perGb(r1),
     cpu4: perGb(r4),
     cipherMix,
@@ -536,6 +561,7 @@ export function formatTable(results: PairResult[]): string {
     ["iperf3 TCP 1 stream (Gb/s)", (r) => f(r.gbps1, 3)],
     ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
     [`ping RTT avg of ${PING_COUNT} (ms)`, (r) => f(r.rttMs, 3)],
+    [`ping RTT median of ${PING_COUNT} (ms)`, (r) => f(r.rttMedianMs, 3)],
     ["CPU s/GB sender node, 1 stream", (r) => f(r.cpu1?.[0], 2)],
     ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
     ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],
