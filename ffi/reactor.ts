@@ -22,6 +22,10 @@
 // so the loop blocks only while traffic is recent (`lingerMs`, default 1 s after the last ready
 // fd); a quiet node waits on the helper thread as before and costs nothing. One reactor per
 // process blocks (two would hand the thread back and forth); a second one works the old way.
+// OFF by default: in the data-plane bench on the shared 2-core machine it did not lower the
+// overlay ping RTT (zt↔zt median 1.45 / 1.31 / 1.23 ms with it vs 1.17 / 1.12 / 1.16 without, same
+// load), while it raised CPU during a ping stream from ~0.5% to ~2% of a core: a lone packet's
+// JS work (~0.15-0.35 ms a hop there) and CPU contention dominate, not the wake-up path.
 import { EFD_CLOEXEC, EFD_NONBLOCK, libc, POLLIN } from "./libc.ts";
 
 /** Handles the poll events of one fd (runs on the JS thread). */
@@ -45,7 +49,8 @@ export interface ReactorOptions {
   /**
    * Idle blocking (see the file comment): longest synchronous wait on the JS thread, ms, before
    * the event loop gets a turn (timers run at most this late). 0 = off: an idle loop waits on the
-   * helper thread. Default 0 (the shared reactor: 20, env ZT_REACTOR_IDLE_MS).
+   * helper thread. Default 0 (the shared reactor: env ZT_REACTOR_IDLE_MS, default
+   * {@link DEFAULT_IDLE_BLOCK_MS}).
    */
   idleBlockMs?: number;
   /**
@@ -129,8 +134,8 @@ export class Reactor {
   static #blocking: Reactor | undefined;
 
   /**
-   * The process-wide reactor (tuned by ZT_REACTOR_HOT_US, ZT_REACTOR_HOT_MS and
-   * ZT_REACTOR_IDLE_MS; idle blocking defaults to 20 ms on the main thread).
+   * The process-wide reactor (tuned by ZT_REACTOR_HOT_US, ZT_REACTOR_HOT_MS,
+   * ZT_REACTOR_IDLE_MS (idle blocking, off by default; 20 turns it on) and ZT_REACTOR_LINGER_MS).
    */
   static shared(): Reactor {
     if (!Reactor.#shared) {
@@ -383,7 +388,7 @@ export class Reactor {
 }
 
 /** Default of {@link ReactorOptions.idleBlockMs} for {@link Reactor.shared}. */
-export const DEFAULT_IDLE_BLOCK_MS = 20;
+export const DEFAULT_IDLE_BLOCK_MS = 0;
 /** Default of {@link ReactorOptions.lingerMs}. */
 export const DEFAULT_LINGER_MS = 1000;
 
