@@ -7,7 +7,9 @@
 // root is ever contacted; they join the zt controller's network. Columns: raw veth a→b, zt↔zt,
 // and with the reference ref↔ref, zt→ref, ref→zt. Options: `--seconds N` (iperf3 duration,
 // default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during the zt↔zt
-// 1-stream run, printed as a breakdown; needs `perf`).
+// 1-stream run, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
+// CPU), `--rtt` (ping RTT, CPU during the pings and idle figures only: no iperf3), `--pairs
+// veth,ztzt,refref,ztref,refzt` (only those columns).
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -32,7 +34,21 @@ export interface DataplaneBenchOptions {
   idleSeconds: number;
   /** Only ping RTT (and idle RSS/CPU): no iperf3 runs (`--rtt`). */
   rttOnly?: boolean;
+  /**
+   * Only these pairs (`--pairs veth,ztzt,refref,ztref,refzt`); all when undefined. The lab and
+   * the auth → first ping measurements are the same either way.
+   */
+  pairs?: string[];
 }
+
+/** Short names of the pairs for `--pairs`. */
+const PAIR_KEYS: Record<string, string> = {
+  "raw veth": "veth",
+  "zt↔zt": "ztzt",
+  "ref↔ref": "refref",
+  "zt→ref": "ztref",
+  "ref→zt": "refzt",
+};
 
 /** The measurements of one pair of endpoints. */
 export interface PairResult {
@@ -95,6 +111,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let profile = false;
   let idleSeconds = 60;
   let rttOnly = false;
+  let pairs: string[] | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
       seconds = 3;
@@ -106,7 +123,15 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       idleSeconds = n;
     } else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--rtt") rttOnly = true;
-    else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
+    else if (args[i] === "--pairs" || args[i].startsWith("--pairs=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      pairs = (v ?? "").split(",").filter((x) => x !== "");
+      const known = Object.values(PAIR_KEYS);
+      const bad = pairs.filter((x) => !known.includes(x));
+      if (bad.length > 0 || pairs.length === 0) {
+        throw new Error(`bad --pairs ${v} (known: ${known.join(",")})`);
+      }
+    } else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 600) throw new Error(`bad --seconds ${v}`);
@@ -114,7 +139,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds, rttOnly };
+  return { seconds, reference, profile, idleSeconds, rttOnly, pairs };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -795,6 +820,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     }
     let profile = "";
     for (const [label, from, to, ip] of pairs) {
+      if (o.pairs && !o.pairs.includes(PAIR_KEYS[label])) continue;
       if (from.proc && to.proc && !(await waitDirect(from, to))) {
         console.log(`  warning: ${from.name} has no direct path to ${to.name} (relayed?)`);
       }
