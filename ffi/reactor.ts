@@ -59,12 +59,6 @@ export interface ReactorOptions {
    * ZT_REACTOR_LINGER_MS for the shared reactor).
    */
   lingerMs?: number;
-  /**
-   * In the hot phase, when nothing is ready right after a round, sleep this long (µs) before
-   * waiting again, so a steady stream is read a few datagrams per wake-up instead of one (0 =
-   * off). Default {@link DEFAULT_COALESCE_US}; env ZT_REACTOR_COALESCE_US for the shared one.
-   */
-  coalesceUs?: number;
   /** Called with errors thrown by handlers (which never stop the loop). */
   onError?: (e: unknown) => void;
 }
@@ -81,8 +75,6 @@ export interface ReactorCounters {
   errors: number;
   /** Synchronous waits cut short by the event loop's fd or the idle bound (idle blocking). */
   yields: number;
-  /** Short sleeps of the hot phase that let datagrams gather (see `coalesceUs`). */
-  coalesceSleeps: number;
 }
 
 interface Entry {
@@ -101,13 +93,10 @@ export class Reactor {
     hotHits: 0,
     errors: 0,
     yields: 0,
-    coalesceSleeps: 0,
   };
   readonly #hotUs: number;
   readonly #hotMs: number;
   readonly #idleMs: number;
-  readonly #coalesceUs: number;
-  readonly #sleepTs = new Uint8Array(16);
   readonly #lingerMs: number;
   /** performance.now() of the last round with a ready fd. */
   #lastData = -Infinity;
@@ -134,8 +123,6 @@ export class Reactor {
     this.#hotUs = Math.max(0, Math.min(10_000, Math.floor(o.hotTimeoutUs ?? 300)));
     this.#hotMs = Math.max(0, Math.min(100, o.hotBudgetMs ?? 4));
     this.#idleMs = Math.max(0, Math.min(1000, Math.floor(o.idleBlockMs ?? 0)));
-    this.#coalesceUs = Math.max(0, Math.min(1000, Math.floor(o.coalesceUs ?? DEFAULT_COALESCE_US)));
-    new DataView(this.#sleepTs.buffer).setUint32(8, this.#coalesceUs * 1000, true);
     this.#lingerMs = Math.max(0, Math.min(60_000, o.lingerMs ?? DEFAULT_LINGER_MS));
     this.#onError = o.onError;
     this.#one[0] = 1;
@@ -162,7 +149,6 @@ export class Reactor {
         hotBudgetMs: num("ZT_REACTOR_HOT_MS"),
         idleBlockMs: num("ZT_REACTOR_IDLE_MS") ?? DEFAULT_IDLE_BLOCK_MS,
         lingerMs: num("ZT_REACTOR_LINGER_MS"),
-        coalesceUs: num("ZT_REACTOR_COALESCE_US"),
       });
     }
     return Reactor.#shared;
@@ -317,11 +303,6 @@ export class Reactor {
     return libc().ppoll(this.#fds, BigInt(n), this.#waitTs, null);
   }
 
-  /** Sleeps {@link ReactorOptions.coalesceUs} on the JS thread (a ppoll over no fds). */
-  #sleep(): void {
-    libc().ppoll(this.#fds, 0n, this.#sleepTs, null);
-  }
-
   /** Whether the event loop's fd was ready in the last {@link #syncPoll} with `loop`. */
   #loopReady(): boolean {
     return this.#view.getInt16(8 * (this.#polled.length + 1) + 6, true) !== 0;
@@ -383,17 +364,7 @@ export class Reactor {
             us = Math.max(1, Math.ceil((until - now) * 1000));
           }
           this.counters.hotPolls++;
-          let h = this.#syncPoll(0, block);
-          if (h === 0) {
-            // Nothing ready yet. While a stream runs, let a few datagrams gather first: one
-            // wake-up (and one recvmmsg) per coalesceUs instead of one per datagram.
-            if (this.#coalesceUs > 0 && us > this.#coalesceUs) {
-              this.#sleep();
-              us -= this.#coalesceUs;
-              this.counters.coalesceSleeps++;
-            }
-            h = this.#syncPoll(us, block);
-          }
+          const h = this.#syncPoll(us, block);
           if (h <= 0) break;
           const loop = block && this.#loopReady();
           if (h > (loop ? 1 : 0)) {
@@ -418,9 +389,6 @@ export class Reactor {
 
 /** Default of {@link ReactorOptions.idleBlockMs} for {@link Reactor.shared}. */
 export const DEFAULT_IDLE_BLOCK_MS = 0;
-/** Default of {@link ReactorOptions.coalesceUs}. */
-export const DEFAULT_COALESCE_US = 50;
-
 /** Default of {@link ReactorOptions.lingerMs}. */
 export const DEFAULT_LINGER_MS = 1000;
 

@@ -193,28 +193,3 @@ Deno.test({
     libc().close(a);
   },
 });
-
-Deno.test({
-  name: "reactor: the hot phase sleeps coalesceUs when nothing is ready yet (0 = never)",
-  ignore: !linux,
-  async fn() {
-    for (const coalesceUs of [200, 0]) {
-      const r = new Reactor({ hotTimeoutUs: 2000, coalesceUs });
-      const a = eventfd();
-      let n = 0;
-      const w = r.watch(a, () => {
-        consume(a);
-        n++;
-      });
-      signal(a);
-      await until("event", () => n === 1);
-      await until("hot phase over", () => r.counters.hotPolls > 0);
-      if (coalesceUs > 0) assert.ok(r.counters.coalesceSleeps > 0);
-      else assert.equal(r.counters.coalesceSleeps, 0);
-      signal(a);
-      await until("second event", () => n === 2);
-      await w.close();
-      libc().close(a);
-    }
-  },
-});
