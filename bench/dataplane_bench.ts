@@ -7,7 +7,9 @@
 // root is ever contacted; they join the zt controller's network. Columns: raw veth a→b, zt↔zt,
 // and with the reference ref↔ref, zt→ref, ref→zt. Options: `--seconds N` (iperf3 duration,
 // default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during the zt↔zt
-// 1-stream run, printed as a breakdown; needs `perf`).
+// 1-stream run, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
+// CPU), `--rtt` (ping RTT, CPU during the pings and idle figures only: no iperf3), `--pairs
+// veth,ztzt,refref,ztref,refzt` (only those columns).
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -28,9 +30,25 @@ export interface DataplaneBenchOptions {
   reference?: string;
   /** Record a perf profile of the zt nodes during the zt↔zt 1-stream run. */
   profile: boolean;
-  /** Seconds of quiet before idle RSS is read (default 60). */
+  /** Seconds of quiet before idle RSS is read (default 60); idle CPU is measured over them. */
   idleSeconds: number;
+  /** Only ping RTT (and idle RSS/CPU): no iperf3 runs (`--rtt`). */
+  rttOnly?: boolean;
+  /**
+   * Only these pairs (`--pairs veth,ztzt,refref,ztref,refzt`); all when undefined. The lab and
+   * the auth → first ping measurements are the same either way.
+   */
+  pairs?: string[];
 }
+
+/** Short names of the pairs for `--pairs`. */
+const PAIR_KEYS: Record<string, string> = {
+  "raw veth": "veth",
+  "zt↔zt": "ztzt",
+  "ref↔ref": "refref",
+  "zt→ref": "ztref",
+  "ref→zt": "refzt",
+};
 
 /** The measurements of one pair of endpoints. */
 export interface PairResult {
@@ -42,6 +60,8 @@ export interface PairResult {
   gbps4: number;
   /** Average ping RTT (20 pings, 0.2 s apart), ms. */
   rttMs: number;
+  /** Median of the same pings, ms. */
+  rttMedianMs?: number;
   /** CPU seconds per GB (1e9 bytes) of the sending / receiving node, 1 stream (undefined: no node). */
   cpu1?: [number, number];
   /** The same with 4 streams. */
@@ -56,6 +76,10 @@ export interface PairResult {
   cipherMix?: string;
   /** VmRSS of the sending / receiving node when idle (see {@link idleRss}), MiB. */
   idleRssMiB?: [number, number];
+  /** CPU of the sending / receiving node during the quiet period, % of one core. */
+  idleCpuPct?: [number, number];
+  /** CPU of the pinging / pinged node during the RTT pings (5 per second), % of one core. */
+  rttCpuPct?: [number, number];
 }
 
 /** One benchmark endpoint: a zt or reference node in a lab namespace. */
@@ -79,12 +103,15 @@ const PING_COUNT = 20;
 
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
- * default 60), `--profile` from `args`; the reference from ZT_REFERENCE.
+ * default 60), `--profile`, `--rtt` (ping RTT and idle figures only) from `args`; the reference
+ * from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
   let profile = false;
   let idleSeconds = 60;
+  let rttOnly = false;
+  let pairs: string[] | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
       seconds = 3;
@@ -95,7 +122,16 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       if (!Number.isInteger(n) || n < 0 || n > 600) throw new Error(`bad --idle ${v}`);
       idleSeconds = n;
     } else if (args[i] === "--profile") profile = true;
-    else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
+    else if (args[i] === "--rtt") rttOnly = true;
+    else if (args[i] === "--pairs" || args[i].startsWith("--pairs=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      pairs = (v ?? "").split(",").filter((x) => x !== "");
+      const known = Object.values(PAIR_KEYS);
+      const bad = pairs.filter((x) => !known.includes(x));
+      if (bad.length > 0 || pairs.length === 0) {
+        throw new Error(`bad --pairs ${v} (known: ${known.join(",")})`);
+      }
+    } else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 600) throw new Error(`bad --seconds ${v}`);
@@ -103,7 +139,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds };
+  return { seconds, reference, profile, idleSeconds, rttOnly, pairs };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -265,12 +301,19 @@ async function iperf(
   return { bytes, gbps, cpu };
 }
 
-/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms. */
+/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms (see {@link pingRtts}). */
 async function pingAvg(from: BenchNode, ip: string): Promise<number> {
+  return (await pingRtts(from, ip)).avg;
+}
+
+/** {@link PING_COUNT} pings 0.2 s apart: average, median and each RTT (ms). */
+async function pingRtts(
+  from: BenchNode,
+  ip: string,
+): Promise<{ avg: number; median: number; each: number[] }> {
   const r = await exec(from.ns, [
     "ping",
     "-n",
-    "-q",
     "-c",
     String(PING_COUNT),
     "-i",
@@ -281,7 +324,15 @@ async function pingAvg(from: BenchNode, ip: string): Promise<number> {
   ], { check: false, timeoutMs: 30_000 });
   const m = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(r.stdout);
   if (!m) throw new Error(`ping ${from.name}→${ip}: ${r.stdout}${r.stderr}`);
-  return Number(m[1]);
+  const each = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
+  const sorted = [...each].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length === 0
+    ? NaN
+    : sorted.length % 2
+    ? sorted[mid]
+    : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { avg: Number(m[1]), median, each };
 }
 
 /** Waits until `n` lists a non-expired direct path to `peer` at its underlay IP. */
@@ -475,13 +526,37 @@ async function measurePair(
   hook?: (phase: "before1" | "after1") => Promise<void>,
 ): Promise<PairResult> {
   await pingAvg(from, toIp).catch(() => 0); // warm-up: ARP, paths
+  if (o.rttOnly) {
+    const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
+    const before = pids?.map((p) => cpuSeconds(p, clkTck));
+    const t0 = performance.now();
+    const ping = await pingRtts(from, toIp);
+    const rttMs = ping.avg;
+    const secs = (performance.now() - t0) / 1000;
+    const after = pids?.map((p) => cpuSeconds(p, clkTck));
+    const pct = (i: number) => 100 * (after![i] - before![i]) / secs;
+    console.log(
+      `  ${label}: rtt avg ${rttMs.toFixed(3)} median ${ping.median.toFixed(3)} ms (${
+        ping.each.join(" ")
+      })`,
+    );
+    return {
+      label,
+      gbps1: NaN,
+      gbps4: NaN,
+      rttMs,
+      rttMedianMs: ping.median,
+      ...(pids ? { rttCpuPct: [pct(0), pct(1)] as [number, number] } : {}),
+    };
+  }
   await hook?.("before1");
   const [r1, cipherMix] = from.kind === "veth"
     ? [await iperf(from, to, toIp, o.seconds, 1, clkTck), undefined]
     : await withCipherMix(lab, from, () => iperf(from, to, toIp, o.seconds, 1, clkTck));
   await hook?.("after1");
   const r4 = await iperf(from, to, toIp, o.seconds, 4, clkTck);
-  const rttMs = await pingAvg(from, toIp);
+  const ping = await pingRtts(from, toIp);
+  const rttMs = ping.avg;
   const perGb = (r: IperfRun) =>
     r.cpu ? [r.cpu[0] / (r.bytes / GB), r.cpu[1] / (r.bytes / GB)] as [number, number] : undefined;
   const res: PairResult = {
@@ -489,6 +564,7 @@ async function measurePair(
     gbps1: r1.gbps,
     gbps4: r4.gbps,
     rttMs,
+    rttMedianMs: ping.median,
     cpu1: perGb(r1),
     cpu4: perGb(r4),
     cipherMix,
@@ -510,6 +586,7 @@ export function formatTable(results: PairResult[]): string {
     ["iperf3 TCP 1 stream (Gb/s)", (r) => f(r.gbps1, 3)],
     ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
     [`ping RTT avg of ${PING_COUNT} (ms)`, (r) => f(r.rttMs, 3)],
+    [`ping RTT median of ${PING_COUNT} (ms)`, (r) => f(r.rttMedianMs, 3)],
     ["CPU s/GB sender node, 1 stream", (r) => f(r.cpu1?.[0], 2)],
     ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
     ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],
@@ -518,6 +595,12 @@ export function formatTable(results: PairResult[]): string {
     ["peak RSS receiver node (MiB)", (r) => f(r.rssMiB?.[1], 1)],
     ["idle RSS sender node (MiB)", (r) => f(r.idleRssMiB?.[0], 1)],
     ["idle RSS receiver node (MiB)", (r) => f(r.idleRssMiB?.[1], 1)],
+    ["idle CPU sender node (% of a core)", (r) => f(r.idleCpuPct?.[0], 2)],
+    ["idle CPU receiver node (% of a core)", (r) => f(r.idleCpuPct?.[1], 2)],
+    [
+      "CPU during pings, pinger / pinged (%)",
+      (r) => r.rttCpuPct ? `${f(r.rttCpuPct[0], 1)} / ${f(r.rttCpuPct[1], 1)}` : "-",
+    ],
     ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
     ["cipher mix on the wire, 1 stream", (r) => r.cipherMix ?? "-"],
   ];
@@ -737,6 +820,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     }
     let profile = "";
     for (const [label, from, to, ip] of pairs) {
+      if (o.pairs && !o.pairs.includes(PAIR_KEYS[label])) continue;
       if (from.proc && to.proc && !(await waitDirect(from, to))) {
         console.log(`  warning: ${from.name} has no direct path to ${to.name} (relayed?)`);
       }
@@ -788,11 +872,25 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ], { check: false, timeoutMs: 5000 });
     }
     console.log(`idle ${o.idleSeconds} s before reading VmRSS ...`);
-    await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
+    // idle CPU: over the quiet period after a few seconds' settling (lingering loops end)
+    const settle = Math.min(5, Math.floor(o.idleSeconds / 4));
+    await new Promise((r) => setTimeout(r, settle * 1000));
+    const cpu0 = new Map(nodes.map((m) => [m.name, cpuSeconds(m.proc!.pid, clkTck)]));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, (o.idleSeconds - settle) * 1000));
+    const quiet = (performance.now() - t0) / 1000;
+    const idleCpu = new Map(
+      nodes.map((
+        m,
+      ) => [m.name, 100 * (cpuSeconds(m.proc!.pid, clkTck) - cpu0.get(m.name)!) / quiet]),
+    );
     const idle = new Map(nodes.map((m) => [m.name, rssMiB(m.proc!.pid)]));
     for (const r of results) {
       const [, from, to] = pairs.find(([l]) => l === r.label)!;
-      if (from.proc && to.proc) r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
+      if (from.proc && to.proc) {
+        r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
+        r.idleCpuPct = [idleCpu.get(from.name)!, idleCpu.get(to.name)!];
+      }
     }
     const zlog = Deno.statSync(v.members.a.logFile).size + Deno.statSync(v.members.b.logFile).size;
     console.log("");

@@ -8,6 +8,24 @@
 // the syscall. Microtasks run between hot rounds; the event loop gets the thread back after at
 // most a few milliseconds of hot rounds, or as soon as a hot poll times out. Nothing spins: a hot
 // poll sleeps in the kernel, so an idle node costs nothing.
+//
+// Idle blocking (`idleBlockMs`, the shared reactor's default; env ZT_REACTOR_IDLE_MS): a wake-up
+// through the helper thread and the event loop costs ~100 µs more than a synchronous poll on the
+// JS thread (measured: UDP echo 265-286 µs vs 144-152 µs; Python 130-141 µs), and a lone packet
+// (a ping) pays it at every hop. So the loop waits on the JS thread itself, in `ppoll` over its
+// fds PLUS the event loop's own epoll fd (found in /proc/self/fd): whatever the event loop would
+// wake for (a socket of the HTTP API, a signal, a finished blocking op, a message from another
+// thread) makes that fd readable and the loop yields at once; timers are not fds, so the wait is
+// also cut every `idleBlockMs` (a timer fires at most that late). A yield is one poll of the fds
+// with timeout 0 through the helper thread, so the event loop turns (I/O and timers) before the
+// next wait. Each yield costs ~0.2-0.3 ms of CPU (about 1000 / idleBlockMs of them a second),
+// so the loop blocks only while traffic is recent (`lingerMs`, default 1 s after the last ready
+// fd); a quiet node waits on the helper thread as before and costs nothing. One reactor per
+// process blocks (two would hand the thread back and forth); a second one works the old way.
+// OFF by default: in the data-plane bench on the shared 2-core machine it did not lower the
+// overlay ping RTT (zt↔zt median 1.45 / 1.31 / 1.23 ms with it vs 1.17 / 1.12 / 1.16 without, same
+// load), while it raised CPU during a ping stream from ~0.5% to ~2% of a core: a lone packet's
+// JS work (~0.15-0.35 ms a hop there) and CPU contention dominate, not the wake-up path.
 import { EFD_CLOEXEC, EFD_NONBLOCK, libc, POLLIN } from "./libc.ts";
 
 /** Handles the poll events of one fd (runs on the JS thread). */
@@ -28,6 +46,19 @@ export interface ReactorOptions {
   hotTimeoutUs?: number;
   /** Longest hot phase before the event loop gets the thread back, ms. Default 4. */
   hotBudgetMs?: number;
+  /**
+   * Idle blocking (see the file comment): longest synchronous wait on the JS thread, ms, before
+   * the event loop gets a turn (timers run at most this late). 0 = off: an idle loop waits on the
+   * helper thread. Default 0 (the shared reactor: env ZT_REACTOR_IDLE_MS, default
+   * {@link DEFAULT_IDLE_BLOCK_MS}).
+   */
+  idleBlockMs?: number;
+  /**
+   * With idle blocking: how long after the last ready fd the loop keeps waiting on the JS
+   * thread (then it waits on the helper thread again, at no cost). Default 1000 (env
+   * ZT_REACTOR_LINGER_MS for the shared reactor).
+   */
+  lingerMs?: number;
   /** Called with errors thrown by handlers (which never stop the loop). */
   onError?: (e: unknown) => void;
 }
@@ -42,6 +73,8 @@ export interface ReactorCounters {
   hotHits: number;
   /** Handler or round-end exceptions. */
   errors: number;
+  /** Synchronous waits cut short by the event loop's fd or the idle bound (idle blocking). */
+  yields: number;
 }
 
 interface Entry {
@@ -54,9 +87,24 @@ interface Entry {
 
 /** A poll loop over many fds. Use {@link Reactor.shared} in production. */
 export class Reactor {
-  readonly counters: ReactorCounters = { asyncPolls: 0, hotPolls: 0, hotHits: 0, errors: 0 };
+  readonly counters: ReactorCounters = {
+    asyncPolls: 0,
+    hotPolls: 0,
+    hotHits: 0,
+    errors: 0,
+    yields: 0,
+  };
   readonly #hotUs: number;
   readonly #hotMs: number;
+  readonly #idleMs: number;
+  readonly #lingerMs: number;
+  /** performance.now() of the last round with a ready fd. */
+  #lastData = -Infinity;
+  /** The event loop's epoll fd while this reactor blocks idle (-1: it does not). */
+  #loopFd = -1;
+  /** Timespec of a blocking wait (rewritten per wait). */
+  readonly #waitTs = new Uint8Array(16);
+  readonly #waitTv = new DataView(this.#waitTs.buffer);
   readonly #onError: ((e: unknown) => void) | undefined;
   #entries: Entry[] = [];
   #dirty = true;
@@ -69,22 +117,26 @@ export class Reactor {
   /** A poll on the helper thread is in flight (its fds must stay open). */
   #inPoll = false;
   #afterPoll: (() => void)[] = [];
-  readonly #ts = new Uint8Array(16);
   readonly #one = new Uint8Array(8);
 
   constructor(o: ReactorOptions = {}) {
     this.#hotUs = Math.max(0, Math.min(10_000, Math.floor(o.hotTimeoutUs ?? 300)));
     this.#hotMs = Math.max(0, Math.min(100, o.hotBudgetMs ?? 4));
+    this.#idleMs = Math.max(0, Math.min(1000, Math.floor(o.idleBlockMs ?? 0)));
+    this.#lingerMs = Math.max(0, Math.min(60_000, o.lingerMs ?? DEFAULT_LINGER_MS));
     this.#onError = o.onError;
-    const ts = new DataView(this.#ts.buffer);
-    ts.setBigInt64(0, 0n, true);
-    ts.setBigInt64(8, BigInt(this.#hotUs * 1000), true);
     this.#one[0] = 1;
   }
 
   static #shared: Reactor | undefined;
 
-  /** The process-wide reactor (tuned by ZT_REACTOR_HOT_US and ZT_REACTOR_HOT_MS). */
+  /** The reactor that blocks idle on the JS thread, if any (at most one per process). */
+  static #blocking: Reactor | undefined;
+
+  /**
+   * The process-wide reactor (tuned by ZT_REACTOR_HOT_US, ZT_REACTOR_HOT_MS,
+   * ZT_REACTOR_IDLE_MS (idle blocking, off by default; 20 turns it on) and ZT_REACTOR_LINGER_MS).
+   */
   static shared(): Reactor {
     if (!Reactor.#shared) {
       const num = (name: string) => {
@@ -95,9 +147,16 @@ export class Reactor {
       Reactor.#shared = new Reactor({
         hotTimeoutUs: num("ZT_REACTOR_HOT_US"),
         hotBudgetMs: num("ZT_REACTOR_HOT_MS"),
+        idleBlockMs: num("ZT_REACTOR_IDLE_MS") ?? DEFAULT_IDLE_BLOCK_MS,
+        lingerMs: num("ZT_REACTOR_LINGER_MS"),
       });
     }
     return Reactor.#shared;
+  }
+
+  /** Whether the loop currently blocks idle on the JS thread (see {@link ReactorOptions}). */
+  get blocking(): boolean {
+    return this.#loopFd >= 0;
   }
 
   /** Number of fds watched. */
@@ -145,7 +204,8 @@ export class Reactor {
   #rebuild(): void {
     const live = this.#entries;
     const n = live.length + 1;
-    if (this.#fds.length < 8 * n) {
+    // room for the event loop's fd after the eventfd (idle blocking)
+    if (this.#fds.length < 8 * (n + 1)) {
       this.#fds = new Uint8Array(8 * n * 2);
       this.#view = new DataView(this.#fds.buffer);
     }
@@ -192,6 +252,7 @@ export class Reactor {
       libc().read(this.#wakeFd, buf, 8); // consume the wake-up
     }
     if (any) {
+      this.#lastData = performance.now();
       for (const e of polled) {
         if (e.removed || e.onRoundEnd === undefined) continue;
         try {
@@ -209,51 +270,152 @@ export class Reactor {
     for (let i = 0; i <= this.#polled.length; i++) v.setInt16(8 * i + 6, 0, true);
   }
 
+  /** Claims idle blocking for this reactor if configured, free and possible. */
+  #claimBlocking(): void {
+    if (this.#idleMs === 0 || this.#loopFd >= 0 || Reactor.#blocking !== undefined) return;
+    const fd = eventLoopFd();
+    if (fd < 0) return;
+    Reactor.#blocking = this;
+    this.#loopFd = fd;
+  }
+
+  #releaseBlocking(): void {
+    if (Reactor.#blocking === this) Reactor.#blocking = undefined;
+    this.#loopFd = -1;
+  }
+
+  /**
+   * Polls the fds on the JS thread for up to `us` µs; with `loop`, also the event loop's fd (its
+   * readiness: {@link #loopReady}).
+   */
+  #syncPoll(us: number, loop: boolean): number {
+    const tv = this.#waitTv;
+    tv.setUint32(0, Math.floor(us / 1_000_000), true);
+    tv.setUint32(8, (us % 1_000_000) * 1000, true);
+    const n = this.#polled.length + 1;
+    if (loop) {
+      const v = this.#view;
+      v.setInt32(8 * n, this.#loopFd, true);
+      v.setInt16(8 * n + 4, POLLIN, true);
+      v.setInt16(8 * n + 6, 0, true);
+      return libc().ppoll(this.#fds, BigInt(n + 1), this.#waitTs, null);
+    }
+    return libc().ppoll(this.#fds, BigInt(n), this.#waitTs, null);
+  }
+
+  /** Whether the event loop's fd was ready in the last {@link #syncPoll} with `loop`. */
+  #loopReady(): boolean {
+    return this.#view.getInt16(8 * (this.#polled.length + 1) + 6, true) !== 0;
+  }
+
+  /** Whether the loop waits on the JS thread now (idle blocking, within the linger time). */
+  #blockingNow(now: number): boolean {
+    return this.#loopFd >= 0 && now - this.#lastData < this.#lingerMs;
+  }
+
   async #run(): Promise<void> {
     const l = libc();
     let failures = 0;
-    while (this.#entries.length > 0) {
-      if (this.#dirty) this.#rebuild();
-      this.#clearRevents();
-      this.#inPoll = true;
-      let r: number;
-      try {
-        r = await l.pollAsync(this.#fds, BigInt(this.#polled.length + 1), -1);
-      } finally {
-        this.#inPoll = false;
-        const waiting = this.#afterPoll;
-        this.#afterPoll = [];
-        for (const f of waiting) f();
-      }
-      this.counters.asyncPolls++;
-      if (r < 0) {
-        // errno belongs to the helper thread; EINTR is the only expected cause
-        if (++failures > 1000) {
-          this.#report(new Error("reactor: poll keeps failing; loop stopped"));
-          break;
-        }
-        continue;
-      }
-      failures = 0;
-      if (!this.#dispatch() || this.#hotUs === 0) continue;
-      // Hot phase: bounded synchronous polls while data keeps coming.
-      const until = performance.now() + this.#hotMs;
+    this.#claimBlocking();
+    try {
       while (this.#entries.length > 0) {
-        await null; // let microtasks (flushes queued by the handlers) run
         if (this.#dirty) this.#rebuild();
         this.#clearRevents();
-        this.counters.hotPolls++;
-        const h = l.ppoll(this.#fds, BigInt(this.#polled.length + 1), this.#ts, null);
-        if (h <= 0) break;
-        this.counters.hotHits++;
-        this.#dispatch();
-        if (performance.now() >= until) break;
+        const blocking = this.#blockingNow(performance.now());
+        this.#inPoll = true;
+        let r: number;
+        try {
+          // blocking: a yield of at most 1 ms (the event loop parks, so its I/O and timers run;
+          // a packet meanwhile ends it at once); the long wait happens below on this thread
+          r = await l.pollAsync(this.#fds, BigInt(this.#polled.length + 1), blocking ? 1 : -1);
+        } finally {
+          this.#inPoll = false;
+          const waiting = this.#afterPoll;
+          this.#afterPoll = [];
+          for (const f of waiting) f();
+        }
+        this.counters.asyncPolls++;
+        if (r < 0) {
+          // errno belongs to the helper thread; EINTR is the only expected cause
+          if (++failures > 1000) {
+            this.#report(new Error("reactor: poll keeps failing; loop stopped"));
+            break;
+          }
+          continue;
+        }
+        failures = 0;
+        const any = r > 0 && this.#dispatch();
+        const start = performance.now();
+        const block = this.#blockingNow(start);
+        if (!block && (!any || this.#hotUs === 0)) continue;
+        // Synchronous phase on the JS thread: hot polls while data keeps coming (the event loop
+        // gets the thread back after hotMs of them); when blocking, the idle wait too, until
+        // the event loop's fd is ready, idleMs passed or the linger time ran out.
+        const hotUntil = start + this.#hotMs;
+        while (this.#entries.length > 0) {
+          await null; // let microtasks (flushes queued by the handlers) run
+          if (this.#dirty) this.#rebuild();
+          this.#clearRevents();
+          let us = this.#hotUs;
+          if (block) {
+            const now = performance.now();
+            const until = Math.min(start + this.#idleMs, this.#lastData + this.#lingerMs);
+            if (now >= until) break;
+            us = Math.max(1, Math.ceil((until - now) * 1000));
+          }
+          this.counters.hotPolls++;
+          const h = this.#syncPoll(us, block);
+          if (h <= 0) break;
+          const loop = block && this.#loopReady();
+          if (h > (loop ? 1 : 0)) {
+            this.counters.hotHits++;
+            this.#dispatch();
+            if (performance.now() >= hotUntil) break;
+          }
+          if (loop) break;
+        }
+        if (block) this.counters.yields++;
       }
+    } finally {
+      this.#releaseBlocking();
+      this.#loop = undefined;
     }
-    this.#loop = undefined;
     if (this.#entries.length === 0 && this.#wakeFd >= 0) {
       l.close(this.#wakeFd);
       this.#wakeFd = -1;
     }
   }
+}
+
+/** Default of {@link ReactorOptions.idleBlockMs} for {@link Reactor.shared}. */
+export const DEFAULT_IDLE_BLOCK_MS = 0;
+/** Default of {@link ReactorOptions.lingerMs}. */
+export const DEFAULT_LINGER_MS = 1000;
+
+/**
+ * The fd of this thread's event loop (the runtime's epoll instance: the lowest-numbered
+ * `anon_inode:[eventpoll]` in /proc/self/fd), or -1 (not Linux, not the main thread, no
+ * permission to read /proc, none found).
+ */
+export function eventLoopFd(): number {
+  if (Deno.build.os !== "linux") return -1;
+  // a Worker has its own event loop and epoll; which one is its own cannot be told here
+  if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+    return -1;
+  }
+  let best = -1;
+  try {
+    for (const e of Deno.readDirSync("/proc/self/fd")) {
+      const fd = Number(e.name);
+      if (!Number.isInteger(fd) || (best >= 0 && fd >= best)) continue;
+      try {
+        if (Deno.readLinkSync(`/proc/self/fd/${fd}`) === "anon_inode:[eventpoll]") best = fd;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return -1;
+  }
+  return best;
 }

@@ -1,6 +1,11 @@
 // Tests for the data-plane bench's pure helpers (cipher mix of a capture, argument parsing).
 import assert from "node:assert/strict";
-import { cipherMixOfPcap, formatCipherMix, parseBenchArgs } from "../../bench/dataplane_bench.ts";
+import {
+  cipherMixOfPcap,
+  formatCipherMix,
+  formatTable,
+  parseBenchArgs,
+} from "../../bench/dataplane_bench.ts";
 
 /** A little-endian pcap (Ethernet) of IPv4/UDP datagrams with the given ZeroTier payloads. */
 function pcapOf(payloads: Uint8Array[], snap = 128): Uint8Array {
@@ -56,4 +61,27 @@ Deno.test("dataplane bench: arguments", () => {
   assert.equal(parseBenchArgs([]).idleSeconds, 60);
   assert.equal(parseBenchArgs(["--idle", "5", "--seconds=4"]).seconds, 4);
   assert.throws(() => parseBenchArgs(["--idle", "-1"]), /bad --idle/);
+  assert.equal(parseBenchArgs([]).rttOnly, false);
+  assert.equal(parseBenchArgs(["--rtt"]).rttOnly, true);
+  assert.equal(parseBenchArgs([]).pairs, undefined);
+  assert.deepEqual(parseBenchArgs(["--pairs", "ztzt,refzt"]).pairs, ["ztzt", "refzt"]);
+  assert.deepEqual(parseBenchArgs(["--pairs=veth"]).pairs, ["veth"]);
+  assert.throws(() => parseBenchArgs(["--pairs", "zt-zt"]), /bad --pairs/);
+  assert.throws(() => parseBenchArgs(["--pairs="]), /bad --pairs/);
+});
+
+Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during pings", () => {
+  const t = formatTable([{
+    label: "zt↔zt",
+    gbps1: NaN,
+    gbps4: NaN,
+    rttMs: 0.7,
+    rttMedianMs: 0.65,
+    idleCpuPct: [0.2, 0.33],
+    rttCpuPct: [0.5, 0.8],
+  }]);
+  assert.match(t, /ping RTT median of 20 \(ms\)\s+\|\s+0\.650 \|/);
+  assert.match(t, /idle CPU receiver node \(% of a core\)\s+\|\s+0\.33 \|/);
+  assert.match(t, /CPU during pings, pinger \/ pinged \(%\)\s+\|\s+0\.5 \/ 0\.8 \|/);
+  assert.match(t, /iperf3 TCP 1 stream \(Gb\/s\)\s+\|\s+- \|/);
 });
