@@ -19,10 +19,9 @@ import { PortInUseError } from "../service/udp_transport.ts";
 import {
   DEFAULT_PROXY_ADDR,
   kernelTapLikely,
-  UserspaceMode,
   type UserspaceSettings,
   userspaceSettings,
-} from "../service/userspace_mode.ts";
+} from "../service/userspace_settings.ts";
 
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
@@ -186,7 +185,10 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
-  const userspace = us.enabled ? new UserspaceMode() : undefined;
+  // the userspace stacks and proxy are loaded only in userspace mode
+  const userspace = us.enabled
+    ? new (await import("../service/userspace_mode.ts")).UserspaceMode()
+    : undefined;
   if (!userspace && !kernelTapLikely()) {
     log.warn(
       "no root/CAP_NET_ADMIN or no /dev/net/tun: networks will get no interface (PORT_ERROR). " +

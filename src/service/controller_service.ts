@@ -6,107 +6,28 @@ import type { ControllerStore } from "../controller/store.ts";
 // The PostgreSQL store (and npm:postgres) is loaded only when the database is PostgreSQL.
 import type { PgController } from "./pg/pg_controller.ts";
 import { isPostgresDbPath, redactDbPath } from "./pg/pg_conninfo.ts";
-import { ControllerResponder, type ResponderNode } from "../controller/responder.ts";
+import {
+  controllerDbPath,
+  controllerInstanceName,
+  wiredNode,
+  wiredResponderNode,
+} from "./controller_wiring.ts";
+import { ControllerResponder } from "../controller/responder.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Identity } from "../vl1/identity.ts";
-import type { Node } from "../vl1/node.ts";
 import type { Networks } from "../vl2/networks.ts";
-import { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
+import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
 import type { ApiRoutes } from "./api_server.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceNode } from "./service_node.ts";
 
-/** The parts of the real node the controller and the VL2 hook need (absent on fake nodes). */
-type WiredNode = Pick<Node, "address" | "sendPacket" | "identityOf" | "setUpperLayer">;
-
-/** Whether `node` can carry VL2 traffic (a real VL1 node, not a test fake). */
-function wiredNode(node: ServiceNode): WiredNode | undefined {
-  const n = node as ServiceNode & Partial<WiredNode>;
-  if (typeof n.sendPacket !== "function" || typeof n.setUpperLayer !== "function") return undefined;
-  if (typeof n.identityOf !== "function" || !n.address) return undefined;
-  return n as WiredNode;
-}
-
-/** The responder's view of a wired node, through its public methods only. */
-function wiredResponderNode(n: WiredNode): ResponderNode {
-  return {
-    address: n.address,
-    sendPacket: (now, dest, verb, payload, opts) => n.sendPacket(now, dest, verb, payload, opts),
-    peerIdentity: (addr) => n.identityOf(addr),
-    internalError: (where, e) =>
-      (n as Partial<Pick<Node, "internalError">>).internalError?.(where, e),
-  };
-}
-
-/**
- * Installs one {@link UpperLayerMux} as the node's VL2 hook and returns it, or undefined if the
- * node cannot carry VL2 traffic. The member side (joined networks) plugs in with
- * `mux.setMember(...)`, the controller with `mux.setConfigRequestHandler(...)`; with no
- * controller installed, config requests are answered ERROR(UNSUPPORTED_OPERATION).
- */
-export function installUpperLayer(node: ServiceNode): UpperLayerMux | undefined {
-  const n = wiredNode(node);
-  if (!n) return undefined;
-  const mux = new UpperLayerMux({ sender: n });
-  n.setUpperLayer(mux);
-  return mux;
-}
-
-/**
- * The controller database: local.conf `settings.controllerDbPath` if it is a plain path
- * (relative paths are taken relative to `home`), else `<home>/controller.d` (spec §10.2). A
- * `postgres:` keyword string or `postgres://`/`postgresql://` URL is returned as is in
- * `postgres` (the database then holds every network and member).
- */
-export function controllerDbPath(
-  home: string,
-  conf: LocalConf,
-): { path: string; postgres?: string; warning?: string } {
-  const s = conf.raw.settings;
-  const v = s !== null && typeof s === "object" && !Array.isArray(s)
-    ? (s as Record<string, unknown>).controllerDbPath
-    : undefined;
-  const dflt = `${home}/controller.d`;
-  if (v === undefined || v === "") return { path: dflt };
-  if (typeof v !== "string") {
-    return { path: dflt, warning: "settings.controllerDbPath is not a string; using controller.d" };
-  }
-  if (isPostgresDbPath(v)) return { path: redactDbPath(v), postgres: v };
-  return { path: v.startsWith("/") ? v : `${home}/${v}` };
-}
-
-/** A string setting of local.conf, or undefined. */
-function stringSetting(conf: LocalConf, key: string): string | undefined {
-  const s = conf.raw.settings;
-  const v = s !== null && typeof s === "object" && !Array.isArray(s)
-    ? (s as Record<string, unknown>)[key]
-    : undefined;
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-/**
- * This controller instance's name: `settings.controllerInstanceName`, else the host name.
- * Instances sharing one identity and one database tell each other apart by it.
- */
-export function controllerInstanceName(conf: LocalConf): string {
-  return stringSetting(conf, "controllerInstanceName") ?? Deno.hostname();
-}
-
-/**
- * Why this node must not join networks, if so: several controller instances share one identity
- * (so one MAC and one set of managed IPs); `settings.controllerJoiningInstance` names the one
- * that joins (its own networks, the name server) and every other instance refuses. Unset: no
- * restriction.
- */
-export function joinRefusal(conf: LocalConf): string | undefined {
-  const joiner = stringSetting(conf, "controllerJoiningInstance");
-  if (joiner === undefined) return undefined;
-  const me = controllerInstanceName(conf);
-  if (joiner === me) return undefined;
-  return `controller instance ${me} does not join networks ` +
-    `(settings.controllerJoiningInstance is ${joiner})`;
-}
+export {
+  controllerDbPath,
+  controllerInstanceName,
+  installUpperLayer,
+  joinRefusal,
+} from "./controller_wiring.ts";
 
 /** Options of {@link ControllerService.open}. */
 export interface ControllerServiceOptions {

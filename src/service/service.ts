@@ -11,9 +11,16 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { asDataPlaneNode, DataPlane } from "./dataplane.ts";
 import type { Tap } from "./tap.ts";
-import { ControllerService, installUpperLayer, joinRefusal } from "./controller_service.ts";
+// the controller (and its member-name DNS server) is loaded when there is something to serve
+import type { ControllerService } from "./controller_service.ts";
+import {
+  controllerAtStart,
+  installUpperLayer,
+  joinRefusal,
+  LazyController,
+} from "./controller_wiring.ts";
 import { DnsApplier } from "./dns_apply.ts";
-import { MemberNameServer } from "./dns_names.ts";
+import type { MemberNameServer } from "./dns_names.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
 import { NodeStateStore } from "./node_state_store.ts";
 import { initHome } from "./home.ts";
@@ -317,6 +324,7 @@ export class Service {
   #listening: () => InetAddress[] = () => [];
   #lastPortCheck = 0;
   #portMapper: PortMapper | undefined;
+  #lazyController: LazyController | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -471,6 +479,10 @@ export class Service {
     const servers: HttpServer[] = [];
     let upper: UpperLayerMux | undefined;
     let ctlService: ControllerService | undefined;
+    let lazyCtl: LazyController | undefined;
+    let adoptController: ((c: ControllerService) => Promise<void>) | undefined = undefined;
+    let started: () => void = () => {};
+    const ready = new Promise<void>((r) => started = r);
     let networks: Networks | undefined;
     let dataPlane: DataPlane | undefined;
     let memberNames: MemberNameServer | undefined;
@@ -481,7 +493,7 @@ export class Service {
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(node),
       peers: node?.peers() ?? [],
-      ...(ctlService ? { controller: ctlService.metrics() } : {}),
+      ...(ctlService ?? lazyCtl ? { controller: (ctlService ?? lazyCtl)!.metrics() } : {}),
       ...(networks
         ? {
           networks: networks.infos().map((i) => {
@@ -497,7 +509,7 @@ export class Service {
       tables: {
         ...nodeTableMetrics(node),
         ...(dataPlane ? multicastTableMetrics(dataPlane.frames.multicast) : {}),
-        ...(ctlService ? ctlService.tableMetrics() : {}),
+        ...(ctlService ?? lazyCtl)?.tableMetrics(),
         ...apiTableMetrics(servers.map((s) => s.stats)),
       },
       ...(opts.metricsExtras?.() ?? {}),
@@ -557,21 +569,35 @@ export class Service {
         },
       });
       upper = installUpperLayer(node);
-      if (opts.controller !== false) {
+      const openController = async () =>
+        await (await import("./controller_service.ts")).ControllerService.open({
+          db: opts.controllerDb,
+          home,
+          conf,
+          identity: hs.identity,
+          random,
+          now,
+          log,
+        });
+      if (opts.controller !== false && controllerAtStart(home, conf, opts.controllerDb)) {
         try {
-          ctlService = await ControllerService.open({
-            db: opts.controllerDb,
-            home,
-            conf,
-            identity: hs.identity,
-            random,
-            now,
-            log,
-          });
+          ctlService = await openController();
           ctlService.attach(node, upper);
         } catch (e) {
           log.warn(`network controller disabled: ${e instanceof Error ? e.message : e}`);
         }
+      } else if (opts.controller !== false) {
+        lazyCtl = new LazyController({
+          open: async () => {
+            const c = await openController();
+            await ready;
+            return c;
+          },
+          adopt: (c) => adoptController!(c),
+          mux: upper,
+          now,
+          log,
+        });
       }
       const vl2 = upper ? asVl2Node(node) : undefined;
       if (upper && vl2) {
@@ -606,6 +632,7 @@ export class Service {
           });
           networkFiles.listeners.push(() => dns?.reconcile());
           if (ctlService) {
+            const { MemberNameServer } = await import("./dns_names.ts");
             const names = memberNames = new MemberNameServer({
               controller: ctlService.controller,
               networks: () => joined.infos(),
@@ -694,12 +721,13 @@ export class Service {
         configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
-        ...(ctlService ? [ctlService.routes()] : []),
+        ...(ctlService ? [ctlService.routes()] : lazyCtl ? [lazyCtl.routes()] : []),
         uiRoutes({
           enabled: () => webUiEnabled(live.conf.raw),
           hub,
           traffic,
           controller: () => ctlService?.controller,
+          loadController: () => lazyCtl?.load(),
           now,
           peerInfo: (a) => {
             const p = node!.peers().find((x) => x.address.toString() === a);
@@ -817,7 +845,29 @@ export class Service {
     service.dnsApplier = dnsApplier;
     service.uiEvents = uiHub;
     service.traffic = traffic;
+    service.#lazyController = lazyCtl;
     ref.service = service;
+    // a controller loaded on first use gets what the start-up path above gives one
+    adoptController = async (c) => {
+      ctlService = c;
+      c.attach(node, upper);
+      if (networks) c.serveOwnNetworks(networks);
+      if (dataPlane && networks) {
+        const { MemberNameServer } = await import("./dns_names.ts");
+        const joined = networks;
+        const names = memberNames = new MemberNameServer({
+          controller: c.controller,
+          networks: () => joined.infos(),
+          log,
+          now,
+        });
+        networkFiles.listeners.push(() => names.reconcile());
+        service.memberNames = names;
+      }
+      c.controller.onChange((e) => uiHub?.publish(controllerStreamEvent(e)));
+      service.controller = c;
+    };
+    started();
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
         `${hs.identityCreated ? ", new identity" : ""})`,
@@ -997,6 +1047,7 @@ export class Service {
     this.traffic?.stop();
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
+    this.#lazyController?.stop();
     await this.controller?.stop();
     await this.memberNames?.close();
     await this.dnsApplier?.close();
