@@ -289,8 +289,14 @@ are logged as needing a restart.`,
     );
 }
 
-/** Registers `zt run` on the program. */
-export function registerRun(program: Command): void {
+/**
+ * Registers `zt run` on the program; `action` (default {@link runService}) gets the positional
+ * home and the merged options.
+ */
+export function registerRun(
+  program: Command,
+  action: (home: string | undefined, o: RunOptions) => Promise<void> = runService,
+): void {
   addRunOptions(addHomeOption(
     program
       .command("run")
@@ -298,6 +304,6 @@ export function registerRun(program: Command): void {
       .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
   ))
     .action(async (home: string | undefined, _o: unknown, cmd: Command) => {
-      await runService(home, mergedOptions(cmd) as RunOptions);
+      await action(home, mergedOptions(cmd) as RunOptions);
     });
 }
