@@ -4,7 +4,7 @@
 // with zod and dns-packet (loaded when its database holds a network, or on first use), the port
 // mapping library (first mapping attempt), the userspace stacks (`--userspace`) and the web UI
 // API's controller and rules helpers (first use); commander and the other commands are loaded
-// only when `zt run`'s arguments are not plain (src/cli/run_args.ts). Each of these costs a member RSS.
+// only when `zt run`'s arguments are not plain (src/cli/run_args.ts); node:dgram only without FFI. Each of these costs a member RSS.
 import assert from "node:assert/strict";
 
 interface InfoModule {
@@ -36,6 +36,7 @@ async function staticGraph(entry: string): Promise<Set<string>> {
     seen.add(s);
     for (const d of bySpec.get(s)?.dependencies ?? []) {
       if (d.isDynamic) continue;
+      if (d.specifier.startsWith("node:")) seen.add(d.specifier); // built-ins have no module entry
       const target = d.code?.specifier;
       if (target) stack.push(redirect(target));
     }
@@ -43,7 +44,7 @@ async function staticGraph(entry: string): Promise<Set<string>> {
   return seen;
 }
 
-Deno.test("cli.ts: prom-client, postgres, commander, the controller, zod, dns-packet, the port mapper, the userspace stacks and the UI API helpers are not in the static import graph", async () => {
+Deno.test("cli.ts: prom-client, postgres, commander, node:dgram, the controller, zod, dns-packet, the port mapper, the userspace stacks and the UI API helpers are not in the static import graph", async () => {
   const graph = await staticGraph(new URL("../../cli.ts", import.meta.url).pathname);
   assert.ok([...graph].some((s) => s.endsWith("/src/service/service.ts")), "graph walked");
   // only `zt relay` loads prom-client; only a PostgreSQL controller database (or export/import)
@@ -52,6 +53,7 @@ Deno.test("cli.ts: prom-client, postgres, commander, the controller, zod, dns-pa
     /prom-client|npm:\/?postgres@|tcp_relay_server\.ts$|\/pg\/pg_(controller|store|transfer)\.ts$/
       .test(s) ||
     /npm:\/?(zod|dns-packet|@achingbrain\/nat-port-mapper|commander)@/.test(s) ||
+    s === "node:dgram" ||
     /\/src\/controller\/(controller|model|responder)\.ts$/.test(s) ||
     /\/src\/service\/(controller_service|dns_names|dns_server|dns_message)\.ts$/.test(s) ||
     /\/src\/service\/(userspace_mode|userspace_net|socks_proxy|ui_api_handlers)\.ts$/.test(s) ||
