@@ -7,9 +7,9 @@ import { ErrorCode, MAX_PACKET_LENGTH, Verb } from "../vl1/packet.ts";
 import { encodeError } from "../vl1/verbs/error.ts";
 import {
   decodeExtFrame,
-  decodeFrame,
   encodeOkExtFrame,
   EXT_FRAME_FLAG_ACK,
+  FRAME_HEADER_LENGTH,
   writeExtFrameHeader,
   writeFrameHeader,
 } from "../vl1/verbs/frame.ts";
@@ -301,6 +301,10 @@ export class Frames implements FrameHandler {
   readonly #addrs = new Map<number, Address>();
   /** The one {@link FilterFrame} handed to the filter (no object per frame). */
   #ff: FilterFrame | undefined;
+  /** The last network ID read from a FRAME, as u32 halves and as the bigint handed on. */
+  #nwHi = -1;
+  #nwLo = -1;
+  #nwId = 0n;
   #held: Held[] = [];
 
   /** A data plane over `opts.node` / `opts.networks`. */
@@ -617,9 +621,11 @@ export class Frames implements FrameHandler {
     payload: Uint8Array,
     info: PacketInfo,
   ): boolean {
-    const f = decodeFrame(payload);
-    if (!f) return this.#drop("malformed");
-    const net = this.#admit(now, source, Verb.FRAME, info, f.networkId, undefined);
+    // read in place: `nwid(8) | ethertype(2) | payload` (no decoded object per frame)
+    if (payload.length < FRAME_HEADER_LENGTH) return this.#drop("malformed");
+    const etherType = (payload[8] << 8) | payload[9];
+    const end = payload.length;
+    const net = this.#admit(now, source, Verb.FRAME, info, this.#nwidAt(payload), undefined);
     if (typeof net === "boolean") return net;
     const c = this.#netCache(net.id);
     const from = this.#macOf(c, source.value);
@@ -630,15 +636,15 @@ export class Frames implements FrameHandler {
           source.value,
           from,
           c.ourMac,
-          f.etherType,
+          etherType,
           payload,
-          f.payloadStart,
-          f.payloadEnd,
+          FRAME_HEADER_LENGTH,
+          end,
           now,
         ),
       ) === 0
     ) return this.#drop("filter");
-    this.#deliver(net.id, c.ourMac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
+    this.#deliver(net.id, c.ourMac, from, etherType, payload, FRAME_HEADER_LENGTH, end);
     return true;
   }
 
@@ -870,6 +876,18 @@ export class Frames implements FrameHandler {
     rx.set(payload.subarray(start, end), ETHERNET_HEADER_LENGTH);
     this.counters.delivered++;
     this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
+  }
+
+  /** The network ID at `p[0..8)`; the bigint is reused while frames name the same network. */
+  #nwidAt(p: Uint8Array): bigint {
+    const hi = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+    const lo = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
+    if (hi !== this.#nwHi || lo !== this.#nwLo) {
+      this.#nwHi = hi;
+      this.#nwLo = lo;
+      this.#nwId = (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    return this.#nwId;
   }
 
   /** The filter's view of one frame, in the reused {@link FilterFrame}. */
