@@ -107,7 +107,8 @@ export function joinRefusal(conf: LocalConf): string | undefined {
 /**
  * Whether the service opens the controller as it starts: with a database named on the command
  * line or in local.conf's `controllerDbPath` that is PostgreSQL, or a file database that holds
- * a network. Otherwise (a member that never created a network) the controller is loaded on first
+ * a network (or anything else in its `network` folder, e.g. what a crash left for the open to
+ * sweep). Otherwise (a member that never created a network) the controller is loaded on first
  * use ({@link LazyController}): it costs a member several MiB of code it would not run.
  */
 export function controllerAtStart(home: string, conf: LocalConf, db?: string): boolean {
@@ -115,9 +116,9 @@ export function controllerAtStart(home: string, conf: LocalConf, db?: string): b
   const where = controllerDbPath(home, conf);
   if (where.postgres !== undefined || where.warning !== undefined) return true;
   try {
-    for (const e of Deno.readDirSync(`${where.path}/network`)) {
-      if (e.isFile && /^[0-9a-f]{16}\.json$/.test(e.name)) return true;
-    }
+    // a network, or what a crash left (tombstones, temp files, member folders): the store's
+    // open sweeps those at start
+    for (const _ of Deno.readDirSync(`${where.path}/network`)) return true;
   } catch (e) {
     return !(e instanceof Deno.errors.NotFound); // unreadable: let the open report it
   }

@@ -193,6 +193,21 @@ Deno.test("service: with no network in its database the controller loads on firs
   }
 });
 
+Deno.test("service: what a crash left in the controller database is swept at start (the controller opens)", async () => {
+  const home = makeHome({}, false);
+  const net = `${home}/controller.d/network`;
+  Deno.mkdirSync(`${net}/.tomb-${C_ADDR}000001-1-1`, { recursive: true });
+  Deno.writeTextFileSync(`${net}/.tomb-${C_ADDR}000001-1-1.json`, "{}");
+  const { svc } = await start(home);
+  try {
+    assert.ok(svc.controller, "opened at start");
+    assert.deepEqual([...Deno.readDirSync(net)].map((e) => e.name), []);
+  } finally {
+    await svc.stop();
+    Deno.removeSync(home, { recursive: true });
+  }
+});
+
 Deno.test("service: settings.controllerDbPath is honoured; controller:false leaves no routes", async () => {
   const home = makeHome({ controllerDbPath: "elsewhere.d" }, false);
   copyTree(`${FIXTURES}controller/controller.d`, `${home}/elsewhere.d`);
