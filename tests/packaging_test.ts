@@ -1,7 +1,7 @@
 // Static checks of the packaging: systemd unit, Dockerfile, compile task, and the README's command list vs the real CLI.
 import assert from "node:assert/strict";
 import type { Command } from "commander";
-import { buildCli } from "../cli.ts";
+import { buildCli } from "../src/cli/program.ts";
 import { SYSTEM_HOME } from "../src/service/home.ts";
 import { DEFAULT_PRIMARY_PORT } from "../src/service/local_conf.ts";
 

@@ -1,6 +1,6 @@
 // `zt controller network|member set`: KEY=VALUE settings, --pool/--route/--dns checked and turned into a controller API POST body.
 import { InetAddress } from "../vl1/inet_address.ts";
-import { parseCidr } from "../controller/model.ts";
+import { parseCidr } from "../controller/cidr.ts";
 
 /** Kinds of value a settable field takes. */
 type FieldKind = "bool" | "int" | "string" | "ipList" | "intList";

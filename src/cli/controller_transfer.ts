@@ -1,6 +1,6 @@
 // `zt controller export|import <dir|url>`: copy every network and member between databases.
 import type { Command } from "commander";
-import { controllerDbPath } from "../service/controller_service.ts";
+import { controllerDbPath } from "../service/controller_wiring.ts";
 import { resolveHomeDir } from "../service/home.ts";
 import { loadLocalConf } from "../service/local_conf.ts";
 import { isPostgresDbPath, redactDbPath } from "../service/pg/pg_conninfo.ts";

@@ -19,10 +19,9 @@ import { PortInUseError } from "../service/udp_transport.ts";
 import {
   DEFAULT_PROXY_ADDR,
   kernelTapLikely,
-  UserspaceMode,
   type UserspaceSettings,
   userspaceSettings,
-} from "../service/userspace_mode.ts";
+} from "../service/userspace_settings.ts";
 
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
@@ -186,7 +185,10 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
-  const userspace = us.enabled ? new UserspaceMode() : undefined;
+  // the userspace stacks and proxy are loaded only in userspace mode
+  const userspace = us.enabled
+    ? new (await import("../service/userspace_mode.ts")).UserspaceMode()
+    : undefined;
   if (!userspace && !kernelTapLikely()) {
     log.warn(
       "no root/CAP_NET_ADMIN or no /dev/net/tun: networks will get no interface (PORT_ERROR). " +
@@ -287,8 +289,14 @@ are logged as needing a restart.`,
     );
 }
 
-/** Registers `zt run` on the program. */
-export function registerRun(program: Command): void {
+/**
+ * Registers `zt run` on the program; `action` (default {@link runService}) gets the positional
+ * home and the merged options.
+ */
+export function registerRun(
+  program: Command,
+  action: (home: string | undefined, o: RunOptions) => Promise<void> = runService,
+): void {
   addRunOptions(addHomeOption(
     program
       .command("run")
@@ -296,6 +304,6 @@ export function registerRun(program: Command): void {
       .argument("[home]", "home directory (default $ZT_HOME, $ZEROTIER_HOME, or per user)"),
   ))
     .action(async (home: string | undefined, _o: unknown, cmd: Command) => {
-      await runService(home, mergedOptions(cmd) as RunOptions);
+      await action(home, mergedOptions(cmd) as RunOptions);
     });
 }

@@ -4,8 +4,11 @@ import { InetAddress } from "../vl1/inet_address.ts";
 import type { Json, JsonObject } from "../util/json.ts";
 import { cloneJson, isJsonObject } from "../util/json.ts";
 import { compileRules } from "../vl2/rules_compiler/mod.ts";
+import { parseCidr } from "./cidr.ts";
 import { defaultRules, parseRulesJson } from "./rules_json.ts";
 import type { JsonScalar } from "./coerce.ts";
+
+export { parseCidr } from "./cidr.ts";
 import {
   coerceBool,
   coerceString,
@@ -145,14 +148,6 @@ export function memberForSave(m: JsonObject): JsonObject {
 /** True for a bare IPv4/IPv6 address text. */
 function isIp(s: string): boolean {
   return InetAddress.fromIp(s) !== undefined;
-}
-
-/** Parses `ip/bits` with a netmask valid for the family; undefined otherwise. */
-export function parseCidr(s: string): InetAddress | undefined {
-  if (!s.includes("/")) return undefined;
-  const a = InetAddress.parse(s);
-  if (!a || a.port > (a.family === 4 ? 32 : 128)) return undefined;
-  return a;
 }
 
 const ipString = z.string({ error: "expected an IP address string" }).refine(isIp, {

@@ -10,64 +10,12 @@ import type { ControllerResponder } from "../controller/responder.ts";
 import type { Core } from "../core/core.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { ApiRoutes } from "./api_server.ts";
+import { controllerDbPath, controllerInstanceName } from "./controller_wiring.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
 import { installSigningCrypto } from "./signing_crypto.ts";
 
-/**
- * The controller database: local.conf `settings.controllerDbPath` if it is a plain path
- * (relative paths are taken relative to `home`), else `<home>/controller.d` (spec §10.2). A
- * `postgres:` keyword string or `postgres://`/`postgresql://` URL is returned as is in
- * `postgres` (the database then holds every network and member).
- */
-export function controllerDbPath(
-  home: string,
-  conf: LocalConf,
-): { path: string; postgres?: string; warning?: string } {
-  const s = conf.raw.settings;
-  const v = s !== null && typeof s === "object" && !Array.isArray(s)
-    ? (s as Record<string, unknown>).controllerDbPath
-    : undefined;
-  const dflt = `${home}/controller.d`;
-  if (v === undefined || v === "") return { path: dflt };
-  if (typeof v !== "string") {
-    return { path: dflt, warning: "settings.controllerDbPath is not a string; using controller.d" };
-  }
-  if (isPostgresDbPath(v)) return { path: redactDbPath(v), postgres: v };
-  return { path: v.startsWith("/") ? v : `${home}/${v}` };
-}
-
-/** A string setting of local.conf, or undefined. */
-function stringSetting(conf: LocalConf, key: string): string | undefined {
-  const s = conf.raw.settings;
-  const v = s !== null && typeof s === "object" && !Array.isArray(s)
-    ? (s as Record<string, unknown>)[key]
-    : undefined;
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-/**
- * This controller instance's name: `settings.controllerInstanceName`, else the host name.
- * Instances sharing one identity and one database tell each other apart by it.
- */
-export function controllerInstanceName(conf: LocalConf): string {
-  return stringSetting(conf, "controllerInstanceName") ?? Deno.hostname();
-}
-
-/**
- * Why this node must not join networks, if so: several controller instances share one identity
- * (so one MAC and one set of managed IPs); `settings.controllerJoiningInstance` names the one
- * that joins (its own networks, the name server) and every other instance refuses. Unset: no
- * restriction.
- */
-export function joinRefusal(conf: LocalConf): string | undefined {
-  const joiner = stringSetting(conf, "controllerJoiningInstance");
-  if (joiner === undefined) return undefined;
-  const me = controllerInstanceName(conf);
-  if (joiner === me) return undefined;
-  return `controller instance ${me} does not join networks ` +
-    `(settings.controllerJoiningInstance is ${joiner})`;
-}
+export { controllerDbPath, controllerInstanceName, joinRefusal } from "./controller_wiring.ts";
 
 /** Options of {@link ControllerService.open}. */
 export interface ControllerServiceOptions {

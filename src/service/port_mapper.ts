@@ -5,7 +5,6 @@
 // leases for twice its 120 s refresh period and refreshes every 120 s; the mapped public address
 // is added to the node's local interface addresses (so peers learn it). Retries back off from
 // 0.5 s to 12 s while no gateway is found. zt also removes the mapping when it stops.
-import { pmpNat, upnpNat } from "@achingbrain/nat-port-mapper";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
 
@@ -15,6 +14,15 @@ export const PORT_MAPPING_REFRESH_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Time allowed to remove the mapping when stopping (within `zt run`'s 2 s shutdown). */
 const UNMAP_TIMEOUT_MS = 1_500;
+
+/** The mapping library (it costs a member ~14 MiB of RSS: loaded on the first mapping attempt). */
+type NatPortMapper = typeof import("@achingbrain/nat-port-mapper");
+let natPortMapperLib: Promise<NatPortMapper> | undefined;
+
+/** Loads @achingbrain/nat-port-mapper once. */
+function natPortMapper(): Promise<NatPortMapper> {
+  return natPortMapperLib ??= import("@achingbrain/nat-port-mapper");
+}
 
 /** A mapping obtained from a gateway. */
 export interface Mapping {
@@ -75,10 +83,13 @@ export function natPmpMethod(
   port: number,
   leaseS: number,
 ): MappingMethod {
-  const gw = pmpNat(gateway, { autoRefresh: false });
+  let client: ReturnType<NatPortMapper["pmpNat"]> | undefined;
+  const gateway_ = async () =>
+    client ??= (await natPortMapper()).pmpNat(gateway, { autoRefresh: false });
   return {
     name: "nat-pmp",
     async map(signal) {
+      const gw = await gateway_();
       const m = await gw.map(port, localIp, {
         protocol: "udp",
         externalPort: port,
@@ -95,10 +106,10 @@ export function natPmpMethod(
     async unmap(signal) {
       // unmap() passes its options on to map(); without `protocol` it would delete a TCP mapping
       const opts = { signal, protocol: "udp" } as { signal: AbortSignal };
-      await gw.unmap(port, opts);
+      await (await gateway_()).unmap(port, opts);
     },
     async close() {
-      await gw.stop({ signal: AbortSignal.timeout(UNMAP_TIMEOUT_MS) }).catch(() => {});
+      await client?.stop({ signal: AbortSignal.timeout(UNMAP_TIMEOUT_MS) }).catch(() => {});
     },
   };
 }
@@ -110,12 +121,13 @@ export function upnpMethod(
   leaseS: number,
   description: string,
 ): MappingMethod {
-  const client = upnpNat({ autoRefresh: false, description });
-  let gw: Awaited<ReturnType<typeof client.getGateway>> | undefined;
+  let client: ReturnType<NatPortMapper["upnpNat"]> | undefined;
+  let gw: Awaited<ReturnType<NonNullable<typeof client>["getGateway"]>> | undefined;
   return {
     name: "upnp",
     async map(signal) {
       if (!gw) {
+        client ??= (await natPortMapper()).upnpNat({ autoRefresh: false, description });
         for await (const g of client.findGateways({ signal })) {
           if (g.family === "IPv4") {
             gw = g;

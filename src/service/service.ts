@@ -12,9 +12,11 @@ import { appRoutes, webServerEnabled } from "./app_server.ts";
 import { configRoutes } from "./config_api.ts";
 import { DataPlane } from "./dataplane.ts";
 import type { Tap } from "./tap.ts";
-import { ControllerService, joinRefusal } from "./controller_service.ts";
+// the controller (and its member-name DNS server) is loaded when there is something to serve
+import type { ControllerService } from "./controller_service.ts";
+import { controllerAtStart, joinRefusal, LazyController } from "./controller_wiring.ts";
 import { DnsApplier } from "./dns_apply.ts";
-import { MemberNameServer } from "./dns_names.ts";
+import type { MemberNameServer } from "./dns_names.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
 import { NodeStateStore } from "./node_state_store.ts";
 import { initHome } from "./home.ts";
@@ -295,6 +297,7 @@ export class Service {
   #listening: () => InetAddress[] = () => [];
   #lastPortCheck = 0;
   #portMapper: PortMapper | undefined;
+  #lazyController: LazyController | undefined;
   #stopping = false;
   #resolveStopped!: () => void;
 
@@ -448,6 +451,10 @@ export class Service {
     }
     const servers: HttpServer[] = [];
     let ctlService: ControllerService | undefined;
+    let lazyCtl: LazyController | undefined;
+    let adoptController: ((c: ControllerService) => Promise<void>) | undefined = undefined;
+    let started: () => void = () => {};
+    const ready = new Promise<void>((r) => started = r);
     let dataPlane: DataPlane | undefined;
     let memberNames: MemberNameServer | undefined;
     let dnsApplier: DnsApplier | undefined;
@@ -457,7 +464,7 @@ export class Service {
     const metricsInput = (): MetricsInput => ({
       counters: nodeCounters(core?.node),
       peers: core?.peers() ?? [],
-      ...(ctlService ? { controller: ctlService.metrics() } : {}),
+      ...(ctlService ?? lazyCtl ? { controller: (ctlService ?? lazyCtl)!.metrics() } : {}),
       ...(core
         ? {
           networks: core.networkInfos().map((i) => {
@@ -473,7 +480,7 @@ export class Service {
       tables: {
         ...nodeTableMetrics(core?.node),
         ...(core?.frames ? multicastTableMetrics(core.frames.multicast) : {}),
-        ...(ctlService ? ctlService.tableMetrics() : {}),
+        ...(ctlService ?? lazyCtl)?.tableMetrics(),
         ...apiTableMetrics(servers.map((s) => s.stats)),
       },
       ...(opts.metricsExtras?.() ?? {}),
@@ -550,21 +557,35 @@ export class Service {
         ...(opts.createNode ? { createNode: opts.createNode } : {}),
       });
       dataPlane?.attach(c);
-      if (opts.controller !== false) {
+      const openController = async () =>
+        await (await import("./controller_service.ts")).ControllerService.open({
+          db: opts.controllerDb,
+          home,
+          conf,
+          identity: hs.identity,
+          random,
+          now,
+          log,
+        });
+      if (opts.controller !== false && controllerAtStart(home, conf, opts.controllerDb)) {
         try {
-          ctlService = await ControllerService.open({
-            db: opts.controllerDb,
-            home,
-            conf,
-            identity: hs.identity,
-            random,
-            now,
-            log,
-          });
+          ctlService = await openController();
           ctlService.attach(c); // also serves our own networks: before rejoining them
         } catch (e) {
           log.warn(`network controller disabled: ${e instanceof Error ? e.message : e}`);
         }
+      } else if (opts.controller !== false) {
+        lazyCtl = new LazyController({
+          open: async () => {
+            const c = await openController();
+            await ready;
+            return c;
+          },
+          adopt: (ctl) => adoptController!(ctl),
+          mux: c.upper,
+          now,
+          log,
+        });
       }
       if (dataPlane) {
         networkFiles.listeners.push(dataPlane.onNetworkChanged);
@@ -577,6 +598,7 @@ export class Service {
         });
         networkFiles.listeners.push(() => dns?.reconcile());
         if (ctlService) {
+          const { MemberNameServer } = await import("./dns_names.ts");
           const names = memberNames = new MemberNameServer({
             controller: ctlService.controller,
             networks: () => c.networkInfos(),
@@ -664,12 +686,13 @@ export class Service {
         configRoutes(home, () => ref.service?.checkLocalConf()),
         metricsRoutes(renderMetrics),
         appRoutes({ home, enabled: () => webServerEnabled(live.conf.raw) }),
-        ...(ctlService ? [ctlService.routes()] : []),
+        ...(ctlService ? [ctlService.routes()] : lazyCtl ? [lazyCtl.routes()] : []),
         uiRoutes({
           enabled: () => webUiEnabled(live.conf.raw),
           hub,
           traffic,
           controller: () => ctlService?.controller,
+          loadController: () => lazyCtl?.load(),
           now,
           peerInfo: (a) => {
             const p = c.peers().find((x) => x.address.toString() === a);
@@ -785,7 +808,28 @@ export class Service {
     service.dnsApplier = dnsApplier;
     service.uiEvents = uiHub;
     service.traffic = traffic;
+    service.#lazyController = lazyCtl;
     ref.service = service;
+    // a controller loaded on first use gets what the start-up path above gives one
+    adoptController = async (ctl) => {
+      ctlService = ctl;
+      if (core) ctl.attach(core); // also serves our own networks
+      if (dataPlane && core) {
+        const { MemberNameServer } = await import("./dns_names.ts");
+        const joined = core;
+        const names = memberNames = new MemberNameServer({
+          controller: ctl.controller,
+          networks: () => joined.networkInfos(),
+          log,
+          now,
+        });
+        networkFiles.listeners.push(() => names.reconcile());
+        service.memberNames = names;
+      }
+      ctl.controller.onChange((e) => uiHub?.publish(controllerStreamEvent(e)));
+      service.controller = ctl;
+    };
+    started();
     log.info(
       `zt: node ${hs.identity.address} started (home ${home}, port ${port}` +
         `${hs.identityCreated ? ", new identity" : ""})`,
@@ -965,6 +1009,7 @@ export class Service {
     this.traffic?.stop();
     await Promise.all(this.#servers.map((s) => s.shutdown().catch(() => {})));
     await this.#metricsWriter.stop();
+    this.#lazyController?.stop();
     await this.controller?.stop();
     await this.memberNames?.close();
     await this.dnsApplier?.close();

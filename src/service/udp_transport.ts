@@ -1,11 +1,12 @@
 // UDP sockets for the node: bind the primary port (IPv4 + IPv6 or a bind list), receive, send.
 import type { DatagramHandler, Transport, TransportStats } from "../core/transport.ts";
-import dgram from "node:dgram";
+import type { RemoteInfo, Socket } from "node:dgram";
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
 
 // Deno.listenDatagram still needs --unstable-net in Deno 2.x; node:dgram is stable, event-driven
-// and supports ipv6Only, so the transport uses it.
+// and supports ipv6Only, so the transport uses it. It is the fallback when FFI is not allowed
+// (udp_transport_ffi.ts), so node:dgram is loaded only when it is used.
 
 /** The primary port is taken by someone else. */
 export class PortInUseError extends Error {
@@ -51,12 +52,13 @@ interface BoundSocket {
   id: number;
   family: 4 | 6;
   local: InetAddress;
-  sock: dgram.Socket;
+  sock: Socket;
 }
 
 /** Binds one socket; resolves or rejects with the bind error. */
-function bindOne(ip: InetAddress, port: number): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
+async function bindOne(ip: InetAddress, port: number): Promise<Socket> {
+  const { default: dgram } = await import("node:dgram");
+  return await new Promise((resolve, reject) => {
     const sock = dgram.createSocket({
       type: ip.family === 4 ? "udp4" : "udp6",
       ipv6Only: ip.family === 6,
@@ -142,7 +144,7 @@ export class UdpTransport implements UdpTransportApi {
   /** Wires the receive path of one socket; handler exceptions never stop it. */
   #listen(b: BoundSocket, onPacket: PacketHandler): void {
     b.sock.on("error", (e: Error) => this.#log.warn(`UDP socket ${b.local}: ${e.message}`));
-    b.sock.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
+    b.sock.on("message", (msg: Uint8Array, rinfo: RemoteInfo) => {
       if (this.#closed) return;
       this.stats.received++;
       try {

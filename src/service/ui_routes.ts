@@ -1,13 +1,7 @@
 // The web admin UI on the local API: /ui/ static assets (loaded on first request), /events, and the /ui-api helpers (rules compile and test, traffic).
 import type { Context } from "hono";
-import { type Controller, MEMBER_ONLINE_WINDOW } from "../controller/controller.ts";
-import type { JsonObject } from "../util/json.ts";
-import { encodeRulesJson } from "../vl2/rules/rule_encoding.ts";
-import { storedRules } from "../controller/rules_json.ts";
-import type { Capability } from "../vl2/credentials/capability.ts";
-import { NETCONF_VERSION, type NetworkConfig, NetworkType } from "../vl2/network_config.ts";
-import { explainFrame, type ExplainOptions } from "../vl2/rules/explain.ts";
-import { compileRules } from "../vl2/rules_compiler/mod.ts";
+import type { Controller } from "../controller/controller.ts";
+import type { ExplainOptions } from "../vl2/rules/explain.ts";
 import type { Json } from "./api_status.ts";
 import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
 import type { EventHub } from "./event_stream.ts";
@@ -111,6 +105,10 @@ function isLoopbackPeer(remote: Deno.NetAddr | undefined): boolean {
   return h.startsWith("127.") || h === "::1" || h.startsWith("::ffff:127.");
 }
 
+/** The rules compiler, the frame explainer and the member view, loaded on first use. */
+let handlers: Promise<typeof import("./ui_api_handlers.ts")> | undefined;
+const uiApiHandlers = () => handlers ??= import("./ui_api_handlers.ts");
+
 let assets: Promise<UiAssets> | undefined;
 let assetsLoaded = false;
 
@@ -164,6 +162,8 @@ export interface UiRoutesOptions {
   traffic: TrafficHistory;
   /** The embedded controller, if any (for rules tests of its networks). */
   controller: () => Controller | undefined;
+  /** Loads a controller that is loaded on first use (before {@link controller} is asked). */
+  loadController?: () => Promise<unknown> | undefined;
   /** A random u32 (MATCH_RANDOM in rules tests). */
   random: () => number;
   /** What the node knows of a peer (latency, -1 unknown; its preferred path), by 10-hex-digit address. */
@@ -172,109 +172,9 @@ export interface UiRoutesOptions {
   now?: () => number;
 }
 
-/** A member record with what the controller saw of it (online, last seen, where, version). */
-function memberView(ctl: Controller, o: UiRoutesOptions, nwid: string, m: JsonObject): Json {
-  const address = String(m.address ?? m.id ?? "");
-  const st = ctl.memberStatus(nwid, address);
-  const now = o.now?.() ?? ctl.now();
-  const md = st?.metadata;
-  const peer = o.peerInfo?.(address);
-  const version = md?.majorVersion !== undefined
-    ? `${md.majorVersion}.${md.minorVersion ?? 0}.${md.revision ?? 0}`
-    : typeof m.vMajor === "number" && m.vMajor >= 0
-    ? `${m.vMajor}.${m.vMinor}.${m.vRev}`
-    : "";
-  return {
-    ...m,
-    ui: {
-      online: st !== undefined && now - st.lastSeen <= MEMBER_ONLINE_WINDOW,
-      lastSeen: st?.lastSeen ?? 0,
-      physicalAddress: st?.physicalAddress ? st.physicalAddress.toString() : (peer?.path ?? ""),
-      version,
-      latency: peer?.latency ?? -1,
-    },
-  } as Json;
-}
-
-/** A compile result as the UI shows it: the controller JSON or the error's position. */
-function compileJson(source: string): Json {
-  const r = compileRules(source, { file: "rules" });
-  if (!r.ok) {
-    return {
-      ok: false,
-      error: { line: r.error.line, column: r.error.column, message: r.error.message },
-    };
-  }
-  return {
-    ok: true,
-    rules: r.rules as unknown as Json,
-    capabilities: r.capabilities as unknown as Json,
-    tags: r.tags as unknown as Json,
-  };
-}
-
 const strList = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : undefined;
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-
-/**
- * A network config for explaining frames against a controller network's rules (or `source`
- * compiled in its place), as issued to `me`: base rules and capabilities, no credentials.
- */
-function testConfig(
-  nwid: string,
-  network: JsonObject | undefined,
-  source: string | undefined,
-  me: number,
-): NetworkConfig | string {
-  let rules: JsonObject[], caps: { id: number; rules: JsonObject[] }[];
-  if (source !== undefined) {
-    const r = compileRules(source, { file: "rules" });
-    if (!r.ok) return `rules:${r.error.line}:${r.error.column}: ${r.error.message}`;
-    rules = r.rules as unknown as JsonObject[];
-    caps = r.capabilities.map((c) => ({ id: c.id, rules: c.rules as unknown as JsonObject[] }));
-  } else if (network) {
-    rules = storedRules(network.rules);
-    caps = Array.isArray(network.capabilities)
-      ? (network.capabilities as JsonObject[]).map((c) => ({
-        id: typeof c.id === "number" ? c.id : 0,
-        rules: storedRules(c.rules),
-      }))
-      : [];
-  } else return "no such network";
-  const networkId = BigInt("0x" + nwid);
-  const capabilities: Capability[] = caps.map((c) => ({
-    networkId,
-    timestamp: 0n,
-    id: c.id >>> 0,
-    rules: encodeRulesJson(c.rules).slice(0, 64),
-    maxCustodyChainLength: 1,
-    custody: [],
-  }));
-  return {
-    version: NETCONF_VERSION,
-    networkId,
-    timestamp: 0n,
-    credentialTimeMaxDelta: 0n,
-    revision: 0n,
-    issuedTo: me,
-    remoteTraceTarget: 0,
-    remoteTraceLevel: 0,
-    flags: 0,
-    multicastLimit: 32,
-    type: NetworkType.PRIVATE,
-    name: typeof network?.name === "string" ? network.name : "",
-    mtu: 2800,
-    capabilities,
-    tags: [],
-    coos: [],
-    specialists: [],
-    routes: [],
-    staticIps: [],
-    rules: encodeRulesJson(rules),
-    extra: [],
-  };
-}
 
 /**
  * The web UI routes:
@@ -318,7 +218,8 @@ export function uiRoutes(o: UiRoutesOptions): ApiRoutes {
       return r ?? sendJson(c, { error: 503, description: "too many event streams" }, 503);
     });
     app.get("/ui-api/traffic", (c) => sendJson(c, o.traffic.json()));
-    app.get("/ui-api/controller", (c) => {
+    app.get("/ui-api/controller", async (c) => {
+      await o.loadController?.();
       const ctl = o.controller();
       if (!ctl) return sendJson(c, { controller: false, networks: [] });
       const now = o.now?.() ?? ctl.now();
@@ -338,11 +239,13 @@ export function uiRoutes(o: UiRoutesOptions): ApiRoutes {
       }
       return sendJson(c, { controller: true, address: ctl.address, networks });
     });
-    app.get("/ui-api/controller/network/:nwid/member", (c) => {
+    app.get("/ui-api/controller/network/:nwid/member", async (c) => {
+      await o.loadController?.();
       const ctl = o.controller();
       const nwid = c.req.param("nwid").toLowerCase();
       const ms = /^[0-9a-f]{16}$/.test(nwid) ? ctl?.listMembers(nwid) : undefined;
       if (!ctl || !ms) return sendJson(c, {}, 404);
+      const { memberView } = await uiApiHandlers();
       return sendJson(c, ms.map((m) => memberView(ctl, o, nwid, m)));
     });
     app.post("/ui-api/rules/compile", async (c) => {
@@ -351,7 +254,7 @@ export function uiRoutes(o: UiRoutesOptions): ApiRoutes {
       if (typeof b.source !== "string") {
         return sendJson(c, { error: 400, description: "source: expected a string" }, 400);
       }
-      return sendJson(c, compileJson(b.source));
+      return sendJson(c, (await uiApiHandlers()).compileJson(b.source));
     });
     app.post("/ui-api/rules/test", async (c) => {
       const b = await readObject(c);
@@ -374,7 +277,9 @@ export function uiRoutes(o: UiRoutesOptions): ApiRoutes {
       };
       const meText = opts.inbound ? opts.to : opts.from;
       const me = meText && /^[0-9a-f]{10}$/i.test(meText) ? parseInt(meText, 16) : 0;
+      await o.loadController?.();
       const network = o.controller()?.getNetwork(nwid);
+      const { explainFrame, testConfig } = await uiApiHandlers();
       const nc = testConfig(nwid, network, str(b.source), me);
       if (typeof nc === "string") return sendJson(c, { ok: false, error: nc });
       const r = explainFrame(nc, frame, opts, o.random);

@@ -7,9 +7,9 @@ import { ErrorCode, MAX_PACKET_LENGTH, Verb } from "../vl1/packet.ts";
 import { encodeError } from "../vl1/verbs/error.ts";
 import {
   decodeExtFrame,
-  decodeFrame,
   encodeOkExtFrame,
   EXT_FRAME_FLAG_ACK,
+  FRAME_HEADER_LENGTH,
   writeExtFrameHeader,
   writeFrameHeader,
 } from "../vl1/verbs/frame.ts";
@@ -156,7 +156,8 @@ export interface FilterFrame {
 
 /**
  * The rules-engine hook (spec §8.3-8.5), one place for both directions. The default is the
- * rules engine ({@link RulesFilter}); {@link ACCEPT_ALL_FILTER} accepts everything.
+ * rules engine ({@link RulesFilter}); {@link ACCEPT_ALL_FILTER} accepts everything. The
+ * {@link FilterFrame} passed in is reused for the next frame: read it during the call only.
  */
 export interface FrameFilter {
   /** Outbound (spec §8.4): may this frame go to ZeroTier node `f.peer`? True = send. */
@@ -298,6 +299,12 @@ export class Frames implements FrameHandler {
   readonly #rx = new Uint8Array(ETHERNET_HEADER_LENGTH + MAX_PACKET_LENGTH);
   readonly #cache = new Map<bigint, NetCache>();
   readonly #addrs = new Map<number, Address>();
+  /** The one {@link FilterFrame} handed to the filter (no object per frame). */
+  #ff: FilterFrame | undefined;
+  /** The last network ID read from a FRAME, as u32 halves and as the bigint handed on. */
+  #nwHi = -1;
+  #nwLo = -1;
+  #nwId = 0n;
   #held: Held[] = [];
 
   /** A data plane over `opts.node` / `opts.networks`. */
@@ -511,17 +518,9 @@ export class Frames implements FrameHandler {
           return false;
         }
       }
-      const allowed = this.filter.filterOutbound({
-        net,
-        peer: 0,
-        srcMac: src,
-        dstMac: dst,
-        etherType: et,
-        payload: frame,
-        start: pStart,
-        end,
-        now,
-      });
+      const allowed = this.filter.filterOutbound(
+        this.#filterFrame(net, 0, src, dst, et, frame, pStart, end, now),
+      );
       if (!allowed) {
         d.filter++;
         return false;
@@ -543,17 +542,9 @@ export class Frames implements FrameHandler {
         d.toSelf++;
         return false;
       }
-      const allowed = this.filter.filterOutbound({
-        net,
-        peer: to,
-        srcMac: src,
-        dstMac: dst,
-        etherType: et,
-        payload: frame,
-        start: pStart,
-        end,
-        now,
-      });
+      const allowed = this.filter.filterOutbound(
+        this.#filterFrame(net, to, src, dst, et, frame, pStart, end, now),
+      );
       if (!allowed) {
         d.filter++;
         return false;
@@ -587,17 +578,9 @@ export class Frames implements FrameHandler {
     let sent = false;
     for (const b of bridges) {
       if (b === me) continue;
-      const allowed = this.filter.filterOutbound({
-        net,
-        peer: b,
-        srcMac: src,
-        dstMac: dst,
-        etherType: et,
-        payload: frame,
-        start: pStart,
-        end,
-        now,
-      });
+      const allowed = this.filter.filterOutbound(
+        this.#filterFrame(net, b, src, dst, et, frame, pStart, end, now),
+      );
       if (!allowed) {
         d.filter++;
         continue;
@@ -638,26 +621,30 @@ export class Frames implements FrameHandler {
     payload: Uint8Array,
     info: PacketInfo,
   ): boolean {
-    const f = decodeFrame(payload);
-    if (!f) return this.#drop("malformed");
-    const net = this.#admit(now, source, Verb.FRAME, info, f.networkId, undefined);
+    // read in place: `nwid(8) | ethertype(2) | payload` (no decoded object per frame)
+    if (payload.length < FRAME_HEADER_LENGTH) return this.#drop("malformed");
+    const etherType = (payload[8] << 8) | payload[9];
+    const end = payload.length;
+    const net = this.#admit(now, source, Verb.FRAME, info, this.#nwidAt(payload), undefined);
     if (typeof net === "boolean") return net;
     const c = this.#netCache(net.id);
     const from = this.#macOf(c, source.value);
     if (
-      this.filter.filterInbound({
-        net,
-        peer: source.value,
-        srcMac: from,
-        dstMac: c.ourMac,
-        etherType: f.etherType,
-        payload,
-        start: f.payloadStart,
-        end: f.payloadEnd,
-        now,
-      }) === 0
+      this.filter.filterInbound(
+        this.#filterFrame(
+          net,
+          source.value,
+          from,
+          c.ourMac,
+          etherType,
+          payload,
+          FRAME_HEADER_LENGTH,
+          end,
+          now,
+        ),
+      ) === 0
     ) return this.#drop("filter");
-    this.#deliver(net.id, c.ourMac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
+    this.#deliver(net.id, c.ourMac, from, etherType, payload, FRAME_HEADER_LENGTH, end);
     return true;
   }
 
@@ -677,17 +664,19 @@ export class Frames implements FrameHandler {
     if (f.from === 0 || f.from === c.ourMac) {
       this.#drop("badMac");
     } else {
-      const r = this.filter.filterInbound({
-        net,
-        peer: source.value,
-        srcMac: f.from,
-        dstMac: f.to,
-        etherType: f.etherType,
-        payload,
-        start: f.payloadStart,
-        end: f.payloadEnd,
-        now,
-      });
+      const r = this.filter.filterInbound(
+        this.#filterFrame(
+          net,
+          source.value,
+          f.from,
+          f.to,
+          f.etherType,
+          payload,
+          f.payloadStart,
+          f.payloadEnd,
+          now,
+        ),
+      );
       let ok = r !== 0;
       if (r === 0) this.#drop("filter");
       else if (r === 1) {
@@ -763,17 +752,19 @@ export class Frames implements FrameHandler {
       );
     }
     if (ok) {
-      const r = this.filter.filterInbound({
-        net,
-        peer: source.value,
-        srcMac: from,
-        dstMac: f.mac,
-        etherType: f.etherType,
-        payload,
-        start: f.payloadStart,
-        end: f.payloadEnd,
-        now,
-      });
+      const r = this.filter.filterInbound(
+        this.#filterFrame(
+          net,
+          source.value,
+          from,
+          f.mac,
+          f.etherType,
+          payload,
+          f.payloadStart,
+          f.payloadEnd,
+          now,
+        ),
+      );
       if (r === 0) this.#drop("filter");
       else this.#deliver(net.id, f.mac, from, f.etherType, payload, f.payloadStart, f.payloadEnd);
     }
@@ -885,6 +876,46 @@ export class Frames implements FrameHandler {
     rx.set(payload.subarray(start, end), ETHERNET_HEADER_LENGTH);
     this.counters.delivered++;
     this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
+  }
+
+  /** The network ID at `p[0..8)`; the bigint is reused while frames name the same network. */
+  #nwidAt(p: Uint8Array): bigint {
+    const hi = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+    const lo = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
+    if (hi !== this.#nwHi || lo !== this.#nwLo) {
+      this.#nwHi = hi;
+      this.#nwLo = lo;
+      this.#nwId = (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    return this.#nwId;
+  }
+
+  /** The filter's view of one frame, in the reused {@link FilterFrame}. */
+  #filterFrame(
+    net: DataPlaneNetwork,
+    peer: number,
+    srcMac: number,
+    dstMac: number,
+    etherType: number,
+    payload: Uint8Array,
+    start: number,
+    end: number,
+    now: number,
+  ): FilterFrame {
+    const f = this.#ff;
+    if (!f) {
+      return this.#ff = { net, peer, srcMac, dstMac, etherType, payload, start, end, now };
+    }
+    f.net = net;
+    f.peer = peer;
+    f.srcMac = srcMac;
+    f.dstMac = dstMac;
+    f.etherType = etherType;
+    f.payload = payload;
+    f.start = start;
+    f.end = end;
+    f.now = now;
+    return f;
   }
 
   #drop(reason: FrameDropReason): true {

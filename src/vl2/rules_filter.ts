@@ -59,7 +59,7 @@ function acceptsAll(nc: NetworkConfig): boolean {
 export class RulesFilter implements FrameFilter {
   /** Accepted / dropped counts per network. */
   readonly counters: RuleCounters;
-  /** The last verdict (for tests and debugging). */
+  /** The last verdict (for tests and debugging; one object, updated in place per frame). */
   last: RulesFilterLast | undefined;
   readonly #node: Pick<DataPlaneNode, "address" | "sendPacket">;
   readonly #random: (() => number) | undefined;
@@ -87,7 +87,7 @@ export class RulesFilter implements FrameFilter {
     const perRecipient = dest !== 0 && isMulticastMac(dstMac);
     if (acceptsAll(nc)) {
       if (!perRecipient) this.counters.record(nc.networkId, false, true, end - start);
-      this.last = { inbound: false, networkId: nc.networkId, peer: dest, result: undefined };
+      this.#setLast(false, nc.networkId, dest, undefined);
       return true;
     }
     const m = dest !== 0 ? net.membership?.(dest, false) : undefined;
@@ -96,7 +96,7 @@ export class RulesFilter implements FrameFilter {
     else ctx.counters = this.counters;
     const f = parseFrame(srcMac, dstMac, etherType, payload, start, end);
     const r = filterOutbound(ctx, f);
-    this.last = { inbound: false, networkId: nc.networkId, peer: dest, result: r };
+    this.#setLast(false, nc.networkId, dest, r);
     if (r.action === "drop") return false;
     this.#sendCopies(now, net, nc, r, srcMac, dstMac, etherType, payload, start);
     return r.action !== "redirect";
@@ -109,18 +109,31 @@ export class RulesFilter implements FrameFilter {
     if (!nc) return 0;
     if (acceptsAll(nc)) {
       this.counters.record(nc.networkId, true, true, end - start);
-      this.last = { inbound: true, networkId: nc.networkId, peer: source, result: undefined };
+      this.#setLast(true, nc.networkId, source, undefined);
       return 1;
     }
     const ctx = this.#context(nc, source, net.membership?.(source, false));
     ctx.counters = this.counters;
     const f = parseFrame(srcMac, dstMac, etherType, payload, start, end);
     const r = filterInbound(ctx, f);
-    this.last = { inbound: true, networkId: nc.networkId, peer: source, result: r };
+    this.#setLast(true, nc.networkId, source, r);
     if (r.action !== "drop") {
       this.#sendCopies(now, net, nc, r, srcMac, dstMac, etherType, payload, start);
     }
     return inboundCode(r);
+  }
+
+  /** Records the verdict in {@link last} (no object per frame). */
+  #setLast(inbound: boolean, networkId: bigint, peer: number, result: FilterResult | undefined) {
+    const l = this.last;
+    if (!l) {
+      this.last = { inbound, networkId, peer, result };
+      return;
+    }
+    l.inbound = inbound;
+    l.networkId = networkId;
+    l.peer = peer;
+    l.result = result;
   }
 
   /** The filter context; the peer's credentials are read lazily (only if a rule needs them). */

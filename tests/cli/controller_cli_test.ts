@@ -482,7 +482,7 @@ Deno.test("client: an unreadable authtoken.secret is named, with sudo suggested"
 
 Deno.test("zt controller serve takes the same options as zt run (--log-file, --planet-fallback)", async () => {
   // Regression: serve was declared apart from run and missed the options added to run later.
-  const { buildCli } = await import("../../cli.ts");
+  const { buildCli } = await import("../../src/cli/program.ts");
   const program = buildCli();
   const flags = (c: { options: readonly { flags: string }[] }) => c.options.map((o) => o.flags);
   const run = program.commands.find((c) => c.name() === "run")!;

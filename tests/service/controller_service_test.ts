@@ -6,6 +6,11 @@ import { Logger } from "../../src/service/logger.ts";
 import { createNode } from "../../src/service/node_factory.ts";
 import { Service } from "../../src/service/service.ts";
 import { WorldType } from "../../src/vl1/world.ts";
+import { Address } from "../../src/vl1/address.ts";
+import { InetAddress } from "../../src/vl1/inet_address.ts";
+import { UpperPacketInfo } from "../../src/vl1/node_host.ts";
+import { Verb } from "../../src/vl1/packet.ts";
+import { encodeNetworkConfigRequest } from "../../src/vl1/verbs/network_config.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import { copyTree } from "../controller/helpers.ts";
 import { freePort, TEST_PLANET_ID, testWorld } from "./live_service.ts";
@@ -125,6 +130,78 @@ Deno.test("service: POST /controller/network/<addr>______ creates a network on d
     // metrics carry the controller gauges
     const metrics = await http("GET", "/metrics");
     assert.match(metrics.text, /controller_network_count(\{[^}]*\})? 1/);
+  } finally {
+    await svc.stop();
+    Deno.removeSync(home, { recursive: true });
+  }
+});
+
+Deno.test("service: with no network in its database the controller loads on first use (API, config request)", async () => {
+  const home = makeHome({}, false);
+  const a = await start(home);
+  // read through a function: the service sets it later (TypeScript would narrow the property)
+  const ctlA = () => a.svc.controller;
+  try {
+    assert.equal(ctlA(), undefined, "not loaded at start");
+    assert.ok(!a.lines.some((l) => l.includes("network controller")), a.lines.join("\n"));
+    // the metrics carry the controller gauges at zero meanwhile
+    assert.match((await a.http("GET", "/metrics")).text, /controller_network_count(\{[^}]*\})? 0/);
+    assert.equal((await a.http("GET", "/controller/network", undefined, "")).status, 401);
+    assert.equal(ctlA(), undefined, "a refused request loads nothing");
+    // first API request: loaded, answered, wired to the node
+    const r = await a.http("GET", "/controller/network");
+    assert.equal(r.status, 200);
+    assert.equal(r.text, "[]");
+    assert.ok(ctlA(), "loaded by the request");
+    assert.equal(a.svc.upperLayer!.configRequestHandler, ctlA()!.responder);
+    assert.equal((await a.http("GET", "/controller/network/5b1c20a311000001")).status, 404);
+    assert.equal((await a.http("GET", "/controller/nosuch")).text, "{}");
+    const post = await a.http("POST", `/controller/network/${C_ADDR}______`, '{"name":"lazy"}');
+    assert.equal(post.status, 200, post.text);
+    assert.equal(JSON.parse(post.text).name, "lazy");
+  } finally {
+    await a.svc.stop();
+    Deno.removeSync(home, { recursive: true });
+  }
+  // a NETWORK_CONFIG_REQUEST loads it too, and the request is then answered by it
+  const home2 = makeHome({}, false);
+  const b = await start(home2);
+  const ctlB = () => b.svc.controller;
+  try {
+    assert.equal(ctlB(), undefined);
+    const payload = encodeNetworkConfigRequest({
+      networkId: BigInt(`0x${C_ADDR}000001`),
+      metadata: new Uint8Array(0),
+    });
+    const info = new UpperPacketInfo(0, new Uint8Array(8), InetAddress.parse("127.0.0.1/9")!, 0);
+    b.svc.upperLayer!.handle(
+      Date.now(),
+      Address.parse("98bec71608")!,
+      Verb.NETWORK_CONFIG_REQUEST,
+      payload,
+      info,
+    );
+    payload.fill(0); // the caller reuses its buffer: the queued request must not see this
+    for (let i = 0; i < 100 && ctlB()?.responder?.stats.requests !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(ctlB()?.responder?.stats.requests, 1, "the request reached it");
+    assert.equal(b.svc.upperLayer!.configRequestHandler, ctlB()!.responder);
+  } finally {
+    await b.svc.stop();
+    Deno.removeSync(home2, { recursive: true });
+  }
+});
+
+Deno.test("service: what a crash left in the controller database is swept at start (the controller opens)", async () => {
+  const home = makeHome({}, false);
+  const net = `${home}/controller.d/network`;
+  Deno.mkdirSync(`${net}/.tomb-${C_ADDR}000001-1-1`, { recursive: true });
+  Deno.writeTextFileSync(`${net}/.tomb-${C_ADDR}000001-1-1.json`, "{}");
+  const { svc } = await start(home);
+  try {
+    assert.ok(svc.controller, "opened at start");
+    assert.deepEqual([...Deno.readDirSync(net)].map((e) => e.name), []);
   } finally {
     await svc.stop();
     Deno.removeSync(home, { recursive: true });

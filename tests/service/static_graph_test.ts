@@ -1,6 +1,11 @@
 // The modules every `zt` command loads (the static import graph of cli.ts) must not include what a
 // member does not use: prom-client (metrics are written by src/service/prom_text.ts; only `zt relay`
-// loads it) and npm:postgres (only a PostgreSQL controller database loads it).
+// loads it), npm:postgres (only a PostgreSQL controller database loads it), the embedded controller
+// with zod and dns-packet (loaded when its database holds a network, or on first use), the port
+// mapping library (first mapping attempt), the userspace stacks (`--userspace`) and the web UI
+// API's controller and rules helpers (first use), the rules compiler (the members' rule codec
+// only needs its name tables); commander and the other commands are loaded
+// only when `zt run`'s arguments are not plain (src/cli/run_args.ts); node:dgram only without FFI. Each of these costs a member RSS.
 import assert from "node:assert/strict";
 
 interface InfoModule {
@@ -32,6 +37,7 @@ async function staticGraph(entry: string): Promise<Set<string>> {
     seen.add(s);
     for (const d of bySpec.get(s)?.dependencies ?? []) {
       if (d.isDynamic) continue;
+      if (d.specifier.startsWith("node:")) seen.add(d.specifier); // built-ins have no module entry
       const target = d.code?.specifier;
       if (target) stack.push(redirect(target));
     }
@@ -39,14 +45,21 @@ async function staticGraph(entry: string): Promise<Set<string>> {
   return seen;
 }
 
-Deno.test("cli.ts: prom-client and postgres are not in the static import graph", async () => {
+Deno.test("cli.ts: prom-client, postgres, commander, node:dgram, the controller, zod, dns-packet, the port mapper, the userspace stacks, the rules compiler and the UI API helpers are not in the static import graph", async () => {
   const graph = await staticGraph(new URL("../../cli.ts", import.meta.url).pathname);
   assert.ok([...graph].some((s) => s.endsWith("/src/service/service.ts")), "graph walked");
   // only `zt relay` loads prom-client; only a PostgreSQL controller database (or export/import)
   // loads npm:postgres
   const lazy = [...graph].filter((s) =>
     /prom-client|npm:\/?postgres@|tcp_relay_server\.ts$|\/pg\/pg_(controller|store|transfer)\.ts$/
-      .test(s)
+      .test(s) ||
+    /npm:\/?(zod|dns-packet|@achingbrain\/nat-port-mapper|commander)@/.test(s) ||
+    s === "node:dgram" ||
+    /\/src\/controller\/(controller|model|responder)\.ts$/.test(s) ||
+    /\/src\/service\/(controller_service|dns_names|dns_server|dns_message)\.ts$/.test(s) ||
+    /\/src\/service\/(userspace_mode|userspace_net|socks_proxy|ui_api_handlers)\.ts$/.test(s) ||
+    /\/src\/netstack\//.test(s) ||
+    /\/src\/vl2\/rules_compiler\/(compile|parser|lexer)\.ts$/.test(s)
   );
   assert.deepEqual(lazy, []);
 });

@@ -95,6 +95,16 @@ Deno.test("frames: a recorded FRAME is delivered with the implied MACs, establis
   frames.handle(6000, new Address(B), Verb.FRAME, r.payload, info(r.packetId + 1n));
   assert.equal(node.of(Verb.MULTICAST_LIKE, B).length, 1, "not again within 60 s");
   assert.equal(frames.counters.delivered, 2);
+  // the network ID is read in place: frames for another network in between, and one too short,
+  // do not change what the next frame for ours is taken for
+  const other = encodeFrame({ networkId: NWID ^ 1n, etherType: 0x806, payload: r.eth });
+  frames.handle(6001, new Address(B), Verb.FRAME, other, info(r.packetId + 2n));
+  frames.handle(6002, new Address(B), Verb.FRAME, r.payload.subarray(0, 9), info(r.packetId + 3n));
+  assert.equal(frames.counters.drops.noNetwork, 1);
+  assert.equal(frames.counters.drops.malformed, 1);
+  frames.handle(6003, new Address(B), Verb.FRAME, r.payload, info(r.packetId + 4n));
+  assert.equal(frames.counters.delivered, 3);
+  assert.equal(toHex(tapped[2].frame), toHex(tapped[0].frame));
 });
 
 Deno.test("frames: gate failure → ERROR(NEED_MEMBERSHIP_CERTIFICATE), retried every 500 ms, delivered when credentials arrive", () => {

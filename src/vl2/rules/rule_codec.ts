@@ -8,7 +8,7 @@ import {
   CHARACTERISTIC_BITS,
   ETHERTYPE_NAMES,
   IP_PROTOCOL_NAMES,
-} from "../rules_compiler/compile.ts";
+} from "../rules_compiler/names.ts";
 import {
   type Rule,
   RULE_ACTION_MAX_ID,
