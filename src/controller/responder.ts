@@ -1,7 +1,7 @@
 // Puts the controller on the wire: answers NETWORK_CONFIG_REQUEST, pushes configs and revocations (§4.10-4.12, §10.5).
 import { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
-import type { Node, UpperLayer } from "../vl1/node.ts";
+import type { UpperLayer } from "../vl1/node.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
 import { encodeNetworkCredentials } from "../vl1/verbs/credentials.ts";
 import { encodeError } from "../vl1/verbs/error.ts";
@@ -31,17 +31,7 @@ export interface ResponderNode extends PacketSender {
   internalError?(where: string, e: unknown): void;
 }
 
-/** Adapts a real VL1 {@link Node} (or anything shaped like it) to {@link ResponderNode}. */
-export function responderNode(
-  node: Pick<Node, "address" | "sendPacket" | "identityOf"> & Partial<Pick<Node, "internalError">>,
-): ResponderNode {
-  return {
-    address: node.address,
-    sendPacket: (now, dest, verb, payload, opts) => node.sendPacket(now, dest, verb, payload, opts),
-    peerIdentity: (addr) => node.identityOf(addr),
-    internalError: (where, e) => node.internalError?.(where, e),
-  };
-}
+export { responderNode } from "./responder_node.ts";
 
 /** Counters, for logs and tests. */
 export interface ResponderStats {

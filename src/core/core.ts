@@ -1,11 +1,11 @@
 // The one front object of the protocol core: Node + upper-layer mux + Networks + Frames + controller responder, driven by receive/tapFrame/tick.
 import type { Controller } from "../controller/controller.ts";
-import {
+import type {
   ControllerResponder,
-  type ControllerResponderOptions,
-  type ResponderNode,
-  responderNode,
+  ControllerResponderOptions,
+  ResponderNode,
 } from "../controller/responder.ts";
+import { responderNode } from "../controller/responder_node.ts";
 import { serveOwnNetworks } from "../controller/self_member.ts";
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -87,6 +87,11 @@ export interface CoreOptions {
 export interface CoreControllerOptions {
   /** The controller (its identity is the node's). */
   controller: Controller;
+  /**
+   * The responder class (src/controller/responder.ts), passed in so that a node that serves no
+   * network never loads it.
+   */
+  Responder: new (o: ControllerResponderOptions) => ControllerResponder;
   /** Diagnostics of the responder. */
   log?: (message: string) => void;
   /** Wraps the responder's view of the node (e.g. to defer sends until a database commit). */
@@ -248,7 +253,7 @@ export class Core {
   attachController(o: CoreControllerOptions): ControllerResponder {
     this.detachController();
     const rn = responderNode(this.node);
-    const resp = new ControllerResponder({
+    const resp = new o.Responder({
       node: o.wrapNode ? o.wrapNode(rn) : rn,
       controller: o.controller,
       random: (n) => this.#host.random(n),

@@ -6,7 +6,7 @@ import type { ControllerStore } from "../controller/store.ts";
 // The PostgreSQL store (and npm:postgres) is loaded only when the database is PostgreSQL.
 import type { PgController } from "./pg/pg_controller.ts";
 import { isPostgresDbPath, redactDbPath } from "./pg/pg_conninfo.ts";
-import type { ControllerResponder } from "../controller/responder.ts";
+import { ControllerResponder } from "../controller/responder.ts";
 import type { Core } from "../core/core.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { ApiRoutes } from "./api_server.ts";
@@ -129,6 +129,7 @@ export class ControllerService {
     );
     core.attachController({
       controller: this.controller,
+      Responder: ControllerResponder,
       log: (m) => this.#log.debug(`controller: ${m}`),
       ...(pg ? { wrapNode: (n) => pg.deferringNode(n), wrapHandler: (r) => pg.wrap(r) } : {}),
     });

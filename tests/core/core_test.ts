@@ -1,4 +1,5 @@
 // The Core object on its own: one host, network state kinds through storePut, the deadline from tick, controller attach/detach, frames: false.
+import { ControllerResponder } from "../../src/controller/responder.ts";
 import assert from "node:assert/strict";
 import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
@@ -86,7 +87,7 @@ Deno.test("Core: attachController installs the responder in the mux and serves o
   const created = ctl.postNetwork(`${ID.address}______`, { name: "own", private: false });
   assert.ok(created.ok);
   const nwid = BigInt("0x" + String(created.value.id));
-  const resp = core.attachController({ controller: ctl });
+  const resp = core.attachController({ controller: ctl, Responder: ControllerResponder });
   assert.equal(core.responder, resp);
   assert.equal(core.upper.configRequestHandler, resp);
   // our own public network: answered in process, no packet needed

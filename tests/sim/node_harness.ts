@@ -1,7 +1,7 @@
 // Test helper: runs zt cores (the production wiring) on simulator hosts with a tick loop driven by the virtual clock.
 import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
-import type { ControllerResponder } from "../../src/controller/responder.ts";
+import { ControllerResponder } from "../../src/controller/responder.ts";
 import { Core, type CoreHost, type CoreStateKind } from "../../src/core/core.ts";
 import { FakeNetConfig } from "../../src/sim/fake_net_config.ts";
 import { MemFramePort } from "../../src/sim/mem_frame_port.ts";
@@ -214,7 +214,11 @@ export function attachController(
     random: (n) => sim.random.bytes(n),
     now: () => sim.now,
   });
-  const resp = sn.core.attachController({ controller: ctl, ...(log ? { log } : {}) });
+  const resp = sn.core.attachController({
+    controller: ctl,
+    Responder: ControllerResponder,
+    ...(log ? { log } : {}),
+  });
   return { ctl, resp };
 }
 
