@@ -412,7 +412,7 @@ export class Service {
           port,
           bind: conf.settings.bind,
           log,
-          onPacket: mux.udpHandler(0),
+          onPacket: mux.handler(0),
         });
       } catch (e) {
         if (!(e instanceof PortInUseError) || wanted !== 0 || tries >= RANDOM_PORT_TRIES) throw e;

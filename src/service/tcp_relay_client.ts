@@ -1,4 +1,5 @@
-// The node's end of a TCP fallback tunnel: connect to a relay, say hello, send and receive addressed datagrams.
+// The node's end of a TCP fallback tunnel: connect to a relay, say hello, send and receive addressed datagrams; and the tunnel as a Transport.
+import type { DatagramHandler, Transport, TransportStats } from "../core/transport.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import { SOFTWARE_VERSION } from "../version.ts";
 import type { Logger } from "./logger.ts";
@@ -195,5 +196,129 @@ export class TcpRelayTunnel {
     } finally {
       this.#writing = false;
     }
+  }
+}
+
+/** What {@link TcpRelayTransport} needs of a tunnel (a {@link TcpRelayTunnel}, or a fake in tests). */
+export interface TunnelLike {
+  /** Connected. */
+  readonly connected: boolean;
+  /** Closed. */
+  readonly closed: boolean;
+  /** Queues a datagram; false if dropped. */
+  send(to: InetAddress, data: Uint8Array): boolean;
+  /** Closes. */
+  close(reason?: string): void;
+}
+
+/** Options of {@link TcpRelayTransport}. */
+export interface TcpRelayTransportOptions {
+  /** The relay. */
+  relay: InetAddress;
+  /** Logger. */
+  log: Logger;
+  /** Receives every datagram the relay passes on, as socket `socketId`. */
+  onDatagram: DatagramHandler;
+  /** The id of the transport's one socket (the tunnel); default 0. */
+  socketId?: number;
+  /** Opens a tunnel (default {@link TcpRelayTunnel.open}). */
+  openTunnel?: (o: TcpRelayTunnelOptions) => TunnelLike;
+}
+
+/**
+ * The TCP fallback tunnel as a {@link Transport} with one socket: datagrams go to and come from
+ * the relay. The tunnel is opened on demand ({@link open}; the fallback policy decides when) and
+ * reopened after it closed; sends while no tunnel is up fail. No local address is bound.
+ */
+export class TcpRelayTransport implements Transport {
+  /** Datagrams passed on by the relay / queued to it / refused; handler exceptions. */
+  readonly stats: TransportStats = { received: 0, sent: 0, sendErrors: 0, handlerErrors: 0 };
+  /** The relay. */
+  readonly relay: InetAddress;
+  /** Tunnels opened so far. */
+  tunnelsOpened = 0;
+  readonly #o: TcpRelayTransportOptions;
+  readonly #socketId: number;
+  #tunnel: TunnelLike | undefined;
+  #closed = false;
+
+  /** @param o options. */
+  constructor(o: TcpRelayTransportOptions) {
+    this.relay = o.relay;
+    this.#o = o;
+    this.#socketId = o.socketId ?? 0;
+  }
+
+  /** A tunnel exists (connecting or connected). */
+  get up(): boolean {
+    return this.#tunnel !== undefined && !this.#tunnel.closed;
+  }
+
+  /** The tunnel is connected (`tcpFallbackActive`). */
+  get connected(): boolean {
+    return this.#tunnel?.connected === true;
+  }
+
+  /** Opens a tunnel to the relay (replacing a closed one; nothing once this transport is closed). */
+  open(): void {
+    if (this.#closed) return;
+    const relay = this.relay;
+    const log = this.#o.log;
+    const openTunnel = this.#o.openTunnel ?? TcpRelayTunnel.open;
+    this.tunnelsOpened++;
+    log.info(`TCP fallback: no UDP from the internet; tunneling through ${relay}`);
+    let t: TunnelLike | undefined = undefined;
+    t = openTunnel({
+      relay,
+      log,
+      onPacket: (from, data) => {
+        this.stats.received++;
+        try {
+          this.#o.onDatagram(this.#socketId, from, data);
+        } catch (e) {
+          this.stats.handlerErrors++;
+          throw e; // the tunnel logs it
+        }
+      },
+      onConnected: () => log.info(`TCP fallback: tunnel to ${relay} connected`),
+      onClose: (reason) => {
+        log.info(`TCP fallback: tunnel to ${relay} closed (${reason})`);
+        if (t !== undefined && this.#tunnel === t) this.#tunnel = undefined;
+      },
+    });
+    if (!t.closed) this.#tunnel = t;
+  }
+
+  /** Closes the tunnel, if any (it may be opened again). */
+  closeTunnel(reason: string): void {
+    this.#tunnel?.close(reason);
+    this.#tunnel = undefined;
+  }
+
+  /** Queues one datagram to `remote` through the tunnel (any socket id means the tunnel). */
+  send(_localSocket: number, remote: InetAddress, data: Uint8Array, _ttl?: number): boolean {
+    const ok = this.#tunnel !== undefined && this.#tunnel.send(remote, data);
+    if (ok) this.stats.sent++;
+    else this.stats.sendErrors++;
+    return ok;
+  }
+
+  /** A tunnel binds no local address. */
+  boundAddresses(): InetAddress[] {
+    return [];
+  }
+
+  /** A tunnel binds no wildcard socket. */
+  hasWildcard(_family: 4 | 6): boolean {
+    return false;
+  }
+
+  /** Closes the tunnel; no tunnel is opened afterwards (idempotent). */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.closeTunnel("shutting down");
+    }
+    return Promise.resolve();
   }
 }

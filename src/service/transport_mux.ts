@@ -1,40 +1,38 @@
-// The node's one send/receive surface over several transports (UDP ports, the TCP fallback tunnel) with opaque socket ids.
+// The node's one send/receive surface over a list of transports (UDP ports, the TCP fallback tunnel, in-memory doubles) with their socket ids mapped into one id space.
 //
-// Socket ids: UDP transport number i (0 = primary port, 1 = secondary, 2 = tertiary) keeps its own
-// socket ids s as i * SOCKET_ID_STRIDE + s, so the primary port's ids are unchanged; datagrams from
-// the TCP fallback tunnel arrive with RELAY_SOCKET_ID. The node only ever sees these numbers; a
-// path learnt through the tunnel is an ordinary path whose socket is the tunnel. Sending to socket
-// -1 (or the tunnel's id) goes out of every UDP transport, as the reference sends on all bound
-// ports when no socket is given. The fallback policy decides per datagram whether the tunnel
-// carries it too.
-import type { Transport } from "../core/transport.ts";
+// Socket ids: the transport in slot i keeps its own socket ids s as i * SOCKET_ID_STRIDE + s, so
+// the primary port's (slot 0) ids are unchanged. The TCP fallback tunnel is a transport like the
+// others (a TcpRelayTransport in slot RELAY_INDEX, its one socket numbered so that its datagrams
+// arrive as RELAY_SOCKET_ID, 999). The node only ever sees these numbers; a path learnt through the
+// tunnel is an ordinary path whose socket is the tunnel. Sending to socket -1 (or the tunnel's id)
+// goes out of every transport but the tunnel, as the reference sends on all bound ports when no
+// socket is given. The fallback policy decides per datagram whether the tunnel carries it too, and
+// whether the other transports do (forceTcpRelay: not).
+import type { DatagramHandler, Transport, TransportStats } from "../core/transport.ts";
 import type { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
 import type { TcpFallbackPolicy } from "./tcp_fallback.ts";
-import { TcpRelayTunnel, type TcpRelayTunnelOptions } from "./tcp_relay_client.ts";
-import type { PacketHandler, UdpTransportApi, UdpTransportStats } from "./udp_transport.ts";
+import {
+  TcpRelayTransport,
+  type TcpRelayTunnelOptions,
+  type TunnelLike,
+} from "./tcp_relay_client.ts";
 
-/** Socket ids of UDP transport i are i * SOCKET_ID_STRIDE + its own id. */
+export type { TunnelLike } from "./tcp_relay_client.ts";
+
+/** Socket ids of the transport in slot i are i * SOCKET_ID_STRIDE + its own id. */
 export const SOCKET_ID_STRIDE = 100;
+/** Number of slots (socket ids 0..999). */
+export const MUX_SLOTS = 10;
+/** The TCP fallback tunnel's slot. */
+export const RELAY_INDEX = MUX_SLOTS - 1;
 /** The socket id of datagrams that came through the TCP fallback tunnel. */
-export const RELAY_SOCKET_ID = 999;
-
-/** What the mux needs of a tunnel (a {@link TcpRelayTunnel}, or a fake in tests). */
-export interface TunnelLike {
-  /** Connected. */
-  readonly connected: boolean;
-  /** Closed. */
-  readonly closed: boolean;
-  /** Queues a datagram; false if dropped. */
-  send(to: InetAddress, data: Uint8Array): boolean;
-  /** Closes. */
-  close(reason?: string): void;
-}
+export const RELAY_SOCKET_ID = RELAY_INDEX * SOCKET_ID_STRIDE + SOCKET_ID_STRIDE - 1;
 
 /** Options of {@link TransportMux}. */
 export interface TransportMuxOptions {
   /** Delivers every datagram (from any transport) to the node. */
-  onPacket: PacketHandler;
+  onPacket: DatagramHandler;
   /** Clock, ms. */
   now: () => number;
   /** Logger. */
@@ -47,55 +45,88 @@ export interface TransportMuxOptions {
 
 /** Several transports (UDP ports, the TCP fallback tunnel) as one {@link Transport}. */
 export class TransportMux implements Transport {
-  readonly #udp: (UdpTransportApi | undefined)[] = [];
+  readonly #slots: (Transport | undefined)[] = new Array(MUX_SLOTS).fill(undefined);
   readonly #o: TransportMuxOptions;
-  #tunnel: TunnelLike | undefined;
+  readonly #relay: TcpRelayTransport | undefined;
   #closed = false;
-  /** Tunnels opened so far. */
-  tunnelsOpened = 0;
 
-  /** @param o options. */
+  /** @param o options; with `fallback`, the tunnel's transport takes slot {@link RELAY_INDEX}. */
   constructor(o: TransportMuxOptions) {
     this.#o = o;
+    if (o.fallback) {
+      this.#relay = new TcpRelayTransport({
+        relay: o.fallback.relay,
+        log: o.log,
+        onDatagram: this.handler(RELAY_INDEX),
+        socketId: RELAY_SOCKET_ID - RELAY_INDEX * SOCKET_ID_STRIDE,
+        ...(o.openTunnel ? { openTunnel: o.openTunnel } : {}),
+      });
+      this.#slots[RELAY_INDEX] = this.#relay;
+    }
   }
 
-  /** The receive handler to give UDP transport number `index` when opening it. */
-  udpHandler(index: number): PacketHandler {
+  /** The mux's socket id of socket `socket` of the transport in slot `index`. */
+  static socketId(index: number, socket: number): number {
+    return index * SOCKET_ID_STRIDE + socket;
+  }
+
+  /**
+   * The receive handler to give the transport for slot `index` when opening it: maps its socket
+   * ids into the mux's. Outside the tunnel's slot the fallback policy sees (and may drop) each
+   * datagram first.
+   */
+  handler(index: number): DatagramHandler {
+    checkIndex(index);
     const base = index * SOCKET_ID_STRIDE;
-    const policy = this.#o.fallback?.policy;
+    const policy = index === RELAY_INDEX ? undefined : this.#o.fallback?.policy;
     return (sock, remote, data) => {
       if (policy && !policy.udpReceived(this.#o.now(), remote, data.length)) return;
       this.#o.onPacket(base + sock, remote, data);
     };
   }
 
-  /** Adds (or replaces) UDP transport number `index` (opened with {@link udpHandler}). */
-  attach(index: number, t: UdpTransportApi): void {
-    this.#udp[index] = t;
+  /** Adds (or replaces) the transport in slot `index` (opened with {@link handler}). */
+  attach(index: number, t: Transport): void {
+    checkIndex(index);
+    if (index === RELAY_INDEX && this.#relay) {
+      throw new RangeError(`transport slot ${index} is the TCP fallback tunnel's`);
+    }
+    this.#slots[index] = t;
   }
 
-  /** Removes UDP transport number `index` and closes it. */
+  /** Removes the transport in slot `index` and closes it. */
   async detach(index: number): Promise<void> {
-    const t = this.#udp[index];
-    this.#udp[index] = undefined;
+    checkIndex(index);
+    const t = this.#slots[index];
+    this.#slots[index] = undefined;
     await t?.close();
   }
 
-  /** UDP transport number `index`, if attached. */
-  udp(index: number): UdpTransportApi | undefined {
-    return this.#udp[index];
+  /** The transport in slot `index`, if any. */
+  transport(index: number): Transport | undefined {
+    return this.#slots[index];
+  }
+
+  /** The TCP fallback tunnel's transport (absent without a fallback). */
+  get relay(): TcpRelayTransport | undefined {
+    return this.#relay;
+  }
+
+  /** Tunnels opened so far. */
+  get tunnelsOpened(): number {
+    return this.#relay?.tunnelsOpened ?? 0;
   }
 
   /** Whether a tunnel to the relay is connected (`tcpFallbackActive`). */
   get tcpFallbackActive(): boolean {
-    return this.#tunnel?.connected === true;
+    return this.#relay?.connected === true;
   }
 
-  /** Summed counters of the UDP transports. */
-  get stats(): UdpTransportStats {
+  /** Summed counters of the transports but the tunnel (which keeps its own). */
+  get stats(): TransportStats {
     const s = { received: 0, sent: 0, sendErrors: 0, handlerErrors: 0 };
-    for (const t of this.#udp) {
-      if (!t) continue;
+    for (const t of this.#slots) {
+      if (!t || t === this.#relay) continue;
       s.received += t.stats.received;
       s.sent += t.stats.sent;
       s.sendErrors += t.stats.sendErrors;
@@ -104,79 +135,69 @@ export class TransportMux implements Transport {
     return s;
   }
 
-  /** Sends one datagram over the transport its socket id names, and the tunnel when the policy says so. */
+  /**
+   * Sends one datagram over the transport its socket id names (-1, 0 or the tunnel's id: every
+   * transport but the tunnel), and through the tunnel when the policy says so.
+   */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean {
     if (this.#closed) return false;
     let viaTunnel = false;
     const fb = this.#o.fallback;
-    let udp = true;
-    if (fb) {
-      const now = this.#o.now();
-      const t = this.#tunnel;
-      const d = fb.policy.send(now, remote, data.length, t !== undefined && !t.closed);
-      if (d.open) this.#open(fb.relay);
-      if (d.tunnel && this.#tunnel) viaTunnel = this.#tunnel.send(remote, data);
-      udp = d.udp;
+    const relay = this.#relay;
+    let direct = true;
+    if (fb && relay) {
+      const d = fb.policy.send(this.#o.now(), remote, data.length, relay.up);
+      if (d.open) relay.open();
+      if (d.tunnel && relay.up) viaTunnel = relay.send(RELAY_SOCKET_ID, remote, data);
+      direct = d.udp;
     }
-    if (!udp) return viaTunnel;
-    if (localSocket > 0 && localSocket !== RELAY_SOCKET_ID) {
-      const t = this.#udp[Math.floor(localSocket / SOCKET_ID_STRIDE)];
-      if (t) return t.send(localSocket % SOCKET_ID_STRIDE, remote, data, ttl) || viaTunnel;
+    if (!direct) return viaTunnel;
+    if (localSocket > 0) {
+      const t = this.#slots[Math.floor(localSocket / SOCKET_ID_STRIDE)];
+      if (t && t !== relay) {
+        return t.send(localSocket % SOCKET_ID_STRIDE, remote, data, ttl) || viaTunnel;
+      }
     }
     let ok = false;
-    for (const t of this.#udp) if (t && t.send(-1, remote, data, ttl)) ok = true;
+    for (const t of this.#slots) if (t && t !== relay && t.send(-1, remote, data, ttl)) ok = true;
     return ok || viaTunnel;
   }
 
-  /** Flushes every UDP transport. */
+  /** Flushes every transport. */
   flush(): void {
-    for (const t of this.#udp) t?.flush?.();
+    for (const t of this.#slots) t?.flush?.();
   }
 
   /** Periodic work: closes the tunnel once UDP works again. */
   tick(now: number): void {
     const fb = this.#o.fallback;
-    if (fb && this.#tunnel && fb.policy.shouldClose(now)) {
+    if (fb && this.#relay?.up && fb.policy.shouldClose(now)) {
       this.#o.log.info(`TCP fallback: UDP from the internet works again; closing the tunnel`);
-      this.#tunnel.close("UDP works again");
+      this.#relay.closeTunnel("UDP works again");
     }
   }
 
-  /** Opens a tunnel to `relay` (replacing a closed one). */
-  #open(relay: InetAddress): void {
-    const open = this.#o.openTunnel ?? TcpRelayTunnel.open;
-    this.tunnelsOpened++;
-    this.#o.log.info(`TCP fallback: no UDP from the internet; tunneling through ${relay}`);
-    let t: TunnelLike | undefined = undefined;
-    t = open({
-      relay,
-      log: this.#o.log,
-      onPacket: (from, data) => this.#o.onPacket(RELAY_SOCKET_ID, from, data),
-      onConnected: () => this.#o.log.info(`TCP fallback: tunnel to ${relay} connected`),
-      onClose: (reason) => {
-        this.#o.log.info(`TCP fallback: tunnel to ${relay} closed (${reason})`);
-        if (t !== undefined && this.#tunnel === t) this.#tunnel = undefined;
-      },
-    });
-    if (!t.closed) this.#tunnel = t;
-  }
-
-  /** Local addresses of every UDP transport. */
+  /** Local addresses of every transport. */
   boundAddresses(): InetAddress[] {
-    return this.#udp.flatMap((t) => (t ? t.boundAddresses() : []));
+    return this.#slots.flatMap((t) => (t ? t.boundAddresses() : []));
   }
 
-  /** Whether any UDP transport has a wildcard socket of `family`. */
+  /** Whether any transport has a wildcard socket of `family`. */
   hasWildcard(family: 4 | 6): boolean {
-    return this.#udp.some((t) => t?.hasWildcard(family) === true);
+    return this.#slots.some((t) => t?.hasWildcard(family) === true);
   }
 
   /** Closes the tunnel and every transport (idempotent). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#tunnel?.close("shutting down");
-    this.#tunnel = undefined;
-    await Promise.all(this.#udp.map((t) => t?.close()));
+    await Promise.all([this.#relay?.close(), ...this.#slots.map((t) => t?.close())]);
+  }
+}
+
+/** Throws on a slot number out of range. */
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= MUX_SLOTS) {
+    throw new RangeError(`transport slot ${index}: expected an integer 0..${MUX_SLOTS - 1}`);
   }
 }

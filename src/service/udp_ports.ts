@@ -37,7 +37,7 @@ export interface ExtraPortOptions {
   /** Opens a transport (default: the FFI/dgram UDP transport). */
   open?: (
     port: number,
-    onPacket: ReturnType<TransportMux["udpHandler"]>,
+    onPacket: ReturnType<TransportMux["handler"]>,
   ) => Promise<UdpTransportApi>;
 }
 
@@ -55,7 +55,7 @@ export function randomPortStart(random: (n: number) => Uint8Array): number {
 export async function openExtraPort(o: ExtraPortOptions): Promise<number> {
   const open = o.open ??
     ((port, onPacket) => openUdpTransport({ port, bind: o.bind, log: o.log, onPacket }));
-  const handler = o.mux.udpHandler(o.index);
+  const handler = o.mux.handler(o.index);
   let port = o.port === 0 ? randomPortStart(o.random) : o.port;
   const tries = o.port === 0 ? RANDOM_PORT_TRIES : 1;
   for (let i = 0; i < tries; i++) {

@@ -5,11 +5,15 @@ import { TcpFallbackPolicy } from "../../src/service/tcp_fallback.ts";
 import { TcpRelayTunnel } from "../../src/service/tcp_relay_client.ts";
 import { TcpRelayServer } from "../../src/service/tcp_relay_server.ts";
 import {
+  MUX_SLOTS,
+  RELAY_INDEX,
   RELAY_SOCKET_ID,
   SOCKET_ID_STRIDE,
   TransportMux,
   type TunnelLike,
 } from "../../src/service/transport_mux.ts";
+import { Sim } from "../../src/sim/sim.ts";
+import { SimTransport } from "../../src/sim/sim_transport.ts";
 import type { UdpTransportApi } from "../../src/service/udp_transport.ts";
 import { InetAddress } from "../../src/vl1/inet_address.ts";
 import { udpEcho, until } from "../helpers/relay_peer.ts";
@@ -66,7 +70,7 @@ Deno.test("socket ids name the transport; -1 goes out of every UDP transport", (
   const b = fakeUdp();
   mux.attach(0, a);
   mux.attach(1, b);
-  mux.udpHandler(1)(2, ROOT, new Uint8Array(20));
+  mux.handler(1)(2, ROOT, new Uint8Array(20));
   assert.deepEqual(got, [[SOCKET_ID_STRIDE + 2, "192.0.0.10/9993"]]);
   mux.send(SOCKET_ID_STRIDE + 2, ROOT, new Uint8Array(20));
   assert.deepEqual(b.sent, [[2, "192.0.0.10/9993"]]);
@@ -110,13 +114,18 @@ Deno.test("engaged fallback: the tunnel carries global IPv4 alongside UDP, its p
   assert.deepEqual(udp.sent.at(-1), [-1, "192.0.0.10/9993"], "UDP alongside, on any socket");
   deliver!(ROOT, new Uint8Array(40));
   assert.deepEqual(got, [[RELAY_SOCKET_ID, "192.0.0.10/9993"]]);
+  // the tunnel is the transport in the relay slot, with its own counters (not in the mux's)
+  assert.equal(mux.transport(RELAY_INDEX), mux.relay);
+  assert.deepEqual(mux.relay!.stats, { received: 1, sent: 1, sendErrors: 0, handlerErrors: 0 });
+  assert.deepEqual(mux.stats, udp.stats);
+  assert.throws(() => mux.attach(RELAY_INDEX, fakeUdp()), /TCP fallback tunnel/);
   // UDP from the internet again: the tunnel closes on the next tick
-  mux.udpHandler(0)(1, ROOT, new Uint8Array(40));
+  mux.handler(0)(1, ROOT, new Uint8Array(40));
   mux.tick(now);
   assert.equal(tunnels[0].closed, true);
 });
 
-Deno.test("forceTcpRelay: nothing over UDP, UDP input ignored", () => {
+Deno.test("forceTcpRelay: nothing over UDP, UDP input ignored; close closes the tunnel", async () => {
   const got: number[] = [];
   const t = fakeTunnel();
   const mux = new TransportMux({
@@ -132,8 +141,63 @@ Deno.test("forceTcpRelay: nothing over UDP, UDP input ignored", () => {
   mux.send(1, ROOT, new Uint8Array(40));
   assert.deepEqual(udp.sent, []);
   assert.deepEqual(t.sent, ["192.0.0.10/9993"]);
-  mux.udpHandler(0)(1, ROOT, new Uint8Array(40));
+  mux.handler(0)(1, ROOT, new Uint8Array(40));
   assert.deepEqual(got, []);
+  assert.equal(mux.tunnelsOpened, 1);
+  // closing the mux closes the tunnel, and no new one opens
+  await mux.close();
+  assert.equal(t.closed, true);
+  assert.equal(mux.send(1, ROOT, new Uint8Array(40)), false);
+  assert.equal(mux.tunnelsOpened, 1);
+});
+
+Deno.test("two in-memory transports behind the mux: ids mapped, receive attributed, send routed, -1 on all, close closes all", async () => {
+  const sim = new Sim(7);
+  const got: [number, string, number][] = [];
+  const mux = new TransportMux({
+    onPacket: (s, r, d) => got.push([s, r.toString(), d[0]]),
+    now: () => sim.now,
+    log: quiet(),
+  });
+  const host = sim.host("90.0.0.1");
+  const a = new SimTransport(host.bind(9993), mux.handler(0));
+  const b = new SimTransport(host.bind(9994), mux.handler(3));
+  mux.attach(0, a);
+  mux.attach(3, b);
+  assert.equal(mux.transport(3), b);
+  assert.equal(TransportMux.socketId(3, 0), 3 * SOCKET_ID_STRIDE);
+  assert.throws(() => mux.attach(MUX_SLOTS, b), /expected an integer 0\.\.9/);
+  assert.throws(() => mux.handler(-1), RangeError);
+  assert.deepEqual(mux.boundAddresses().map(String), ["90.0.0.1/9993", "90.0.0.1/9994"]);
+
+  const peerGot: [string, number][] = [];
+  const peer = new SimTransport(
+    sim.host("90.0.0.2").bind(9993),
+    (_s, r, d) => peerGot.push([r.toString(), d[0]]),
+  );
+  const PEER = InetAddress.fromIp("90.0.0.2", 9993)!;
+  assert.ok(peer.send(-1, InetAddress.fromIp("90.0.0.1", 9994)!, new Uint8Array([1])));
+  assert.ok(peer.send(-1, InetAddress.fromIp("90.0.0.1", 9993)!, new Uint8Array([2])));
+  sim.clock.runFor(100);
+  assert.deepEqual(got, [[300, "90.0.0.2/9993", 1], [0, "90.0.0.2/9993", 2]]);
+
+  // a path's socket id routes the send to that transport only
+  assert.ok(mux.send(300, PEER, new Uint8Array([3])));
+  sim.clock.runFor(100);
+  assert.deepEqual(peerGot, [["90.0.0.1/9994", 3]]);
+  // -1 (no socket given): out of every transport, as the reference sends on all bound ports
+  peerGot.length = 0;
+  assert.ok(mux.send(-1, PEER, new Uint8Array([4])));
+  sim.clock.runFor(100);
+  assert.deepEqual(peerGot.sort(), [["90.0.0.1/9993", 4], ["90.0.0.1/9994", 4]]);
+  assert.deepEqual(a.stats, { received: 1, sent: 1, sendErrors: 0, handlerErrors: 0 });
+  assert.deepEqual(b.stats, { received: 1, sent: 2, sendErrors: 0, handlerErrors: 0 });
+  assert.deepEqual(mux.stats, { received: 2, sent: 3, sendErrors: 0, handlerErrors: 0 });
+
+  await mux.close();
+  assert.equal(a.send(-1, PEER, new Uint8Array([5])), false, "a closed");
+  assert.equal(b.send(-1, PEER, new Uint8Array([5])), false, "b closed");
+  assert.equal(mux.send(-1, PEER, new Uint8Array([5])), false);
 });
 
 Deno.test("a real tunnel through zt relay reaches a UDP echo and back", async () => {

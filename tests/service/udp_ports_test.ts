@@ -59,7 +59,7 @@ Deno.test("a random port counts up past ports in use and wraps to 20000", async 
   assert.equal(port, 20001);
   const high = Array.from({ length: 37 }, (_, i) => 65499 + i);
   assert.deepEqual(tried, [...high, 20000, 20001]);
-  assert.ok(mux.udp(PORT_INDEX.secondary));
+  assert.ok(mux.transport(PORT_INDEX.secondary));
 });
 
 Deno.test("a fixed port in use is not replaced by another", async () => {
@@ -79,7 +79,7 @@ Deno.test("a fixed port in use is not replaced by another", async () => {
   });
   assert.equal(port, 0);
   assert.deepEqual(tried, [29993]);
-  assert.equal(mux.udp(PORT_INDEX.tertiary), undefined);
+  assert.equal(mux.transport(PORT_INDEX.tertiary), undefined);
 });
 
 Deno.test("a random secondary port is re-picked after 120 s offline, a fixed one never", async () => {
