@@ -5,6 +5,7 @@
 // GMAC is computed as a GCM tag with an empty plaintext: IV = IV8 ‖ 00000000 (so J0 = IV8 ‖ 0 ‖ 1),
 // AAD = the 11 header bytes zero padded to 16 ‖ the payload — which is exactly ZeroTier's GHASH
 // input and length block. Nothing here allocates per packet.
+import { dlopenFirst } from "./dlopen_first.ts";
 import { FLAGS_AUTH_MASK, IDX_FLAGS, IDX_MAC, IDX_VERB } from "../src/vl1/packet.ts";
 import type { SivEngine, SivEngineKey } from "../src/crypto/siv_engine.ts";
 
@@ -54,24 +55,7 @@ const EVP_CTRL_GCM_SET_IVLEN = 0x9;
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 
 /** Library names tried in order. */
-const NAMES = ["libcrypto.so.3", "libcrypto.so"];
-
-let lib: Lib | null | undefined;
-
-function open(): Lib | undefined {
-  if (lib === undefined) {
-    lib = null;
-    for (const name of NAMES) {
-      try {
-        lib = Deno.dlopen(name, SYMBOLS).symbols;
-        break;
-      } catch {
-        // try the next name
-      }
-    }
-  }
-  return lib ?? undefined;
-}
+const open = dlopenFirst(["libcrypto.so.3", "libcrypto.so"], SYMBOLS);
 
 class LibcryptoKey {
   constructor(

@@ -5,6 +5,7 @@
 // first key of a context re-initialised with another one); each signature re-initialises the
 // key's context and makes a one-shot EVP_DigestSign (Ed25519 takes no separate digest). The
 // SHA-512 that ZeroTier signs is OpenSSL's one-shot SHA512().
+import { dlopenFirst } from "./dlopen_first.ts";
 import type { Ed25519Engine, Ed25519EngineKey } from "../src/crypto/ed25519_engine.ts";
 
 const SYMBOLS = {
@@ -33,24 +34,7 @@ type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 /** OpenSSL's EVP_PKEY_ED25519 (= NID_ED25519). */
 const EVP_PKEY_ED25519 = 1087;
 /** Library names tried in order. */
-const NAMES = ["libcrypto.so.3", "libcrypto.so"];
-
-let lib: Lib | null | undefined;
-
-function open(): Lib | undefined {
-  if (lib === undefined) {
-    lib = null;
-    for (const name of NAMES) {
-      try {
-        lib = Deno.dlopen(name, SYMBOLS).symbols;
-        break;
-      } catch {
-        // try the next name
-      }
-    }
-  }
-  return lib ?? undefined;
-}
+const open = dlopenFirst(["libcrypto.so.3", "libcrypto.so"], SYMBOLS);
 
 class LibcryptoEd25519Key {
   constructor(public pkey: Deno.PointerValue, public ctx: Deno.PointerValue) {}

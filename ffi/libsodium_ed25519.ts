@@ -4,6 +4,7 @@
 // The library is opened on first use. A key is libsodium's 64-byte secret key (seed ‖ public key),
 // derived once from the seed; each signature is one crypto_sign_detached call. The SHA-512 that
 // ZeroTier signs is crypto_hash_sha512.
+import { dlopenFirst } from "./dlopen_first.ts";
 import type { Ed25519Engine, Ed25519EngineKey } from "../src/crypto/ed25519_engine.ts";
 
 const SYMBOLS = {
@@ -19,27 +20,12 @@ const SYMBOLS = {
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** Library names tried in order. */
-const NAMES = ["libsodium.so.23", "libsodium.so"];
-
-let lib: Lib | null | undefined;
-
-function open(): Lib | undefined {
-  if (lib === undefined) {
-    lib = null;
-    for (const name of NAMES) {
-      try {
-        const l = Deno.dlopen(name, SYMBOLS).symbols;
-        // 0 = initialised now, 1 = already; -1 = failure
-        if (l.sodium_init() >= 0) lib = l;
-        break;
-      } catch {
-        // try the next name
-      }
-    }
-  }
-  return lib ?? undefined;
-}
+/** The library (names tried in order); sodium_init: 0 = initialised now, 1 = already, -1 = failed. */
+const open = dlopenFirst(
+  ["libsodium.so.23", "libsodium.so"],
+  SYMBOLS,
+  (l) => l.sodium_init() >= 0,
+);
 
 class SodiumKey {
   constructor(public secret: Uint8Array | null) {}
