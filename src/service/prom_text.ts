@@ -81,16 +81,36 @@ abstract class Family {
   abstract samples(): Sample[];
 }
 
-/** A counter (only goes up). */
-export class Counter extends Family {
-  readonly type = "counter";
-  #values = new Map<string, { labels: Labels; value: number }>();
+/** A family with one value per label set (counters and gauges). */
+abstract class ValueFamily extends Family {
+  protected values = new Map<string, { labels: Labels; value: number }>();
 
-  /** A counter; without label names it starts with one sample at 0. */
+  /** Without label names the family starts with one sample at 0. */
   constructor(c: FamilyConfig) {
     super(c);
     this.reset();
   }
+
+  /** Drops every sample (an unlabelled family goes back to 0). */
+  reset(): void {
+    this.values = new Map();
+    if (this.labelNames.length === 0) this.values.set("", { labels: {}, value: 0 });
+  }
+
+  /** @inheritdoc */
+  samples(): Sample[] {
+    return [...this.values.values()].map((e) => ({
+      name: this.name,
+      own: e.labels,
+      labels: {},
+      value: e.value,
+    }));
+  }
+}
+
+/** A counter (only goes up). */
+export class Counter extends ValueFamily {
+  readonly type = "counter";
 
   /** Adds `value` (default 1) to the sample of `labels` (or the unlabelled one). */
   inc(labels?: Labels | number, value?: number): void {
@@ -103,38 +123,15 @@ export class Counter extends Family {
     }
     const v = value ?? 1;
     const h = this.key(l);
-    const cur = this.#values.get(h);
+    const cur = this.values.get(h);
     if (cur) cur.value += v;
-    else this.#values.set(h, { labels: l, value: v });
-  }
-
-  /** Drops every sample (an unlabelled counter goes back to 0). */
-  reset(): void {
-    this.#values = new Map();
-    if (this.labelNames.length === 0) this.#values.set("", { labels: {}, value: 0 });
-  }
-
-  /** @inheritdoc */
-  samples(): Sample[] {
-    return [...this.#values.values()].map((e) => ({
-      name: this.name,
-      own: e.labels,
-      labels: {},
-      value: e.value,
-    }));
+    else this.values.set(h, { labels: l, value: v });
   }
 }
 
 /** A gauge (set to any value). */
-export class Gauge extends Family {
+export class Gauge extends ValueFamily {
   readonly type = "gauge";
-  #values = new Map<string, { labels: Labels; value: number }>();
-
-  /** A gauge; without label names it starts with one sample at 0. */
-  constructor(c: FamilyConfig) {
-    super(c);
-    this.reset();
-  }
 
   /** Sets the sample of `labels` (or the unlabelled one) to `value`. */
   set(labels: Labels | number, value?: number): void {
@@ -143,23 +140,7 @@ export class Gauge extends Family {
     if (typeof labels === "object" && labels !== null) l = labels;
     else v = labels;
     if (typeof v !== "number") throw new TypeError(`Value is not a valid number`);
-    this.#values.set(this.key(l), { labels: l, value: v });
-  }
-
-  /** Drops every sample (an unlabelled gauge goes back to 0). */
-  reset(): void {
-    this.#values = new Map();
-    if (this.labelNames.length === 0) this.#values.set("", { labels: {}, value: 0 });
-  }
-
-  /** @inheritdoc */
-  samples(): Sample[] {
-    return [...this.#values.values()].map((e) => ({
-      name: this.name,
-      own: e.labels,
-      labels: {},
-      value: e.value,
-    }));
+    this.values.set(this.key(l), { labels: l, value: v });
   }
 }
 
