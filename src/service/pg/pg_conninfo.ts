@@ -22,6 +22,35 @@ export interface PgConnInfo {
   connectTimeout?: number;
 }
 
+/**
+ * The npm:postgres connection options of `c` (server, credentials, TLS as libpq's `sslmode`:
+ * disable/allow → none, prefer → try TLS, anything stronger → require). Callers add pool size,
+ * timeouts and the like.
+ */
+export function pgClientOptions(c: PgConnInfo): {
+  host?: string;
+  port: number;
+  path?: string;
+  database?: string;
+  username?: string;
+  password?: string;
+  ssl: false | "prefer" | "require";
+} {
+  return {
+    host: c.host,
+    port: c.port,
+    path: c.path,
+    database: c.database,
+    username: c.username,
+    password: c.password,
+    ssl: c.ssl === undefined || c.ssl === "disable" || c.ssl === "allow"
+      ? false
+      : c.ssl === "prefer"
+      ? "prefer"
+      : "require",
+  };
+}
+
 const KEYWORDS = new Set([
   "host",
   "hostaddr",

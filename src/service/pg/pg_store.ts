@@ -4,7 +4,7 @@ import { ipKey } from "../../controller/ip_assignment.ts";
 import type { JsonObject } from "../../util/json.ts";
 import { isJsonObject, jsonEqual } from "../../util/json.ts";
 import { CachedStore, StoreUnavailableError } from "../../controller/store.ts";
-import { describeConnInfo, type PgConnInfo } from "./pg_conninfo.ts";
+import { describeConnInfo, pgClientOptions, type PgConnInfo } from "./pg_conninfo.ts";
 import { migrate } from "./migrations.ts";
 
 /** Outcome of one queued write. */
@@ -161,17 +161,7 @@ export class PgStore extends CachedStore {
   static async open(opts: PgStoreOptions): Promise<PgStore> {
     const c = opts.conn;
     const sql = postgres({
-      host: c.host,
-      port: c.port,
-      path: c.path,
-      database: c.database,
-      username: c.username,
-      password: c.password,
-      ssl: c.ssl === undefined || c.ssl === "disable" || c.ssl === "allow"
-        ? false
-        : c.ssl === "prefer"
-        ? "prefer"
-        : "require",
+      ...pgClientOptions(c),
       max: opts.maxConnections ?? 4,
       idle_timeout: 0,
       connect_timeout: c.connectTimeout ?? 5,

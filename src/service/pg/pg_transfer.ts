@@ -5,7 +5,12 @@ import { ipKey } from "../../controller/ip_assignment.ts";
 import type { JsonObject } from "../../util/json.ts";
 import { isJsonObject } from "../../util/json.ts";
 import { migrate } from "./migrations.ts";
-import { isPostgresDbPath, parsePgConnInfo, type PgConnInfo } from "./pg_conninfo.ts";
+import {
+  isPostgresDbPath,
+  parsePgConnInfo,
+  pgClientOptions,
+  type PgConnInfo,
+} from "./pg_conninfo.ts";
 
 /** Every network and member record, exactly as stored (revisions kept). */
 export interface ControllerRecords {
@@ -28,13 +33,7 @@ class RawFileStore extends FileStore {
 /** Opens a short-lived connection for a transfer. */
 export function pgConnect(c: PgConnInfo): postgres.Sql {
   return postgres({
-    host: c.host,
-    port: c.port,
-    path: c.path,
-    database: c.database,
-    username: c.username,
-    password: c.password,
-    ssl: c.ssl === undefined || c.ssl === "disable" || c.ssl === "allow" ? false : "require",
+    ...pgClientOptions(c),
     max: 2,
     connect_timeout: c.connectTimeout ?? 10,
     onnotice: () => {},
