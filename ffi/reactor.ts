@@ -252,7 +252,7 @@ export class Reactor {
       libc().read(this.#wakeFd, buf, 8); // consume the wake-up
     }
     if (any) {
-      this.#lastData = performance.now();
+      if (this.#loopFd >= 0) this.#lastData = performance.now(); // idle blocking's linger
       for (const e of polled) {
         if (e.removed || e.onRoundEnd === undefined) continue;
         try {
@@ -309,8 +309,8 @@ export class Reactor {
   }
 
   /** Whether the loop waits on the JS thread now (idle blocking, within the linger time). */
-  #blockingNow(now: number): boolean {
-    return this.#loopFd >= 0 && now - this.#lastData < this.#lingerMs;
+  #blockingNow(): boolean {
+    return this.#loopFd >= 0 && performance.now() - this.#lastData < this.#lingerMs;
   }
 
   async #run(): Promise<void> {
@@ -321,7 +321,7 @@ export class Reactor {
       while (this.#entries.length > 0) {
         if (this.#dirty) this.#rebuild();
         this.#clearRevents();
-        const blocking = this.#blockingNow(performance.now());
+        const blocking = this.#blockingNow();
         this.#inPoll = true;
         let r: number;
         try {
@@ -345,9 +345,9 @@ export class Reactor {
         }
         failures = 0;
         const any = r > 0 && this.#dispatch();
-        const start = performance.now();
-        const block = this.#blockingNow(start);
+        const block = this.#blockingNow();
         if (!block && (!any || this.#hotUs === 0)) continue;
+        const start = performance.now();
         // Synchronous phase on the JS thread: hot polls while data keeps coming (the event loop
         // gets the thread back after hotMs of them); when blocking, the idle wait too, until
         // the event loop's fd is ready, idleMs passed or the linger time ran out.
