@@ -491,6 +491,18 @@ export class Service {
     };
     const store = new NodeStateStore(home, (m) => log.warn(m));
     const networkFiles = new NetworkFiles(home, store, log);
+    /** Starts the controller's member-name DNS server for the core's joined networks. */
+    const serveMemberNames = async (ctl: ControllerService, joined: Core) => {
+      const { MemberNameServer } = await import("./dns_names.ts");
+      const names = memberNames = new MemberNameServer({
+        controller: ctl.controller,
+        networks: () => joined.networkInfos(),
+        log,
+        now,
+      });
+      networkFiles.listeners.push(() => names.reconcile());
+      return names;
+    };
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const packetCrypto = installPacketCrypto();
     log.info(
@@ -597,16 +609,7 @@ export class Service {
           networks: () => c.networkInfos(),
         });
         networkFiles.listeners.push(() => dns?.reconcile());
-        if (ctlService) {
-          const { MemberNameServer } = await import("./dns_names.ts");
-          const names = memberNames = new MemberNameServer({
-            controller: ctlService.controller,
-            networks: () => c.networkInfos(),
-            log,
-            now,
-          });
-          networkFiles.listeners.push(() => names.reconcile());
-        }
+        if (ctlService) await serveMemberNames(ctlService, c);
       }
       const refusal = joinRefusal(conf);
       if (refusal) log.info(`not rejoining networks from networks.d: ${refusal}`);
@@ -814,18 +817,7 @@ export class Service {
     adoptController = async (ctl) => {
       ctlService = ctl;
       if (core) ctl.attach(core); // also serves our own networks
-      if (dataPlane && core) {
-        const { MemberNameServer } = await import("./dns_names.ts");
-        const joined = core;
-        const names = memberNames = new MemberNameServer({
-          controller: ctl.controller,
-          networks: () => joined.networkInfos(),
-          log,
-          now,
-        });
-        networkFiles.listeners.push(() => names.reconcile());
-        service.memberNames = names;
-      }
+      if (dataPlane && core) service.memberNames = await serveMemberNames(ctl, core);
       ctl.controller.onChange((e) => uiHub?.publish(controllerStreamEvent(e)));
       service.controller = ctl;
     };
