@@ -1,4 +1,5 @@
 // A small HTTP/1.1 server on Deno.listen for the local API, with the bounds Deno.serve lacks: head, body and keep-alive timeouts, a body limit (413 before buffering) and a connection cap.
+import { relay } from "./proxy_relay.ts";
 
 /** Handles one request; `remote` is the client's address. */
 export type HttpHandler = (req: Request, remote: Deno.NetAddr) => Response | Promise<Response>;
@@ -71,21 +72,6 @@ interface HttpListener {
   accept(): Promise<HttpConn>;
   close(): void;
   readonly addr: Deno.Addr;
-}
-
-/** Copies `from` into `to` until EOF (then half-closes `to`) or an error; never throws. */
-async function pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
-  const buf = new Uint8Array(16384);
-  try {
-    for (;;) {
-      const n = await from.read(buf);
-      if (n === null) break;
-      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
-    }
-    await to.closeWrite();
-  } catch {
-    // either side gone: the caller closes both
-  }
 }
 
 function closeQuietly(c: { close(): void }): void {
@@ -178,12 +164,8 @@ class TlsFront implements HttpListener {
               // not fatal
             }
           }
-          const b = bridge;
-          Promise.all([pump(outer, b), pump(b, outer)]).finally(() => {
-            closeQuietly(outer);
-            closeQuietly(b);
-          });
-          return new FrontedTlsConn(tls, outer, b);
+          relay(outer, bridge).catch(() => {}); // closes both when done or on error
+          return new FrontedTlsConn(tls, outer, bridge);
         }
         throw new Error("TLS bridge: no matching inner connection");
       } catch (e) {
