@@ -66,8 +66,10 @@ export interface PairResult {
   cpu1?: [number, number];
   /** The same with 4 streams. */
   cpu4?: [number, number];
-  /** VmHWM of the sending / receiving node after the runs, MiB. */
+  /** VmHWM of the sending / receiving node after the runs (its whole life, start-up too), MiB. */
   rssMiB?: [number, number];
+  /** Largest VmRSS of the sending / receiving node sampled during the iperf3 runs, MiB. */
+  loadRssMiB?: [number, number];
   /** ms from the authorizing POST to the first answered ping, if measured for this pair. */
   authMs?: number;
   /** Which node was authorized and who pinged it. */
@@ -76,6 +78,8 @@ export interface PairResult {
   cipherMix?: string;
   /** VmRSS of the sending / receiving node when idle (see {@link idleRss}), MiB. */
   idleRssMiB?: [number, number];
+  /** RssAnon and RssFile of the sending / receiving node at the same moment, MiB. */
+  idleSplitMiB?: [[number, number], [number, number]];
   /** CPU of the sending / receiving node during the quiet period, % of one core. */
   idleCpuPct?: [number, number];
   /** CPU of the pinging / pinged node during the RTT pings (5 per second), % of one core. */
@@ -253,10 +257,43 @@ async function withCipherMix<T>(
   }
 }
 
+/** A `/proc/<pid>/status` size field (VmRSS, RssAnon, RssFile, ...) of `pid` in MiB. */
+function statusMiB(pid: number, key = "VmRSS"): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(
+      Deno.readTextFileSync(`/proc/${pid}/status`),
+    );
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN; // the process is gone
+  }
+}
+
 /** VmRSS of `pid` in MiB. */
 function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return statusMiB(pid);
+}
+
+/**
+ * Samples the VmRSS of `pids` every 200 ms until the returned stop function is called, which
+ * gives the largest value seen for each (MiB).
+ */
+function sampleRss(pids: number[]): () => number[] {
+  const max = pids.map((p) => rssMiB(p));
+  const t = setInterval(() => {
+    pids.forEach((p, i) => {
+      const v = rssMiB(p);
+      if (v > max[i]) max[i] = v;
+    });
+  }, 200);
+  return () => {
+    clearInterval(t);
+    pids.forEach((p, i) => {
+      const v = rssMiB(p);
+      if (v > max[i]) max[i] = v;
+    });
+    return max;
+  };
 }
 
 /** The result of one iperf3 client run. */
@@ -265,6 +302,8 @@ interface IperfRun {
   gbps: number;
   /** CPU seconds of the sender's / receiver's node process during the run. */
   cpu?: [number, number];
+  /** Largest VmRSS of the sender's / receiver's node process during the run, MiB. */
+  rss?: [number, number];
 }
 
 /** iperf3 from `from` to `toIp` for `seconds` with `streams` streams. */
@@ -278,6 +317,7 @@ async function iperf(
 ): Promise<IperfRun> {
   const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
   const before = pids?.map((p) => cpuSeconds(p, clkTck));
+  const rssDone = pids ? sampleRss(pids) : undefined;
   const r = await exec(from.ns, [
     "iperf3",
     "-c",
@@ -289,6 +329,7 @@ async function iperf(
     "-J",
   ], { check: false, timeoutMs: (seconds + 30) * 1000 });
   const after = pids?.map((p) => cpuSeconds(p, clkTck));
+  const rss = rssDone?.() as [number, number] | undefined;
   if (r.code !== 0) {
     throw new Error(`iperf3 ${from.name}→${toIp} failed:\n${r.stdout.slice(0, 1500)}${r.stderr}`);
   }
@@ -298,7 +339,7 @@ async function iperf(
   const cpu = before && after
     ? [after[0] - before[0], after[1] - before[1]] as [number, number]
     : undefined;
-  return { bytes, gbps, cpu };
+  return { bytes, gbps, cpu, rss };
 }
 
 /** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms (see {@link pingRtts}). */
@@ -569,7 +610,12 @@ async function measurePair(
     cpu4: perGb(r4),
     cipherMix,
   };
-  if (from.proc && to.proc) res.rssMiB = [peakRssMiB(from.proc.pid), peakRssMiB(to.proc.pid)];
+  if (from.proc && to.proc) {
+    res.rssMiB = [peakRssMiB(from.proc.pid), peakRssMiB(to.proc.pid)];
+    if (r1.rss && r4.rss) {
+      res.loadRssMiB = [Math.max(r1.rss[0], r4.rss[0]), Math.max(r1.rss[1], r4.rss[1])];
+    }
+  }
   console.log(
     `  ${label}: ${r1.gbps.toFixed(3)} / ${r4.gbps.toFixed(3)} Gb/s, rtt ${rttMs.toFixed(3)} ms`,
   );
@@ -582,6 +628,7 @@ export function formatTable(results: PairResult[]): string {
     x: number | undefined,
     d: number,
   ) => (x === undefined || !isFinite(x) ? "-" : x.toFixed(d));
+  const split = (x: [number, number] | undefined) => x ? `${f(x[0], 1)} / ${f(x[1], 1)}` : "-";
   const rows: [string, (r: PairResult) => string][] = [
     ["iperf3 TCP 1 stream (Gb/s)", (r) => f(r.gbps1, 3)],
     ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
@@ -591,10 +638,14 @@ export function formatTable(results: PairResult[]): string {
     ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
     ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],
     ["CPU s/GB receiver node, 4 streams", (r) => f(r.cpu4?.[1], 2)],
-    ["peak RSS sender node (MiB)", (r) => f(r.rssMiB?.[0], 1)],
-    ["peak RSS receiver node (MiB)", (r) => f(r.rssMiB?.[1], 1)],
+    ["peak RSS under iperf3 load, sender node (MiB)", (r) => f(r.loadRssMiB?.[0], 1)],
+    ["peak RSS under iperf3 load, receiver node (MiB)", (r) => f(r.loadRssMiB?.[1], 1)],
+    ["lifetime peak RSS (VmHWM, start-up too), sender (MiB)", (r) => f(r.rssMiB?.[0], 1)],
+    ["lifetime peak RSS (VmHWM, start-up too), receiver (MiB)", (r) => f(r.rssMiB?.[1], 1)],
     ["idle RSS sender node (MiB)", (r) => f(r.idleRssMiB?.[0], 1)],
     ["idle RSS receiver node (MiB)", (r) => f(r.idleRssMiB?.[1], 1)],
+    ["idle RssAnon / RssFile sender (MiB)", (r) => split(r.idleSplitMiB?.[0])],
+    ["idle RssAnon / RssFile receiver (MiB)", (r) => split(r.idleSplitMiB?.[1])],
     ["idle CPU sender node (% of a core)", (r) => f(r.idleCpuPct?.[0], 2)],
     ["idle CPU receiver node (% of a core)", (r) => f(r.idleCpuPct?.[1], 2)],
     [
@@ -739,6 +790,9 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
   ) || 100;
   const w = await vl2World();
   if (o.profile) Deno.env.set("DENO_V8_FLAGS", "--perf-basic-prof");
+  // zt nodes trim their resident set when `zt run` does by default (20 s after start), not at
+  // the e2e lab's early 3 s
+  Deno.env.set("ZT_LAB_MEMORY_TRIM_MS", "20000");
   const lab = await Lab.create();
   const results: PairResult[] = [];
   const mapFiles: string[] = [];
@@ -800,6 +854,15 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ]);
     }
     for (const m of members) await waitOk(m, nwid);
+    // `zt run` trims its start-up memory 20 s after it starts; measure settled nodes, as a node
+    // that has been running a while is (bounded wait)
+    for (const z of [v.members.a, v.members.b]) {
+      await waitFor(
+        `${z.name}'s memory trim`,
+        30_000,
+        () => /memory trim: /.test(Deno.readTextFileSync(z.logFile)) || undefined,
+      ).catch(() => console.log(`  warning: ${z.name} logged no memory trim`));
+    }
     console.log(
       `auth → first ping: ${[...authMs].map(([k, [ms]]) => `${k} ${ms.toFixed(0)} ms`).join(", ")}`,
     );
@@ -885,10 +948,17 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ) => [m.name, 100 * (cpuSeconds(m.proc!.pid, clkTck) - cpu0.get(m.name)!) / quiet]),
     );
     const idle = new Map(nodes.map((m) => [m.name, rssMiB(m.proc!.pid)]));
+    const split = new Map(
+      nodes.map((m) => [
+        m.name,
+        [statusMiB(m.proc!.pid, "RssAnon"), statusMiB(m.proc!.pid, "RssFile")] as [number, number],
+      ]),
+    );
     for (const r of results) {
       const [, from, to] = pairs.find(([l]) => l === r.label)!;
       if (from.proc && to.proc) {
         r.idleRssMiB = [idle.get(from.name)!, idle.get(to.name)!];
+        r.idleSplitMiB = [split.get(from.name)!, split.get(to.name)!];
         r.idleCpuPct = [idleCpu.get(from.name)!, idleCpu.get(to.name)!];
       }
     }

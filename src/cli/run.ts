@@ -25,6 +25,15 @@ import {
 
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
+/**
+ * When the node trims its resident set after start (`src/service/memory_trim.ts`): start-up and
+ * the first joins have settled by then. `ZT_MEMORY_TRIM_MS` overrides it (tests).
+ */
+function memoryTrimAfterMs(): number {
+  const raw = Deno.env.get("ZT_MEMORY_TRIM_MS")?.trim();
+  const v = raw ? Number(raw) : NaN;
+  return Number.isFinite(v) && v >= 0 ? v : 20_000;
+}
 /** How long `-d` waits for the background node to report that it started. */
 const DAEMON_START_WAIT_MS = 15_000;
 /** Environment variable naming the log file (set by `-d` for the background node). */
@@ -212,6 +221,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
         }
         : {}),
       controllerDb: o.db,
+      memoryTrimAfterMs: memoryTrimAfterMs(),
     });
     userspace?.start(us, log, () => service.networks?.infos() ?? []);
   } catch (e) {

@@ -64,6 +64,11 @@ export interface ServiceSettings {
    * "salsa2012" (see `src/service/packet_crypto.ts`).
    */
   cipher?: PeerCipher;
+  /**
+   * zt only: give start-up-only memory back to the system once the node runs (default true;
+   * `src/service/memory_trim.ts`).
+   */
+  memoryTrim: boolean;
 }
 
 /** A parsed local.conf. */
@@ -283,6 +288,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
       ? s.softwareUpdateChannel
       : "release",
     cipher: peerCipher(s, w),
+    memoryTrim: bool(s, "memoryTrim", true, w),
   };
   const physical: PhysicalRule[] = [];
   if (isObject(raw.physical)) {

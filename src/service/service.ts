@@ -4,6 +4,7 @@ import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeOptions } from "../vl1/node_host.ts";
 import type { Node } from "../vl1/node.ts";
 import type { PhysicalNetwork } from "../vl1/node_settings.ts";
+import { trimResidentSet } from "./memory_trim.ts";
 import { Core, type CoreHost } from "../core/core.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
@@ -104,6 +105,11 @@ export interface ServiceOptions {
   controller?: boolean;
   /** Controller database overriding `settings.controllerDbPath` (`zt controller serve --db`). */
   controllerDb?: string;
+  /**
+   * Trim the process's resident set this long after start (`src/service/memory_trim.ts`), unless
+   * local.conf sets `memoryTrim` false. `zt run` passes it (it owns its process); unset: never.
+   */
+  memoryTrimAfterMs?: number;
   /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
@@ -292,6 +298,7 @@ export class Service {
   readonly #confWatcher: LocalConfWatcher;
   #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #trimTimer: ReturnType<typeof setTimeout> | undefined;
   #lock: HomeLock | undefined;
   #secondary: SecondaryPortKeeper | undefined;
   #listening: () => InetAddress[] = () => [];
@@ -830,6 +837,18 @@ export class Service {
     service.#refreshAddresses = () => service.#updateLocalAddresses();
     if (pollMs > 0) confWatcher.start();
     service.#scheduleTick(0);
+    if (opts.memoryTrimAfterMs !== undefined && conf.settings.memoryTrim) {
+      const trimTimer = setTimeout(() => {
+        service.#trimTimer = undefined;
+        const t = trimResidentSet();
+        if (t) {
+          const mib = (n: number) => (n / 1048576).toFixed(1);
+          log.debug(`memory trim: resident set ${mib(t.before)} -> ${mib(t.after)} MiB`);
+        }
+      }, opts.memoryTrimAfterMs);
+      Deno.unrefTimer(trimTimer);
+      service.#trimTimer = trimTimer;
+    }
     return service;
   }
 
@@ -992,6 +1011,7 @@ export class Service {
     this.#confWatcher.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
     try {
       this.core.savePeers(this.#now());
     } catch (e) {

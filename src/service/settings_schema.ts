@@ -93,8 +93,8 @@ const url: Check = (v) => {
 };
 
 /**
- * The settings the local API may write: the reference 1.14's keys plus zt's `cipher`, `webUi`
- * and `webUiTlsPort`. Keys
+ * The settings the local API may write: the reference 1.14's keys plus zt's `cipher`, `webUi`,
+ * `webUiTlsPort` and `memoryTrim`. Keys
  * another part of zt starts to read must be added here to be settable through the API.
  */
 export const SETTINGS_CHECKS: Readonly<Record<string, Check>> = Object.freeze({
@@ -125,6 +125,7 @@ export const SETTINGS_CHECKS: Readonly<Record<string, Check>> = Object.freeze({
   cipher: oneOf("aes", "salsa2012"),
   webUi: boolean,
   webUiTlsPort: port,
+  memoryTrim: boolean,
 });
 
 /** A refused settings patch: the field and why. */

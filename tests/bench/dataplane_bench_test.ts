@@ -85,3 +85,20 @@ Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during
   assert.match(t, /CPU during pings, pinger \/ pinged \(%\)\s+\|\s+0\.5 \/ 0\.8 \|/);
   assert.match(t, /iperf3 TCP 1 stream \(Gb\/s\)\s+\|\s+- \|/);
 });
+
+Deno.test("dataplane bench: the table shows RSS under load, lifetime peak and the idle split", () => {
+  const t = formatTable([{
+    label: "zt↔zt",
+    gbps1: 1,
+    gbps4: 1,
+    rttMs: 0.7,
+    loadRssMiB: [55.25, 57.5],
+    rssMiB: [90, 91],
+    idleRssMiB: [48, 49],
+    idleSplitMiB: [[36.1, 11.9], [37, 12]],
+  }]);
+  assert.match(t, /peak RSS under iperf3 load, sender node \(MiB\)\s+\|\s+55\.3 \|/);
+  assert.match(t, /peak RSS under iperf3 load, receiver node \(MiB\)\s+\|\s+57\.5 \|/);
+  assert.match(t, /lifetime peak RSS \(VmHWM, start-up too\), receiver \(MiB\)\s+\|\s+91\.0 \|/);
+  assert.match(t, /idle RssAnon \/ RssFile sender \(MiB\)\s+\|\s+36\.1 \/ 11\.9 \|/);
+});

@@ -223,7 +223,14 @@ export class ZtNode {
     });
     return this.#lab.spawn(this.ns, cmd, {
       logFile: this.logFile,
-      env: { ZT_LOG: "debug", NO_COLOR: "1", ...this.#env },
+      // every lab node trims its resident set early (`zt run` waits 20 s), so each e2e test also
+      // runs its nodes on trimmed memory; ZT_LAB_MEMORY_TRIM_MS changes it (the dataplane bench)
+      env: {
+        ZT_LOG: "debug",
+        NO_COLOR: "1",
+        ZT_MEMORY_TRIM_MS: Deno.env.get("ZT_LAB_MEMORY_TRIM_MS") || "3000",
+        ...this.#env,
+      },
     });
   }
 

@@ -1,0 +1,174 @@
+// Gives start-up-only memory back to the system once the node is running (Linux).
+//
+// A Deno process touches far more of its own binary while it starts (module loading, the
+// snapshot, code caches, the compilers warming up) than it runs afterwards, and those clean file
+// pages stay mapped, counted in its resident set and kept from cheap reclaim, for the life of the
+// process. One trim, after start-up has settled, unmaps them: `madvise(MADV_DONTNEED)` over the
+// present pages of every read-only file mapping that still hold the file's own bytes (per
+// /proc/self/pagemap: a private mapping's page that was ever written, as relocated read-only data
+// is, holds anonymous memory and is left alone). The pages stay in the page cache, unmapped, so
+// the kernel may drop them at no cost; code the process still runs faults back in from the cache.
+// Then glibc's `malloc_trim(0)` returns free malloc memory. No content changes, so this is safe
+// at any time; it costs a few minor faults of the hot code afterwards.
+import { dlopenFirst } from "../../ffi/dlopen_first.ts";
+
+/** `MADV_DONTNEED`: unmap these pages (file pages refault from the page cache). */
+const MADV_DONTNEED = 4;
+const PAGE = 4096;
+/** /proc/self/pagemap entry bits: page present; page is a file page (or shared anonymous). */
+const PM_PRESENT = 1n << 63n;
+const PM_FILE = 1n << 61n;
+
+const open = dlopenFirst(
+  ["libc.so.6"],
+  {
+    madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+    // glibc only (musl has none): optional, so the library still opens without it
+    malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
+  } as const,
+);
+
+/** One address range of a mapping, [start, end), and whether it is a private mapping. */
+export interface MappingRange {
+  start: bigint;
+  end: bigint;
+  private: boolean;
+}
+
+/**
+ * The ranges of `/proc/self/maps` text worth trimming: mappings of a regular file (a path that is
+ * not under /dev and not a memfd or a deleted file) that are not writable. Malformed lines are
+ * skipped; never throws.
+ */
+export function trimmableMappings(maps: string): MappingRange[] {
+  const out: MappingRange[] = [];
+  for (const line of maps.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) [0-9a-f]+ \S+ \d+\s+(\/.*)$/.exec(line);
+    if (m === null) continue;
+    const [, lo, hi, perms, path] = m;
+    if (perms[1] === "w" || perms[0] !== "r") continue;
+    if (path.startsWith("/dev/") || path.startsWith("/memfd:") || path.endsWith(" (deleted)")) {
+      continue;
+    }
+    const start = BigInt("0x" + lo);
+    const end = BigInt("0x" + hi);
+    if (end > start) out.push({ start, end, private: perms[3] === "p" });
+  }
+  return out;
+}
+
+/** `VmRSS` of `/proc/self/status` text in bytes, or undefined. */
+export function vmRssBytes(status: string): number | undefined {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  return m === null ? undefined : Number(m[1]) * 1024;
+}
+
+/**
+ * The runs of pages in `[start, start + entries.length pages)` that may be dropped, from their
+ * pagemap entries: present pages holding file bytes. Pages that are anonymous (a private
+ * mapping's written copy) or absent split the runs.
+ */
+export function droppableRuns(
+  start: bigint,
+  entries: BigUint64Array,
+): MappingRange[] {
+  const out: MappingRange[] = [];
+  let runStart = -1;
+  for (let i = 0; i <= entries.length; i++) {
+    const e = i < entries.length ? entries[i] : 0n;
+    const ok = (e & PM_PRESENT) !== 0n && (e & PM_FILE) !== 0n;
+    if (ok && runStart < 0) runStart = i;
+    else if (!ok && runStart >= 0) {
+      out.push({
+        start: start + BigInt(runStart * PAGE),
+        end: start + BigInt(i * PAGE),
+        private: true,
+      });
+      runStart = -1;
+    }
+  }
+  return out;
+}
+
+/** What one trim did: resident set before and after (bytes), page runs advised. */
+export interface TrimResult {
+  before: number;
+  after: number;
+  ranges: number;
+}
+
+/** Reads the pagemap entries of `r` (one u64 per page), or undefined. */
+function pagemapOf(pm: Deno.FsFile, r: MappingRange): BigUint64Array | undefined {
+  const pages = Number((r.end - r.start) / BigInt(PAGE));
+  const buf = new Uint8Array(pages * 8);
+  try {
+    pm.seekSync(Number(r.start / BigInt(PAGE)) * 8, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = pm.readSync(buf.subarray(got));
+      if (n === null || n === 0) return undefined;
+      got += n;
+    }
+  } catch {
+    return undefined;
+  }
+  return new BigUint64Array(buf.buffer);
+}
+
+function readRss(): number {
+  try {
+    return vmRssBytes(Deno.readTextFileSync("/proc/self/status")) ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Trims this process's resident set (see the file comment). Undefined where it cannot run (not
+ * Linux, no libc through FFI, no /proc); never throws.
+ */
+export function trimResidentSet(): TrimResult | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const lib = open();
+  if (lib === undefined) return undefined;
+  let maps: string;
+  try {
+    maps = Deno.readTextFileSync("/proc/self/maps");
+  } catch {
+    return undefined;
+  }
+  let pm: Deno.FsFile;
+  try {
+    pm = Deno.openSync("/proc/self/pagemap");
+  } catch {
+    return undefined;
+  }
+  const before = readRss();
+  let ranges = 0;
+  try {
+    for (const m of trimmableMappings(maps)) {
+      // a shared mapping always holds the file's bytes; a private one only where never written
+      let runs: MappingRange[];
+      if (m.private) {
+        const entries = pagemapOf(pm, m);
+        if (entries === undefined) continue;
+        runs = droppableRuns(m.start, entries);
+      } else runs = [m];
+      for (const r of runs) {
+        try {
+          if (lib.madvise(r.start, r.end - r.start, MADV_DONTNEED) === 0) ranges++;
+        } catch {
+          // refused: leave it
+        }
+      }
+    }
+  } finally {
+    pm.close();
+  }
+  try {
+    lib.malloc_trim?.(0n);
+  } catch {
+    // not glibc
+  }
+  return { before, after: readRss(), ranges };
+}

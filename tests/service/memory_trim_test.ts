@@ -1,0 +1,81 @@
+// Resident-set trim: which mappings and pages it may drop, and that a trimmed process runs on.
+import assert from "node:assert/strict";
+import {
+  droppableRuns,
+  trimmableMappings,
+  trimResidentSet,
+  vmRssBytes,
+} from "../../src/service/memory_trim.ts";
+import { c25519Generate, c25519Sign, c25519Verify } from "../../src/crypto/c25519.ts";
+
+const MAPS = [
+  "55d096657000-55d09a257000 r-xp 02a00000 08:01 1234 /usr/lib/node_modules/deno/deno",
+  "55d094000000-55d096657000 r--p 00000000 08:01 1234 /usr/lib/node_modules/deno/deno",
+  "55d09a257000-55d09a4a0000 rw-p 06600000 08:01 1234 /usr/lib/node_modules/deno/deno",
+  "55d0c9ba3000-55d0ca4c3000 rw-p 00000000 00:00 0                          [heap]",
+  "7fd865200000-7fd8657b0000 r--s 00000000 08:01 99 /root/.cache/deno/v8_code_cache_v2",
+  "7fd865000000-7fd865001000 r--s 00000000 00:05 7 /dev/zero",
+  "7fd864000000-7fd864001000 r--p 00000000 00:01 8 /memfd:wasm (deleted)",
+  "7fd863000000-7fd863001000 r--p 00000000 08:01 9 /tmp/gone (deleted)",
+  "7fd862000000-7fd862001000 ---p 00000000 08:01 10 /usr/lib/libx.so",
+  "7ffe30edd000-7ffe30f44000 rw-p 00000000 00:00 0                          [stack]",
+  "7ffe30f88000-7ffe30f8a000 r-xp 00000000 00:00 0                          [vdso]",
+  "garbage line",
+  "7fd861000000-7fd860000000 r--p 00000000 08:01 11 /usr/lib/backwards.so",
+  "",
+].join("\n");
+
+Deno.test("trimmableMappings: read-only mappings of regular files only", () => {
+  const got = trimmableMappings(MAPS).map((m) => [m.start.toString(16), m.private]);
+  assert.deepEqual(got, [
+    ["55d096657000", true],
+    ["55d094000000", true],
+    ["7fd865200000", false],
+  ]);
+});
+
+Deno.test("droppableRuns: present file pages only; anonymous or absent pages split runs", () => {
+  const P = 1n << 63n;
+  const F = 1n << 61n;
+  const entries = new BigUint64Array([P | F, P | F, P, P | F, 0n, F, P | F | 5n, P | F]);
+  const runs = droppableRuns(0x1000n, entries).map((r) => [Number(r.start), Number(r.end)]);
+  assert.deepEqual(runs, [
+    [0x1000, 0x3000],
+    [0x4000, 0x5000],
+    [0x7000, 0x9000],
+  ]);
+  assert.deepEqual(droppableRuns(0n, new BigUint64Array(0)), []);
+  assert.deepEqual(droppableRuns(0n, new BigUint64Array([P, 0n])), []);
+});
+
+Deno.test("vmRssBytes reads VmRSS in bytes, undefined without it", () => {
+  assert.equal(vmRssBytes("Name:\tdeno\nVmRSS:\t   1024 kB\nRssAnon: 5 kB\n"), 1024 * 1024);
+  assert.equal(vmRssBytes("Name:\tdeno\n"), undefined);
+});
+
+Deno.test({
+  name: "trimResidentSet drops file pages of this process, which then keeps running",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const fileKiB = () =>
+      Number(/^RssFile:\s+(\d+) kB$/m.exec(Deno.readTextFileSync("/proc/self/status"))![1]);
+    const before = fileKiB();
+    const t = trimResidentSet();
+    assert.ok(t !== undefined, "trim ran");
+    assert.ok(t.ranges > 0, "some page runs advised");
+    assert.ok(t.after > 0 && t.before > 0);
+    assert.ok(fileKiB() < before, `RssFile ${before} kB -> ${fileKiB()} kB`);
+    // the process runs on: code, relocated read-only data, a fresh import, crypto, I/O
+    const k = c25519Generate((n) => crypto.getRandomValues(new Uint8Array(n)));
+    const msg = new TextEncoder().encode("after the trim");
+    assert.ok(c25519Verify(k.publicKey, msg, c25519Sign(k.privateKey, k.publicKey, msg)));
+    const { sha384 } = await import("../../src/crypto/sha.ts");
+    assert.equal(sha384(msg).length, 48);
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/x`, "ok");
+    assert.equal(await Deno.readTextFile(`${dir}/x`), "ok");
+    await Deno.remove(dir, { recursive: true });
+    // twice is fine
+    assert.ok(trimResidentSet() !== undefined);
+  },
+});
