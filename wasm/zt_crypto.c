@@ -836,6 +836,10 @@ EXPORT(zt_dearmor_c3) int zt_dearmor_c3(const SivCtx *c, u32 len) {
 static u8 g_idmem[ID_MEM_BYTES] __attribute__((aligned(16)));
 static u8 g_idks[ID_KS_BATCH * 64] __attribute__((aligned(16)));
 
+/** Where the 2 MiB scratch memory is (the host may give its pages back between hashes). */
+EXPORT(zt_idmem) u8 *zt_idmem(void) { return g_idmem; }
+EXPORT(zt_idmem_size) u32 zt_idmem_size(void) { return ID_MEM_BYTES; }
+
 /** Replaces io[0..64) (the SHA-512 digest of a public key) with the memory-hard digest. */
 EXPORT(zt_identity_memhash) void zt_identity_memhash(void) {
   u32 st[16];

@@ -24,6 +24,8 @@ interface Exports {
   zt_armor_c3(ctx: number, len: number): number;
   zt_dearmor_c3(ctx: number, len: number): number;
   zt_identity_memhash(): void;
+  zt_idmem(): number;
+  zt_idmem_size(): number;
 }
 
 /**
@@ -134,6 +136,18 @@ export class WasmKernel {
     this.#putIo(sha512Digest, 0, 64);
     this.#x.zt_identity_memhash();
     return this.#m().slice(this.#io, this.#io + 64);
+  }
+
+  /**
+   * Where the identity hash's scratch memory lies: kernel memory and a byte range of it. Every hash
+   * writes all of it before reading it, so its pages may be given back to the OS between hashes.
+   */
+  identityScratch(): { buffer: ArrayBuffer; offset: number; length: number } {
+    return {
+      buffer: this.#x.memory.buffer as ArrayBuffer,
+      offset: this.#x.zt_idmem(),
+      length: this.#x.zt_idmem_size(),
+    };
   }
 
   /** Poly1305 tag (16 bytes) of msg[start..end) under a 32-byte one-time key. */

@@ -8,9 +8,11 @@
 // /proc/self/pagemap: a private mapping's page that was ever written, as relocated read-only data
 // is, holds anonymous memory and is left alone). The pages stay in the page cache, unmapped, so
 // the kernel may drop them at no cost; code the process still runs faults back in from the cache.
-// Then glibc's `malloc_trim(0)` returns free malloc memory. No content changes, so this is safe
+// The identity hash's 2 MiB scratch memory, which every hash rewrites before reading, is unmapped
+// too (zero pages until the next hash). Then glibc's `malloc_trim(0)` returns free malloc memory. No content changes, so this is safe
 // at any time; it costs a few minor faults of the hot code afterwards.
 import { dlopenFirst } from "../../ffi/dlopen_first.ts";
+import { releasableIdentityScratch } from "../vl1/identity_hash.ts";
 
 /** `MADV_DONTNEED`: unmap these pages (file pages refault from the page cache). */
 const MADV_DONTNEED = 4;
@@ -164,6 +166,18 @@ export function trimResidentSet(): TrimResult | undefined {
     }
   } finally {
     pm.close();
+  }
+  // the identity hash's 2 MiB scratch memory: rewritten in full by every hash
+  const id = releasableIdentityScratch();
+  if (id !== undefined) {
+    try {
+      const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(id.buffer)));
+      const lo = (base + BigInt(id.offset) + BigInt(PAGE - 1)) & ~BigInt(PAGE - 1);
+      const hi = (base + BigInt(id.offset + id.length)) & ~BigInt(PAGE - 1);
+      if (base !== 0n && hi > lo && lib.madvise(lo, hi - lo, MADV_DONTNEED) === 0) ranges++;
+    } catch {
+      // leave it
+    }
   }
   try {
     lib.malloc_trim?.(0n);

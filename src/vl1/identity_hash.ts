@@ -31,6 +31,21 @@ let mem32: Uint32Array | undefined;
 let mem8: Uint8Array | undefined;
 
 /**
+ * The scratch memory {@link identityHash} keeps between calls, for giving its pages back to the
+ * OS while no hash runs: the kernel's 2 MiB inside its WASM memory (every hash writes all of it
+ * before reading, so zeroed pages are fine). Undefined when the TypeScript code is in use: its
+ * buffer is dropped instead (allocated again by the next hash).
+ */
+export function releasableIdentityScratch():
+  | { buffer: ArrayBuffer; offset: number; length: number }
+  | undefined {
+  if (useKernel && KERNEL !== undefined) return KERNEL.identityScratch();
+  mem32 = undefined;
+  mem8 = undefined;
+  return undefined;
+}
+
+/**
  * The 64-byte memory-hard digest of a 64-byte public key (spec §1.3). An identity is valid when
  * its address is not reserved, `digest[0] < 17` and `digest[59..64)` equals the address.
  * Synchronous and self-contained, so the shared module-level buffer is safe to reuse.

@@ -7,6 +7,30 @@ import {
   vmRssBytes,
 } from "../../src/service/memory_trim.ts";
 import { c25519Generate, c25519Sign, c25519Verify } from "../../src/crypto/c25519.ts";
+import { identityHash, releasableIdentityScratch } from "../../src/vl1/identity_hash.ts";
+
+/** How many pages of the identity hash's kernel scratch memory are resident (pagemap). */
+function residentScratchPages(): number {
+  const s = releasableIdentityScratch();
+  if (s === undefined) return -1;
+  const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s.buffer)));
+  const first = (base + BigInt(s.offset) + 4095n) / 4096n;
+  const last = (base + BigInt(s.offset + s.length)) / 4096n;
+  const n = Number(last - first);
+  const buf = new Uint8Array(n * 8);
+  const f = Deno.openSync("/proc/self/pagemap");
+  try {
+    f.seekSync(Number(first) * 8, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) got += f.readSync(buf.subarray(got)) ?? buf.length;
+  } finally {
+    f.close();
+  }
+  const e = new BigUint64Array(buf.buffer);
+  let present = 0;
+  for (const x of e) if (x & (1n << 63n)) present++;
+  return present;
+}
 
 const MAPS = [
   "55d096657000-55d09a257000 r-xp 02a00000 08:01 1234 /usr/lib/node_modules/deno/deno",
@@ -60,6 +84,9 @@ Deno.test({
     const fileKiB = () =>
       Number(/^RssFile:\s+(\d+) kB$/m.exec(Deno.readTextFileSync("/proc/self/status"))![1]);
     const before = fileKiB();
+    const pub = new Uint8Array(64).map((_, i) => i * 7 + 1);
+    const digest = identityHash(pub); // fills the identity hash's scratch memory
+    const scratchBefore = residentScratchPages();
     const t = trimResidentSet();
     assert.ok(t !== undefined, "trim ran");
     assert.ok(t.ranges > 0, "some page runs advised");
@@ -75,6 +102,12 @@ Deno.test({
     await Deno.writeTextFile(`${dir}/x`, "ok");
     assert.equal(await Deno.readTextFile(`${dir}/x`), "ok");
     await Deno.remove(dir, { recursive: true });
+    // the identity hash's scratch pages were given back: the next hash rewrites them
+    if (scratchBefore >= 0) {
+      assert.ok(scratchBefore > 400, `${scratchBefore} scratch pages resident after a hash`);
+      assert.equal(residentScratchPages(), 0, "scratch pages resident after the trim");
+    }
+    assert.deepEqual(identityHash(pub), digest);
     // twice is fine
     assert.ok(trimResidentSet() !== undefined);
   },
