@@ -1,13 +1,14 @@
 // The modules every `zt` command loads (the static import graph of cli.ts) must not include what a
 // member does not use: prom-client (metrics are written by src/service/prom_text.ts; only `zt relay`
 // loads it), npm:postgres (only a PostgreSQL controller database loads it), the embedded controller
-// with zod and dns-packet (loaded when its database holds a network, or on first use), the port
-// mapping library (first mapping attempt), the userspace stacks (`--userspace`) and the web UI
+// with zod and dns-packet (loaded when its database holds a network, or on first use), the
+// userspace stacks (`--userspace`) and the web UI
 // API's controller and rules helpers (first use), the rules compiler (the members' rule codec
 // only needs its name tables); commander and the other commands are loaded
 // only when `zt run`'s arguments are not plain (src/cli/run_args.ts); node:dgram only without FFI. Each of these costs a member RSS.
 // Above all no npm module at all (each costs its code plus Deno's npm machinery): the crypto runs
-// on libcrypto (@noble only when it is missing), the API on src/service/router.ts (no hono).
+// on libcrypto (@noble only when it is missing), the API on src/service/router.ts (no hono), port
+// mapping on src/service/nat_pmp.ts and upnp_igd.ts (no npm port mapping library).
 import assert from "node:assert/strict";
 
 interface InfoModule {
@@ -82,9 +83,8 @@ Deno.test("cli.ts: no npm module at all in the static import graph", async () =>
 
 /**
  * Every dynamic import of the member's graph that leads to an npm module, with when it runs.
- * None of them runs when a plain `zt run` member starts with libcrypto, FFI and no controller —
- * except the port mapper's, which runs on the first mapping attempt when local.conf leaves
- * `portMappingEnabled` at its default (true).
+ * None of them runs when a plain `zt run` member starts with libcrypto, FFI and no controller
+ * (port mapping, on by default, is zt's own NAT-PMP and UPnP code).
  */
 const LAZY_NPM: Record<string, string> = {
   "cli.ts -> ./src/cli/program.ts": "commands other than a plain `zt run`",
@@ -92,7 +92,6 @@ const LAZY_NPM: Record<string, string> = {
   "src/service/service.ts -> ./controller_service.ts": "a controller database with networks",
   "src/service/service.ts -> ./dns_names.ts": "the controller's member-name DNS server",
   "src/service/ui_routes.ts -> ./ui_api_handlers.ts": "the web UI's first API call",
-  "src/service/port_mapper.ts -> @achingbrain/nat-port-mapper": "the first port mapping attempt",
   "src/crypto/crypto_default.ts -> ./noble_backend.ts": "no libcrypto (or ZT_CRYPTO=js)",
 };
 
@@ -137,7 +136,7 @@ Deno.test("cli.ts: the crypto backend is chosen before any module hashes: libcry
   assert.equal(await denoEval(probe, { ZT_CRYPTO: "js" }), "noble ZT_CRYPTO=js");
 });
 
-Deno.test("cli.ts: prom-client, postgres, commander, node:dgram, the controller, zod, dns-packet, the port mapper, the userspace stacks, the rules compiler and the UI API helpers are not in the static import graph", async () => {
+Deno.test("cli.ts: prom-client, postgres, commander, node:dgram, the controller, zod, dns-packet, the userspace stacks, the rules compiler and the UI API helpers are not in the static import graph", async () => {
   const graph = await staticGraph(CLI);
   assert.ok([...graph].some((s) => s.endsWith("/src/service/service.ts")), "graph walked");
   // only `zt relay` loads prom-client; only a PostgreSQL controller database (or export/import)
@@ -145,7 +144,7 @@ Deno.test("cli.ts: prom-client, postgres, commander, node:dgram, the controller,
   const lazy = [...graph].filter((s) =>
     /prom-client|npm:\/?postgres@|tcp_relay_server\.ts$|\/pg\/pg_(controller|store|transfer)\.ts$/
       .test(s) ||
-    /npm:\/?(zod|dns-packet|@achingbrain\/nat-port-mapper|commander)@/.test(s) ||
+    /npm:\/?(zod|dns-packet|commander)@/.test(s) ||
     s === "node:dgram" ||
     /\/src\/controller\/(controller|model|responder)\.ts$/.test(s) ||
     /\/src\/service\/(controller_service|dns_names|dns_server|dns_message)\.ts$/.test(s) ||
