@@ -9,7 +9,10 @@
 // key binding (the memory-hard hash, ~2 s of CPU per identity here) is not computed for the bench
 // identities: their peer records are served from the peer cache with validation skipped for
 // them only (and charged as such to the node's identity-check budget). Environment:
-// ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg).
+// ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg). The key crypto backend is
+// chosen first, as `zt` does (libcrypto; ZT_CRYPTO=js for @noble).
+import { nativeCrypto } from "../src/service/native_crypto.ts";
+import { c25519BackendName } from "../src/crypto/c25519.ts";
 import { setImmediate } from "node:timers";
 import process from "node:process";
 import { Controller } from "../src/controller/controller.ts";
@@ -421,6 +424,9 @@ export async function run(): Promise<void> {
   );
   const signer = installSigningCrypto();
   console.log(`Ed25519: ${signer.ed25519}${signer.reason ? ` (${signer.reason})` : ""}`);
+  console.log(
+    `key crypto: ${c25519BackendName()}${nativeCrypto.reason ? ` (${nativeCrypto.reason})` : ""}`,
+  );
   const rows: Row[] = [];
   const now = 1_800_000_000_000;
   if (stores.includes("memory")) {

@@ -1,7 +1,17 @@
 // ZeroTier's "C25519" key pair: X25519 agreement plus Ed25519 96-byte signatures (spec §1.1, §2).
-import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+//
+// The curve arithmetic is the crypto backend's (crypto_backend.ts: the system's libcrypto when the
+// host set it, else @noble); a native Ed25519 signer may be plugged in on top for signing only.
+import "./crypto_default.ts";
+import { type CryptoBackend, cryptoBackend, onCryptoBackendChange } from "./crypto_backend.ts";
 import { sha512 } from "./sha.ts";
 import type { Ed25519Engine, Ed25519EngineKey } from "./ed25519_engine.ts";
+
+let backend = cryptoBackend() as CryptoBackend;
+onCryptoBackendChange(() => {
+  backend = cryptoBackend() as CryptoBackend;
+  signers = new WeakMap();
+});
 
 /** Length of a C25519 public key: X25519 public (32) ‖ Ed25519 public (32). */
 export const C25519_PUBLIC_KEY_LENGTH = 64;
@@ -9,6 +19,11 @@ export const C25519_PUBLIC_KEY_LENGTH = 64;
 export const C25519_PRIVATE_KEY_LENGTH = 64;
 /** Length of a ZeroTier signature: R (32) ‖ S (32) ‖ SHA-512(message)[0..32). */
 export const C25519_SIGNATURE_LENGTH = 96;
+
+/** The name of the crypto backend in use ("libcrypto" or "noble"), for logs. */
+export function c25519BackendName(): string {
+  return backend.name;
+}
 
 /**
  * Key agreement: the full 64-byte `SHA-512(X25519(myPrivate[0..32), theirPublic[0..32)))`.
@@ -18,27 +33,15 @@ export const C25519_SIGNATURE_LENGTH = 96;
  */
 export function c25519Agree(myPrivate: Uint8Array, theirPublic: Uint8Array): Uint8Array {
   if (myPrivate.length < 32 || theirPublic.length < 32) throw new Error("c25519Agree: short key");
-  let raw: Uint8Array;
-  try {
-    raw = x25519.getSharedSecret(myPrivate.subarray(0, 32), theirPublic.subarray(0, 32));
-  } catch {
-    // @noble/curves refuses an all-zero result; the reference hashes the zeros.
-    raw = new Uint8Array(32);
-  }
-  return sha512(raw);
+  return sha512(backend.x25519(myPrivate.subarray(0, 32), theirPublic.subarray(0, 32)));
 }
 
-/** Per-private-key signing state: the expanded Ed25519 key, and the engine's key if one is set. */
+/** Per-private-key signing state: the engine that signs and its key made from the seed. */
 interface SignerState {
-  /** The seed this was made from (a changed key array is re-expanded). */
+  /** The seed this was made from (a changed key array is re-keyed). */
   seed: Uint8Array;
-  /** RFC 8032 5.1.5: the secret scalar, the nonce prefix and the public key A. */
-  scalar: bigint;
-  prefix: Uint8Array;
-  pointBytes: Uint8Array;
-  /** The engine and its key made from `seed`, when an engine was set at first use. */
-  engine?: Ed25519Engine;
-  engineKey?: Ed25519EngineKey;
+  engine: Ed25519Engine;
+  engineKey: Ed25519EngineKey;
 }
 
 let engine: Ed25519Engine | undefined;
@@ -60,34 +63,60 @@ export function ed25519Engine(): Ed25519Engine | undefined {
 }
 
 /**
- * Plugs in (or, with undefined, removes) a native Ed25519 signer for {@link c25519Sign}. Pass
- * only an engine that passed {@link ed25519EngineSelfTest}. Signatures are the same either way.
+ * Plugs in (or, with undefined, removes) a native Ed25519 signer for {@link c25519Sign}, used
+ * instead of the backend's. Pass only an engine that passed {@link ed25519EngineSelfTest}.
+ * Signatures are the same either way.
  */
 export function setEd25519Engine(e: Ed25519Engine | undefined): void {
   engine = e;
   signers = new WeakMap();
 }
 
+/** RFC 8032 §7.1 test 3 (a two-byte message). */
+const RFC8032_3 = {
+  seed: "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+  msg: "af82",
+  sig: "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac" +
+    "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+};
+
+function fromHexSmall(s: string): Uint8Array {
+  const out = new Uint8Array(s.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
 /**
- * Whether `e` signs (and, if it has SHA-512, hashes) exactly as this module's own code (several
- * keys and message lengths, including the 32-byte digests ZeroTier signs). Never throws.
+ * Whether `e` signs (and, if it has SHA-512, hashes) exactly as the crypto backend (a known
+ * answer, then several keys and message lengths, including the 32-byte digests ZeroTier signs).
+ * Never throws.
  */
 export function ed25519EngineSelfTest(e: Ed25519Engine): boolean {
   try {
+    const k0 = e.key(fromHexSmall(RFC8032_3.seed));
+    try {
+      if (!sameBytes(e.sign(k0, fromHexSmall(RFC8032_3.msg)), fromHexSmall(RFC8032_3.sig))) {
+        return false;
+      }
+    } finally {
+      e.free(k0);
+    }
+    const ref = backend.ed25519;
     for (let i = 0; i < 2; i++) {
       const seed = new Uint8Array(32).map((_, j) => (j * 29 + i * 71 + 5) & 0xff);
       const k = e.key(seed);
+      const rk = ref.key(seed);
       try {
         for (const len of [0, 32, 200]) {
           const msg = new Uint8Array(len).map((_, j) => (j * 13 + i + len) & 0xff);
-          const want = ed25519.sign(msg, seed);
+          const want = ref.sign(rk, msg);
           const got = e.sign(k, msg);
-          if (got.length !== 64) return false;
-          for (let j = 0; j < 64; j++) if (got[j] !== want[j]) return false;
+          if (!sameBytes(got, want)) return false;
           if (e.sha512 !== undefined && !sameBytes(e.sha512(msg), sha512(msg))) return false;
         }
       } finally {
         e.free(k);
+        ref.free(rk);
       }
     }
     return true;
@@ -102,62 +131,34 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+function keyed(seed: Uint8Array, e: Ed25519Engine): SignerState {
+  const s: SignerState = { seed, engine: e, engineKey: e.key(seed) };
+  engineKeys.register(s, { e, k: s.engineKey });
+  return s;
+}
+
 function signerOf(privateKey: Uint8Array): SignerState {
   const seed = privateKey.subarray(32, 64);
   let s = signers.get(privateKey);
   if (s !== undefined && sameBytes(s.seed, seed)) return s;
-  const x = ed25519.utils.getExtendedPublicKey(seed);
-  s = { seed: seed.slice(), scalar: x.scalar, prefix: x.prefix, pointBytes: x.pointBytes };
+  s = undefined;
   if (engine !== undefined) {
     try {
-      s.engineKey = engine.key(s.seed);
-      s.engine = engine;
-      engineKeys.register(s, { e: engine, k: s.engineKey });
+      s = keyed(seed.slice(), engine);
     } catch {
-      // sign with the built-in code
+      // sign with the backend
     }
   }
+  s ??= keyed(seed.slice(), backend.ed25519);
   signers.set(privateKey, s);
   return s;
-}
-
-const Fn = ed25519.Point.Fn;
-
-function leScalar(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
-  return Fn.create(v);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
-/**
- * RFC 8032 Ed25519 of `msg` with an expanded key (one base-point multiplication: the public key
- * was derived once). Byte-identical to `ed25519.sign(msg, seed)`.
- */
-function ed25519SignExpanded(s: SignerState, msg: Uint8Array): Uint8Array {
-  const r = leScalar(sha512(concat(s.prefix, msg)));
-  const R = ed25519.Point.BASE.multiply(r).toBytes();
-  const k = leScalar(sha512(concat(R, s.pointBytes, msg)));
-  const S = Fn.create(r + k * s.scalar);
-  return concat(R, Fn.toBytes(S));
 }
 
 /**
  * Signs `msg`: Ed25519 (seed = `privateKey[32..64)`) over `h = SHA-512(msg)[0..32)`, returned as
  * the 96 bytes `R ‖ S ‖ h`. Deterministic. `publicKey` is accepted for API symmetry (the Ed25519
  * public half is derived from the seed, once per key array). Uses the plugged-in engine when
- * there is one ({@link setEd25519Engine}), falling back to the built-in code if it fails.
+ * there is one ({@link setEd25519Engine}), falling back to the backend's if it fails.
  * @throws Error when the private key is not 64 bytes (a programming error).
  */
 export function c25519Sign(
@@ -168,7 +169,7 @@ export function c25519Sign(
   if (privateKey.length !== C25519_PRIVATE_KEY_LENGTH) throw new Error("c25519Sign: bad key");
   const s = signerOf(privateKey);
   let h: Uint8Array | undefined;
-  if (s.engine?.sha512 !== undefined) {
+  if (s.engine.sha512 !== undefined) {
     try {
       h = s.engine.sha512(msg).subarray(0, 32);
     } catch {
@@ -177,14 +178,21 @@ export function c25519Sign(
   }
   h ??= sha512(msg).subarray(0, 32);
   let rs: Uint8Array | undefined;
-  if (s.engine !== undefined && s.engineKey !== undefined) {
+  try {
+    rs = s.engine.sign(s.engineKey, h);
+  } catch {
+    rs = undefined;
+  }
+  if (rs === undefined) {
+    // the plugged-in engine failed: the backend signs (a fresh key, not kept)
+    const b = backend.ed25519;
+    const k = b.key(s.seed);
     try {
-      rs = s.engine.sign(s.engineKey, h);
-    } catch {
-      rs = undefined;
+      rs = b.sign(k, h);
+    } finally {
+      b.free(k);
     }
   }
-  rs ??= ed25519SignExpanded(s, h);
   const out = new Uint8Array(C25519_SIGNATURE_LENGTH);
   out.set(rs, 0);
   out.set(h, 64);
@@ -204,7 +212,11 @@ export function c25519Verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8A
   for (let i = 0; i < 32; i++) diff |= h[i] ^ sig[64 + i];
   if (diff !== 0) return false;
   try {
-    return ed25519.verify(sig.subarray(0, 64), h.subarray(0, 32), publicKey.subarray(32, 64));
+    return backend.ed25519Verify(
+      sig.subarray(0, 64),
+      h.subarray(0, 32),
+      publicKey.subarray(32, 64),
+    );
   } catch {
     return false;
   }
@@ -212,14 +224,14 @@ export function c25519Verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8A
 
 /** The 32-byte X25519 public key of a 32-byte secret (used when searching for an identity). */
 export function x25519PublicKey(secret: Uint8Array): Uint8Array {
-  return x25519.getPublicKey(secret.subarray(0, 32));
+  return backend.x25519PublicKey(secret.subarray(0, 32));
 }
 
 /** Derives the 64-byte public key from a 64-byte private key. */
 export function c25519PublicFromPrivate(privateKey: Uint8Array): Uint8Array {
   const pub = new Uint8Array(C25519_PUBLIC_KEY_LENGTH);
   pub.set(x25519PublicKey(privateKey), 0);
-  pub.set(ed25519.getPublicKey(privateKey.subarray(32, 64)), 32);
+  pub.set(backend.ed25519PublicKey(privateKey.subarray(32, 64)), 32);
   return pub;
 }
 

@@ -1,6 +1,5 @@
-// The local HTTP API as a Hono app: auth (spec §11.1), JSON conventions, core routes, extensions.
-import { Hono } from "hono";
-import type { Context } from "hono";
+// The local HTTP API as a Router app: auth (spec §11.1), JSON conventions, core routes, extensions.
+import { type Context, Router } from "./router.ts";
 import { Address } from "../vl1/address.ts";
 import { InetAddress } from "../vl1/inet_address.ts";
 import { presentedToken, tokensEqual } from "./auth_token.ts";
@@ -32,11 +31,11 @@ export interface ApiState {
   tunneled?(): boolean;
 }
 
-/** Hono environment: the connection's remote address, when served over a socket. */
+/** Router environment: the connection's remote address, when served over a socket. */
 export type ApiEnv = { Bindings: { remoteAddr?: Deno.NetAddr } };
 
 /** The app type extensions add routes to. */
-export type ApiApp = Hono<ApiEnv>;
+export type ApiApp = Router;
 
 /** Adds more routes (e.g. /network, /controller, /metrics) to the app. */
 export type ApiRoutes = (app: ApiApp, state: ApiState) => void;
@@ -81,9 +80,9 @@ export function sendJson(c: Context, body: Json | undefined, status = 200): Resp
 /**
  * Bounds every request body before a route sees it: over {@link MAX_API_BODY_BYTES} → 413
  * (by Content-Length; the socket server also counts chunked bodies), JSON nested deeper than
- * {@link MAX_JSON_DEPTH} → 400. The text is cached by Hono, so routes read it again for free.
+ * {@link MAX_JSON_DEPTH} → 400. The text is cached by Router, so routes read it again for free.
  */
-async function checkBody(c: Context<ApiEnv>): Promise<Response | undefined> {
+async function checkBody(c: Context): Promise<Response | undefined> {
   const m = c.req.method;
   if (m === "GET" || m === "HEAD" || m === "OPTIONS") return undefined;
   const len = c.req.header("content-length");
@@ -119,7 +118,7 @@ function addrParam(s: string): Address | undefined {
  * /moon/<id10>. `extensions` add more routes; all routes share the auth check.
  */
 export function createApiApp(state: ApiState, extensions: ApiRoutes[] = []): ApiApp {
-  const app = new Hono<ApiEnv>();
+  const app = new Router();
 
   app.onError((err, c) =>
     sendJson(c, { error: 500, description: err instanceof Error ? err.message : String(err) }, 500)

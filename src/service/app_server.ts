@@ -1,6 +1,6 @@
 // GET /app/<name>/... on the local API: static single-page apps from <home>/app (spec §11.1, §11.3).
-import type { Context } from "hono";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import type { Context } from "./router.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 
 /** The URL prefix (and the folder name under the home directory). */
 export const APP_PREFIX = "/app";
@@ -133,8 +133,8 @@ async function lookup(root: string, rel: string[]): Promise<Found> {
   return st.isFile ? { kind: "file", path: real } : { kind: "missing" };
 }
 
-/** Streams a regular file with its content type (HEAD bodies are dropped by Hono). */
-async function sendFile(c: Context<ApiEnv>, path: string): Promise<Response> {
+/** Streams a regular file with its content type (HEAD bodies are dropped by Router). */
+async function sendFile(c: Context, path: string): Promise<Response> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });

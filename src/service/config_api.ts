@@ -1,7 +1,7 @@
 // GET /config and POST/PUT /config/settings on the local API: read and merge-edit local.conf (spec §11.1, §11.3).
 import { redactLocalConf } from "./pg/pg_conninfo.ts";
-import type { Context } from "hono";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import type { Context } from "./router.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 import { type Json, sortKeys } from "./api_status.ts";
 import { writeFileAtomicSync } from "./atomic_write.ts";
 import { parseLocalConf } from "./local_conf.ts";
@@ -78,7 +78,7 @@ export function configRoutes(home: string, written: () => void = () => {}): ApiR
       // a PostgreSQL password in settings.controllerDbPath is shown as ***
       return sendJson(c, sortKeys(redactLocalConf(r.value)));
     });
-    const update = async (c: Context<ApiEnv>) => {
+    const update = async (c: Context) => {
       const text = await c.req.text();
       let patch: unknown;
       try {

@@ -1,6 +1,5 @@
-// The controller's HTTP routes (spec §10.1) as a Hono sub-app the service mounts on its local API.
-import { Hono } from "hono";
-import type { Context } from "hono";
+// The controller's HTTP routes (spec §10.1) as a Router sub-app the service mounts on its local API.
+import { type Context, Router } from "./router.ts";
 import type { Controller } from "../controller/controller.ts";
 import type { Json } from "../util/json.ts";
 import { canonicalJson, parseJson } from "../util/json.ts";
@@ -75,8 +74,8 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
  * regexes do not match) answer 404 with an empty body, as the reference does. Scalar fields
  * are coerced with the reference's rules (see model.ts and coerce.ts).
  */
-export function controllerApi(ctl: Controller): Hono {
-  const app = new Hono();
+export function controllerApi(ctl: Controller): Router {
+  const app = new Router();
 
   /**
    * Runs a change; with a remote database (PostgreSQL) answers only once it is committed, and

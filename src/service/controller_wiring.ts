@@ -1,11 +1,10 @@
 // What the service needs of the embedded controller before (or without) loading it: the lazy
 // config-request hook, the database location, the joining-instance rule. Light on purpose: the controller itself
 // (controller_service.ts and what it imports) is loaded only when there is something to serve.
-import { Hono } from "hono";
-import type { Context } from "hono";
+import { type Context, Router } from "./router.ts";
 import type { UpperLayer } from "../vl1/node.ts";
 import type { UpperLayerMux } from "../vl2/upper_layer_mux.ts";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 import type { ControllerService } from "./controller_service.ts";
 import type { LocalConf } from "./local_conf.ts";
 import type { Logger } from "./logger.ts";
@@ -156,11 +155,11 @@ export class LazyController {
   /** The controller's API paths; the first request loads it (404 if it cannot be opened). */
   routes(): ApiRoutes {
     return (app) => {
-      let sub: Promise<Hono<ApiEnv> | undefined> | undefined;
-      const handler = async (c: Context<ApiEnv>) => {
+      let sub: Promise<Router | undefined> | undefined;
+      const handler = async (c: Context) => {
         sub ??= this.load().then((svc) => {
           if (!svc) return undefined;
-          const h = new Hono<ApiEnv>();
+          const h = new Router();
           h.onError((err, c) =>
             sendJson(c, {
               error: 500,

@@ -10,7 +10,7 @@ export interface HttpServerOptions {
   hostname: string;
   /** TCP port. */
   port: number;
-  /** The request handler (the Hono app's fetch). */
+  /** The request handler (the API router's fetch). */
   handler: HttpHandler;
   /** Largest request body accepted; larger ones get 413 before any of it is read. Default 1 MiB. */
   maxBodyBytes?: number;

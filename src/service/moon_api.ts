@@ -1,7 +1,7 @@
 // POST/PUT/DELETE /moon/<id10> on the local API: orbit and deorbit moons (spec §11.1).
 import { Address } from "../vl1/address.ts";
-import type { Context } from "hono";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import type { Context } from "./router.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 import { moonJson } from "./api_status.ts";
 
 /** The route's id pattern (QUIRK kept: exactly 10 hex digits, as the reference's regex). */
@@ -28,7 +28,7 @@ export function parseSeed(v: unknown): Address | undefined {
  */
 export function moonRoutes(): ApiRoutes {
   return (app, state) => {
-    const orbit = async (c: Context<ApiEnv>) => {
+    const orbit = async (c: Context) => {
       const id = c.req.param("id") ?? "";
       if (!ID10.test(id)) return sendJson(c, {}, 404);
       const worldId = BigInt("0x" + id);

@@ -5,8 +5,8 @@ import type { Networks } from "../vl2/networks.ts";
 import type { NetworkLocalConf } from "../vl2/network_local_conf.ts";
 import { macToString } from "../vl2/mac.ts";
 import { type Json, sortKeys } from "./api_status.ts";
-import type { Context } from "hono";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import type { Context } from "./router.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 
 /** The `/network` object of one network (spec §11.1), keys sorted like the reference. */
 export function networkJson(i: NetworkInfo): Json {
@@ -100,7 +100,7 @@ export function networkApiRoutes(
       return nw ? sendJson(c, networkJson(nw.info())) : sendJson(c, {}, 404);
     });
 
-    const post = async (c: Context<ApiEnv>) => {
+    const post = async (c: Context) => {
       const id = nwidParam(c.req.param("nwid") ?? "");
       if (id === undefined) return sendJson(c, {}, 404);
       const ctl = new Address(Number(id >> 24n));

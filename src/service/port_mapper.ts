@@ -1,4 +1,4 @@
-// Port mapping for the tertiary port: NAT-PMP first, then UPnP IGD (via @achingbrain/nat-port-mapper), renewed while running, removed on stop.
+// Port mapping for the tertiary port: NAT-PMP first, then UPnP IGD (nat_pmp.ts, upnp_igd.ts), renewed while running, removed on stop.
 //
 // Facts (the reference's port mapper, read as behaviour): it maps only the tertiary UDP port,
 // asks NAT-PMP first and falls back to UPnP, names the mapping "ZeroTier/<address>@<port>",
@@ -7,6 +7,14 @@
 // 0.5 s to 12 s while no gateway is found. zt also removes the mapping when it stops.
 import { InetAddress } from "../vl1/inet_address.ts";
 import type { Logger } from "./logger.ts";
+import { natPmpMapUdp, natPmpPublicAddress } from "./nat_pmp.ts";
+import {
+  findIgd,
+  type IgdService,
+  upnpAddUdpMapping,
+  upnpDeleteUdpMapping,
+  upnpExternalIp,
+} from "./upnp_igd.ts";
 
 /** Refresh period (the reference's 120 s). */
 export const PORT_MAPPING_REFRESH_MS = 120_000;
@@ -14,15 +22,6 @@ export const PORT_MAPPING_REFRESH_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Time allowed to remove the mapping when stopping (within `zt run`'s 2 s shutdown). */
 const UNMAP_TIMEOUT_MS = 1_500;
-
-/** The mapping library (it costs a member ~14 MiB of RSS: loaded on the first mapping attempt). */
-type NatPortMapper = typeof import("@achingbrain/nat-port-mapper");
-let natPortMapperLib: Promise<NatPortMapper> | undefined;
-
-/** Loads @achingbrain/nat-port-mapper once. */
-function natPortMapper(): Promise<NatPortMapper> {
-  return natPortMapperLib ??= import("@achingbrain/nat-port-mapper");
-}
 
 /** A mapping obtained from a gateway. */
 export interface Mapping {
@@ -76,40 +75,36 @@ function interfaceIpv4(iface: string): string | undefined {
   }
 }
 
-/** NAT-PMP toward the default gateway (RFC 6886), lease `leaseS` seconds. */
+/** A usable public IPv4 address and port, or an error naming what the gateway gave. */
+function publicAddress(ip: string, port: number): InetAddress {
+  const ext = InetAddress.fromIp(ip, port);
+  if (!ext || ext.family !== 4 || ext.ip.every((b) => b === 0)) {
+    throw new Error(`gateway gave no usable public address (${ip || "none"})`);
+  }
+  return ext;
+}
+
+/**
+ * NAT-PMP toward the default gateway (RFC 6886), lease `leaseS` seconds. `localIp` is implied by
+ * the source address of the requests (NAT-PMP maps to the client that asks).
+ */
 export function natPmpMethod(
   gateway: string,
-  localIp: string,
+  _localIp: string,
   port: number,
   leaseS: number,
 ): MappingMethod {
-  let client: ReturnType<NatPortMapper["pmpNat"]> | undefined;
-  const gateway_ = async () =>
-    client ??= (await natPortMapper()).pmpNat(gateway, { autoRefresh: false });
   return {
     name: "nat-pmp",
     async map(signal) {
-      const gw = await gateway_();
-      const m = await gw.map(port, localIp, {
-        protocol: "udp",
-        externalPort: port,
-        ttl: leaseS, // the library sends this number as the lease in seconds
-        autoRefresh: false,
-        signal,
-      });
-      const ext = InetAddress.fromIp(m.externalHost, m.externalPort);
-      if (!ext || ext.family !== 4 || ext.ip.every((b) => b === 0)) {
-        throw new Error(`gateway gave no usable public address (${m.externalHost})`);
-      }
-      return ext;
+      const m = await natPmpMapUdp(gateway, port, leaseS, signal);
+      return publicAddress(await natPmpPublicAddress(gateway, signal), m.externalPort);
     },
     async unmap(signal) {
-      // unmap() passes its options on to map(); without `protocol` it would delete a TCP mapping
-      const opts = { signal, protocol: "udp" } as { signal: AbortSignal };
-      await (await gateway_()).unmap(port, opts);
+      await natPmpMapUdp(gateway, port, 0, signal);
     },
-    async close() {
-      await client?.stop({ signal: AbortSignal.timeout(UNMAP_TIMEOUT_MS) }).catch(() => {});
+    close() {
+      return Promise.resolve(); // a socket per request, closed with it
     },
   };
 }
@@ -120,42 +115,28 @@ export function upnpMethod(
   port: number,
   leaseS: number,
   description: string,
+  ssdpTarget?: { host: string; port: number },
 ): MappingMethod {
-  let client: ReturnType<NatPortMapper["upnpNat"]> | undefined;
-  let gw: Awaited<ReturnType<NonNullable<typeof client>["getGateway"]>> | undefined;
+  let svc: IgdService | undefined;
   return {
     name: "upnp",
     async map(signal) {
-      if (!gw) {
-        client ??= (await natPortMapper()).upnpNat({ autoRefresh: false, description });
-        for await (const g of client.findGateways({ signal })) {
-          if (g.family === "IPv4") {
-            gw = g;
-            break;
-          }
-        }
-        if (!gw) throw new Error("no UPnP gateway answered");
+      svc ??= await findIgd(localIp, signal, ssdpTarget);
+      const s = svc;
+      try {
+        await upnpAddUdpMapping(s, localIp, port, leaseS, description, signal);
+        return publicAddress(await upnpExternalIp(s, signal), port);
+      } catch (e) {
+        svc = undefined; // find the gateway again next time
+        throw e;
       }
-      const ip = await gw.externalIp({ signal });
-      const m = await gw.map(port, localIp, {
-        protocol: "udp",
-        externalPort: port,
-        description,
-        ttl: leaseS * 1000, // milliseconds here (the library sends whole seconds, at least 3600)
-        autoRefresh: false,
-        signal,
-      });
-      const ext = InetAddress.fromIp(ip, m.externalPort);
-      if (!ext || ext.family !== 4 || ext.ip.every((b) => b === 0)) {
-        throw new Error(`gateway gave no usable public address (${ip || "none"})`);
-      }
-      return ext;
     },
     async unmap(signal) {
-      await gw?.unmap(port, { signal });
+      if (svc) await upnpDeleteUdpMapping(svc, port, signal);
     },
-    async close() {
-      await gw?.stop({ signal: AbortSignal.timeout(UNMAP_TIMEOUT_MS) }).catch(() => {});
+    close() {
+      svc = undefined;
+      return Promise.resolve();
     },
   };
 }

@@ -1,4 +1,8 @@
 // The running node service: home, local.conf, planet/moons, UDP, timers, local API, shutdown.
+// First: the crypto backend is chosen before any module that hashes or signs runs (when this is
+// the first importer of the crypto modules; cli.ts imports native_crypto.ts itself, first).
+import { nativeCrypto } from "./native_crypto.ts";
+import { c25519BackendName } from "../crypto/c25519.ts";
 import type { Address } from "../vl1/address.ts";
 import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeOptions } from "../vl1/node_host.ts";
@@ -512,6 +516,13 @@ export class Service {
     };
     if (opts.onNetworkChanged) networkFiles.listeners.push(opts.onNetworkChanged);
     const packetCrypto = installPacketCrypto();
+    log.info(
+      `key crypto: X25519, Ed25519, SHA-2 on ${c25519BackendName()}${
+        c25519BackendName() === "libcrypto" || nativeCrypto.reason === undefined
+          ? ""
+          : ` (${nativeCrypto.reason})`
+      }`,
+    );
     log.info(
       `packet crypto: AES-GMAC-SIV on ${packetCrypto.aes}${
         packetCrypto.reason ? ` (${packetCrypto.reason})` : ""

@@ -10,8 +10,8 @@ import type { Ed25519Engine } from "../crypto/ed25519_engine.ts";
 /** What {@link installSigningCrypto} chose. */
 export interface SigningCryptoChoice {
   /**
-   * Ed25519 signing: "libsodium" or "libcrypto" (native), or "builtin" (@noble/curves, expanded
-   * key cached).
+   * Ed25519 signing: "libsodium" or "libcrypto" (a plugged-in native engine), or "builtin" (the
+   * crypto backend's own signer: libcrypto's or @noble's, see src/crypto/crypto_backend.ts).
    */
   ed25519: "libsodium" | "libcrypto" | "builtin";
   /** Why no native signer is used, if none is. */

@@ -1,9 +1,9 @@
 // The web admin UI on the local API: /ui/ static assets (loaded on first request), /events, and the /ui-api helpers (rules compile and test, traffic).
-import type { Context } from "hono";
+import type { Context } from "./router.ts";
 import type { Controller } from "../controller/controller.ts";
 import type { ExplainOptions } from "../vl2/rules/explain.ts";
 import type { Json } from "./api_status.ts";
-import { type ApiEnv, type ApiRoutes, sendJson } from "./api_server.ts";
+import { type ApiRoutes, sendJson } from "./api_server.ts";
 import type { EventHub } from "./event_stream.ts";
 import type { TrafficHistory } from "./traffic_history.ts";
 
@@ -140,7 +140,7 @@ function uiHeaders(type: string): Record<string, string> {
 }
 
 /** Reads a JSON object body (bounded); a string is the error. */
-async function readObject(c: Context<ApiEnv>): Promise<Record<string, unknown> | string> {
+async function readObject(c: Context): Promise<Record<string, unknown> | string> {
   const text = await c.req.text();
   if (text.length > MAX_BODY) return "body too large";
   try {

@@ -1,4 +1,5 @@
 // Tests for the C25519 agreement and 96-byte signature primitives against selftest vector 0.
+import { backendTest } from "../helpers/crypto_backends.ts";
 import assert from "node:assert/strict";
 import {
   c25519Agree,
@@ -33,12 +34,12 @@ const V0 = {
     "230fa3e269ceb9b9d11c4eab63c92e1e7ea2a2a0492e78e48a023ba7ab1fd4ce05e28009093c61c7103a9cf495ac896f23b309e2243ff6960236411632e166054ff251ac7de7d15d4be208c63f6a4dc85d74f63bec8ec60c32272f9c09485910",
 };
 
-Deno.test("c25519: public keys derive from private keys (vector 0)", () => {
+backendTest("c25519: public keys derive from private keys (vector 0)", () => {
   assert.equal(toHex(c25519PublicFromPrivate(V0.priv1)), toHex(V0.pub1));
   assert.equal(toHex(c25519PublicFromPrivate(V0.priv2)), toHex(V0.pub2));
 });
 
-Deno.test("c25519: agreement is the full 64-byte SHA-512 of X25519, both directions", () => {
+backendTest("c25519: agreement is the full 64-byte SHA-512 of X25519, both directions", () => {
   const a = c25519Agree(V0.priv1, V0.pub2);
   const b = c25519Agree(V0.priv2, V0.pub1);
   assert.equal(a.length, 64);
@@ -46,7 +47,7 @@ Deno.test("c25519: agreement is the full 64-byte SHA-512 of X25519, both directi
   assert.equal(toHex(b), V0.agree);
 });
 
-Deno.test("c25519: signatures of the agreement match vector 0 byte for byte", () => {
+backendTest("c25519: signatures of the agreement match vector 0 byte for byte", () => {
   const msg = fromHex(V0.agree);
   const s1 = c25519Sign(V0.priv1, V0.pub1, msg);
   const s2 = c25519Sign(V0.priv2, V0.pub2, msg);
@@ -59,7 +60,7 @@ Deno.test("c25519: signatures of the agreement match vector 0 byte for byte", ()
   assert.ok(!c25519Verify(V0.pub1, msg, fromHex(V0.sig2)));
 });
 
-Deno.test("c25519: any flipped bit in message or signature fails verification", () => {
+backendTest("c25519: any flipped bit in message or signature fails verification", () => {
   const msg = fromHex(V0.agree);
   const sig = fromHex(V0.sig1);
   for (let bit = 0; bit < sig.length * 8; bit++) {
@@ -74,7 +75,7 @@ Deno.test("c25519: any flipped bit in message or signature fails verification", 
   }
 });
 
-Deno.test("c25519: verify returns false (never throws) on bad lengths and garbage keys", () => {
+backendTest("c25519: verify returns false (never throws) on bad lengths and garbage keys", () => {
   const msg = fromHex(V0.agree);
   const sig = fromHex(V0.sig1);
   assert.ok(!c25519Verify(V0.pub1, msg, sig.subarray(0, 64)));
@@ -86,12 +87,12 @@ Deno.test("c25519: verify returns false (never throws) on bad lengths and garbag
   assert.ok(!c25519Verify(V0.pub1, msg, zeroSig));
 });
 
-Deno.test("c25519: small-order peer key hashes an all-zero secret instead of throwing", () => {
+backendTest("c25519: small-order peer key hashes an all-zero secret instead of throwing", () => {
   const pub = new Uint8Array(64); // u = 0 is a small-order point
   assert.equal(toHex(c25519Agree(V0.priv1, pub)), toHex(sha512(new Uint8Array(32))));
 });
 
-Deno.test("c25519: generated pairs agree, sign and verify; generation is deterministic", () => {
+backendTest("c25519: generated pairs agree, sign and verify; generation is deterministic", () => {
   const k1 = c25519Generate(seededRandom(1));
   const k2 = c25519Generate(seededRandom(2));
   assert.equal(toHex(c25519Generate(seededRandom(1)).publicKey), toHex(k1.publicKey));

@@ -1,15 +1,14 @@
 // /config/settings validation: every bad value, unknown key and __proto__ gets a 400 naming the field, and local.conf stays byte-identical.
 import assert from "node:assert/strict";
-import { Hono } from "hono";
-import type { ApiEnv } from "../../src/service/api_server.ts";
+import { Router } from "../../src/service/router.ts";
 import { configRoutes } from "../../src/service/config_api.ts";
 import { parseLocalConf } from "../../src/service/local_conf.ts";
 
 /** The config routes on a home holding `conf` as local.conf. */
-function setup(conf: unknown): { app: Hono<ApiEnv>; home: string } {
+function setup(conf: unknown): { app: Router; home: string } {
   const home = Deno.makeTempDirSync({ prefix: "zt-rel-settings-" });
   Deno.writeTextFileSync(`${home}/local.conf`, JSON.stringify(conf, null, 4));
-  const app = new Hono<ApiEnv>();
+  const app = new Router();
   configRoutes(home)(app, undefined as never);
   return { app, home };
 }

@@ -1,6 +1,6 @@
 // Controller HTTP API against the recorded 1.14.1 answers: GETs, POST defaults, 400s, DELETE.
 import assert from "node:assert/strict";
-import { Hono } from "hono";
+import { Router } from "../../src/service/router.ts";
 import { controllerApi } from "../../src/service/controller_api.ts";
 import { fixtureText } from "../fixtures.ts";
 
@@ -359,7 +359,7 @@ Deno.test("JSONP wrapping", async () => {
 
 Deno.test("mounts under a parent app (as the service does)", async () => {
   const { ctl } = setup();
-  const parent = new Hono();
+  const parent = new Router();
   parent.get("/status", (c) => c.json({ ok: true }));
   parent.route("/", controllerApi(ctl));
   const r = await parent.request(`/controller/network/${LAB_NET}`);

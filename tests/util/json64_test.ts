@@ -1,6 +1,6 @@
 // 64-bit exact JSON: the parser/printer, and the API shapes that carry 64-bit values.
 import assert from "node:assert/strict";
-import { Hono } from "hono";
+import { Router } from "../../src/service/router.ts";
 import { parseJson64, stringifyJson64 } from "../../src/util/json64.ts";
 import { moonJson, peerJson, statusJson } from "../../src/service/api_status.ts";
 import { sendJson } from "../../src/service/api_server.ts";
@@ -76,7 +76,7 @@ Deno.test("/status, /peer and /moon print 64-bit values exactly", async () => {
     }],
   });
   const moon = moonJson(world(0x98bec71608n, 1795303646926123456n));
-  const app = new Hono();
+  const app = new Router();
   app.get("/status", (c) => sendJson(c, status));
   app.get("/peer", (c) => sendJson(c, [peer]));
   app.get("/moon", (c) => sendJson(c, [moon]));

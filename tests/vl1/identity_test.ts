@@ -1,4 +1,5 @@
 // Tests for Identity: memory-hard validation, text/binary forms, agreement and signatures.
+import { backendTest } from "../helpers/crypto_backends.ts";
 import assert from "node:assert/strict";
 import { sha384 } from "@noble/hashes/sha2.js";
 import { c25519PublicFromPrivate } from "../../src/crypto/c25519.ts";
@@ -47,7 +48,7 @@ function flipDigit(s: string, pos: number): string {
   return s.slice(0, pos) + c + s.slice(pos + 1);
 }
 
-Deno.test("identity: every fixture identity parses, validates and reproduces its files", () => {
+backendTest("identity: every fixture identity parses, validates and reproduces its files", () => {
   for (const h of HOSTS) {
     const secretText = fixtureText(`identities/${h}.secret`);
     const publicText = fixtureText(`identities/${h}.public`);
@@ -64,7 +65,7 @@ Deno.test("identity: every fixture identity parses, validates and reproduces its
   }
 });
 
-Deno.test("identity: KNOWN_GOOD validates with digest[0] = 16, KNOWN_BAD fails", () => {
+backendTest("identity: KNOWN_GOOD validates with digest[0] = 16, KNOWN_BAD fails", () => {
   const good = mustParse(KNOWN_GOOD);
   const d = identityHash(good.publicKey);
   assert.equal(d.length, 64);
@@ -76,13 +77,13 @@ Deno.test("identity: KNOWN_GOOD validates with digest[0] = 16, KNOWN_BAD fails",
   assert.ok(!bad.validate());
 });
 
-Deno.test("identity: default planet roots validate (cafe9efeb9 digest[0] = 12)", () => {
+backendTest("identity: default planet roots validate (cafe9efeb9 digest[0] = 12)", () => {
   for (const s of DEFAULT_ROOTS) assert.ok(mustParse(s).validate(), s.slice(0, 10));
   const cafe = mustParse(DEFAULT_ROOTS[0]);
   assert.equal(identityHash(cafe.publicKey)[0], 12);
 });
 
-Deno.test("identity: one changed hex digit in address or key fails validation", () => {
+backendTest("identity: one changed hex digit in address or key fails validation", () => {
   const base = fixtureText("identities/a.public").trim();
   const positions = [0, 1, 4, 7, 9]; // address digits
   for (let p = 13; p < 13 + 128; p += 9) positions.push(p); // both key halves
@@ -92,7 +93,7 @@ Deno.test("identity: one changed hex digit in address or key fails validation", 
   }
 });
 
-Deno.test("identity: binary form matches the §12.5 vectors and round trips", () => {
+backendTest("identity: binary form matches the §12.5 vectors and round trips", () => {
   const id = mustParse(KNOWN_GOOD);
   assert.equal(toHex(id.serialize()), BIN_PUBLIC);
   assert.equal(toHex(id.serialize(false)), BIN_PUBLIC);
@@ -115,7 +116,7 @@ Deno.test("identity: binary form matches the §12.5 vectors and round trips", ()
   assert.equal(r.identity.toString(true), KNOWN_GOOD);
 });
 
-Deno.test("identity: deserialize rejects truncation, bad type and bad private length", () => {
+backendTest("identity: deserialize rejects truncation, bad type and bad private length", () => {
   const sec = fromHex(BIN_SECRET);
   for (let n = 0; n < 71; n++) assert.equal(Identity.deserialize(sec.subarray(0, n)), undefined);
   for (let n = 71; n < 135; n++) assert.equal(Identity.deserialize(sec.subarray(0, n)), undefined);
@@ -132,7 +133,7 @@ Deno.test("identity: deserialize rejects truncation, bad type and bad private le
   assert.equal(Identity.deserialize(sec, 200), undefined);
 });
 
-Deno.test("identity: malformed text forms are rejected", () => {
+backendTest("identity: malformed text forms are rejected", () => {
   const [addr, , pub, priv] = KNOWN_GOOD.split(":");
   const bad = [
     "",
@@ -166,7 +167,7 @@ Deno.test("identity: malformed text forms are rejected", () => {
   assert.equal(Identity.fromString(KNOWN_GOOD.toUpperCase())?.toString(true), KNOWN_GOOD);
 });
 
-Deno.test("identity: §12.5 signature of 'hello' is byte-identical and verifies", () => {
+backendTest("identity: §12.5 signature of 'hello' is byte-identical and verifies", () => {
   const id = mustParse(KNOWN_GOOD);
   const msg = new TextEncoder().encode("hello");
   const sig = id.sign(msg);
@@ -176,7 +177,7 @@ Deno.test("identity: §12.5 signature of 'hello' is byte-identical and verifies"
   assert.throws(() => mustParse(id.toString()).sign(msg), Error);
 });
 
-Deno.test("identity: zerotier-idtool signatures verify and are reproduced exactly", () => {
+backendTest("identity: zerotier-idtool signatures verify and are reproduced exactly", () => {
   for (const h of ["a", "b"]) {
     const id = mustParse(fixtureText(`identities/${h}.secret`));
     const pub = mustParse(fixtureText(`identities/${h}.public`));
@@ -203,7 +204,7 @@ Deno.test("identity: zerotier-idtool signatures verify and are reproduced exactl
   }
 });
 
-Deno.test("identity: agreement is symmetric, 48 bytes, needs a private key", () => {
+backendTest("identity: agreement is symmetric, 48 bytes, needs a private key", () => {
   const a = mustParse(fixtureText("identities/a.secret"));
   const b = mustParse(fixtureText("identities/b.secret"));
   const bPub = mustParse(fixtureText("identities/b.public"));
@@ -216,7 +217,7 @@ Deno.test("identity: agreement is symmetric, 48 bytes, needs a private key", () 
   assert.notEqual(toHex(a.agree(c)!), toHex(ab));
 });
 
-Deno.test("identity: equality is by address and public key", () => {
+backendTest("identity: equality is by address and public key", () => {
   const a = mustParse(fixtureText("identities/a.public"));
   assert.ok(a.equals(mustParse(fixtureText("identities/a.secret"))));
   assert.ok(!a.equals(mustParse(fixtureText("identities/b.public"))));
@@ -225,7 +226,7 @@ Deno.test("identity: equality is by address and public key", () => {
   assert.ok(!a.equals(mustParse(flipDigit(pub, 20))));
 });
 
-Deno.test("identity: publicKeyHash is SHA-384 over address and public key", () => {
+backendTest("identity: publicKeyHash is SHA-384 over address and public key", () => {
   const id = mustParse(KNOWN_GOOD);
   const h = id.publicKeyHash();
   assert.equal(h.length, 48);
@@ -236,7 +237,7 @@ Deno.test("identity: publicKeyHash is SHA-384 over address and public key", () =
   assert.equal(toHex(h), toHex(sha384(b)));
 });
 
-Deno.test("identity: publicKeyHash is cached but callers get their own copy", () => {
+backendTest("identity: publicKeyHash is cached but callers get their own copy", () => {
   const id = mustParse(KNOWN_GOOD);
   const h1 = id.publicKeyHash();
   const want = toHex(h1);
@@ -246,7 +247,7 @@ Deno.test("identity: publicKeyHash is cached but callers get their own copy", ()
   assert.notEqual(h1, h2);
 });
 
-Deno.test("identity: generation (seeded) validates, round trips and is reproducible", () => {
+backendTest("identity: generation (seeded) validates, round trips and is reproducible", () => {
   let attempts = 0;
   const id = Identity.generate(seededRandom(10), (n) => (attempts = n));
   assert.ok(attempts >= 1);
@@ -268,7 +269,7 @@ Deno.test("identity: generation (seeded) validates, round trips and is reproduci
   assert.equal(toHex(id.agree(other)!), toHex(other.agree(id)!));
 });
 
-Deno.test("identity hash: the WASM kernel and the TypeScript code agree", () => {
+backendTest("identity hash: the WASM kernel and the TypeScript code agree", () => {
   const rnd = new Random("identity-hash-backends");
   try {
     for (let i = 0; i < 3; i++) {
