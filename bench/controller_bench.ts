@@ -457,9 +457,9 @@ function rowsFromJson(text: string): Row[] {
 
 /**
  * Runs each store in a child process of its own (a fresh V8 isolate). In one process, the store
- * measured second ran on code the first one had tiered up and the collector had aged: its hot
- * path was flushed and re-tiered (profiles of the second store's repeat phase showed the request
- * path in baseline code), which cost that store ~10% whichever store it was.
+ * measured second paid ~10-30% more CPU per repeat request than alone, whichever store it was:
+ * a V8 profile of its repeat phase had the request path in baseline (Sparkplug) code where the
+ * first store's ran optimized; without bytecode flushing about half of that went away.
  */
 async function runChildren(stores: string[]): Promise<Row[]> {
   const rows: Row[] = [];
