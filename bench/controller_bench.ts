@@ -457,9 +457,9 @@ function rowsFromJson(text: string): Row[] {
 
 /**
  * Runs each store in a child process of its own (a fresh V8 isolate). In one process, the store
- * measured second paid ~10-30% more CPU per repeat request than alone, whichever store it was:
+ * measured second paid 10-35% more CPU per repeat request than alone, whichever store it was:
  * a V8 profile of its repeat phase had the request path in baseline (Sparkplug) code where the
- * first store's ran optimized; without bytecode flushing about half of that went away.
+ * first store's ran optimized (with bytecode flushing off, pg second paid 22% instead of 36%).
  */
 async function runChildren(stores: string[]): Promise<Row[]> {
   const rows: Row[] = [];
