@@ -9,8 +9,11 @@
 // key binding (the memory-hard hash, ~2 s of CPU per identity here) is not computed for the bench
 // identities: their peer records are served from the peer cache with validation skipped for
 // them only (and charged as such to the node's identity-check budget). Environment:
-// ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg). The key crypto backend is
-// chosen first, as `zt` does (libcrypto; ZT_CRYPTO=js for @noble).
+// ZT_BENCH_MEMBERS (default 100000), ZT_BENCH_STORES (memory,file,pg), ZT_BENCH_REPEAT (repeat
+// requests, default 5000), ZT_BENCH_PHASES (repeat,first,api: which phases run; default all, e.g.
+// `repeat` alone to profile the repeat path; the process prints `repeat phase: pid N` when it
+// starts and the phase's window in process time when it ends). The key crypto backend is chosen
+// first, as `zt` does (libcrypto; ZT_CRYPTO=js for @noble).
 import { nativeCrypto } from "../src/service/native_crypto.ts";
 import { c25519BackendName } from "../src/crypto/c25519.ts";
 import { setImmediate } from "node:timers";
@@ -56,11 +59,26 @@ import { parseWorld } from "../src/vl1/world.ts";
 import { fixtureBytes, fixtureText } from "../tests/fixtures.ts";
 import { PgCluster, postgresBinDir } from "../tests/helpers/pg_cluster.ts";
 
-const MEMBERS = Number(Deno.env.get("ZT_BENCH_MEMBERS") ?? 100_000);
+const MEMBERS = positiveInt("ZT_BENCH_MEMBERS", 100_000);
 /** Members with real key pairs that send the repeat requests. */
 const ASKERS = 1_000;
 /** Repeat requests (each asker several times, > 1 s apart in node time). */
-const REPEAT = 5_000;
+const REPEAT = positiveInt("ZT_BENCH_REPEAT", 5_000);
+/** Phases to run (the warm-up always runs). */
+const PHASES = new Set((Deno.env.get("ZT_BENCH_PHASES") ?? "repeat,first,api").split(","));
+for (const p of PHASES) {
+  if (!["repeat", "first", "api"].includes(p)) {
+    throw new Error(`ZT_BENCH_PHASES: unknown phase "${p}" (repeat, first, api)`);
+  }
+}
+
+function positiveInt(name: string, dflt: number): number {
+  const v = Deno.env.get(name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}: not a positive integer: ${v}`);
+  return n;
+}
 /** First-time requests (members authorized through the API beforehand: identity + IP assigned now). */
 const FIRST = 1_000;
 /** API writes (member renames) per mode. */
@@ -286,6 +304,11 @@ interface Result {
   cpuMsPerRequest: number;
 }
 
+/** The result of a phase that did not run (shown as NaN). */
+function skipped(): Result {
+  return { n: NaN, seconds: NaN, latencies: [], lost: 0, cpuMsPerRequest: NaN };
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
@@ -384,10 +407,22 @@ async function runStore(
   try {
     await h.drive((i) => pop.askers[i % pop.askers.length], 1000); // warm-up (JIT, peers)
     signMs = 0;
-    const repeat = await h.drive((i) => pop.askers[i % pop.askers.length], REPEAT);
+    // the window of the repeat phase (process time), for a profile of that phase alone
+    const from = performance.now();
+    if (PHASES.has("repeat")) console.log(`repeat phase: pid ${Deno.pid}`);
+    const repeat = PHASES.has("repeat")
+      ? await h.drive((i) => pop.askers[i % pop.askers.length], REPEAT)
+      : skipped();
+    if (PHASES.has("repeat")) {
+      console.log(
+        `repeat phase of ${name}: ${from.toFixed(0)}-${performance.now().toFixed(0)} ms`,
+      );
+    }
     const signShare = signMs / 1000 / repeat.seconds;
-    const first = await h.drive((i) => pop.newcomers[i], FIRST);
-    const api = await apiWrites(h.ctl, pop.askers);
+    const first = PHASES.has("first") ? await h.drive((i) => pop.newcomers[i], FIRST) : skipped();
+    const api: [number, number, number] = PHASES.has("api")
+      ? await apiWrites(h.ctl, pop.askers)
+      : [NaN, NaN, 0];
     const row = { store: name, startMs, bytesPerMember, repeat, first, signShare, api };
     console.log(
       `${name}: start ${startMs.toFixed(0)} ms, ${bytesPerMember.toFixed(0)} B/member; ` +
@@ -411,57 +446,117 @@ function writeDir(dir: string, p: Population): void {
   }
 }
 
+/** Where a child process writes its rows (set by the parent, see {@link run}). */
+const ROW_FILE = Deno.env.get("ZT_BENCH_ROW_FILE");
+
+/** JSON of rows with NaN (phases not run) kept. */
+function rowsToJson(rows: Row[]): string {
+  return JSON.stringify(rows, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? `${v}` : v);
+}
+
+function rowsFromJson(text: string): Row[] {
+  return JSON.parse(text, (_k, v) => v === "NaN" || v === "Infinity" ? Number(v) : v) as Row[];
+}
+
+/**
+ * Runs each store in a child process of its own (a fresh V8 isolate). In one process, the store
+ * measured second paid 10-35% more CPU per repeat request than alone, whichever store it was:
+ * a V8 profile of its repeat phase had the request path in baseline (Sparkplug) code where the
+ * first store's ran optimized (with bytecode flushing off, pg second paid 22% instead of 36%).
+ */
+async function runChildren(stores: string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const store of stores) {
+    const file = await Deno.makeTempFile({ prefix: "zt-ctl-bench-rows-" });
+    try {
+      const st = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "--v8-flags=--expose-gc", import.meta.filename!],
+        env: { ZT_BENCH_STORES: store, ZT_BENCH_ROW_FILE: file },
+        stdin: "null",
+      }).spawn().status;
+      if (!st.success) throw new Error(`controller bench of store ${store}: exit code ${st.code}`);
+      rows.push(...rowsFromJson(await Deno.readTextFile(file)));
+    } finally {
+      await Deno.remove(file).catch(() => {});
+    }
+  }
+  return rows;
+}
+
 /**
  * Prints, per store (memory, file, PostgreSQL), start-up time, heap per member, config
  * requests/s with p50/p99 for repeat and first-time requests through the armored receive path,
- * the share of signing, and API writes/s; then a Markdown table of the same.
+ * the share of signing, and API writes/s; then a Markdown table of the same. With more than
+ * one store, each runs in a child process of its own (see {@link runChildren});
+ * ZT_BENCH_ISOLATE=0 runs them one after the other in this process instead.
  */
 export async function run(): Promise<void> {
   const stores = (Deno.env.get("ZT_BENCH_STORES") ?? "memory,file,pg").split(",");
-  console.log(
-    `network: ${MEMBERS} members (${ASKERS} with key pairs ask ${REPEAT} times), ` +
-      `${FIRST} first-time members; armored requests through Node.receive, signed replies`,
-  );
+  for (const store of stores) {
+    if (!["memory", "file", "pg"].includes(store)) {
+      throw new Error(`ZT_BENCH_STORES: unknown store "${store}" (memory, file, pg)`);
+    }
+  }
   const signer = installSigningCrypto();
-  console.log(`Ed25519: ${signer.ed25519}${signer.reason ? ` (${signer.reason})` : ""}`);
-  console.log(
-    `key crypto: ${c25519BackendName()}${nativeCrypto.reason ? ` (${nativeCrypto.reason})` : ""}`,
-  );
-  const rows: Row[] = [];
-  const now = 1_800_000_000_000;
-  if (stores.includes("memory")) {
-    const p = populate(now);
-    rows.push(
-      await runStore("memory", p, () =>
-        Promise.resolve({
-          store: new MemoryStore([p.network], p.records),
-          close: () => Promise.resolve(),
-        })),
+  if (ROW_FILE === undefined) {
+    console.log(
+      `network: ${MEMBERS} members (${ASKERS} with key pairs ask ${REPEAT} times), ` +
+        `${FIRST} first-time members; armored requests through Node.receive, signed replies`,
+    );
+    console.log(`Ed25519: ${signer.ed25519}${signer.reason ? ` (${signer.reason})` : ""}`);
+    console.log(
+      `key crypto: ${c25519BackendName()}${nativeCrypto.reason ? ` (${nativeCrypto.reason})` : ""}`,
     );
   }
+  const rows = ROW_FILE === undefined && stores.length > 1 &&
+      Deno.env.get("ZT_BENCH_ISOLATE") !== "0"
+    ? await runChildren(stores)
+    : await runInProcess(stores);
+  if (ROW_FILE !== undefined) {
+    await Deno.writeTextFile(ROW_FILE, rowsToJson(rows));
+    return;
+  }
+  printTable(rows);
+}
+
+/** Runs the stores one after the other in this process. */
+async function runInProcess(stores: string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  const now = 1_800_000_000_000;
   // file and PostgreSQL load their own copies of one population (setup, not measured); the
   // memory store keeps the record objects, so it gets its own
   let shared: Population | undefined;
   const population = () => shared ??= populate(now);
-  if (stores.includes("file")) {
-    const p = population();
-    const dir = await Deno.makeTempDir({ prefix: "zt-ctl-bench-" });
-    try {
-      writeDir(dir, p);
+  for (const store of stores) {
+    if (store === "memory") {
+      const p = populate(now);
       rows.push(
-        await runStore(
-          "file",
-          p,
-          () => Promise.resolve({ store: new FileStore(dir), close: () => Promise.resolve() }),
-        ),
+        await runStore("memory", p, () =>
+          Promise.resolve({
+            store: new MemoryStore([p.network], p.records),
+            close: () => Promise.resolve(),
+          })),
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  }
-  if (stores.includes("pg")) {
-    if (!postgresBinDir()) console.log("pg: PostgreSQL not installed (scripts/setup.sh)");
-    else {
+    } else if (store === "file") {
+      const p = population();
+      const dir = await Deno.makeTempDir({ prefix: "zt-ctl-bench-" });
+      try {
+        writeDir(dir, p);
+        rows.push(
+          await runStore(
+            "file",
+            p,
+            () => Promise.resolve({ store: new FileStore(dir), close: () => Promise.resolve() }),
+          ),
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    } else {
+      if (!postgresBinDir()) {
+        console.log("pg: PostgreSQL not installed (scripts/setup.sh)");
+        continue;
+      }
       const p = population();
       const pg = await PgCluster.start();
       try {
@@ -482,6 +577,11 @@ export async function run(): Promise<void> {
       }
     }
   }
+  return rows;
+}
+
+/** The Markdown table of the rows. */
+function printTable(rows: Row[]): void {
   const s = (r: Result) => r.latencies.slice().sort((a, b) => a - b);
   console.log(
     "\n| store | start-up | heap/member | repeat req/s | p50 | p99 | CPU/req | first-time req/s | p50 | p99 | CPU/req | API writes/s (1 / 16 at once) |",

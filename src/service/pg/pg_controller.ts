@@ -3,10 +3,8 @@ import type { Controller, ControllerEvent } from "../../controller/controller.ts
 import type { ControllerResponder, ResponderNode } from "../../controller/responder.ts";
 import { Verb } from "../../vl1/packet.ts";
 import type { UpperLayer } from "../../vl1/node.ts";
-import {
-  decodeNetworkConfigRequest,
-  encodeNetworkConfigRequest,
-} from "../../vl1/verbs/network_config.ts";
+import { encodeNetworkConfigRequest } from "../../vl1/verbs/network_config.ts";
+import { toHex } from "../../util/hex.ts";
 import { Address } from "../../vl1/address.ts";
 import { Identity } from "../../vl1/identity.ts";
 import {
@@ -152,9 +150,10 @@ export class PgController {
 
   /** Records the status a request reported, for the batched write-back. */
   #noteStatus(ctl: Controller, addr: string, payload: Uint8Array): void {
-    const req = decodeNetworkConfigRequest(payload);
-    if (!req) return;
-    const nwid = req.networkId.toString(16).padStart(16, "0");
+    // the network ID is the payload's first 8 bytes (the responder has parsed the rest; a
+    // second full decode here copied the metadata for nothing, on every request)
+    if (payload.length < 8) return;
+    const nwid = toHex(payload, 0, 8);
     this.#claimed.delete(`${nwid}/${addr}`); // it reaches us: no more takeover pushes
     const s = ctl.memberStatus(nwid, addr);
     if (!s || !this.store.hasMember(nwid, addr)) return;

@@ -6,6 +6,7 @@ import { pgConnect } from "../../../src/service/pg/pg_transfer.ts";
 import { parsePgConnInfo, type PgConnInfo } from "../../../src/service/pg/pg_conninfo.ts";
 import { ipKey } from "../../../src/controller/ip_assignment.ts";
 import { SCHEMA_VERSION } from "../../../src/service/pg/migrations.ts";
+import { LAB_NET, labController, labIdentity, META_114 } from "../../controller/helpers.ts";
 
 const NW = "8056c2e21c000001";
 
@@ -170,6 +171,77 @@ Deno.test({
           } finally {
             await raw.end({ timeout: 1 });
             await a.close();
+          }
+        },
+      );
+
+      await t.step(
+        "a repeat config request of an unchanged member writes nothing but its status",
+        async () => {
+          // the in-memory path is the file store's: the request changes no record, so nothing
+          // is queued, no batch runs and no other instance hears of it; only the status columns
+          // are written back (batched), which changes neither revision nor document
+          const url = await pg.createDb("s6");
+          const c = conn(url);
+          const a = await PgStore.open({ conn: c, instance: "a" });
+          const b = await PgStore.open({ conn: c, instance: "b" });
+          const seen: RemoteChange[] = [];
+          b.onRemoteChange((ch) => seen.push(ch));
+          const who = labIdentity("a");
+          const addr = who.address.toString();
+          try {
+            await a.commit(() => a.saveNetwork({ id: LAB_NET, name: "n", private: true }));
+            await a.commit(() => a.saveMember({ id: addr, nwid: LAB_NET, authorized: true }));
+            const { ctl, clock } = labController(a);
+            const ask = () => {
+              clock.t += 2000; // past the one-request-per-second limit
+              return a.track(() =>
+                ctl.handleConfigRequest(
+                  clock.t,
+                  { identity: who, address: who.address, metadata: META_114, packetId: 1n },
+                  BigInt("0x" + LAB_NET),
+                )
+              );
+            };
+            // the first request records identity, version and IP: one write
+            const first = ask();
+            assert.equal(first.result.kind, "config");
+            assert.ok(first.entries.length > 0);
+            assert.deepEqual(await Promise.all(first.entries), first.entries.map(() => "ok"));
+            await until(() => b.getMember(LAB_NET, addr)?.identity !== undefined);
+            const doc = await pg.psql("s6", "select revision, doc, updated_at from zt_member");
+            const batches = a.counters.batches;
+            const changes = seen.length;
+            for (let i = 0; i < 5; i++) {
+              const r = ask();
+              assert.equal(r.result.kind, "config");
+              assert.deepEqual(r.entries, []);
+              assert.equal(a.pendingWrites, 0);
+              a.noteStatus(LAB_NET, addr, {
+                lastSeen: clock.t,
+                physicalAddress: "198.18.0.1/9993",
+                clientVersion: "1.14.1",
+              });
+            }
+            await a.close(); // writes the status back
+            assert.equal(a.counters.batches, batches);
+            assert.equal(
+              await pg.psql("s6", "select revision, doc, updated_at from zt_member"),
+              doc,
+            );
+            assert.equal(
+              await pg.psql(
+                "s6",
+                "select physical_address, client_version, seen_by from zt_member",
+              ),
+              "198.18.0.1/9993|1.14.1|a\n",
+            );
+            // a NOTIFY would have reached b by now (it did for the first request)
+            await new Promise((r) => setTimeout(r, 300));
+            assert.equal(seen.length, changes);
+          } finally {
+            await a.close();
+            await b.close();
           }
         },
       );
