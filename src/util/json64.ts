@@ -11,6 +11,7 @@ interface JsonWithRaw {
 
 const J = JSON as unknown as JsonWithRaw;
 const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+const SIXTEEN_DIGITS = /[0-9]{16}/;
 
 /**
  * Parses JSON text like `JSON.parse`, except that an integer literal whose value is not a safe
@@ -18,6 +19,8 @@ const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
  * malformed text, as `JSON.parse` does.
  */
 export function parseJson64(text: string): unknown {
+  // an integer beyond 2^53 - 1 has at least 16 digits: text without such a run parses as usual
+  if (!SIXTEEN_DIGITS.test(text)) return JSON.parse(text);
   return J.parse(text, (_key, value, context) => {
     if (
       typeof value === "number" && !Number.isSafeInteger(value) && context.source !== undefined &&

@@ -1,4 +1,5 @@
 // Parses settings.controllerDbPath PostgreSQL forms (libpq keyword string, URL) and redacts passwords.
+import { parseJson64, stringifyJson64 } from "../../util/json64.ts";
 
 /** Connection parameters for npm:postgres, from a `controllerDbPath`. */
 export interface PgConnInfo {
@@ -22,6 +23,26 @@ export interface PgConnInfo {
   connectTimeout?: number;
 }
 
+/** A postgres.js type handler: which type OIDs it reads and writes, and how. */
+interface PgJsonType {
+  to: number;
+  from: number[];
+  serialize: (x: unknown) => string;
+  parse: (x: string) => unknown;
+}
+
+/**
+ * json and jsonb in both directions with exact 64-bit integers (postgres.js's own handler uses
+ * JSON.stringify, which throws on a bigint, and JSON.parse, which rounds an ID beyond 2^53 to a
+ * double): a capability or tag ID such as 18446744073709551615 survives a save and a reload.
+ */
+const JSON64_TYPE: PgJsonType = {
+  to: 3802,
+  from: [114, 3802],
+  serialize: (x) => stringifyJson64(x),
+  parse: (x) => parseJson64(x),
+};
+
 /**
  * The npm:postgres connection options of `c` (server, credentials, TLS as libpq's `sslmode`:
  * disable/allow → none, prefer → try TLS, anything stronger → require). Callers add pool size,
@@ -35,8 +56,10 @@ export function pgClientOptions(c: PgConnInfo): {
   username?: string;
   password?: string;
   ssl: false | "prefer" | "require";
+  types: Record<string, PgJsonType>;
 } {
   return {
+    types: { json64: JSON64_TYPE },
     host: c.host,
     port: c.port,
     path: c.path,

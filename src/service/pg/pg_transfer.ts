@@ -1,4 +1,5 @@
 // Lossless copy of controller records between a controller.d directory and PostgreSQL, both ways.
+import { stringifyJson64 } from "../../util/json64.ts";
 import postgres from "postgres";
 import { FileStore } from "../controller_file_store.ts";
 import { ipKey } from "../../controller/ip_assignment.ts";
@@ -104,7 +105,7 @@ export async function writePg(sql: postgres.Sql, r: ControllerRecords): Promise<
         a.push(addr);
         rev.push(Number(m.revision ?? 0));
         auth.push(m.authorized === true);
-        docs.push(JSON.stringify(m));
+        docs.push(stringifyJson64(m)); // 64-bit tag values stay exact
         const ips = new Set<string>();
         if (Array.isArray(m.ipAssignments)) {
           for (const s of m.ipAssignments) {

@@ -63,6 +63,29 @@ Deno.test({
         assert.equal(await pg.psql("s1", "select count(*) from zt_member_ip"), "0\n");
       });
 
+      await t.step("64-bit IDs and values stay exact through a save and a reload", async () => {
+        const url = await pg.createDb("s64");
+        const a = await PgStore.open({ conn: conn(url), instance: "a" });
+        const big = 18446744073709551615n;
+        const caps = [{ id: big, default: false, rules: [{ type: "ACTION_ACCEPT" }] }];
+        const tags = [{ id: 9007199254740993n, default: big }];
+        await a.commit(() => a.saveNetwork({ id: NW, name: "n64", capabilities: caps, tags }));
+        await a.commit(() =>
+          a.saveMember({ id: "aaaaaaaaaa", nwid: NW, tags: [[9007199254740993n, big]] })
+        );
+        await a.close();
+        assert.match(
+          await pg.psql("s64", "select doc->'tags' from zt_network"),
+          /18446744073709551615/,
+        );
+        const b = await PgStore.open({ conn: conn(url), instance: "b" });
+        const n = b.getNetwork(NW)!;
+        assert.deepEqual(n.capabilities, caps);
+        assert.deepEqual(n.tags, tags);
+        assert.deepEqual(b.getMember(NW, "aaaaaaaaaa")?.tags, [[9007199254740993n, big]]);
+        await b.close();
+      });
+
       await t.step("refuses a newer schema", async () => {
         const url = await pg.createDb("s2");
         (await PgStore.open({ conn: conn(url), instance: "a" })).close();

@@ -4,6 +4,7 @@ import { PgCluster, postgresAvailable } from "../../helpers/pg_cluster.ts";
 import { transfer } from "../../../src/cli/controller_transfer.ts";
 import { FIXTURES } from "../../fixtures.ts";
 import { runCommand } from "../../helpers/run_command.ts";
+import { parseJson64, stringifyJson64 } from "../../../src/util/json64.ts";
 
 /** Every file under `dir` (relative path → bytes as text). */
 function tree(dir: string, rel = ""): Map<string, string> {
@@ -59,6 +60,53 @@ Deno.test({
       );
       assert.equal(bad.code, 1);
       assert.match(bad.err, /unsupported keyword bogus/);
+    } finally {
+      await pg.destroy();
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "controller export/import: 64-bit tag and capability IDs stay exact through PostgreSQL",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const pg = await PgCluster.start();
+    const tmp = Deno.makeTempDirSync({ prefix: "zt-transfer64-" });
+    try {
+      const src = `${tmp}/in`;
+      Deno.mkdirSync(`${src}/network/8056c2e21c000001/member`, { recursive: true });
+      const big = 18446744073709551615n;
+      const net = {
+        id: "8056c2e21c000001",
+        nwid: "8056c2e21c000001",
+        objtype: "network",
+        name: "n64",
+        revision: 3,
+        capabilities: [{ id: big, default: false, rules: [{ type: "ACTION_ACCEPT" }] }],
+        tags: [{ id: 9007199254740993n, default: big }],
+      };
+      const mem = {
+        id: "aaaaaaaaaa",
+        address: "aaaaaaaaaa",
+        nwid: "8056c2e21c000001",
+        objtype: "member",
+        revision: 2,
+        tags: [[9007199254740993n, big]],
+      };
+      Deno.writeTextFileSync(`${src}/network/8056c2e21c000001.json`, stringifyJson64(net));
+      Deno.writeTextFileSync(
+        `${src}/network/8056c2e21c000001/member/aaaaaaaaaa.json`,
+        stringifyJson64(mem),
+      );
+      const db = await pg.createDb("t64");
+      assert.match(await transfer(src, db), /copied 1 network\(s\) and 1 member\(s\)/);
+      await transfer(db, `${tmp}/out`);
+      const back = (p: string) => parseJson64(Deno.readTextFileSync(`${tmp}/out/${p}`));
+      assert.deepEqual(back("network/8056c2e21c000001.json"), net);
+      assert.deepEqual(back("network/8056c2e21c000001/member/aaaaaaaaaa.json"), mem);
     } finally {
       await pg.destroy();
       Deno.removeSync(tmp, { recursive: true });
