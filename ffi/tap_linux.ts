@@ -544,7 +544,9 @@ export class LinuxTapDevice {
     if (this.#closed || end <= start) return false;
     const co = this.#coalescer;
     if (co) {
-      co.add(frame, start, end);
+      // a frame nothing will merge with (ICMP, UDP, ARP...) is written now, with what was buffered
+      // before it: a lone packet (a ping) then waits for no microtask
+      if (!co.add(frame, start, end)) co.flush();
       if (!this.#flushQueued) {
         this.#flushQueued = true;
         queueMicrotask(this.#flushTask);
@@ -597,18 +599,18 @@ export class LinuxTapDevice {
 
   /**
    * Reads whatever is queued now, without waiting, until about {@link MAX_DRAIN_PER_ROUND}
-   * frames were delivered; returns the number of frames delivered (with offloads one read may
-   * deliver many: the segments of a super-frame).
+   * frames were delivered or `maxReads` reads returned data; returns the number of frames
+   * delivered (with offloads one read may deliver many: the segments of a super-frame).
    */
-  drain(): number {
+  drain(maxReads = MAX_DRAIN_PER_ROUND): number {
     const l = libc();
     const buf = this.#readBuf;
     const size = buf.length;
     const before = this.counters.framesRead;
+    const most = Math.min(maxReads, MAX_DRAIN_PER_ROUND);
     let reads = 0;
     while (
-      this.counters.framesRead - before < MAX_DRAIN_PER_ROUND && reads < MAX_DRAIN_PER_ROUND &&
-      !this.#closed
+      this.counters.framesRead - before < MAX_DRAIN_PER_ROUND && reads < most && !this.#closed
     ) {
       const n = l.read(this.#fd, buf, size);
       if (n <= 0) {
@@ -697,9 +699,19 @@ export class LinuxTapDevice {
     }
   }
 
-  /** Drains the device and runs the round-end callback (the caller's flush point). */
+  /**
+   * Drains the device and runs the round-end callback (the caller's flush point): once after the
+   * first read, so what its frame(s) produced leaves before the read that finds the queue empty
+   * (a lone frame — a ping — does not wait for it), and again after the rest if there was more.
+   */
   #readRound(): void {
-    this.drain();
+    if (this.drain(1) > 0) {
+      this.#roundEnd();
+      if (this.drain() > 0) this.#roundEnd();
+    } else this.#roundEnd();
+  }
+
+  #roundEnd(): void {
     if (this.#onRoundEnd) {
       try {
         this.#onRoundEnd();

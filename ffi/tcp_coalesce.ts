@@ -177,15 +177,17 @@ export class TcpCoalescer {
   /**
    * Buffers a copy of the Ethernet frame `frame[start, end)`, merging it into a pending flow when
    * allowed. May flush first when a limit is reached (sink called synchronously). Never throws
-   * on malformed frames: whatever cannot be merged is written unchanged.
+   * on malformed frames: whatever cannot be merged is written unchanged. Returns false when the
+   * frame is not TCP (or was dropped): no later frame will join it, so a caller that cares about
+   * latency may flush at once.
    */
-  add(frame: Uint8Array, start = 0, end = frame.length): void {
-    if (start < 0 || end > frame.length || end <= start) return;
+  add(frame: Uint8Array, start = 0, end = frame.length): boolean {
+    if (start < 0 || end > frame.length || end <= start) return false;
     const len = end - start;
     this.counters.framesIn++;
     if (len + VNET_HDR_LEN > this.#arena.length) {
       this.counters.oversize++;
-      return;
+      return false;
     }
     if (
       this.#nItems >= this.#maxFrames || this.#pendingBytes + VNET_HDR_LEN + len > this.#maxBytes
@@ -197,12 +199,12 @@ export class TcpCoalescer {
     if (kind === KIND_OTHER || kind === KIND_TCP_PIECE) {
       if (kind === KIND_TCP_PIECE) this.#closeAddressPair(frame);
       this.#addUnmerged(frame, start, end);
-      return;
+      return kind === KIND_TCP_PIECE;
     }
     const g = this.#findFlow(frame);
     if (kind === KIND_MERGEABLE && g >= 0 && this.#canMerge(g, frame, start)) {
       this.#append(g, frame);
-      return;
+      return true;
     }
     if (g >= 0) this.#gOpen[g] = 0; // keeps this flow's order: nothing later joins that group
     if (kind === KIND_MERGEABLE && frame[this.#tcp + 13] === TCP_ACK) {
@@ -214,6 +216,7 @@ export class TcpCoalescer {
     } else {
       this.#addUnmerged(frame, start, end);
     }
+    return true;
   }
 
   /** Writes everything buffered, in order, through the sink; then the buffers are empty. */

@@ -18,7 +18,14 @@ import { dissect, Keyring } from "../../src/vl1/dissect.ts";
 import { parseCaptureJsonl } from "../../src/vl1/capture_jsonl.ts";
 import { fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
-import { installPacketCrypto } from "../../src/service/packet_crypto.ts";
+import {
+  BURST_MAX_WASM_KEYS,
+  BURST_WASM_PACKETS,
+  BURST_WINDOW_MS,
+  BurstSiv,
+  installPacketCrypto,
+} from "../../src/service/packet_crypto.ts";
+import { loadWasmKernel } from "../../src/crypto/wasm_kernel.ts";
 
 const engine = loadLibcryptoSiv();
 const missing = engine === undefined;
@@ -177,7 +184,10 @@ Deno.test({
         aes: "libcrypto",
         defaultCipher: "aes",
       });
-      assert.ok(sivEngine() !== undefined);
+      assert.equal(sivEngine()?.name, "libcrypto+wasm", "lone packets on the WASM kernel");
+      setSivEngine(undefined);
+      installPacketCrypto((n) => (n === "ZT_SIV_BURST" ? "0" : undefined));
+      assert.equal(sivEngine()?.name, "libcrypto", "ZT_SIV_BURST=0: every packet on libcrypto");
       const off = installPacketCrypto((n) => (n === "ZT_LIBCRYPTO" ? "0" : undefined));
       assert.equal(off.aes, "wasm");
       assert.equal(off.defaultCipher, "salsa2012");
@@ -185,5 +195,82 @@ Deno.test({
     } finally {
       setSivEngine(undefined);
     }
+  },
+});
+
+Deno.test({
+  name: "BurstSiv: the first packets of each window on the WASM kernel, the rest on libcrypto",
+  ignore: missing || loadWasmKernel() === undefined,
+  fn() {
+    let now = 1000;
+    const burst = new BurstSiv(engine!, loadWasmKernel()!, () => now);
+    assert.equal(burst.name, "libcrypto+wasm");
+    assert.ok(sivEngineSelfTest(burst));
+    now += BURST_WINDOW_MS; // a new window after the self-test's packets
+    const rnd = seededRandom(7);
+    const keys = new PeerKeys(rnd(48));
+    const wire = (len: number, seed: number) => {
+      const p = new Uint8Array(len).map((_, i) => (i * 13 + seed) & 0xff);
+      p[18] = 0;
+      return p;
+    };
+    /** armors on `a`, checks the bytes against `b` and that each dearmors the other's packet */
+    const agree = (a: "burst" | "plain", len: number, seed: number) => {
+      const x = wire(len, seed), y = x.slice();
+      setSivEngine(a === "burst" ? burst : engine);
+      armor(x, len, keys, 3);
+      setSivEngine(a === "burst" ? engine : burst);
+      armor(y, len, keys, 3);
+      assert.deepEqual(x, y, `same bytes (len ${len})`);
+      assert.ok(dearmor(y, len, keys));
+      setSivEngine(a === "burst" ? burst : engine);
+      assert.ok(dearmor(x, len, keys));
+      assert.deepEqual(x, y);
+    };
+    try {
+      const before = { ...burst.counters };
+      // one window: BURST_WASM_PACKETS packets through the kernel, the rest native
+      for (let i = 0; i < 10; i++) agree("burst", 28 + i * 150, i);
+      const used = burst.counters.wasm - before.wasm + burst.counters.native - before.native;
+      assert.equal(used, 20, "two calls per agree() on the burst engine");
+      assert.equal(burst.counters.wasm - before.wasm, BURST_WASM_PACKETS);
+      // a pause: the next window starts, its first packets go through the kernel again
+      now += BURST_WINDOW_MS;
+      const w = burst.counters.wasm;
+      agree("plain", 120, 99);
+      assert.equal(burst.counters.wasm, w + 2, "a lone exchange stays on the kernel");
+      // a tampered packet fails on both paths
+      for (const bump of [0, BURST_WINDOW_MS]) {
+        now += bump;
+        const x = wire(200, 5);
+        setSivEngine(burst);
+        armor(x, 200, keys, 3);
+        x[150] ^= 1;
+        assert.equal(dearmor(x, 200, keys), false);
+      }
+    } finally {
+      setSivEngine(undefined);
+    }
+  },
+});
+
+Deno.test({
+  name: "BurstSiv: beyond the kernel key cap a peer's packets all go through libcrypto",
+  ignore: missing || loadWasmKernel() === undefined,
+  fn() {
+    const burst = new BurstSiv(engine!, loadWasmKernel()!, () => 0);
+    const k0 = new Uint8Array(32).fill(1), k1 = new Uint8Array(32).fill(2);
+    const keys = [];
+    for (let i = 0; i < BURST_MAX_WASM_KEYS; i++) keys.push(burst.key(k0, k1));
+    const extra = burst.key(k0, k1);
+    const p = new Uint8Array(100);
+    burst.armorC3(p, 100, extra);
+    assert.deepEqual(burst.counters, { wasm: 0, native: 1 }, "no kernel key: native");
+    assert.ok(burst.dearmorC3(p, 100, extra));
+    burst.free(keys.pop()!);
+    const again = burst.key(k0, k1);
+    burst.armorC3(p, 100, again);
+    assert.equal(burst.counters.wasm, 1, "a freed kernel key makes room");
+    for (const k of [...keys, extra, again]) burst.free(k);
   },
 });

@@ -171,6 +171,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "reactor: while blocking, a handler's microtasks run before the loop yields to the helper",
+  ignore: !linux,
+  async fn() {
+    // a timerfd fires while the JS thread waits in the reactor's synchronous poll (an event
+    // signalled from JS code would only ever be seen by a yield's helper-thread poll)
+    const tf = Deno.dlopen("libc.so.6", {
+      timerfd_create: { parameters: ["i32", "i32"], result: "i32" },
+      timerfd_settime: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
+    });
+    const fd = tf.symbols.timerfd_create(1, EFD_NONBLOCK | EFD_CLOEXEC); // CLOCK_MONOTONIC
+    assert.ok(fd >= 0);
+    const spec = new Uint8Array(32); // itimerspec: interval 0, value 5 ms
+    new DataView(spec.buffer).setBigInt64(24, 5_000_000n, true);
+    const arm = () => assert.equal(tf.symbols.timerfd_settime(fd, 0, spec, null), 0);
+    // hot budget 0: every round with data ends the synchronous phase at once, so only the loop's
+    // own ordering decides whether the handler's microtasks run before the yield
+    const r = new Reactor({ idleBlockMs: 50, lingerMs: 60_000, hotBudgetMs: 0 });
+    const seen: boolean[] = [];
+    const w = r.watch(fd, () => {
+      consume(fd);
+      queueMicrotask(() => seen.push(r.waitingOnHelper));
+      if (seen.length < 5) arm();
+    });
+    arm();
+    await until("five expiries", () => seen.length >= 5);
+    assert.ok(r.blocking, "lingering: the loop blocks on the JS thread");
+    assert.deepEqual(seen.slice(0, 5), [false, false, false, false, false]);
+    await w.close();
+    libc().close(fd);
+    tf.close();
+  },
+});
+
+Deno.test({
   name: "reactor: idle blocking ends after the linger time (the wait goes back to the helper)",
   ignore: !linux,
   async fn() {

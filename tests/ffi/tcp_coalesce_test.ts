@@ -453,3 +453,20 @@ Deno.test("tcp coalesce: malformed and lying frames never throw and are written 
   co.add(good, 0, good.length + 1);
   assert.equal(co.pendingFrames, 0);
 });
+
+Deno.test("coalescer: add() says whether a later frame may join (TCP) or not (flush at once)", () => {
+  const { co, writes } = recorder();
+  const seg = segments(2, 1000);
+  assert.equal(co.add(seg[0]), true, "a mergeable TCP segment");
+  assert.equal(co.add(seg[1]), true, "merged into its flow");
+  const udp = udpPartialFrame(pattern(40));
+  assert.equal(co.add(udp), false, "UDP: nothing merges with it");
+  co.flush();
+  assert.equal(writes.length, 2);
+  assert.equal(writes[0].frames, 2, "the TCP segments merged, written first");
+  assert.deepEqual(writes[1].frame, udp);
+  const arp = new Uint8Array(42);
+  arp.set([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x08, 0x06]);
+  assert.equal(co.add(arp), false, "ARP");
+  assert.equal(co.add(arp, 5, 2), false, "bad range");
+});
