@@ -26,40 +26,45 @@ export function dgram(): Promise<Dgram> {
   return dgramLib ??= import("node:dgram");
 }
 
+/** What {@link udpExchange} does with its socket. */
+export interface UdpExchange<T> {
+  /** Local address to bind (any when undefined). */
+  bindAddress?: string;
+  /** Called once the socket is bound, before the first send (socket options). */
+  bound?: (sock: Socket) => void;
+  /** Sends the request (again); returns how long to wait before the next send, ms. */
+  send: (sock: Socket, reject: (e: Error) => void) => number;
+  /** The answer a datagram carries, or undefined to keep waiting. */
+  answer: (msg: Uint8Array, from: { address: string; port: number }) => T | undefined;
+}
+
 /**
- * Sends `req` to `host:port` from a fresh UDP socket and resolves with the first datagram from
- * that address that `accept` takes; resends at `firstResendMs`, doubling, until `signal` ends.
+ * One request/answer exchange over a fresh UDP socket (node:dgram): binds, sends, resends when
+ * `x.send` says, resolves with the first datagram `x.answer` takes; rejects when `signal` ends or
+ * the socket fails. The socket is closed either way.
  */
-export async function udpRequest(
-  host: string,
-  port: number,
-  req: Uint8Array,
-  accept: (msg: Uint8Array) => boolean,
-  signal: AbortSignal,
-  firstResendMs = 250,
-): Promise<Uint8Array> {
+export async function udpExchange<T>(x: UdpExchange<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
   const d = await dgram();
   const sock: Socket = d.createSocket({ type: "udp4" });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    return await new Promise<Uint8Array>((resolve, reject) => {
+    return await new Promise<T>((resolve, reject) => {
       onAbort = () => reject(signal.reason ?? new Error("aborted"));
       signal.addEventListener("abort", onAbort, { once: true });
       sock.on("error", (e: Error) => reject(e));
       sock.on("message", (m: Uint8Array, r: { address: string; port: number }) => {
-        if (r.address === host && r.port === port && accept(m)) resolve(new Uint8Array(m));
+        const a = x.answer(m, r);
+        if (a !== undefined) resolve(a);
       });
-      let wait = firstResendMs;
       const send = () => {
-        sock.send(req, port, host, (e: Error | null) => {
-          if (e) reject(e);
-        });
-        timer = setTimeout(send, wait);
-        wait = Math.min(wait * 2, 64_000);
+        timer = setTimeout(send, x.send(sock, reject));
       };
-      sock.bind(0, () => send());
+      sock.bind(0, x.bindAddress, () => {
+        x.bound?.(sock);
+        send();
+      });
     });
   } finally {
     if (timer !== undefined) clearTimeout(timer);
@@ -70,6 +75,33 @@ export async function udpRequest(
       // already closed
     }
   }
+}
+
+/**
+ * Sends `req` to `host:port` from a fresh UDP socket and resolves with the first datagram from
+ * that address that `accept` takes; resends at `firstResendMs`, doubling, until `signal` ends.
+ */
+export function udpRequest(
+  host: string,
+  port: number,
+  req: Uint8Array,
+  accept: (msg: Uint8Array) => boolean,
+  signal: AbortSignal,
+  firstResendMs = 250,
+): Promise<Uint8Array> {
+  let wait = firstResendMs;
+  return udpExchange<Uint8Array>({
+    send: (sock, reject) => {
+      sock.send(req, port, host, (e: Error | null) => {
+        if (e) reject(e);
+      });
+      const w = wait;
+      wait = Math.min(wait * 2, 64_000);
+      return w;
+    },
+    answer: (m, r) =>
+      r.address === host && r.port === port && accept(m) ? new Uint8Array(m) : undefined,
+  }, signal);
 }
 
 function resultOf(op: number, resp: Uint8Array): void {

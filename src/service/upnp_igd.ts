@@ -3,7 +3,7 @@
 //
 // Just what mapping one UDP port needs (UPnP Device Architecture 1.0, WANIPConnection:1/2).
 // HTTP goes over a plain Deno.connect (a gateway on the LAN: no proxy, no TLS), bodies bounded.
-import { dgram } from "./nat_pmp.ts";
+import { udpExchange } from "./nat_pmp.ts";
 
 /** The SSDP multicast group and port. */
 export const SSDP_ADDRESS = "239.255.255.250";
@@ -30,59 +30,41 @@ export interface IgdService {
  * Sends SSDP M-SEARCHes (again every second) from `localIp` to `target` (the multicast group by
  * default) and resolves with the first LOCATION answered. Rejects when `signal` ends.
  */
-export async function ssdpDiscover(
+export function ssdpDiscover(
   localIp: string,
   signal: AbortSignal,
   target = { host: SSDP_ADDRESS, port: SSDP_PORT },
 ): Promise<string> {
-  signal.throwIfAborted();
-  const d = await dgram();
-  const sock = d.createSocket({ type: "udp4" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      onAbort = () => reject(signal.reason ?? new Error("aborted"));
-      signal.addEventListener("abort", onAbort, { once: true });
-      sock.on("error", (e: Error) => reject(e));
-      sock.on("message", (m: Uint8Array) => {
-        const text = new TextDecoder("latin1").decode(m);
-        if (!/^HTTP\/1\.[01] 200/i.test(text)) return;
-        const loc = /^location:[ \t]*(\S+)[ \t]*$/im.exec(text)?.[1];
-        if (loc && /^http:\/\//i.test(loc)) resolve(loc);
-      });
-      const send = () => {
-        for (const st of SEARCH_TARGETS) {
-          const msg = "M-SEARCH * HTTP/1.1\r\n" +
-            `HOST: ${SSDP_ADDRESS}:${SSDP_PORT}\r\n` +
-            'MAN: "ssdp:discover"\r\n' +
-            "MX: 2\r\n" +
-            `ST: ${st}\r\n\r\n`;
-          sock.send(new TextEncoder().encode(msg), target.port, target.host);
+  return udpExchange<string>({
+    bindAddress: localIp,
+    bound: (sock) => {
+      try {
+        if (target.host === SSDP_ADDRESS) {
+          sock.setMulticastInterface(localIp);
+          sock.setMulticastTTL(2);
         }
-        timer = setTimeout(send, 1000);
-      };
-      sock.bind(0, localIp, () => {
-        try {
-          if (target.host === SSDP_ADDRESS) {
-            sock.setMulticastInterface(localIp);
-            sock.setMulticastTTL(2);
-          }
-        } catch {
-          // the default interface then
-        }
-        send();
-      });
-    });
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-    try {
-      sock.close();
-    } catch {
-      // already closed
-    }
-  }
+      } catch {
+        // the default interface then
+      }
+    },
+    send: (sock) => {
+      for (const st of SEARCH_TARGETS) {
+        const msg = "M-SEARCH * HTTP/1.1\r\n" +
+          `HOST: ${SSDP_ADDRESS}:${SSDP_PORT}\r\n` +
+          'MAN: "ssdp:discover"\r\n' +
+          "MX: 2\r\n" +
+          `ST: ${st}\r\n\r\n`;
+        sock.send(new TextEncoder().encode(msg), target.port, target.host);
+      }
+      return 1000;
+    },
+    answer: (m) => {
+      const text = new TextDecoder("latin1").decode(m);
+      if (!/^HTTP\/1\.[01] 200/i.test(text)) return undefined;
+      const loc = /^location:[ \t]*(\S+)[ \t]*$/im.exec(text)?.[1];
+      return loc && /^http:\/\//i.test(loc) ? loc : undefined;
+    },
+  }, signal);
 }
 
 /** An HTTP/1.1 answer. */
