@@ -792,7 +792,8 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
   if (o.profile) Deno.env.set("DENO_V8_FLAGS", "--perf-basic-prof");
   // zt nodes trim their resident set when `zt run` does by default (20 s after start), not at
   // the e2e lab's early 3 s
-  Deno.env.set("ZT_LAB_MEMORY_TRIM_MS", "20000");
+  // (a value already set wins: an A/B can move or skip the trim)
+  if (!Deno.env.get("ZT_LAB_MEMORY_TRIM_MS")) Deno.env.set("ZT_LAB_MEMORY_TRIM_MS", "20000");
   const lab = await Lab.create();
   const results: PairResult[] = [];
   const mapFiles: string[] = [];
