@@ -48,13 +48,9 @@ const JSON64_TYPE: PgJsonType = {
  * disable/allow → none, prefer → try TLS, anything stronger → require). Callers add pool size,
  * timeouts and the like.
  */
-export function pgClientOptions(c: PgConnInfo): {
-  host?: string;
-  port: number;
-  path?: string;
-  database?: string;
-  username?: string;
-  password?: string;
+export function pgClientOptions(
+  c: PgConnInfo,
+): Pick<PgConnInfo, "host" | "port" | "path" | "database" | "username" | "password"> & {
   ssl: false | "prefer" | "require";
   types: Record<string, PgJsonType>;
 } {
