@@ -14,6 +14,7 @@ import { daemonize } from "../service/daemonize.ts";
 import { DEFAULT_LOCAL_CONF_POLL_MS } from "../service/local_conf_reload.ts";
 import { createNode } from "../service/node_factory.ts";
 import { Service, ServiceError } from "../service/service.ts";
+import type { IdleTrimOptions } from "../service/memory_trim.ts";
 import { onShutdownSignal } from "../service/signals.ts";
 import { PortInUseError } from "../service/udp_transport.ts";
 import {
@@ -33,6 +34,22 @@ function memoryTrimAfterMs(): number {
   const raw = Deno.env.get("ZT_MEMORY_TRIM_MS")?.trim();
   const v = raw ? Number(raw) : NaN;
   return Number.isFinite(v) && v >= 0 ? v : 20_000;
+}
+/**
+ * When a node trims again after start (see `IdleTrimPolicy`): quiet for `ZT_MEMORY_IDLE_MS`
+ * (default 20 s; 0 turns the idle trims off) after `ZT_MEMORY_IDLE_WORK_MS` of CPU work (default
+ * 1 s). The variables are for tests.
+ */
+function memoryIdleTrim(): IdleTrimOptions {
+  const num = (name: string, dflt: number) => {
+    const raw = Deno.env.get(name)?.trim();
+    const v = raw ? Number(raw) : NaN;
+    return Number.isFinite(v) && v >= 0 ? v : dflt;
+  };
+  return {
+    quietMs: num("ZT_MEMORY_IDLE_MS", 20_000),
+    minWorkMs: num("ZT_MEMORY_IDLE_WORK_MS", 1000),
+  };
 }
 /** How long `-d` waits for the background node to report that it started. */
 const DAEMON_START_WAIT_MS = 15_000;
@@ -222,6 +239,7 @@ export async function runService(homeArg: string | undefined, o: RunOptions): Pr
         : {}),
       controllerDb: o.db,
       memoryTrimAfterMs: memoryTrimAfterMs(),
+      memoryIdleTrim: memoryIdleTrim(),
     });
     userspace?.start(us, log, () => service.networks?.infos() ?? []);
   } catch (e) {

@@ -186,3 +186,139 @@ export function trimResidentSet(): TrimResult | undefined {
   }
   return { before, after: readRss(), ranges };
 }
+
+/** Options of {@link IdleTrimPolicy}. */
+export interface IdleTrimOptions {
+  /** How long the process must have been quiet before it trims again (ms). */
+  quietMs: number;
+  /** "Quiet": at most this share of one core used over those `quietMs` (default 0.01). */
+  quietCpuShare?: number;
+  /** CPU time the process must have spent since the last trim before another pays (default 1000 ms). */
+  minWorkMs?: number;
+}
+
+/**
+ * When a running node trims again: after it has worked (carried traffic, answered the API,
+ * compiled hot code: at least `minWorkMs` of CPU since the last trim) and then stayed quiet (at
+ * most `quietCpuShare` of a core for `quietMs`). Work touches code and buffers that an idle node no
+ * longer needs; a node that stays busy, or that stays idle, is never trimmed twice in a row. Fed
+ * with samples of the process's total CPU time; pure (no clock, no I/O) so it can be tested.
+ */
+export class IdleTrimPolicy {
+  readonly #quietMs: number;
+  readonly #share: number;
+  readonly #minWorkMs: number;
+  /** Samples (time, CPU ms) of the last `quietMs` and one before, oldest first. */
+  #samples: Array<[number, number]> = [];
+  #cpuAtTrim: number | undefined;
+
+  constructor(o: IdleTrimOptions) {
+    this.#quietMs = o.quietMs;
+    this.#share = o.quietCpuShare ?? 0.01;
+    this.#minWorkMs = o.minWorkMs ?? 1000;
+  }
+
+  /** Records that a trim ran, `cpuMs` being the CPU time right after it (its own cost excluded). */
+  trimmed(now: number, cpuMs: number): void {
+    this.#cpuAtTrim = cpuMs;
+    this.#samples = [[now, cpuMs]];
+  }
+
+  /** Feeds one sample (`cpuMs`: the process's CPU time so far); true when a trim is due now. */
+  sample(now: number, cpuMs: number): boolean {
+    if (!Number.isFinite(now) || !Number.isFinite(cpuMs)) return false;
+    const s = this.#samples;
+    if (s.length > 0 && (now < s[s.length - 1][0] || cpuMs < s[s.length - 1][1])) {
+      // clock or counter went backwards: start again, as after a trim
+      this.#samples = [];
+      this.#cpuAtTrim = undefined;
+    }
+    this.#samples.push([now, cpuMs]);
+    // keep exactly one sample at or before the window's start
+    while (this.#samples.length > 1 && this.#samples[1][0] <= now - this.#quietMs) {
+      this.#samples.shift();
+    }
+    if (this.#cpuAtTrim === undefined) this.#cpuAtTrim = this.#samples[0][1];
+    const first = this.#samples[0];
+    if (now - first[0] < this.#quietMs) return false; // the window is not covered yet
+    if (cpuMs - this.#cpuAtTrim < this.#minWorkMs) return false; // nothing worth giving back
+    return cpuMs - first[1] <= this.#share * (now - first[0]);
+  }
+}
+
+/** USER_HZ: the unit of /proc's utime and stime (100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system, all threads) from `/proc/<pid>/stat` text, in ms, or undefined.
+ * Fields are counted after the command name's closing parenthesis (the name may hold spaces).
+ */
+export function procStatCpuMs(stat: string): number | undefined {
+  const close = stat.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const f = stat.slice(close + 2).split(" ");
+  // after ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  if (!Number.isInteger(utime) || !Number.isInteger(stime) || utime < 0 || stime < 0) {
+    return undefined;
+  }
+  return ((utime + stime) * 1000) / USER_HZ;
+}
+
+/** This process's CPU time so far in ms (Linux /proc), or undefined. */
+export function processCpuMs(): number | undefined {
+  try {
+    return procStatCpuMs(Deno.readTextFileSync("/proc/self/stat"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** How often the idle check samples the process's CPU time (ms). */
+export const IDLE_CHECK_MS = 5000;
+
+/**
+ * Runs the trims of a node process: once `startAfterMs` after start, then whenever
+ * {@link IdleTrimPolicy} says the process went quiet after working (`idle`; none or `quietMs` 0:
+ * never).
+ * Its timers do not keep the process alive; `report` hears each trim's result.
+ */
+export class ResidentSetKeeper {
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    startAfterMs: number,
+    idle: IdleTrimOptions | undefined,
+    report: (t: TrimResult, why: "start" | "idle") => void,
+    trim: () => TrimResult | undefined = trimResidentSet,
+    cpuMs: () => number | undefined = processCpuMs,
+  ) {
+    const quietMs = idle?.quietMs ?? 0;
+    const policy = idle && quietMs > 0 ? new IdleTrimPolicy(idle) : undefined;
+    const run = (why: "start" | "idle") => {
+      const t = trim();
+      if (t !== undefined) report(t, why);
+      const c = cpuMs();
+      if (policy && c !== undefined) policy.trimmed(Date.now(), c);
+    };
+    this.#startTimer = setTimeout(() => {
+      this.#startTimer = undefined;
+      run("start");
+      if (policy === undefined) return;
+      this.#idleTimer = setInterval(() => {
+        const c = cpuMs();
+        if (c !== undefined && policy.sample(Date.now(), c)) run("idle");
+      }, Math.min(IDLE_CHECK_MS, Math.max(100, Math.floor(quietMs / 4))));
+      Deno.unrefTimer(this.#idleTimer);
+    }, startAfterMs);
+    Deno.unrefTimer(this.#startTimer);
+  }
+
+  stop(): void {
+    if (this.#startTimer !== undefined) clearTimeout(this.#startTimer);
+    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    this.#startTimer = this.#idleTimer = undefined;
+  }
+}

@@ -8,7 +8,7 @@ import { InetAddress, IpScope } from "../vl1/inet_address.ts";
 import type { NodeEvent, NodeOptions } from "../vl1/node_host.ts";
 import type { Node } from "../vl1/node.ts";
 import type { PhysicalNetwork } from "../vl1/node_settings.ts";
-import { trimResidentSet } from "./memory_trim.ts";
+import { type IdleTrimOptions, ResidentSetKeeper } from "./memory_trim.ts";
 import { Core, type CoreHost } from "../core/core.ts";
 import { DEFAULT_PLANET, parseWorld, type World, WorldType } from "../vl1/world.ts";
 import { type ApiRoutes, createApiApp } from "./api_server.ts";
@@ -114,6 +114,11 @@ export interface ServiceOptions {
    * local.conf sets `memoryTrim` false. `zt run` passes it (it owns its process); unset: never.
    */
   memoryTrimAfterMs?: number;
+  /**
+   * With `memoryTrimAfterMs`: trim again each time the process has been quiet after working
+   * (`IdleTrimPolicy`); unset or `quietMs` 0: only the start-up trim.
+   */
+  memoryIdleTrim?: IdleTrimOptions;
   /** Network joined/changed (`info`) or left (undefined): the TAP layer's hook. */
   onNetworkChanged?: (nwid: bigint, info: NetworkInfo | undefined) => void;
   /** Bring up a TAP interface per configured network (default true; needs root on Linux). */
@@ -302,7 +307,7 @@ export class Service {
   readonly #confWatcher: LocalConfWatcher;
   #lastAddressRefresh: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  #memory: ResidentSetKeeper | undefined;
   #lock: HomeLock | undefined;
   #secondary: SecondaryPortKeeper | undefined;
   #listening: () => InetAddress[] = () => [];
@@ -849,16 +854,17 @@ export class Service {
     if (pollMs > 0) confWatcher.start();
     service.#scheduleTick(0);
     if (opts.memoryTrimAfterMs !== undefined && conf.settings.memoryTrim) {
-      const trimTimer = setTimeout(() => {
-        service.#trimTimer = undefined;
-        const t = trimResidentSet();
-        if (t) {
-          const mib = (n: number) => (n / 1048576).toFixed(1);
-          log.debug(`memory trim: resident set ${mib(t.before)} -> ${mib(t.after)} MiB`);
-        }
-      }, opts.memoryTrimAfterMs);
-      Deno.unrefTimer(trimTimer);
-      service.#trimTimer = trimTimer;
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      service.#memory = new ResidentSetKeeper(
+        opts.memoryTrimAfterMs,
+        opts.memoryIdleTrim,
+        (t, why) =>
+          log.debug(
+            `memory trim${why === "idle" ? " (idle)" : ""}: resident set ${mib(t.before)} -> ${
+              mib(t.after)
+            } MiB`,
+          ),
+      );
     }
     return service;
   }
@@ -1022,7 +1028,7 @@ export class Service {
     this.#confWatcher.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
+    this.#memory?.stop();
     try {
       this.core.savePeers(this.#now());
     } catch (e) {

@@ -2,6 +2,10 @@
 import assert from "node:assert/strict";
 import {
   droppableRuns,
+  IdleTrimPolicy,
+  processCpuMs,
+  procStatCpuMs,
+  ResidentSetKeeper,
   trimmableMappings,
   trimResidentSet,
   vmRssBytes,
@@ -111,4 +115,99 @@ Deno.test({
     // twice is fine
     assert.ok(trimResidentSet() !== undefined);
   },
+});
+
+Deno.test("IdleTrimPolicy: trims once after work followed by a quiet window, never while busy or idle", () => {
+  const p = new IdleTrimPolicy({ quietMs: 20_000, quietCpuShare: 0.01, minWorkMs: 1000 });
+  p.trimmed(0, 5000); // the start-up trim
+  // idle from the start: 0.2% of a core for a minute, nothing worth trimming
+  let cpu = 5000;
+  for (let t = 5000; t <= 60_000; t += 5000) {
+    cpu += 10;
+    assert.equal(p.sample(t, cpu), false, `idle at ${t}`);
+  }
+  // busy: 80% of a core for 30 s; never due while busy
+  for (let t = 65_000; t <= 95_000; t += 5000) {
+    cpu += 4000;
+    assert.equal(p.sample(t, cpu), false, `busy at ${t}`);
+  }
+  // quiet again: due only once the whole 20 s window is quiet
+  const due: number[] = [];
+  for (let t = 100_000; t <= 140_000; t += 5000) {
+    cpu += 10;
+    if (p.sample(t, cpu)) {
+      due.push(t);
+      cpu += 30; // the trim's own cost
+      p.trimmed(t, cpu);
+    }
+  }
+  assert.deepEqual(due, [115_000]);
+  // quiet after the trim: no second trim
+  for (let t = 145_000; t <= 300_000; t += 5000) {
+    cpu += 10;
+    assert.equal(p.sample(t, cpu), false, `after the trim at ${t}`);
+  }
+});
+
+Deno.test("IdleTrimPolicy: a window with more than the quiet share is not quiet; odd samples reset", () => {
+  const p = new IdleTrimPolicy({ quietMs: 10_000, quietCpuShare: 0.01, minWorkMs: 500 });
+  p.trimmed(0, 0);
+  assert.equal(p.sample(1000, 2000), false); // worked
+  // 1.5% of a core: not quiet
+  let cpu = 2000;
+  for (let t = 2000; t <= 30_000; t += 1000) {
+    cpu += 15;
+    assert.equal(p.sample(t, cpu), false, `1.5% at ${t}`);
+  }
+  // the counter going backwards starts the window again (no trim on the first sample)
+  assert.equal(p.sample(31_000, 10), false);
+  assert.equal(p.sample(32_000, Number.NaN), false);
+  // counted from there: 600 ms of work, then 0.5%: due once the window is covered again
+  assert.equal(p.sample(33_000, 610), false);
+  cpu = 610;
+  let at = -1;
+  for (let t = 34_000; t <= 50_000 && at < 0; t += 1000) {
+    cpu += 5;
+    if (p.sample(t, cpu)) at = t;
+  }
+  assert.equal(at, 43_000);
+});
+
+Deno.test("procStatCpuMs: utime + stime after the command name, undefined on malformed text", () => {
+  const stat =
+    "4242 (deno a) b) S 1 4242 4242 0 -1 4194560 9000 0 12 0 345 67 0 0 20 0 12 0 100 1000 500";
+  assert.equal(procStatCpuMs(stat), (345 + 67) * 10);
+  assert.equal(procStatCpuMs("garbage"), undefined);
+  assert.equal(procStatCpuMs("1 (x) S 1 2"), undefined);
+  assert.equal(procStatCpuMs("1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 3"), undefined);
+  if (Deno.build.os === "linux") {
+    const c = processCpuMs();
+    assert.ok(c !== undefined && c >= 0, `process CPU ${c}`);
+  }
+});
+
+Deno.test("ResidentSetKeeper: the start-up trim, then an idle trim after work and quiet; stop ends it", async () => {
+  const trims: string[] = [];
+  let cpu = 0;
+  const keeper = new ResidentSetKeeper(
+    10,
+    { quietMs: 400 },
+    (t, why) => trims.push(`${why}:${t.before}`),
+    () => ({ before: trims.length, after: 0, ranges: 1 }),
+    () => cpu,
+  );
+  try {
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok(), what);
+    };
+    await until("the start-up trim", () => trims.length === 1);
+    cpu += 5000; // work, then quiet
+    await until("the idle trim", () => trims.length === 2);
+    assert.deepEqual(trims, ["start:0", "idle:1"]);
+    await new Promise((r) => setTimeout(r, 600)); // quiet, no new work: no third trim
+    assert.equal(trims.length, 2);
+  } finally {
+    keeper.stop();
+  }
 });
