@@ -28,7 +28,7 @@ COPY ffi ./ffi
 RUN deno cache --frozen cli.ts
 RUN set -eu; mkdir -p /out; \
     if [ "$ZT_BUILD" != "source" ] && \
-       deno compile --frozen --allow-all --v8-flags=--max-semi-space-size=64 --output /out/zt cli.ts; then \
+       deno compile --frozen --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --output /out/zt cli.ts; then \
       echo "zt image: single binary from deno compile"; \
     elif [ "$ZT_BUILD" = "compile" ]; then \
       echo "zt image: deno compile failed (is dl.deno.land reachable?)" >&2; exit 1; \
@@ -40,7 +40,7 @@ RUN set -eu; mkdir -p /out; \
       cp "$(command -v deno)" /out/deno; \
       printf '%s\n' '#!/bin/sh' 'd=$(dirname "$(readlink -f "$0")")' \
         'export DENO_DIR="$d/deno_dir"' \
-        'exec "$d/deno" run --allow-all --v8-flags=--max-semi-space-size=64 --cached-only --frozen --config "$d/src/deno.json" "$d/src/cli.ts" "$@"' \
+        'exec "$d/deno" run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --cached-only --frozen --config "$d/src/deno.json" "$d/src/cli.ts" "$@"' \
         > /out/zt; \
       chmod 0755 /out/zt; \
     fi; \

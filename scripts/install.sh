@@ -5,7 +5,8 @@
 #   ZT_PREFIX=$HOME/.local bash scripts/install.sh   # no root: launcher in ~/.local/bin/zt
 #
 # The launcher is a two-line shell script that runs this checkout's cli.ts with zt's runtime flags
-# (the same as `deno task zt`): `deno run --allow-all --v8-flags=--max-semi-space-size=64`. A
+# (the same as `deno task zt`): `deno run --allow-all
+# --v8-flags=--max-semi-space-size=64,--optimize-for-size`. A
 # launcher in /usr/local/bin is on the PATH of root and of sudo (unlike `deno install --global`,
 # whose shims go to ~/.deno/bin), it follows the checkout (git pull = upgraded), and it keeps the
 # flags in one visible place. ZT_INSTALL_SKIP_SETUP=1 skips scripts/setup.sh (launcher only).
@@ -14,7 +15,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=${ZT_PREFIX:-/usr/local}
 bindir="$prefix/bin"
-flags=(--allow-all --v8-flags=--max-semi-space-size=64)
+flags=(--allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size)
 
 if [ "${ZT_INSTALL_SKIP_SETUP:-0}" != "1" ]; then
   if ! command -v deno >/dev/null 2>&1 && ! command -v npm >/dev/null 2>&1; then
@@ -49,7 +50,8 @@ tmp=$(mktemp "$bindir/.zt.XXXXXX")
   echo '#!/bin/sh'
   echo "# zt launcher written by scripts/install.sh: runs $repo/cli.ts with zt's runtime flags."
   printf 'exec %q run' "$deno_bin"
-  printf ' %q' "${flags[@]}" --config "$repo/deno.json" "$repo/cli.ts"
+  printf ' %s' "${flags[@]}" # fixed words, no quoting needed (%q would escape their commas)
+  printf ' %q' --config "$repo/deno.json" "$repo/cli.ts"
   echo ' "$@"'
 } >"$tmp"
 chmod 0755 "$tmp"

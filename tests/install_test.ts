@@ -41,7 +41,7 @@ Deno.test("install.sh: the launcher runs this checkout's cli.ts with zt's flags,
     assert.match(launcher, /^#!\/bin\/sh\n/);
     assert.ok(
       launcher.includes(
-        ` run --allow-all --v8-flags=--max-semi-space-size=64 --config ${ROOT}/deno.json ${ROOT}/cli.ts "$@"`,
+        ` run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --config ${ROOT}/deno.json ${ROOT}/cli.ts "$@"`,
       ),
       launcher,
     );

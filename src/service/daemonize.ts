@@ -8,7 +8,7 @@ function runningUnderDeno(): boolean {
 /** The default runtime flags zt runs with (see the `zt` task in deno.json). */
 export const DEFAULT_RUNTIME_FLAGS: readonly string[] = [
   "--allow-all",
-  "--v8-flags=--max-semi-space-size=64",
+  "--v8-flags=--max-semi-space-size=64,--optimize-for-size",
 ];
 
 /** This process's command line from /proc/self/cmdline (Linux), or undefined. */

@@ -23,7 +23,8 @@ export const ZT_PORT = 9993;
  * The V8 flags every real launch of the node uses (deno.json `zt` / `compile`, packaging);
  * ZT_LAB_V8_FLAGS replaces them in the lab (to measure other flags, e.g. `--v8-flags=--trace-gc`).
  */
-export const ZT_V8_FLAGS = Deno.env.get("ZT_LAB_V8_FLAGS") || "--v8-flags=--max-semi-space-size=64";
+export const ZT_V8_FLAGS = Deno.env.get("ZT_LAB_V8_FLAGS") ||
+  "--v8-flags=--max-semi-space-size=64,--optimize-for-size";
 /** World id of lab planets (never the real planet's 149604618). */
 export const LAB_PLANET_ID = "0000000000e2e7e5";
 
