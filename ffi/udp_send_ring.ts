@@ -2,8 +2,11 @@
 import type { InetAddress } from "../src/vl1/inet_address.ts";
 import { SOCKADDR_SLOT, SOL_UDP, UDP_SEGMENT } from "./udp_socket.ts";
 
-/** Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; ≤ UIO_MAXIOV). */
-export const SEND_RING = 256;
+/**
+ * Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; ≤ UIO_MAXIOV). A busy
+ * ring stays resident: 64 slots are 128 KiB (one GSO message carries at most 64 segments anyway).
+ */
+export const SEND_RING = 64;
 /** Bytes per send ring slot; larger datagrams bypass the ring (flush, then sendto). */
 export const SEND_SLOT = 2048;
 /** Bytes of a struct mmsghdr on 64-bit Linux. */
