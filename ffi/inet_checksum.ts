@@ -1,7 +1,7 @@
 // The Internet checksum (RFC 1071): one's-complement sums over bytes, folding and pseudo-headers.
 //
 // Sums are plain numbers holding the unfolded total of big-endian 16-bit words; they stay exact
-// far beyond any frame size (2^53 / 2^16 ≈ 2^37 words), so callers chain ranges by passing the
+// far beyond any frame size (2^53 / 2^16 ~ 2^37 words), so callers chain ranges by passing the
 // previous sum in and fold once at the end. Nothing here allocates.
 
 /**

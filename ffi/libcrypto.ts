@@ -2,8 +2,8 @@
 //
 // The library is opened on first use. Each key holds four OpenSSL cipher contexts keyed once
 // (GCM under K0 for the GMAC, ECB encrypt/decrypt and CTR under K1); a packet only resets IVs.
-// GMAC is computed as a GCM tag with an empty plaintext: IV = IV8 ‖ 00000000 (so J0 = IV8 ‖ 0 ‖ 1),
-// AAD = the 11 header bytes zero padded to 16 ‖ the payload — which is exactly ZeroTier's GHASH
+// GMAC is computed as a GCM tag with an empty plaintext: IV = IV8 || 00000000 (so J0 = IV8 || 0 || 1),
+// AAD = the 11 header bytes zero padded to 16 || the payload - which is exactly ZeroTier's GHASH
 // input and length block. Nothing here allocates per packet.
 import { dlopenFirst } from "./dlopen_first.ts";
 import { FLAGS_AUTH_MASK, IDX_FLAGS, IDX_MAC, IDX_VERB } from "../src/vl1/packet.ts";
@@ -131,7 +131,7 @@ class LibcryptoSiv implements SivEngine {
   }
 
   /**
-   * BLK[8..16) = folded GMAC of AAD16 ‖ body with IV8 = BLK[0..8); `body` is pkt[27..len) (one
+   * BLK[8..16) = folded GMAC of AAD16 || body with IV8 = BLK[0..8); `body` is pkt[27..len) (one
    * view per packet, shared with {@link #ctrXor}), empty when len <= 27.
    */
   #gmac(k: LibcryptoKey, body: Uint8Array | undefined): boolean {
@@ -187,7 +187,7 @@ class LibcryptoSiv implements SivEngine {
       tag[8 + i] = pkt[IDX_MAC + i];
     }
     loadAad(pkt);
-    // IV8 ‖ T8 = AES_K1^-1(tag)
+    // IV8 || T8 = AES_K1^-1(tag)
     if (l.EVP_DecryptUpdate(k.ecbDec, BLK, OUTLEN, tag, 16) !== 1) return false;
     for (let i = 0; i < 8; i++) EXPECT[i] = BLK[8 + i];
     const body = len > IDX_VERB ? pkt.subarray(IDX_VERB, len) : undefined;

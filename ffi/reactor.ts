@@ -110,7 +110,7 @@ export class Reactor {
   #dirty = true;
   #fds = new Uint8Array(8);
   #view = new DataView(this.#fds.buffer);
-  /** Entries in the order of the pollfd array (index i ↔ pollfd i; the eventfd is last). */
+  /** Entries in the order of the pollfd array (index i <-> pollfd i; the eventfd is last). */
   #polled: Entry[] = [];
   #wakeFd = -1;
   #loop: Promise<void> | undefined;

@@ -91,7 +91,7 @@ const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 /**
  * The reference's Linux device name for network `nwid` (spec §11.1 `portDeviceName`):
  * "zt" + base32 of the 40-bit value `((nwid XOR (nwid >> 24)) + trial) mod 2^40`, 5 bytes
- * big-endian → 8 characters. `trial` counts up on a name collision.
+ * big-endian -> 8 characters. `trial` counts up on a name collision.
  */
 export function linuxTapDeviceName(nwid: bigint, trial = 0): string {
   const v = ((nwid ^ (nwid >> 24n)) + BigInt(trial)) & 0xff_ffff_ffffn;
@@ -392,7 +392,7 @@ export class LinuxTapDevice {
   }
 
   /**
-   * Creates TAP interface `name` (≤ 15 chars), sets its MAC and MTU and brings it up.
+   * Creates TAP interface `name` (<= 15 chars), sets its MAC and MTU and brings it up.
    * @throws TapError with a clear reason (no /dev/net/tun, not root, name taken, ...).
    */
   static open(
@@ -702,7 +702,7 @@ export class LinuxTapDevice {
   /**
    * Drains the device and runs the round-end callback (the caller's flush point): once after the
    * first read, so what its frame(s) produced leaves before the read that finds the queue empty
-   * (a lone frame — a ping — does not wait for it), and again after the rest if there was more.
+   * (a lone frame - a ping - does not wait for it), and again after the rest if there was more.
    */
   #readRound(): void {
     if (this.drain(1) > 0) {

@@ -81,7 +81,7 @@ export const DEFAULT_BATCH = 64;
 export const DEFAULT_SLOT = 16384;
 /** Most `recvmmsg` calls per socket per poll round before polling again (lets timers run). */
 export const MAX_BATCHES_PER_ROUND = 16;
-/** Most waits (≤ 1 ms each) for send-buffer room per ring flush before the rest is dropped. */
+/** Most waits (<= 1 ms each) for send-buffer room per ring flush before the rest is dropped. */
 const MAX_SEND_STALLS = 4;
 
 const CONTROL_SLOT = 64; // room for two CMSG_SPACE(sizeof(int)) = 24 (TTL and GRO)
@@ -117,7 +117,7 @@ export interface LinuxUdpOptions {
   receiveTtl?: boolean;
   /**
    * Use UDP GSO for batched sends and UDP GRO on receive where the kernel has them (default
-   * true; GRO only with the default slot size or `slotBytes` ≥ {@link GRO_SLOT}).
+   * true; GRO only with the default slot size or `slotBytes` >= {@link GRO_SLOT}).
    */
   offload?: boolean;
 }
@@ -204,7 +204,7 @@ export class LinuxUdp {
   /** Destinations a GSO message to failed (sent datagram by datagram from then on). */
   readonly #noGso = new WeakSet<InetAddress>();
   #closed = false;
-  /** The reactor's watches of the sockets (index i ↔ socket i). */
+  /** The reactor's watches of the sockets (index i <-> socket i). */
   #watches: ReactorWatch[] = [];
   // receive area: [data batch*slot][names batch*32][iovecs batch*16][mmsghdrs batch*64][control]
   readonly #rx: Uint8Array;
@@ -389,7 +389,7 @@ export class LinuxUdp {
     }
   }
 
-  /** Sends ring `r` of socket index `idx` (EAGAIN: waits ≤ 1 ms, a few times, then drops). */
+  /** Sends ring `r` of socket index `idx` (EAGAIN: waits <= 1 ms, a few times, then drops). */
   #flushRing(idx: number, r: SendRing): void {
     const count = r.count;
     r.count = 0;
@@ -402,7 +402,7 @@ export class LinuxUdp {
   /**
    * Hands messages [from, to) to the kernel with as few `sendmmsg` calls as it takes. Without
    * `g` they are the ring's own (message j = datagram j); with `g`, GSO message j carries ring
-   * datagrams [g.runStart[j], g.runEnd[j]). EAGAIN: waits ≤ 1 ms a few times, then drops the
+   * datagrams [g.runStart[j], g.runEnd[j]). EAGAIN: waits <= 1 ms a few times, then drops the
    * rest. A failed datagram is skipped and counted; a refused GSO message is resent datagram by
    * datagram and its destination is not batched again.
    */

@@ -3,7 +3,7 @@ import type { InetAddress } from "../src/vl1/inet_address.ts";
 import { SOCKADDR_SLOT, SOL_UDP, UDP_SEGMENT } from "./udp_socket.ts";
 
 /**
- * Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; ≤ UIO_MAXIOV). A busy
+ * Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; <= UIO_MAXIOV). A busy
  * ring stays resident: 64 slots are 128 KiB (one GSO message carries at most 64 segments anyway).
  */
 export const SEND_RING = 64;

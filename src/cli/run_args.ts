@@ -1,10 +1,10 @@
 // `zt run` arguments read without commander, for the common plain forms only (the node then does
-// not load commander and every other command). Anything else — help, unknown or combined switches,
-// a repeated switch, a value that looks like a switch — is left to the command tree, which gives the
+// not load commander and every other command). Anything else - help, unknown or combined switches,
+// a repeated switch, a value that looks like a switch - is left to the command tree, which gives the
 // same result or its usual error. tests/cli/run_args_test.ts checks both agree.
 import type { RunOptions } from "./run.ts";
 
-/** Switches of `zt run` that take a value: long name → option key. */
+/** Switches of `zt run` that take a value: long name -> option key. */
 const VALUED: Record<string, keyof RunOptions> = {
   home: "home",
   port: "port",
@@ -14,13 +14,13 @@ const VALUED: Record<string, keyof RunOptions> = {
   forward: "forward",
   expose: "expose",
 };
-/** Switches of `zt run` without a value: long name → option key. */
+/** Switches of `zt run` without a value: long name -> option key. */
 const FLAGS: Record<string, keyof RunOptions> = {
   daemon: "daemon",
   userspace: "userspace",
   "planet-fallback": "planetFallback",
 };
-/** Short switches: letter → long name (or the key itself for -U). */
+/** Short switches: letter -> long name (or the key itself for -U). */
 const SHORT: Record<string, string> = { D: "home", p: "port", d: "daemon", U: "U" };
 /** Switches that may be given more than once (each adds to a list). */
 const REPEATABLE = new Set<keyof RunOptions>(["forward", "expose"]);

@@ -141,7 +141,7 @@ function randomU64(random: (n: number) => Uint8Array): bigint {
 const M64 = 0xffff_ffff_ffff_ffffn;
 
 /**
- * Picks an IPv6 address from the pools: first trial (if the low-64-bit span is ≥ 2^40 − 1)
+ * Picks an IPv6 address from the pools: first trial (if the low-64-bit span is >= 2^40 - 1)
  * puts the member address into the low 64 bits of the range start; later trials are random in
  * the range. Accepted if inside an on-link (no `via`) IPv6 route and not in `taken`.
  */

@@ -79,13 +79,13 @@ function nextRevision(old: JsonObject | undefined, incoming: JsonObject): number
  * behaves the same.
  */
 export abstract class CachedStore implements ControllerStore {
-  /** nwid → network record. */
+  /** nwid -> network record. */
   protected readonly networks = new Map<string, JsonObject>();
-  /** nwid → (address → member record). */
+  /** nwid -> (address -> member record). */
   protected readonly members = new Map<string, Map<string, JsonObject>>();
-  /** nwid → addresses of active bridges (kept in step with `members`). */
+  /** nwid -> addresses of active bridges (kept in step with `members`). */
   private readonly bridgeIndex = new Map<string, Set<string>>();
-  /** nwid → (IP key → addresses that have it in `ipAssignments`), kept in step with `members`. */
+  /** nwid -> (IP key -> addresses that have it in `ipAssignments`), kept in step with `members`. */
   private readonly ipIndex = new Map<string, Map<string, Set<string>>>();
 
   /** Persists a changed network (called after the cache would change; throw to abort). */

@@ -1,9 +1,9 @@
-// AES-256-GMAC-SIV, ZeroTier's packet cipher 3 (spec §3.4.3): GMAC(K0) → SIV tag → AES-CTR(K1).
+// AES-256-GMAC-SIV, ZeroTier's packet cipher 3 (spec §3.4.3): GMAC(K0) -> SIV tag -> AES-CTR(K1).
 import { Aes256 } from "./aes.ts";
 import { Ghash } from "./ghash.ts";
 import { kbkdfHmacSha384 } from "./kbkdf.ts";
 
-/** Length of the additional data (dest 5 ‖ source 5 ‖ flags 1) that ZeroTier authenticates. */
+/** Length of the additional data (dest 5 || source 5 || flags 1) that ZeroTier authenticates. */
 const AAD_LEN = 11;
 
 /** AES-256-GMAC-SIV as ZeroTier's cipher 3 (spec §3.4.3). k0/k1 are the 32-byte AES keys. */
@@ -13,7 +13,7 @@ export class AesGmacSiv {
   readonly #ghash: Ghash;
   /** SIV tag / CTR counter block. */
   readonly #blk = new Uint8Array(16);
-  /** Decrypted SIV tag (IV8 ‖ T8) on receive. */
+  /** Decrypted SIV tag (IV8 || T8) on receive. */
   readonly #x = new Uint8Array(16);
   /** E_K0(J0). */
   readonly #e = new Uint8Array(16);
@@ -58,7 +58,7 @@ export class AesGmacSiv {
       throw new RangeError("AesGmacSiv.encrypt: tag output out of range");
     }
     const b = this.#blk;
-    this.#gmacFolded(iv8, 0, aad, buf, start, end, b); // b = IV8 ‖ T8
+    this.#gmacFolded(iv8, 0, aad, buf, start, end, b); // b = IV8 || T8
     this.#aes1.encryptBlock(b, 0, b, 0); // b = SIV tag
     for (let i = 0; i < 16; i++) tagOut[tagOff + i] = b[i];
     b[12] &= 0x7f;
@@ -83,16 +83,16 @@ export class AesGmacSiv {
     // Copy the tag first so the caller may pass a tag that lives inside `buf`.
     const b = this.#blk, x = this.#x;
     for (let i = 0; i < 16; i++) b[i] = x[i] = tag[tagOff + i];
-    this.#aes1.decryptBlock(x, 0, x, 0); // x = IV8 ‖ T8
+    this.#aes1.decryptBlock(x, 0, x, 0); // x = IV8 || T8
     b[12] &= 0x7f;
     this.#aes1.ctr(b, buf, start, end);
-    this.#gmacFolded(x, 0, aad, buf, start, end, b); // b = IV8 ‖ T8'
+    this.#gmacFolded(x, 0, aad, buf, start, end, b); // b = IV8 || T8'
     let diff = 0;
     for (let i = 8; i < 16; i++) diff |= b[i] ^ x[i];
     return diff === 0;
   }
 
-  /** out[0..8) = iv, out[8..16) = first half XOR second half of the GMAC tag over aad‖pad‖msg. */
+  /** out[0..8) = iv, out[8..16) = first half XOR second half of the GMAC tag over aad||pad||msg. */
   #gmacFolded(
     iv: Uint8Array,
     ivOff: number,
@@ -106,9 +106,9 @@ export class AesGmacSiv {
     g.reset();
     g.update(aad, 0, AAD_LEN); // zero padded to one block
     g.update(msg, start, end);
-    const bits = (16 + end - start) * 8; // AAD (padded) ‖ msg, all treated as GCM AAD
+    const bits = (16 + end - start) * 8; // AAD (padded) || msg, all treated as GCM AAD
     g.updateWords(Math.floor(bits / 0x100000000), bits | 0, 0, 0);
-    // J0 = IV8 ‖ 00000000 ‖ 00000001; tag = GHASH ^ E_K0(J0).
+    // J0 = IV8 || 00000000 || 00000001; tag = GHASH ^ E_K0(J0).
     const e = this.#e;
     for (let i = 0; i < 8; i++) e[i] = out[i] = iv[ivOff + i];
     e.fill(0, 8, 15);

@@ -13,11 +13,11 @@ onCryptoBackendChange(() => {
   signers = new WeakMap();
 });
 
-/** Length of a C25519 public key: X25519 public (32) ‖ Ed25519 public (32). */
+/** Length of a C25519 public key: X25519 public (32) || Ed25519 public (32). */
 export const C25519_PUBLIC_KEY_LENGTH = 64;
-/** Length of a C25519 private key: X25519 secret (32) ‖ Ed25519 seed (32). */
+/** Length of a C25519 private key: X25519 secret (32) || Ed25519 seed (32). */
 export const C25519_PRIVATE_KEY_LENGTH = 64;
-/** Length of a ZeroTier signature: R (32) ‖ S (32) ‖ SHA-512(message)[0..32). */
+/** Length of a ZeroTier signature: R (32) || S (32) || SHA-512(message)[0..32). */
 export const C25519_SIGNATURE_LENGTH = 96;
 
 /** The name of the crypto backend in use ("libcrypto" or "noble"), for logs. */
@@ -156,7 +156,7 @@ function signerOf(privateKey: Uint8Array): SignerState {
 
 /**
  * Signs `msg`: Ed25519 (seed = `privateKey[32..64)`) over `h = SHA-512(msg)[0..32)`, returned as
- * the 96 bytes `R ‖ S ‖ h`. Deterministic. `publicKey` is accepted for API symmetry (the Ed25519
+ * the 96 bytes `R || S || h`. Deterministic. `publicKey` is accepted for API symmetry (the Ed25519
  * public half is derived from the seed, once per key array). Uses the plugged-in engine when
  * there is one ({@link setEd25519Engine}), falling back to the backend's if it fails.
  * @throws Error when the private key is not 64 bytes (a programming error).
@@ -235,7 +235,7 @@ export function c25519PublicFromPrivate(privateKey: Uint8Array): Uint8Array {
   return pub;
 }
 
-/** Fresh key pair from 64 bytes of `random` (X25519 secret ‖ Ed25519 seed). */
+/** Fresh key pair from 64 bytes of `random` (X25519 secret || Ed25519 seed). */
 export function c25519Generate(
   random: (n: number) => Uint8Array,
 ): { publicKey: Uint8Array; privateKey: Uint8Array } {

@@ -29,7 +29,7 @@ export interface CryptoBackend {
   ed25519PublicKey(seed: Uint8Array): Uint8Array;
   /** RFC 8032 Ed25519 verification of a 64-byte signature; false (never throws) when bad. */
   ed25519Verify(sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): boolean;
-  /** RFC 8032 Ed25519 signing with per-key state (seed → expanded key made once). */
+  /** RFC 8032 Ed25519 signing with per-key state (seed -> expanded key made once). */
   readonly ed25519: Ed25519Engine;
 }
 

@@ -3,7 +3,7 @@ import { hmacSha384 } from "./sha.ts";
 
 /**
  * ZeroTier's KBKDF-HMAC-SHA384 (spec §3.4.3): 48-byte output for label char code (e.g. 0x30 for
- * '0'). The PRF input is `counter(4, BE, =0) ‖ "ZT" ‖ label ‖ 0x00 ‖ context(0) ‖ bits(4, BE, =384)`.
+ * '0'). The PRF input is `counter(4, BE, =0) || "ZT" || label || 0x00 || context(0) || bits(4, BE, =384)`.
  * Throws if `key48` is not 48 bytes (a programmer error).
  */
 export function kbkdfHmacSha384(key48: Uint8Array, label: number): Uint8Array {

@@ -179,7 +179,7 @@ export function lz4Compress(src: Uint8Array, start = 0, end: number = src.length
 /**
  * Decompresses an LZ4 block src[start,end) whose output must fit maxOutput bytes. Returns
  * undefined on any malformed input (bad offsets, over-long literal/match lengths, output over
- * maxOutput, truncated input) — never throws, never reads or writes out of bounds.
+ * maxOutput, truncated input) - never throws, never reads or writes out of bounds.
  */
 export function lz4Decompress(
   src: Uint8Array,

@@ -1,7 +1,7 @@
 // TypeScript face of the WebAssembly crypto kernel (wasm/zt_crypto.c): packet armor and primitives.
 import { ZT_CRYPTO_WASM_BASE64 } from "./wasm/zt_crypto_wasm.ts";
 
-/** Largest packet the kernel's I/O buffer takes (≥ the protocol's 10024-byte maximum). */
+/** Largest packet the kernel's I/O buffer takes (>= the protocol's 10024-byte maximum). */
 export const WASM_MAX_PACKET = 10240;
 
 interface Exports {

@@ -37,8 +37,8 @@ function isLoopback(a: InetAddress): boolean {
  * The API listen plan. The reference listens on `0.0.0.0` and `::` and relies on its client IP
  * check alone; zt is stricter: with an empty `allowManagementFrom` (the default) only
  * `127.0.0.1` and `::1` are used, so the port is not reachable from other hosts at all. With a
- * non-empty `allowManagementFrom` it listens like the reference — `::` (dual-stack) then
- * `0.0.0.0` — or, when `settings.bind` is set, on loopback plus each bound address (link-local
+ * non-empty `allowManagementFrom` it listens like the reference - `::` (dual-stack) then
+ * `0.0.0.0` - or, when `settings.bind` is set, on loopback plus each bound address (link-local
  * IPv6 bind addresses are skipped: they need a scope). The client IP check
  * (api_server.ts) applies to every connection either way.
  */

@@ -78,9 +78,9 @@ export function sendJson(c: Context, body: Json | undefined, status = 200): Resp
 }
 
 /**
- * Bounds every request body before a route sees it: over {@link MAX_API_BODY_BYTES} → 413
+ * Bounds every request body before a route sees it: over {@link MAX_API_BODY_BYTES} -> 413
  * (by Content-Length; the socket server also counts chunked bodies), JSON nested deeper than
- * {@link MAX_JSON_DEPTH} → 400. The text is cached by Router, so routes read it again for free.
+ * {@link MAX_JSON_DEPTH} -> 400. The text is cached by Router, so routes read it again for free.
  */
 async function checkBody(c: Context): Promise<Response | undefined> {
   const m = c.req.method;

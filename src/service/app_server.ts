@@ -171,9 +171,9 @@ export interface AppServerOptions {
  * directory serves its `index.html`; a path that does not exist serves `<home>/app/<name>/
  * index.html` (client-side routing). `/app/<name>` redirects to `/app/<name>/`; a regular file
  * directly in `<home>/app` is served at `/app/<file>`. Unsafe paths (dot segments, encoded
- * slashes, hidden files) → 400; files whose real path (after symlinks) leaves the app's own
- * directory, or app directories that resolve outside `<home>/app` → 403; unknown apps, and
- * everything while disabled → 404 `{}`. No token needed (the API's open `/app` rule, client
+ * slashes, hidden files) -> 400; files whose real path (after symlinks) leaves the app's own
+ * directory, or app directories that resolve outside `<home>/app` -> 403; unknown apps, and
+ * everything while disabled -> 404 `{}`. No token needed (the API's open `/app` rule, client
  * IP check still applies).
  */
 export function appRoutes(o: AppServerOptions): ApiRoutes {

@@ -61,10 +61,10 @@ export function formatLocalConf(conf: Record<string, unknown>): string {
 }
 
 /**
- * Config routes. `GET /config` → local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
+ * Config routes. `GET /config` -> local.conf as JSON (`{}` if none). `POST|PUT /config/settings`
  * with a JSON object body merges each key into `settings` and rewrites local.conf atomically
  * (4-space indent), answering `{}`. Bad JSON, a non-object body, an unknown key or an invalid
- * value (see settings_schema.ts), or a result that is not a valid local.conf → 400
+ * value (see settings_schema.ts), or a result that is not a valid local.conf -> 400
  * `{error, field?, description}` naming the field, and the file is left as it was. After a
  * write, `written` runs (the service re-reads local.conf at once: live settings apply, the
  * others are logged as needing a restart).

@@ -56,17 +56,17 @@ async function readBody(c: Context): Promise<{ body: unknown } | string> {
 /**
  * Builds the controller routes (spec §10.1). Authentication is the mounting service's job.
  *
- * - `GET /controller` → `{"controller":true,"apiVersion":4,"clock":ms,"databaseReady":true}`
+ * - `GET /controller` -> `{"controller":true,"apiVersion":4,"clock":ms,"databaseReady":true}`
  *   (tab-indented, as the reference writes it)
- * - `GET /controller/network` → sorted array of network IDs
- * - `POST|PUT /controller/network` and `/controller/network/<ourAddr10>______` → create with a
- *   random ID; `POST|PUT /controller/network/<nwid16>` → create or update
- * - `GET|DELETE /controller/network/<nwid16>` → the network (DELETE: the deleted one)
- * - `GET /controller/network/<nwid16>/member` → `{"<addr10>": revision, ...}`
+ * - `GET /controller/network` -> sorted array of network IDs
+ * - `POST|PUT /controller/network` and `/controller/network/<ourAddr10>______` -> create with a
+ *   random ID; `POST|PUT /controller/network/<nwid16>` -> create or update
+ * - `GET|DELETE /controller/network/<nwid16>` -> the network (DELETE: the deleted one)
+ * - `GET /controller/network/<nwid16>/member` -> `{"<addr10>": revision, ...}`
  * - `GET|POST|PUT|DELETE /controller/network/<nwid16>/member/<addr10>`
- * - `GET /unstable/controller/network` → `{"data":[network + meta counts],"meta":{networkCount}}`
- * - `GET /unstable/controller/network/<nwid16>/member` → `{"data":[members],"meta":{...}}`
- * - `GET /unstable/controller/network/<nwid16>/member-status` (zt only) →
+ * - `GET /unstable/controller/network` -> `{"data":[network + meta counts],"meta":{networkCount}}`
+ * - `GET /unstable/controller/network/<nwid16>/member` -> `{"data":[members],"meta":{...}}`
+ * - `GET /unstable/controller/network/<nwid16>/member-status` (zt only) ->
  *   `{"clock":ms,"members":{"<addr10>":{"lastSeen","online","physicalAddress","clientVersion"}}}`
  *
  * Invalid bodies answer 400 `{"error":400,"description":"<field>: <problem>"}` and change

@@ -278,7 +278,7 @@ export class DataPlane {
       const o = tap.offloadCounters;
       if (o && (o.superFrames > 0 || o.coalescedWrites > 0)) {
         this.#log.debug(
-          `network ${hex16(nwid)}: ${name} offloads: ${o.superFrames} super-frames read → ` +
+          `network ${hex16(nwid)}: ${name} offloads: ${o.superFrames} super-frames read \u2192 ` +
             `${o.segments} segments; ${o.coalescedFrames} frames written in ${o.coalescedWrites} ` +
             `merged writes`,
         );

@@ -324,7 +324,7 @@ function parsed(raw: Record<string, unknown>, w: string[]): LocalConf {
 }
 
 /**
- * Reads `<path>`: missing → defaults; unreadable or malformed → error naming the file and
+ * Reads `<path>`: missing -> defaults; unreadable or malformed -> error naming the file and
  * (for JSON errors) the line and column.
  */
 export function loadLocalConf(path: string): LocalConfResult {

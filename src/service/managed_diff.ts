@@ -130,7 +130,7 @@ export function splitDefaultRoute(target: InetAddress): InetAddress[] {
  * - the target must pass {@link managedTargetAllowed};
  * - a route whose gateway is one of our own IPs (assigned or on the device) is skipped;
  * - the source is our IP of the target's family sharing the most leading bits with the target
- *   (ties: the later one in address order); no such IP → skipped;
+ *   (ties: the later one in address order); no such IP -> skipped;
  * - a route exactly implied by a managed address (same prefix length, contains it) is skipped,
  *   since adding the address adds that route;
  * - a default route is split into two /1 halves; the first route per target wins.

@@ -23,7 +23,7 @@ export function parseSeed(v: unknown): Address | undefined {
  * Moon routes: `POST|PUT /moon/<id10>` with body `{"seed":"<hex address>"}` orbits the moon (if
  * not orbiting it yet) and answers the reference's "waiting" object; when already orbiting it
  * answers the moon object. `DELETE /moon/<id10>` deorbits and answers `{"result":true}`.
- * Bad JSON or a missing/bad seed → 400 with a description; nothing changes.
+ * Bad JSON or a missing/bad seed -> 400 with a description; nothing changes.
  * (GET /moon and /moon/<id10> are core routes of the app.)
  */
 export function moonRoutes(): ApiRoutes {

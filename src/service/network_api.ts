@@ -48,7 +48,7 @@ export function networkJson(i: NetworkInfo): Json {
   return sortKeys(o);
 }
 
-/** A JSON body value read as a boolean the lenient way (true/false, numbers, "1"/"true"…). */
+/** A JSON body value read as a boolean the lenient way (true/false, numbers, "1"/"true"...). */
 function jsonBool(v: unknown): boolean | undefined {
   if (typeof v === "boolean") return v;
   if (typeof v === "number") return v !== 0;
@@ -82,7 +82,7 @@ function nwidParam(s: string): bigint | undefined {
 /**
  * The /network routes over the node's {@link Networks} (`get()` returns undefined when the node
  * has no VL2, then the list is empty and joins fail with 500). `now` is the service clock.
- * A malformed `<nwid16>` → 404 `{}`; a POST/PUT body that is not a JSON object → 400
+ * A malformed `<nwid16>` -> 404 `{}`; a POST/PUT body that is not a JSON object -> 400
  * `{error, description}` and nothing is joined or changed (an empty body is a plain join).
  */
 export function networkApiRoutes(

@@ -16,8 +16,8 @@ const ID_PATTERN = /^[0-9a-fA-F]{1,16}$/;
 
 /**
  * Maps the node's state objects to the reference's file layout (spec §11.2):
- * planet → `planet`, moon → `moons.d/<id16>.moon`, peer → `peers.d/<addr10>.peer`,
- * networkConfig → `networks.d/<nwid16>.conf`, networkLocalConf → `networks.d/<nwid16>.local.conf`.
+ * planet -> `planet`, moon -> `moons.d/<id16>.moon`, peer -> `peers.d/<addr10>.peer`,
+ * networkConfig -> `networks.d/<nwid16>.conf`, networkLocalConf -> `networks.d/<nwid16>.local.conf`.
  */
 export class NodeStateStore {
   /** The home directory. */

@@ -216,7 +216,9 @@ export class PortMapper {
     if (same || (!m && !this.#mapping)) return;
     this.#mapping = m;
     if (m) {
-      this.#o.log.info(`port mapping (${m.method}): ${m.external} → local port ${this.#o.port}`);
+      this.#o.log.info(
+        `port mapping (${m.method}): ${m.external} \u2192 local port ${this.#o.port}`,
+      );
     } else this.#o.log.info(`port mapping for local port ${this.#o.port} lost`);
     try {
       this.#o.onChange(m);

@@ -143,7 +143,9 @@ export function startForward(
           await relay(local, remote);
         } catch (e) {
           log.debug(
-            `forward ${m.listenPort} → ${m.host}:${m.port}: ${e instanceof Error ? e.message : e}`,
+            `forward ${m.listenPort} \u2192 ${m.host}:${m.port}: ${
+              e instanceof Error ? e.message : e
+            }`,
           );
           try {
             local.close();
@@ -187,7 +189,9 @@ export function startExpose(
           await relay(remote, local);
         } catch (e) {
           log.debug(
-            `expose ${m.listenPort} → ${m.host}:${m.port}: ${e instanceof Error ? e.message : e}`,
+            `expose ${m.listenPort} \u2192 ${m.host}:${m.port}: ${
+              e instanceof Error ? e.message : e
+            }`,
           );
           remote.abort();
           try {

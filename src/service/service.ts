@@ -98,7 +98,7 @@ export interface ServiceOptions {
   now?: () => number;
   /**
    * Local API listen addresses, the first one required (default: {@link apiListenPlan} of
-   * local.conf — loopback only unless `allowManagementFrom` is set).
+   * local.conf - loopback only unless `allowManagementFrom` is set).
    */
   apiHosts?: string[];
   /** More API routes (networks, controller). */

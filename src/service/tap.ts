@@ -36,7 +36,7 @@ export interface MulticastSubscription {
 /**
  * A virtual Ethernet interface for one network: the core's two port roles on one OS object, the
  * {@link FramePort} (frames, MAC, MTU) and the {@link NetConfig} (addresses, routes, multicast
- * groups). Lifecycle: {@link createTap} → `open` → `onFrame` / `write` / `syncManaged` ... →
+ * groups). Lifecycle: {@link createTap} -> `open` -> `onFrame` / `write` / `syncManaged` ... ->
  * `close` (the interface disappears).
  */
 export interface Tap extends FramePort, NetConfig {

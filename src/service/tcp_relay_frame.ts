@@ -3,8 +3,8 @@
 // Facts (from the reference's tcp-proxy and its client, read as protocol facts): every record is
 // `0x17 0x03 0x03 <u16 length> <body>`. A 4-byte body is the client's hello (its version: major,
 // minor, u16 revision). Any other body starts with an address: type 4 (IPv4, 4 bytes + u16 port),
-// 6 (IPv6, 16 bytes + u16 port) or 0 (none), followed by the UDP payload. Client → relay: the
-// address is where to send the datagram; relay → client: where it came from.
+// 6 (IPv6, 16 bytes + u16 port) or 0 (none), followed by the UDP payload. Client -> relay: the
+// address is where to send the datagram; relay -> client: where it came from.
 import { InetAddress } from "../vl1/inet_address.ts";
 
 /** Bytes before a record's body. */

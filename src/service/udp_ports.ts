@@ -112,7 +112,7 @@ export class SecondaryPortKeeper {
       const old = this.port;
       await this.#o.mux.detach(this.#o.index);
       this.port = await openExtraPort(this.#o);
-      this.#o.log.info(`offline for a while: secondary port ${old} → ${this.port || "none"}`);
+      this.#o.log.info(`offline for a while: secondary port ${old} \u2192 ${this.port || "none"}`);
       return true;
     } finally {
       this.#busy = false;

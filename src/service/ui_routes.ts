@@ -7,7 +7,7 @@ import { type ApiRoutes, sendJson } from "./api_server.ts";
 import type { EventHub } from "./event_stream.ts";
 import type { TrafficHistory } from "./traffic_history.ts";
 
-/** The UI's static files: path below /ui/ → content type and body. */
+/** The UI's static files: path below /ui/ -> content type and body. */
 export interface UiAssets {
   /** By file name (`index.html`, `app.js`, ...). */
   files: Record<string, { type: string; body: string }>;
@@ -186,10 +186,10 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
  *   member, authorized and online counts.
  * - `GET /ui-api/controller/network/<nwid>/member` (token): the member records, each with `ui`:
  *   online, last seen, physical address, version and latency as this node saw them.
- * - `POST /ui-api/rules/compile` (token) `{source}` → `{ok,rules,capabilities,tags}` or
+ * - `POST /ui-api/rules/compile` (token) `{source}` -> `{ok,rules,capabilities,tags}` or
  *   `{ok:false,error:{line,column,message}}`; nothing is saved.
  * - `POST /ui-api/rules/test` (token) `{nwid, frame, source?, inbound?, from?, to?, peerTag?,
- *   peerCap?, flags?}` → `{ok,text,verdict}` or `{ok:false,error}` (the `zt rules test` explainer
+ *   peerCap?, flags?}` -> `{ok,text,verdict}` or `{ok:false,error}` (the `zt rules test` explainer
  *   over a controller network's rules, or over `source`).
  * All of them answer 404 while `settings.webUi` is false, and 403 to a loopback client whose
  * Host header is not an IP literal or localhost (DNS rebinding).

@@ -154,7 +154,7 @@ const OTK32 = OTK.subarray(0, 32);
 const NONCE = new Uint8Array(8); // cryptField nonce
 const IV8 = new Uint8Array(8); // cipher 3 IV (pre-armor packet ID)
 const AAD = new Uint8Array(11); // cipher 3 AAD: dest, source, flags (hops masked)
-const TAG = new Uint8Array(16); // cipher 3 tag: wire packet ID ‖ MAC field
+const TAG = new Uint8Array(16); // cipher 3 tag: wire packet ID || MAC field
 
 /** Derives the per-packet Salsa20 key and the Poly1305 one-time key into MANGLED / OTK. */
 function initSalsa(key: Uint8Array, pkt: Uint8Array, len: number): void {

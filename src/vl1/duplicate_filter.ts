@@ -3,7 +3,7 @@
 /** Packet IDs remembered per peer by the replay filter. */
 export const DUPLICATE_FILTER_SIZE = 1024;
 
-/** Hash-table slots (a power of two, twice the ring: load factor ≤ 1/2). */
+/** Hash-table slots (a power of two, twice the ring: load factor <= 1/2). */
 const TABLE_BITS = 11;
 const TABLE = 1 << TABLE_BITS;
 const MASK = TABLE - 1;

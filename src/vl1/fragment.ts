@@ -55,7 +55,7 @@ export function pieceCount(len: number, mtu: number): number {
 /**
  * The piece size that splits a packet of `len` bytes into the same number of datagrams as `mtu`
  * needs ({@link pieceCount}) but with every datagram the same size (the last one up to a few
- * bytes shorter): `ceil((len + 16 × (pieces − 1)) / pieces)`, never above `mtu`. Passing it as
+ * bytes shorter): `ceil((len + 16 × (pieces - 1)) / pieces)`, never above `mtu`. Passing it as
  * the `mtu` of {@link splitPacket} / {@link writeFragment} keeps the piece count and makes
  * consecutive datagrams equal, which lets the kernel batch them (UDP GSO). Receivers reassemble
  * any split (they append fragment payloads whatever their sizes). Returns `mtu` for a packet

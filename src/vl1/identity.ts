@@ -29,9 +29,9 @@ const MAX_GENERATE_ATTEMPTS = 10_000;
 export class Identity {
   /** The 40-bit node address. */
   readonly address: Address;
-  /** 64 bytes: X25519 public ‖ Ed25519 public. */
+  /** 64 bytes: X25519 public || Ed25519 public. */
   readonly publicKey: Uint8Array;
-  /** 64 bytes: X25519 secret ‖ Ed25519 seed, or undefined for a public-only identity. */
+  /** 64 bytes: X25519 secret || Ed25519 seed, or undefined for a public-only identity. */
   readonly privateKey: Uint8Array | undefined;
   #valid: boolean | undefined;
   #keyHash: Uint8Array | undefined;
@@ -103,7 +103,7 @@ export class Identity {
 
   /**
    * Reads the binary form at `off` (spec §1.4): address(5) type(1)=0 public(64) privLen(1)
-   * [private(64)]. Undefined when truncated, type ≠ 0 or private length not 0/64.
+   * [private(64)]. Undefined when truncated, type != 0 or private length not 0/64.
    */
   static deserialize(
     b: Uint8Array,
@@ -186,7 +186,7 @@ export class Identity {
   }
 
   /**
-   * SHA-384(address 5 bytes ‖ public key 64 bytes) (spec §1.5; used by COM qualifiers). Computed
+   * SHA-384(address 5 bytes || public key 64 bytes) (spec §1.5; used by COM qualifiers). Computed
    * once per identity; each call returns a fresh copy.
    */
   publicKeyHash(): Uint8Array {

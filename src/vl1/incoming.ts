@@ -413,7 +413,7 @@ export class Incoming {
     node.switch.punchAndContact(now, other, r.endpoint);
   }
 
-  /** PUSH_DIRECT_PATHS: rate-limited; contact each new usable address (≤ 8 per scope/family). */
+  /** PUSH_DIRECT_PATHS: rate-limited; contact each new usable address (<= 8 per scope/family). */
   #pushDirectPaths(now: number, path: Path, peer: Peer, p: Uint8Array): void {
     const node = this.#node;
     if (!peer.allowDirectPathPush(now)) return;

@@ -64,7 +64,7 @@ export interface PhysicalNetwork {
 }
 
 /**
- * What we encrypt with to peers whose protocol version allows AES-GMAC-SIV (≥ 12): "aes" =
+ * What we encrypt with to peers whose protocol version allows AES-GMAC-SIV (>= 12): "aes" =
  * cipher 3 as the reference does, "salsa2012" = cipher 1 (Salsa20/12 + Poly1305). Older peers
  * always get cipher 1, and every cipher (0/1/3) is accepted on receive either way (spec §3.3).
  */

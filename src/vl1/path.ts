@@ -85,7 +85,7 @@ export class Path {
     return this.lastTrustEstablishedIn > 0 && now - this.lastTrustEstablishedIn < TRUST_EXPIRATION;
   }
 
-  /** Lower is better: latency (penalised when not alive) × (8 − scope). */
+  /** Lower is better: latency (penalised when not alive) × (8 - scope). */
   quality(now: number): number {
     const age = Math.min(now - this.lastIn, PEER_PING_PERIOD * 10);
     const l = this.lastIn > 0 && age < PATH_ALIVE_TIMEOUT

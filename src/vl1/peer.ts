@@ -72,7 +72,7 @@ export class Peer {
   lastCredentialsReceived = -Infinity;
   /** Last time any packet was sent to this peer (for idle decisions). */
   lastSend = 0;
-  /** Paths we sent a confirming HELLO to recently (path key → time). */
+  /** Paths we sent a confirming HELLO to recently (path key -> time). */
   readonly #lastTriedPath = new Map<string, number>();
   readonly #dups = new DuplicateFilter();
 
@@ -82,7 +82,7 @@ export class Peer {
     this.keys = keys;
   }
 
-  /** Whether the remote supports AES-GMAC-SIV (known protocol ≥ 12): selects cipher 3 vs 1. */
+  /** Whether the remote supports AES-GMAC-SIV (known protocol >= 12): selects cipher 3 vs 1. */
   get aesSupported(): boolean {
     return this.vProto >= AES_GMAC_SIV_MIN_PROTO_VERSION;
   }
@@ -262,7 +262,7 @@ export class Peer {
     return true;
   }
 
-  /** Inbound PUSH_DIRECT_PATHS gate (≤ 8 per 30 s window). */
+  /** Inbound PUSH_DIRECT_PATHS gate (<= 8 per 30 s window). */
   allowDirectPathPush(now: number): boolean {
     if (now - this.lastDirectPathPushReceive <= PUSH_DIRECT_PATHS_CUTOFF_TIME) {
       if (++this.directPathPushCutoffCount > PUSH_DIRECT_PATHS_CUTOFF_LIMIT) return false;

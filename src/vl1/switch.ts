@@ -94,7 +94,7 @@ export class Switch {
 
   /**
    * Builds a packet for `peer` (header, verb, payload), compresses, armors for `peer` (cipher 0,
-   * 1 or 3 per §3.3 — 3 only with the `cipher: "aes"` setting —, or 2 on a trusted physical
+   * 1 or 3 per §3.3 - 3 only with the `cipher: "aes"` setting -, or 2 on a trusted physical
    * network), fragments for the MTU of `remote` and
    * sends it there. Records the post-armor packet ID as expecting a reply. Returns that ID, or
    * undefined if the packet is too large.
@@ -214,7 +214,7 @@ export class Switch {
   }
 
   /**
-   * Contacts `peer` at an address: ECHO if its version is known (≥ proto 5, not 1.1.0) and no
+   * Contacts `peer` at an address: ECHO if its version is known (>= proto 5, not 1.1.0) and no
    * full HELLO is asked for, else HELLO (spec §4.5).
    */
   attemptToContactAt(

@@ -35,7 +35,7 @@ export class Topology {
   #peersEvicted = 0;
   #planet: World;
   #moons: World[] = [];
-  /** Pending moon seeds: world id → seed address. */
+  /** Pending moon seeds: world id -> seed address. */
   readonly #seeds = new Map<bigint, number>();
   #upstreams = new Set<number>();
   #planetRoots = new Set<number>();
@@ -114,7 +114,7 @@ export class Topology {
     return false;
   }
 
-  /** Upstreams and seeds to keep contacting: address → stable endpoints (seeds: none). */
+  /** Upstreams and seeds to keep contacting: address -> stable endpoints (seeds: none). */
   upstreamsToContact(): Map<number, InetAddress[]> {
     const m = new Map<number, InetAddress[]>();
     for (const w of [this.#planet, ...this.#moons]) {

@@ -184,15 +184,15 @@ function encode(w: UnsignedWorld, signature: Uint8Array | undefined): Uint8Array
 /**
  * The binary form of a world (spec §6.1); moons end with a zero extension length.
  * @throws RangeError for a world that cannot be encoded (bad type, key/signature length, more
- * than 4 roots or 32 endpoints per root) — a programming error.
+ * than 4 roots or 32 endpoints per root) - a programming error.
  */
 export function serializeWorld(w: World): Uint8Array {
   return encode(w, w.signature);
 }
 
 /**
- * The bytes a world's signature covers (spec §6.1): `7f×8 ‖ serialization without the
- * signature field ‖ f7×8`. @throws RangeError as {@link serializeWorld}.
+ * The bytes a world's signature covers (spec §6.1): `7f×8 || serialization without the
+ * signature field || f7×8`. @throws RangeError as {@link serializeWorld}.
  */
 export function worldSignedBytes(w: UnsignedWorld): Uint8Array {
   const body = encode(w, undefined);

@@ -63,7 +63,7 @@ export function signConfigChunks(
 export type ChunkResult =
   /** Undecodable payload. */
   | { status: "malformed" }
-  /** Decoded but not acceptable (wrong network, bad signature, bounds, legacy from a non-controller…). */
+  /** Decoded but not acceptable (wrong network, bad signature, bounds, legacy from a non-controller...). */
   | { status: "rejected"; reason: string }
   /** The controller's identity is unknown: WHOIS it and feed the chunk again later. */
   | { status: "need-identity"; controller: number }
@@ -90,7 +90,7 @@ interface Slot {
 
 /**
  * Reassembles the config chunks of one network (spec §4.11 receiver rules): requires signature
- * type 1 and length 96, `offset + length ≤ total`, `total` below the netconf capacity, and a
+ * type 1 and length 96, `offset + length <= total`, `total` below the netconf capacity, and a
  * valid controller signature; deduplicates by signature-derived chunk ID; keeps at most 3
  * updates in progress. A legacy chunk (no signed trailer) is accepted only from the controller
  * itself, as a complete single-chunk config. Pure state machine: no I/O, no clock.

@@ -29,7 +29,7 @@ export interface DictionaryEntry {
 }
 
 /**
- * Escapes a value: 0x00→`\0`, CR→`\r`, LF→`\n`, `\`→`\\`, `=`→`\e`; every other byte raw.
+ * Escapes a value: 0x00->`\0`, CR->`\r`, LF->`\n`, `\`->`\\`, `=`->`\e`; every other byte raw.
  */
 export function escapeDictionaryValue(v: Uint8Array): Uint8Array {
   let extra = 0;
@@ -69,8 +69,8 @@ export function escapeDictionaryValue(v: Uint8Array): Uint8Array {
 
 /**
  * Parses a hex integer like C `strtoull(s, 0, 16)`: optional leading whitespace, optional sign,
- * optional `0x`, then hex digits up to the first non-hex byte (none → 0). Overflow saturates to
- * 2^64−1; a `-` sign negates modulo 2^64.
+ * optional `0x`, then hex digits up to the first non-hex byte (none -> 0). Overflow saturates to
+ * 2^64-1; a `-` sign negates modulo 2^64.
  */
 export function parseHexU64(s: Uint8Array): bigint {
   const { neg, mag, overflow } = scanHex(s);

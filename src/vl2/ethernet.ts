@@ -69,7 +69,7 @@ export function buildEthernetFrame(
 /**
  * If `b[start..end)` (an ARP payload, i.e. after the Ethernet header) is an IPv4-over-Ethernet
  * ARP request (htype 1, ptype 0x0800, hlen 6, plen 4, opcode 1, at least 28 bytes), returns the
- * target IPv4 address (ARP offset 24) as a big-endian u32 — the ADI of its multicast group
+ * target IPv4 address (ARP offset 24) as a big-endian u32 - the ADI of its multicast group
  * (spec §5.3). Otherwise -1.
  */
 export function arpRequestTarget(b: Uint8Array, start: number, end: number): number {

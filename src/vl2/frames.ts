@@ -61,7 +61,7 @@ export const FRAME_RETRY_TIMEOUT = 5_000;
 export const FRAME_RETRY_QUEUE_SIZE = 32;
 /** Largest Ethernet payload accepted on receive (MULTICAST_FRAME's bound; also the max MTU). */
 export const MAX_FRAME_PAYLOAD = 10_000;
-/** Most MAC → bridge routes learned per network. */
+/** Most MAC -> bridge routes learned per network. */
 export const MAX_BRIDGE_ROUTES = 4_096;
 
 /** What the data plane needs of one joined network (`src/vl2/network.ts` `Network` fits). */
@@ -239,7 +239,7 @@ interface NetCache {
   first: number;
   mask: number;
   ourMac: number;
-  /** MAC behind a bridge → that bridge's address (learned from bridged EXT_FRAMEs). */
+  /** MAC behind a bridge -> that bridge's address (learned from bridged EXT_FRAMEs). */
   routes: Map<number, number>;
 }
 
@@ -352,7 +352,7 @@ export class Frames implements FrameHandler {
 
   /**
    * Network `nwid`'s config (or local state) changed: new groups are announced at once rather
-   * than at the next tick. Optional — the tick notices changes too.
+   * than at the next tick. Optional - the tick notices changes too.
    */
   networkChanged(now: number, nwid: bigint): void {
     const net = this.#networks.get(nwid);

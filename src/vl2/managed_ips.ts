@@ -11,7 +11,7 @@ function putBig(b: Uint8Array, off: number, v: bigint, n: number): void {
 
 /**
  * RFC4193 address of node `address` (40-bit) on network `nwid` (spec §5.5):
- * `fd ‖ nwid (8 bytes) ‖ 99 93 ‖ address (5 bytes)`, returned with port = 88 (prefix bits).
+ * `fd || nwid (8 bytes) || 99 93 || address (5 bytes)`, returned with port = 88 (prefix bits).
  */
 export function rfc4193Address(nwid: bigint, address: number): InetAddress {
   const ip = new Uint8Array(16);
@@ -30,7 +30,7 @@ export function sixPlaneHash(nwid: bigint): number {
 
 /**
  * 6PLANE address of node `address` (40-bit) on network `nwid` (spec §5.5):
- * `fc ‖ hash (4 bytes) ‖ address (5 bytes) ‖ 00 00 00 00 00 01`, returned with port = 40
+ * `fc || hash (4 bytes) || address (5 bytes) || 00 00 00 00 00 01`, returned with port = 40
  * (prefix bits; each node owns the /80 under its address).
  */
 export function sixPlaneAddress(nwid: bigint, address: number): InetAddress {

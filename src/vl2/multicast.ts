@@ -118,14 +118,14 @@ interface GroupState {
   nwid: bigint;
   mac: number;
   adi: number;
-  /** member address → last LIKE / gather time. */
+  /** member address -> last LIKE / gather time. */
   members: Map<number, number>;
   lastExplicitGather: number;
   pending: PendingMulticast[];
 }
 
 interface NetState {
-  /** group MAC → ADI → state. */
+  /** group MAC -> ADI -> state. */
   groups: Map<number, Map<number, GroupState>>;
   groupCount: number;
   /** Extra groups reported by the tap. */
@@ -136,7 +136,7 @@ interface NetState {
   extraChanged: boolean;
   lastUpstreamAnnounce: number;
   /**
-   * member address → when it last passed our gate and when we last sent it our LIKEs (made on
+   * member address -> when it last passed our gate and when we last sent it our LIKEs (made on
    * first use: networks we only relay LIKEs for never need it).
    */
   gated: Map<number, { passed: number; liked: number }> | undefined;
@@ -425,7 +425,7 @@ export class Multicaster {
    * replicator if there is one (and we are neither one nor an active bridge), else to the
    * active bridges and a random permutation of known members up to the multicast limit,
    * gathering more members if too few are known and keeping the frame 5 s for them. The frame
-   * carries an implicit gather limit: (limit − known + 1) when too few are known, else 1.
+   * carries an implicit gather limit: (limit - known + 1) when too few are known, else 1.
    * `origin` (non-zero when re-multicasting for a replicated frame) is never a recipient.
    * Returns the number of recipients sent to now.
    */

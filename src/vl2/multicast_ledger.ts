@@ -23,7 +23,7 @@ export interface SubscriptionLimits {
  */
 export class SubscriptionLedger<G> {
   readonly #byPeer = new Map<number, Set<G>>();
-  /** `#buckets[n]`: the members holding exactly n subscriptions (n ≥ 1). */
+  /** `#buckets[n]`: the members holding exactly n subscriptions (n >= 1). */
   readonly #buckets: Set<number>[];
   readonly #total: number;
   readonly #perPeer: number;

@@ -37,7 +37,7 @@ function samePrefix(a: Uint8Array, aOff: number, b: Uint8Array, n: number): bool
 /**
  * The ZeroTier address NDP emulation resolves for the IPv6 address `b[off..off+16)`, given our
  * managed addresses `ours` (spec §9.11): inside one of our RFC4193 /88 prefixes (`fd`, bytes
- * 9..10 = 99 93) → its last 5 bytes; inside one of our 6PLANE /40 prefixes (`fc`) → bytes 5..9.
+ * 9..10 = 99 93) -> its last 5 bytes; inside one of our 6PLANE /40 prefixes (`fc`) -> bytes 5..9.
  * Returns -1 if neither applies or the result is zero.
  */
 export function ndpEmulatedAddress(

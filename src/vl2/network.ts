@@ -252,8 +252,8 @@ export class Network {
 
   /**
    * Whether a config request is due: every 5 s while we have no config (or only the one loaded
-   * from disk and the controller has not answered since start), else when the config is ≥ 60 s
-   * old and the last request was ≥ 60 s ago.
+   * from disk and the controller has not answered since start), else when the config is >= 60 s
+   * old and the last request was >= 60 s ago.
    */
   configRequestDue(now: number): boolean {
     const since = now - this.lastConfigRequest;
@@ -296,7 +296,7 @@ export class Network {
    * One config chunk (`payload[start..end)`, from OK(NETWORK_CONFIG_REQUEST) or NETWORK_CONFIG)
    * from `source`. Verifies, reassembles, applies a complete config, re-sends fast-propagate
    * chunks to other members and, for NETWORK_CONFIG (`packetId` given), answers the completed
-   * config with OK(in-re ECHO) — the reference's quirk.
+   * config with OK(in-re ECHO) - the reference's quirk.
    */
   handleConfigChunk(
     now: number,
@@ -478,7 +478,7 @@ export class Network {
   }
 
   /**
-   * The network gate (spec §8.6): whether `peer` may send us frames / LIKEs on this network —
+   * The network gate (spec §8.6): whether `peer` may send us frames / LIKEs on this network -
    * we have a config and it is public, or the peer's stored COM is valid and agrees with ours.
    */
   gate(now: number, peer: number): boolean {

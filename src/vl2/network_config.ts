@@ -79,7 +79,7 @@ export interface Route {
 
 /** DNS settings pushed by the controller. */
 export interface DnsConfig {
-  /** Search domain (≤ 127 bytes). */
+  /** Search domain (<= 127 bytes). */
   domain: string;
   /** Up to 4 servers (port as given by the controller, usually 0). */
   servers: InetAddress[];
@@ -136,7 +136,7 @@ export interface NetworkConfig {
   multicastLimit: number;
   /** `t`: network type. */
   type: NetworkType;
-  /** `n`: short name (≤ 127 bytes). */
+  /** `n`: short name (<= 127 bytes). */
   name: string;
   /** `mtu`: virtual MTU (reader clamps to [1280, 10000]). */
   mtu: number;
@@ -146,7 +146,7 @@ export interface NetworkConfig {
   capabilities: Capability[];
   /** `TAG`: tags. */
   tags: Tag[];
-  /** `COO`: certificates of ownership (≤ 4). */
+  /** `COO`: certificates of ownership (<= 4). */
   coos: CertificateOfOwnership[];
   /** `S`: specialists, each `roles(24 bits) << 40 | address`. */
   specialists: bigint[];
@@ -324,7 +324,7 @@ function readAll<T>(
 
 /**
  * Interprets a netconf dictionary (spec §7.3). Undefined when `v` < 6, `nwid` or `id` is 0 or
- * missing, or any binary field (credential, route, IP, rule, DNS) is malformed — like the
+ * missing, or any binary field (credential, route, IP, rule, DNS) is malformed - like the
  * reference, which rejects the whole config. Applies the reader rules: MTU clamped to
  * [1280, 10000] (default 2800), name cut to 127 bytes, list limits; unknown keys kept in `extra`.
  */

@@ -81,7 +81,7 @@ export interface NetworksHost {
   /** Writes (bytes) or deletes (undefined) `networks.d/<nwid16>.local.conf`. */
   saveLocalConf(nwid: bigint, bytes: Uint8Array | undefined): void;
   /**
-   * A network was joined or changed (status, config, local settings) — `info` is its snapshot —
+   * A network was joined or changed (status, config, local settings) - `info` is its snapshot -
    * or left (`info` undefined). The TAP layer brings its port up/down and applies addresses here.
    */
   onNetworkChanged?(nwid: bigint, info: NetworkInfo | undefined): void;

@@ -49,11 +49,11 @@ function acceptsAll(nc: NetworkConfig): boolean {
 /**
  * A {@link FrameFilter} backed by the rules engine. Outbound: the network's base rules, then our
  * own capabilities, with the destination member's tags. Inbound: base rules, then the
- * capabilities the sender presented, with the sender's tags and certificates of ownership —
+ * capabilities the sender presented, with the sender's tags and certificates of ownership -
  * credentials count only while usable under our config (`ctmd`, revocations). TEE/WATCH copies
  * and REDIRECTs are sent here as EXT_FRAME (our credentials pushed first); a redirected frame
- * is reported as "do not send / deliver". Per-recipient checks of a multicast (`dest` ≠ 0 with a
- * multicast destination MAC) make no TEE/WATCH copies and are not counted — the pre-check with
+ * is reported as "do not send / deliver". Per-recipient checks of a multicast (`dest` != 0 with a
+ * multicast destination MAC) make no TEE/WATCH copies and are not counted - the pre-check with
  * `dest` = 0 is.
  */
 export class RulesFilter implements FrameFilter {

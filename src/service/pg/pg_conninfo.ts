@@ -45,7 +45,7 @@ const JSON64_TYPE: PgJsonType = {
 
 /**
  * The npm:postgres connection options of `c` (server, credentials, TLS as libpq's `sslmode`:
- * disable/allow → none, prefer → try TLS, anything stronger → require). Callers add pool size,
+ * disable/allow -> none, prefer -> try TLS, anything stronger -> require). Callers add pool size,
  * timeouts and the like.
  */
 export function pgClientOptions(

@@ -36,7 +36,7 @@ function finish(r: Reader, off: number): number | undefined {
 
 /**
  * Byte length of the Certificate of Membership at `b[off..)`, not reading at or past `end`
- * (spec §7.4: format 0x01, ≤ 8 qualifiers with non-decreasing ids, signer, signature if signed).
+ * (spec §7.4: format 0x01, <= 8 qualifiers with non-decreasing ids, signer, signature if signed).
  * Undefined when malformed or truncated.
  */
 export function comLength(b: Uint8Array, off: number, end = b.length): number | undefined {
@@ -57,7 +57,7 @@ export function comLength(b: Uint8Array, off: number, end = b.length): number | 
 
 /**
  * Byte length of the Capability at `b[off..)` (spec §7.6, rules per §8.2 as `t | L | L bytes`).
- * Enforces ≤ 64 rules, custody chain limit 1..7, signature type/length rules. Undefined when
+ * Enforces <= 64 rules, custody chain limit 1..7, signature type/length rules. Undefined when
  * malformed or truncated.
  */
 export function capabilityLength(b: Uint8Array, off: number, end = b.length): number | undefined {

@@ -118,7 +118,7 @@ export function decodeMulticastGather(
 export interface GatherResults {
   /** Total members the responder knows for the group (32-bit). */
   totalKnown: number;
-  /** The members returned (a subset, ≤ 65535). */
+  /** The members returned (a subset, <= 65535). */
   members: Address[];
 }
 

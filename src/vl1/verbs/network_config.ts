@@ -3,7 +3,7 @@ import { MAX_PACKET_LENGTH, Verb } from "../packet.ts";
 import { decodeOk, encodeOk } from "./ok.ts";
 import { Reader, windowOf, Writer } from "./wire.ts";
 
-/** Largest dictionary slice per config chunk: 10024 − (28 + 256) = 9740 bytes (spec §4.11). */
+/** Largest dictionary slice per config chunk: 10024 - (28 + 256) = 9740 bytes (spec §4.11). */
 export const CONFIG_CHUNK_MAX_DATA = MAX_PACKET_LENGTH - (28 + 256);
 /** Signature type byte of a signed config chunk (Ed25519 / C25519 signature, spec §2.2). */
 export const CONFIG_CHUNK_SIGNATURE_TYPE = 1;
@@ -60,7 +60,7 @@ export function decodeNetworkConfigRequest(
 export interface ConfigChunkFields {
   /** Network ID. */
   networkId: bigint;
-  /** This chunk's slice of the netconf dictionary (≤ 9740 bytes). */
+  /** This chunk's slice of the netconf dictionary (<= 9740 bytes). */
   data: Uint8Array;
   /** Flags (0x01 = fast propagate; the controller sends 0). */
   flags: number;
@@ -131,7 +131,7 @@ export function encodeConfigChunk(c: ConfigChunkFields, signature: Uint8Array): 
 /**
  * Decodes a config chunk (NETWORK_CONFIG payload, or the body of OK(NETWORK_CONFIG_REQUEST)).
  * Structural checks only: the caller must still require signature type 1 and length 96,
- * `chunkIndex + data length ≤ totalLength`, the dictionary capacity limit, and verify the
+ * `chunkIndex + data length <= totalLength`, the dictionary capacity limit, and verify the
  * signature over `payload[signedStart..signedEnd)`. Undefined if truncated.
  */
 export function decodeConfigChunk(

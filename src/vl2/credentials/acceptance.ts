@@ -11,7 +11,7 @@ export const CREDENTIAL_PUSH_INTERVAL = 500_000;
 /** Re-push on ERROR(NEED_MEMBERSHIP_CERTIFICATE) at most this often (ms). */
 export const CREDENTIAL_PUSH_ON_NEED_INTERVAL = 1_000;
 
-/** `ctmd` clamped to [5 min, 2 h] (undefined → the 30 min default). */
+/** `ctmd` clamped to [5 min, 2 h] (undefined -> the 30 min default). */
 export function clampCredentialTimeMaxDelta(ctmd: bigint | undefined): bigint {
   if (ctmd === undefined) return CTMD_DEFAULT;
   return ctmd < CTMD_MIN ? CTMD_MIN : ctmd > CTMD_MAX ? CTMD_MAX : ctmd;
@@ -22,8 +22,8 @@ export type CredentialAcceptance = "reject" | "redundant" | "verify";
 
 /**
  * Receipt of a Tag/Capability/COO keyed by its ID (spec §7.9): older than the stored one of the
- * same ID → reject; revoked (`revocationThreshold ≥ timestamp`) → reject; byte-identical to the
- * stored one → redundant; otherwise verify.
+ * same ID -> reject; revoked (`revocationThreshold >= timestamp`) -> reject; byte-identical to the
+ * stored one -> redundant; otherwise verify.
  */
 export function credentialAcceptance(
   incomingTimestamp: bigint,

@@ -84,7 +84,7 @@ export interface Capability {
   timestamp: bigint;
   /** Capability ID (u32). */
   id: number;
-  /** The rules (≤ 64). */
+  /** The rules (<= 64). */
   rules: RawRule[];
   /** Maximum custody chain length, 1..7 (the controller uses 1). */
   maxCustodyChainLength: number;
@@ -107,7 +107,7 @@ export function capabilitySignedBytes(c: Capability): Uint8Array {
 }
 
 /**
- * A copy of `c` with a custody entry `from → to` appended, signed by `from` (needs its private
+ * A copy of `c` with a custody entry `from -> to` appended, signed by `from` (needs its private
  * key). Undefined if the chain is full or `from` is not the current holder (the first entry's
  * `from` must be the controller, `networkId >> 24`).
  */
@@ -134,7 +134,7 @@ export function capabilitySerialize(c: Capability): Uint8Array {
 }
 
 /**
- * Parses a Capability at `b[off..end)`: ≤ 64 rules, chain limit 1..7, custody entries until a
+ * Parses a Capability at `b[off..end)`: <= 64 rules, chain limit 1..7, custody entries until a
  * zero `to` (entries with a non-C25519 signature type are skipped). The capability and its
  * byte length, or undefined.
  */

@@ -31,7 +31,7 @@ export interface CertificateOfMembership {
   qualifiers: ComQualifier[];
   /** Signer address (0 = unsigned). */
   signedBy: number;
-  /** 96-byte signature (present iff signedBy ≠ 0). */
+  /** 96-byte signature (present iff signedBy != 0). */
   signature?: Uint8Array;
 }
 
@@ -49,7 +49,7 @@ function keyHashWords(identity: Identity): readonly bigint[] {
   return w;
 }
 
-/** Reads the 4 big-endian u64 words of SHA-384(address ‖ publicKey) that COM IDs 3..6 carry. */
+/** Reads the 4 big-endian u64 words of SHA-384(address || publicKey) that COM IDs 3..6 carry. */
 export function comKeyHashWords(identity: Identity): bigint[] {
   return [...keyHashWords(identity)];
 }
@@ -134,7 +134,7 @@ export function comSerialize(com: CertificateOfMembership): Uint8Array {
 }
 
 /**
- * Parses a COM at `b[off..end)`: format 1, ≤ 8 qualifiers with non-decreasing IDs, signer and
+ * Parses a COM at `b[off..end)`: format 1, <= 8 qualifiers with non-decreasing IDs, signer and
  * (if signed) signature. Returns the COM and its byte length, or undefined.
  */
 export function comDeserialize(
@@ -183,7 +183,7 @@ export function comVerifyWith(
 
 /**
  * Agreement (spec §7.4): both COMs have qualifiers; every qualifier of `ours` exists in
- * `theirs` with `|ours − theirs| ≤ our maxDelta`; and if `ours` has any of IDs 3..6, their IDs
+ * `theirs` with `|ours - theirs| <= our maxDelta`; and if `ours` has any of IDs 3..6, their IDs
  * 3..6 must equal the key hash words of `theirIdentity`.
  */
 export function comAgrees(
@@ -251,8 +251,8 @@ export function comEquals(a: CertificateOfMembership, b: CertificateOfMembership
 export type ComAcceptance = "reject" | "redundant" | "verify";
 
 /**
- * Receipt of a COM (spec §7.9): rejected if its timestamp is ≤ the COM revocation threshold or
- * older than the stored COM's; identical to the stored one → redundant; otherwise verify.
+ * Receipt of a COM (spec §7.9): rejected if its timestamp is <= the COM revocation threshold or
+ * older than the stored COM's; identical to the stored one -> redundant; otherwise verify.
  */
 export function comAcceptance(
   stored: CertificateOfMembership | undefined,

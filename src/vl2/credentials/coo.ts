@@ -40,7 +40,7 @@ export interface CertificateOfOwnership extends ControllerSigned {
   flags: bigint;
   /** COO ID (u32; the controller uses 1). */
   id: number;
-  /** Owned things (≤ 16). */
+  /** Owned things (<= 16). */
   things: CooThing[];
   /** Member the COO is issued to. */
   issuedTo: number;

@@ -23,7 +23,7 @@ export interface Revocation extends ControllerSigned {
   networkId: bigint;
   /** ID of the revoked credential (0 for COM / all). */
   credentialId: number;
-  /** Credentials with timestamp ≤ this (ms) are revoked (i64). */
+  /** Credentials with timestamp <= this (ms) are revoked (i64). */
   threshold: bigint;
   /** Flags (0x01 fast propagate). */
   flags: bigint;
@@ -42,7 +42,7 @@ function writeBody(w: Writer, r: Revocation): void {
   w.u40(r.target).u40(r.signedBy).u8(r.credentialType);
 }
 
-/** Signed form: `7f×8 | reserved … credential type | 0000 | 7f×8`. */
+/** Signed form: `7f×8 | reserved ... credential type | 0000 | 7f×8`. */
 export function revocationSignedBytes(r: Revocation): Uint8Array {
   return signedForm(69, (w) => writeBody(w, r));
 }
@@ -97,7 +97,7 @@ export function revocationFastPropagate(r: Revocation): boolean {
  * (credential type, credential ID). Treat as immutable; {@link revocationApply} returns a copy.
  */
 export interface RevocationState {
-  /** COMs with timestamp ≤ this are no longer accepted / allowed. */
+  /** COMs with timestamp <= this are no longer accepted / allowed. */
   comThreshold: bigint;
   /** Thresholds keyed by {@link revocationKey}. */
   thresholds: ReadonlyMap<string, bigint>;

@@ -29,7 +29,7 @@ export enum CredentialType {
   REVOCATION = 6,
 }
 
-/** Appends the 8-byte `7f…7f` marker used around credential signed forms. */
+/** Appends the 8-byte `7f...7f` marker used around credential signed forms. */
 export function writeMarker(w: Writer): void {
   for (let i = 0; i < 8; i++) w.u8(0x7f);
 }

@@ -30,7 +30,7 @@ const zero = (): RuleCounterValues => ({
 /**
  * Accepted / dropped frame counters per network ID, both directions (the reference's
  * `zt_network_packets{direction,accepted}` family). Every drop is counted, including drops by an
- * explicit DROP rule — the reference counts only frames no rule or capability accepted.
+ * explicit DROP rule - the reference counts only frames no rule or capability accepted.
  */
 export class RuleCounters {
   #byNetwork = new Map<bigint, RuleCounterValues>();

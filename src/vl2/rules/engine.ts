@@ -44,7 +44,7 @@ export interface RuleEvalContext {
 export interface RuleListResult {
   /** The verdict. */
   verdict: RuleVerdict;
-  /** Index of the rule that decided (the action returned), −1 if the list ran out. */
+  /** Index of the rule that decided (the action returned), -1 if the list ran out. */
   ruleIndex: number;
   /** ZeroTier destination after evaluation (changed by REDIRECT). */
   ztDest: number;

@@ -36,7 +36,7 @@ export interface FilterContext {
    * inbound the sender.
    */
   peerAddress: number;
-  /** The remote member's valid tags (id → value), as a map or a lookup. Absent = none known. */
+  /** The remote member's valid tags (id -> value), as a map or a lookup. Absent = none known. */
   peerTags?: ReadonlyMap<number, number> | ((id: number) => number | undefined);
   /** Inbound: the valid capabilities the sender presented, in evaluation order. */
   peerCapabilities?: readonly Capability[];
@@ -70,7 +70,7 @@ export interface FilterDecision {
   capabilityId?: number;
   /** Verdict of that list. */
   verdict: RuleVerdict;
-  /** Index of the deciding rule in that list (−1: the list ran out). */
+  /** Index of the deciding rule in that list (-1: the list ran out). */
   ruleIndex: number;
   /** The deciding rule. */
   rule?: Rule;

@@ -9,7 +9,7 @@ export const ETHER_ARP = 0x0806;
 export const ETHER_IPV6 = 0x86dd;
 
 /**
- * The rule-relevant view of one frame. Offsets are absolute indexes into `data`; −1 means "not
+ * The rule-relevant view of one frame. Offsets are absolute indexes into `data`; -1 means "not
  * present". The payload is `data[start..end)` = the Ethernet payload (starting at the IP header);
  * nothing is copied, so the view is valid only while the buffer is.
  */
@@ -34,31 +34,31 @@ export interface FrameInfo {
   readonly multicast: boolean;
   /** Destination MAC is ff:ff:ff:ff:ff:ff. */
   readonly broadcast: boolean;
-  /** 4 = IPv4 with ≥ 20 bytes, 6 = IPv6 with ≥ 40 bytes, 0 = neither. */
+  /** 4 = IPv4 with >= 20 bytes, 6 = IPv6 with >= 40 bytes, 0 = neither. */
   readonly ipVersion: 0 | 4 | 6;
   /** Offset of the source IP (4 or 16 bytes by `ipVersion`). */
   readonly ipSourceOffset: number;
   /** Offset of the destination IP. */
   readonly ipDestOffset: number;
-  /** IPv4 TOS byte or IPv6 traffic class; −1 if not IP. */
+  /** IPv4 TOS byte or IPv6 traffic class; -1 if not IP. */
   readonly tos: number;
   /**
    * IPv4 protocol, or IPv6 next header after hop-by-hop / routing / destination-options /
-   * mobility headers; −1 if not IP or the IPv6 header chain is malformed.
+   * mobility headers; -1 if not IP or the IPv6 header chain is malformed.
    */
   readonly protocol: number;
   /**
    * Offset of the transport header: IPv4 start + 4 × IHL (not validated, as in the reference);
-   * IPv6 after the header chain; −1 if not IP or the IPv6 chain is malformed.
+   * IPv6 after the header chain; -1 if not IP or the IPv6 chain is malformed.
    */
   readonly l4Offset: number;
-  /** TCP/UDP/SCTP/UDP-Lite source port when the payload holds it (IPv4: > 4 bytes), else −1. */
+  /** TCP/UDP/SCTP/UDP-Lite source port when the payload holds it (IPv4: > 4 bytes), else -1. */
   readonly sourcePort: number;
-  /** Destination port, same conditions; −1 if absent. */
+  /** Destination port, same conditions; -1 if absent. */
   readonly destPort: number;
-  /** ICMP (v4) / ICMPv6 type when present (≥ 2 bytes), else −1. */
+  /** ICMP (v4) / ICMPv6 type when present (>= 2 bytes), else -1. */
   readonly icmpType: number;
-  /** ICMP code when present, else −1. */
+  /** ICMP code when present, else -1. */
   readonly icmpCode: number;
   /** TCP flag bits 0..11 (flags byte | (data-offset-byte low nibble) << 8); 0 if not TCP. */
   readonly tcpFlags: number;
@@ -70,7 +70,7 @@ export interface FrameInfo {
   readonly fragment: boolean;
   /**
    * Offset of the sender address used for the ipauth characteristic (IPv4 source, IPv6 source or
-   * neighbor-advertisement target, ARP sender IP); −1 if none.
+   * neighbor-advertisement target, ARP sender IP); -1 if none.
    */
   readonly authIpOffset: number;
   /** Length of that address (4 or 16; 0 if none). */
@@ -219,7 +219,7 @@ export function parseFrame(
 }
 
 /**
- * Parses a whole Ethernet frame `data[start..end)` (dst MAC, src MAC, ethertype, payload — as a
+ * Parses a whole Ethernet frame `data[start..end)` (dst MAC, src MAC, ethertype, payload - as a
  * tap delivers it). No 802.1Q unwrapping (like the reference, a tagged frame has ethertype
  * 0x8100). Undefined if shorter than the 14-byte header.
  */

@@ -1,4 +1,4 @@
-// Rule conversions: wire RawRule ⇄ typed Rule (byte-exact), controller JSON ⇄ typed, and RDL-like text.
+// Rule conversions: wire RawRule <-> typed Rule (byte-exact), controller JSON <-> typed, and RDL-like text.
 import { encodeRuleJson } from "./rule_encoding.ts";
 import type { JsonObject } from "../../util/json.ts";
 import { InetAddress } from "../../vl1/inet_address.ts";
@@ -331,7 +331,7 @@ export function encodeRules(rules: readonly Rule[]): RawRule[] {
 
 /**
  * Typed rule from controller / compiler rule JSON (spec §8.1), via the controller's own
- * JSON → wire encoder. Undefined for what the wire cannot carry (INTEGER_RANGE, unknown types).
+ * JSON -> wire encoder. Undefined for what the wire cannot carry (INTEGER_RANGE, unknown types).
  */
 export function ruleFromJson(json: JsonObject): Rule | undefined {
   const raw = encodeRuleJson(json);

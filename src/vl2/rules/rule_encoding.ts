@@ -1,4 +1,4 @@
-// Canonical controller rule JSON → wire rules (spec §8.2) for netconf `R` and capabilities.
+// Canonical controller rule JSON -> wire rules (spec §8.2) for netconf `R` and capabilities.
 import { InetAddress } from "../../vl1/inet_address.ts";
 import type { RawRule } from "../credentials/capability.ts";
 import type { JsonObject } from "../../util/json.ts";

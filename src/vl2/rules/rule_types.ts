@@ -71,7 +71,7 @@ export const Characteristic = {
  * Fields every rule carries. `not`/`or` are the type-byte flags (meaningless on actions but kept
  * so a decoded rule re-encodes exactly). `wireValue`, when present, is the original value bytes
  * and is written verbatim by the encoder: the decoder sets it only when the bytes are not the
- * canonical encoding of the decoded fields (longer L, unused high bits, …).
+ * canonical encoding of the decoded fields (longer L, unused high bits, ...).
  */
 export interface RuleBase {
   /** NOT flag (bit 7). */
@@ -198,11 +198,11 @@ export interface CharacteristicsRule extends RuleBase {
   mask: bigint;
 }
 
-/** Random: true when a fresh u32 ≤ probability. */
+/** Random: true when a fresh u32 <= probability. */
 export interface RandomRule extends RuleBase {
   /** Match kind. */
   kind: "random";
-  /** Probability × (2^32 − 1), u32. */
+  /** Probability × (2^32 - 1), u32. */
   probability: number;
 }
 
@@ -226,7 +226,7 @@ export interface TagRule extends RuleBase {
   value: number;
 }
 
-/** Integer at a frame offset within [start, start + (end − start mod 2^32)]. */
+/** Integer at a frame offset within [start, start + (end - start mod 2^32)]. */
 export interface IntegerRangeRule extends RuleBase {
   /** Match kind. */
   kind: "integerRange";
@@ -321,7 +321,7 @@ export function ruleId(r: Rule): number {
   return r.kind === "unknown" ? r.id & 0x3f : RULE_KIND_IDS[r.kind];
 }
 
-/** True for actions (id ≤ 15), including unknown action ids. */
+/** True for actions (id <= 15), including unknown action ids. */
 export function isActionRule(r: Rule): boolean {
   return ruleId(r) <= RULE_ACTION_MAX_ID;
 }

@@ -35,7 +35,7 @@ export const IP_PROTOCOL_NAMES: Readonly<Record<string, number>> = {
   udplite: 136,
 };
 
-/** Characteristic names → bit index (0 = LSB) (spec §8.3, §8.7). */
+/** Characteristic names -> bit index (0 = LSB) (spec §8.3, §8.7). */
 export const CHARACTERISTIC_BITS: Readonly<Record<string, number>> = {
   inbound: 63,
   multicast: 62,
