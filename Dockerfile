@@ -54,6 +54,8 @@ RUN apt-get update \
 COPY --from=build /out/ /opt/zt/
 RUN ln -s /opt/zt/zt /usr/local/bin/zt
 ENV ZT_HOME=/var/lib/zerotier-one
+# one malloc arena for all threads (packaging/README.md)
+ENV MALLOC_ARENA_MAX=1
 VOLUME /var/lib/zerotier-one
 EXPOSE 9993/udp
 ENTRYPOINT ["zt", "run"]

@@ -49,6 +49,7 @@ tmp=$(mktemp "$bindir/.zt.XXXXXX")
 {
   echo '#!/bin/sh'
   echo "# zt launcher written by scripts/install.sh: runs $repo/cli.ts with zt's runtime flags."
+  echo ': "${MALLOC_ARENA_MAX:=1}"; export MALLOC_ARENA_MAX # one malloc arena (packaging/README.md)'
   printf 'exec %q run' "$deno_bin"
   printf ' %s' "${flags[@]}" # fixed words, no quoting needed (%q would escape their commas)
   printf ' %q' --config "$repo/deno.json" "$repo/cli.ts"

@@ -39,6 +39,7 @@ Deno.test("install.sh: the launcher runs this checkout's cli.ts with zt's flags,
     );
     const launcher = Deno.readTextFileSync(`${prefix}/bin/zt`);
     assert.match(launcher, /^#!\/bin\/sh\n/);
+    assert.match(launcher, /^: "\$\{MALLOC_ARENA_MAX:=1\}"; export MALLOC_ARENA_MAX/m);
     assert.ok(
       launcher.includes(
         ` run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --config ${ROOT}/deno.json ${ROOT}/cli.ts "$@"`,

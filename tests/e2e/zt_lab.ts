@@ -230,6 +230,8 @@ export class ZtNode {
         ZT_LOG: "debug",
         NO_COLOR: "1",
         ZT_MEMORY_TRIM_MS: Deno.env.get("ZT_LAB_MEMORY_TRIM_MS") || "3000",
+        // as zt's launchers run it (deno task zt, install.sh, the systemd unit, the image)
+        MALLOC_ARENA_MAX: Deno.env.get("MALLOC_ARENA_MAX") || "1",
         ...this.#env,
       },
     });
