@@ -38,7 +38,7 @@ function memoryTrimAfterMs(): number {
 /**
  * When a node trims again after start (see `IdleTrimPolicy`): quiet for `ZT_MEMORY_IDLE_MS`
  * (default 20 s; 0 turns the idle trims off) after `ZT_MEMORY_IDLE_WORK_MS` of CPU work (default
- * 1 s). The variables are for tests.
+ * 250 ms). The variables are for tests.
  */
 function memoryIdleTrim(): IdleTrimOptions {
   const num = (name: string, dflt: number) => {
@@ -48,7 +48,7 @@ function memoryIdleTrim(): IdleTrimOptions {
   };
   return {
     quietMs: num("ZT_MEMORY_IDLE_MS", 20_000),
-    minWorkMs: num("ZT_MEMORY_IDLE_WORK_MS", 1000),
+    minWorkMs: num("ZT_MEMORY_IDLE_WORK_MS", 250),
   };
 }
 /** How long `-d` waits for the background node to report that it started. */

@@ -193,7 +193,7 @@ export interface IdleTrimOptions {
   quietMs: number;
   /** "Quiet": at most this share of one core used over those `quietMs` (default 0.01). */
   quietCpuShare?: number;
-  /** CPU time the process must have spent since the last trim before another pays (default 1000 ms). */
+  /** CPU time the process must have spent since the last trim before another pays (default 250 ms). */
   minWorkMs?: number;
 }
 
@@ -215,7 +215,7 @@ export class IdleTrimPolicy {
   constructor(o: IdleTrimOptions) {
     this.#quietMs = o.quietMs;
     this.#share = o.quietCpuShare ?? 0.01;
-    this.#minWorkMs = o.minWorkMs ?? 1000;
+    this.#minWorkMs = o.minWorkMs ?? 250;
   }
 
   /** Records that a trim ran, `cpuMs` being the CPU time right after it (its own cost excluded). */
