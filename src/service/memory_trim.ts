@@ -146,23 +146,16 @@ export function trimResidentSet(): TrimResult | undefined {
     return undefined;
   }
   const before = readRss();
-  let ranges = 0;
+  // first every run to drop, then the madvise calls in one tight loop: work done between the calls
+  // (reading maps and pagemap, parsing) would fault the code it runs straight back in
+  const runs: MappingRange[] = [];
   try {
     for (const m of trimmableMappings(maps)) {
       // a shared mapping always holds the file's bytes; a private one only where never written
-      let runs: MappingRange[];
       if (m.private) {
         const entries = pagemapOf(pm, m);
-        if (entries === undefined) continue;
-        runs = droppableRuns(m.start, entries);
-      } else runs = [m];
-      for (const r of runs) {
-        try {
-          if (lib.madvise(r.start, r.end - r.start, MADV_DONTNEED) === 0) ranges++;
-        } catch {
-          // refused: leave it
-        }
-      }
+        if (entries !== undefined) runs.push(...droppableRuns(m.start, entries));
+      } else runs.push(m);
     }
   } finally {
     pm.close();
@@ -174,9 +167,18 @@ export function trimResidentSet(): TrimResult | undefined {
       const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(id.buffer)));
       const lo = (base + BigInt(id.offset) + BigInt(PAGE - 1)) & ~BigInt(PAGE - 1);
       const hi = (base + BigInt(id.offset + id.length)) & ~BigInt(PAGE - 1);
-      if (base !== 0n && hi > lo && lib.madvise(lo, hi - lo, MADV_DONTNEED) === 0) ranges++;
+      if (base !== 0n && hi > lo) runs.push({ start: lo, end: hi, private: true });
     } catch {
       // leave it
+    }
+  }
+  let ranges = 0;
+  const madvise = lib.madvise;
+  for (let i = 0; i < runs.length; i++) {
+    try {
+      if (madvise(runs[i].start, runs[i].end - runs[i].start, MADV_DONTNEED) === 0) ranges++;
+    } catch {
+      // refused: leave it
     }
   }
   try {
