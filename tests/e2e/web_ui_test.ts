@@ -96,6 +96,23 @@ async function launchInNamespace(ns: string, dir: string): Promise<BrowserContex
   });
 }
 
+/**
+ * `page.goto(url)`, again (at most 3 tries) when Chromium aborts the load with ERR_NETWORK_CHANGED:
+ * it does so when its namespace's interfaces or addresses change under it (a lab veth's IPv6
+ * link-local address leaving DAD), which says nothing about the server.
+ */
+async function gotoSettled(page: Page, url: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes("ERR_NETWORK_CHANGED")) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** Where screenshots go (ZT_UI_SCREENSHOTS, else a temp dir that is kept and printed). */
 function screenshotDir(): string {
   const d = Deno.env.get("ZT_UI_SCREENSHOTS") ??
@@ -500,7 +517,7 @@ Deno.test({
           for (const url of [ui(OPEN_IP), ui(OPEN_IP, "https", TLS_PORT)]) {
             const page = await ctx.newPage();
             page.setDefaultTimeout(15_000);
-            await page.goto(url);
+            await gotoSettled(page, url);
             await page.getByLabel("Auth token").fill(nOpen.token);
             await page.getByRole("button", { name: "Sign in" }).click();
             await page.getByTestId("node-address").filter({ hasText: nOpen.address }).waitFor();
