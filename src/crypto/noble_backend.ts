@@ -7,6 +7,7 @@ import { sha384, sha512 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import type { CryptoBackend } from "./crypto_backend.ts";
 import type { Ed25519Engine, Ed25519EngineKey } from "./ed25519_engine.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** RFC 8032 5.1.5: the secret scalar, the nonce prefix and the public key A of a seed. */
 class ExpandedKey {
@@ -25,18 +26,6 @@ function leScalar(bytes: Uint8Array): bigint {
   return Fn.create(v);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
 /**
  * Ed25519 with an expanded key: one base-point multiplication per signature (the public key is
  * derived once per key). Byte-identical to `ed25519.sign(msg, seed)`.
@@ -50,11 +39,11 @@ const nobleEd25519: Ed25519Engine = {
   },
   sign(key: Ed25519EngineKey, msg: Uint8Array): Uint8Array {
     const s = key as ExpandedKey;
-    const r = leScalar(sha512(concat(s.prefix, msg)));
+    const r = leScalar(sha512(concatBytes(s.prefix, msg)));
     const R = ed25519.Point.BASE.multiply(r).toBytes();
-    const k = leScalar(sha512(concat(R, s.pointBytes, msg)));
+    const k = leScalar(sha512(concatBytes(R, s.pointBytes, msg)));
     const S = Fn.create(r + k * s.scalar);
-    return concat(R, Fn.toBytes(S));
+    return concatBytes(R, Fn.toBytes(S));
   },
   sha512(msg: Uint8Array): Uint8Array {
     return sha512(msg);

@@ -1,5 +1,6 @@
 // A small HTTP/1.1 server on Deno.listen for the local API, with the bounds Deno.serve lacks: head, body and keep-alive timeouts, a body limit (413 before buffering) and a connection cap.
 import { relay } from "./proxy_relay.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** Handles one request; `remote` is the client's address. */
 export type HttpHandler = (req: Request, remote: Deno.NetAddr) => Response | Promise<Response>;
@@ -599,7 +600,7 @@ class Connection {
     const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
       `connection: close\r\n\r\n`;
-    await this.write(concat(enc.encode(head), body));
+    await this.write(concatBytes(enc.encode(head), body));
   }
 
   /** Writes a handler's response: sized if it ends quickly, else chunked. */
@@ -656,11 +657,11 @@ class Connection {
     }
     if (r?.done) {
       head += `content-length: ${size}\r\n\r\n`;
-      return await this.write(concat(enc.encode(head), ...first));
+      return await this.write(concatBytes(enc.encode(head), ...first));
     }
     head += "transfer-encoding: chunked\r\n\r\n";
-    const firstPart = size > 0 ? chunk(concat(...first)) : new Uint8Array();
-    if (!(await this.write(concat(enc.encode(head), firstPart)))) {
+    const firstPart = size > 0 ? chunk(concatBytes(...first)) : new Uint8Array();
+    if (!(await this.write(concatBytes(enc.encode(head), firstPart)))) {
       await reader.cancel().catch(() => {});
       return false;
     }
@@ -705,22 +706,9 @@ class Connection {
   }
 }
 
-/** Joins byte arrays. */
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** One chunk of a chunked body. */
 function chunk(data: Uint8Array): Uint8Array {
-  return concat(enc.encode(data.length.toString(16) + "\r\n"), data, CRLF);
+  return concatBytes(enc.encode(data.length.toString(16) + "\r\n"), data, CRLF);
 }
 
 /**

@@ -4,6 +4,7 @@
 // Just what mapping one UDP port needs (UPnP Device Architecture 1.0, WANIPConnection:1/2).
 // HTTP goes over a plain Deno.connect (a gateway on the LAN: no proxy, no TLS), bodies bounded.
 import { udpExchange } from "./nat_pmp.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** The SSDP multicast group and port. */
 export const SSDP_ADDRESS = "239.255.255.250";
@@ -87,13 +88,7 @@ function unchunk(b: Uint8Array): Uint8Array {
     i = eol + 2 + size + 2;
     if (i >= b.length) break;
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**

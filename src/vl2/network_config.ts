@@ -1,6 +1,7 @@
 // The network configuration object and its netconf dictionary form, every key of spec §7.3.
 import { InetAddress } from "../vl1/inet_address.ts";
 import { Reader, Writer } from "../vl1/verbs/wire.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { Dictionary, DictionaryEntry, NETCONF_DICT_CAPACITY } from "./dictionary.ts";
 import { CertificateOfMembership, comDeserialize, comSerialize } from "./credentials/com.ts";
 import {
@@ -212,12 +213,6 @@ export function makeSpecialist(address: number, roles: bigint): bigint {
   return (roles & ~0xff_ffff_ffffn) | (BigInt(address) & 0xff_ffff_ffffn);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const w = new Writer(parts.reduce((n, p) => n + p.length, 0));
-  for (const p of parts) w.bytes(p);
-  return w.finish();
-}
-
 function encodeRoutes(routes: Route[]): Uint8Array {
   const w = new Writer(routes.length * 22);
   for (const r of routes) {
@@ -267,16 +262,16 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
   d.addU64("tl", c.remoteTraceLevel).addU64("f", c.flags).addU64("ml", c.multicastLimit);
   d.addU64("t", c.type).addString("n", c.name).addU64("mtu", c.mtu);
   if (c.com) d.add("C", comSerialize(c.com));
-  if (c.capabilities.length) d.add("CAP", concat(c.capabilities.map(capabilitySerialize)));
-  if (c.tags.length) d.add("TAG", concat(c.tags.map(tagSerialize)));
-  if (c.coos.length) d.add("COO", concat(c.coos.map(cooSerialize)));
+  if (c.capabilities.length) d.add("CAP", concatBytes(...c.capabilities.map(capabilitySerialize)));
+  if (c.tags.length) d.add("TAG", concatBytes(...c.tags.map(tagSerialize)));
+  if (c.coos.length) d.add("COO", concatBytes(...c.coos.map(cooSerialize)));
   if (c.specialists.length) {
     const w = new Writer(c.specialists.length * 8);
     for (const s of c.specialists) w.u64(s);
     d.add("S", w.finish());
   }
   if (c.routes.length) d.add("RT", encodeRoutes(c.routes));
-  if (c.staticIps.length) d.add("I", concat(c.staticIps.map((ip) => ip.serialize())));
+  if (c.staticIps.length) d.add("I", concatBytes(...c.staticIps.map((ip) => ip.serialize())));
   if (c.rules.length) d.add("R", encodeRawRules(c.rules));
   if (c.dns) d.add("DNS", encodeDns(c.dns));
   const s = c.sso;
