@@ -21,6 +21,7 @@ import {
   vl2World,
 } from "../tests/e2e/vl2_lab.ts";
 import { parseWorld } from "../src/vl1/world.ts";
+import { procStatTicks } from "../src/service/memory_trim.ts";
 
 /** Options of {@link runDataplaneBench}. */
 export interface DataplaneBenchOptions {
@@ -174,10 +175,7 @@ async function nodeApi(
 
 /** utime + stime of `pid` in seconds. */
 function cpuSeconds(pid: number, clkTck: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // after ")": field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12
-  return (Number(f[11]) + Number(f[12])) / clkTck;
+  return (procStatTicks(Deno.readTextFileSync(`/proc/${pid}/stat`)) ?? NaN) / clkTck;
 }
 
 /** VmHWM of `pid` in MiB. */

@@ -203,7 +203,8 @@ export interface IdleTrimOptions {
  * When a running node trims again: after it has worked (carried traffic, answered the API,
  * compiled hot code: at least `minWorkMs` of CPU since the last trim) and then stayed quiet (at
  * most `quietCpuShare` of a core for `quietMs`). Work touches code and buffers that an idle node no
- * longer needs; a node that stays busy, or that stays idle, is never trimmed twice in a row. Fed
+ * longer needs. A busy node is not trimmed; an idle one again only once its own housekeeping adds
+ * up to another `minWorkMs` (a minute or two at the default). Fed
  * with samples of the process's total CPU time; pure (no clock, no I/O) so it can be tested.
  */
 export class IdleTrimPolicy {
@@ -252,10 +253,11 @@ export class IdleTrimPolicy {
 const USER_HZ = 100;
 
 /**
- * CPU time (user + system, all threads) from `/proc/<pid>/stat` text, in ms, or undefined.
- * Fields are counted after the command name's closing parenthesis (the name may hold spaces).
+ * CPU time (user + system, all threads) from `/proc/<pid>/stat` text, in clock ticks (USER_HZ),
+ * or undefined. Fields are counted after the command name's closing parenthesis (the name may hold
+ * spaces).
  */
-export function procStatCpuMs(stat: string): number | undefined {
+export function procStatTicks(stat: string): number | undefined {
   const close = stat.lastIndexOf(")");
   if (close < 0) return undefined;
   const f = stat.slice(close + 2).split(" ");
@@ -265,7 +267,13 @@ export function procStatCpuMs(stat: string): number | undefined {
   if (!Number.isInteger(utime) || !Number.isInteger(stime) || utime < 0 || stime < 0) {
     return undefined;
   }
-  return ((utime + stime) * 1000) / USER_HZ;
+  return utime + stime;
+}
+
+/** {@link procStatTicks} in ms. */
+export function procStatCpuMs(stat: string): number | undefined {
+  const t = procStatTicks(stat);
+  return t === undefined ? undefined : (t * 1000) / USER_HZ;
 }
 
 /** This process's CPU time so far in ms (Linux /proc), or undefined. */
