@@ -26,14 +26,18 @@ import {
 
 /** Longest a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 2000;
+/** A non-negative number of ms from environment variable `name`, else `dflt`. */
+function envMs(name: string, dflt: number): number {
+  const raw = Deno.env.get(name)?.trim();
+  const v = raw ? Number(raw) : NaN;
+  return Number.isFinite(v) && v >= 0 ? v : dflt;
+}
 /**
  * When the node trims its resident set after start (`src/service/memory_trim.ts`): start-up and
  * the first joins have settled by then. `ZT_MEMORY_TRIM_MS` overrides it (tests).
  */
 function memoryTrimAfterMs(): number {
-  const raw = Deno.env.get("ZT_MEMORY_TRIM_MS")?.trim();
-  const v = raw ? Number(raw) : NaN;
-  return Number.isFinite(v) && v >= 0 ? v : 20_000;
+  return envMs("ZT_MEMORY_TRIM_MS", 20_000);
 }
 /**
  * When a node trims again after start (see `IdleTrimPolicy`): quiet for `ZT_MEMORY_IDLE_MS`
@@ -41,14 +45,9 @@ function memoryTrimAfterMs(): number {
  * 250 ms). The variables are for tests.
  */
 function memoryIdleTrim(): IdleTrimOptions {
-  const num = (name: string, dflt: number) => {
-    const raw = Deno.env.get(name)?.trim();
-    const v = raw ? Number(raw) : NaN;
-    return Number.isFinite(v) && v >= 0 ? v : dflt;
-  };
   return {
-    quietMs: num("ZT_MEMORY_IDLE_MS", 20_000),
-    minWorkMs: num("ZT_MEMORY_IDLE_WORK_MS", 250),
+    quietMs: envMs("ZT_MEMORY_IDLE_MS", 20_000),
+    minWorkMs: envMs("ZT_MEMORY_IDLE_WORK_MS", 250),
   };
 }
 /** How long `-d` waits for the background node to report that it started. */
