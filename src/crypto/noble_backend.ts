@@ -39,11 +39,11 @@ const nobleEd25519: Ed25519Engine = {
   },
   sign(key: Ed25519EngineKey, msg: Uint8Array): Uint8Array {
     const s = key as ExpandedKey;
-    const r = leScalar(sha512(concatBytes(s.prefix, msg)));
+    const r = leScalar(sha512(concatBytes([s.prefix, msg])));
     const R = ed25519.Point.BASE.multiply(r).toBytes();
-    const k = leScalar(sha512(concatBytes(R, s.pointBytes, msg)));
+    const k = leScalar(sha512(concatBytes([R, s.pointBytes, msg])));
     const S = Fn.create(r + k * s.scalar);
-    return concatBytes(R, Fn.toBytes(S));
+    return concatBytes([R, Fn.toBytes(S)]);
   },
   sha512(msg: Uint8Array): Uint8Array {
     return sha512(msg);

@@ -560,13 +560,7 @@ class Connection {
       if (i > 64) throw new Reject(431, "too many trailer lines");
       if ((await this.#line(8192)) === "") break;
     }
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 
   /**
@@ -600,7 +594,7 @@ class Connection {
     const head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ""}\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
       `connection: close\r\n\r\n`;
-    await this.write(concatBytes(enc.encode(head), body));
+    await this.write(concatBytes([enc.encode(head), body]));
   }
 
   /** Writes a handler's response: sized if it ends quickly, else chunked. */
@@ -657,11 +651,11 @@ class Connection {
     }
     if (r?.done) {
       head += `content-length: ${size}\r\n\r\n`;
-      return await this.write(concatBytes(enc.encode(head), ...first));
+      return await this.write(concatBytes([enc.encode(head), ...first]));
     }
     head += "transfer-encoding: chunked\r\n\r\n";
-    const firstPart = size > 0 ? chunk(concatBytes(...first)) : new Uint8Array();
-    if (!(await this.write(concatBytes(enc.encode(head), firstPart)))) {
+    const firstPart = size > 0 ? chunk(concatBytes(first)) : new Uint8Array();
+    if (!(await this.write(concatBytes([enc.encode(head), firstPart])))) {
       await reader.cancel().catch(() => {});
       return false;
     }
@@ -708,7 +702,7 @@ class Connection {
 
 /** One chunk of a chunked body. */
 function chunk(data: Uint8Array): Uint8Array {
-  return concatBytes(enc.encode(data.length.toString(16) + "\r\n"), data, CRLF);
+  return concatBytes([enc.encode(data.length.toString(16) + "\r\n"), data, CRLF]);
 }
 
 /**

@@ -88,7 +88,7 @@ function unchunk(b: Uint8Array): Uint8Array {
     i = eol + 2 + size + 2;
     if (i >= b.length) break;
   }
-  return concatBytes(...parts);
+  return concatBytes(parts);
 }
 
 /**

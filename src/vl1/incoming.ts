@@ -1,5 +1,6 @@
 // Handling of one authenticated-or-not inbound packet addressed to us: authentication, WHOIS queueing and the VL1 verb handlers (spec §3.3, §4).
 import { SOFTWARE_VERSION } from "../version.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { dearmor, helloCryptField } from "./armor.ts";
 import { uncompressPacket } from "./compression.ts";
 import { Identity } from "./identity.ts";
@@ -263,14 +264,7 @@ export class Incoming {
       const ours = t.moons.find((w) => w.id === m.worldId);
       if (ours && ours.timestamp > m.timestamp) worlds.push(node.serializedWorld(ours));
     }
-    let total = 0;
-    for (const w of worlds) total += w.length;
-    const wb = new Uint8Array(total);
-    let o = 0;
-    for (const w of worlds) {
-      wb.set(w, o);
-      o += w.length;
-    }
+    const wb = concatBytes(worlds);
     const reply = encodeOkHello({
       inRePacketId: getPacketId(pkt),
       timestamp: h.timestamp,

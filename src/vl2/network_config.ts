@@ -262,16 +262,16 @@ export function networkConfigToDictionary(c: NetworkConfig): Dictionary {
   d.addU64("tl", c.remoteTraceLevel).addU64("f", c.flags).addU64("ml", c.multicastLimit);
   d.addU64("t", c.type).addString("n", c.name).addU64("mtu", c.mtu);
   if (c.com) d.add("C", comSerialize(c.com));
-  if (c.capabilities.length) d.add("CAP", concatBytes(...c.capabilities.map(capabilitySerialize)));
-  if (c.tags.length) d.add("TAG", concatBytes(...c.tags.map(tagSerialize)));
-  if (c.coos.length) d.add("COO", concatBytes(...c.coos.map(cooSerialize)));
+  if (c.capabilities.length) d.add("CAP", concatBytes(c.capabilities.map(capabilitySerialize)));
+  if (c.tags.length) d.add("TAG", concatBytes(c.tags.map(tagSerialize)));
+  if (c.coos.length) d.add("COO", concatBytes(c.coos.map(cooSerialize)));
   if (c.specialists.length) {
     const w = new Writer(c.specialists.length * 8);
     for (const s of c.specialists) w.u64(s);
     d.add("S", w.finish());
   }
   if (c.routes.length) d.add("RT", encodeRoutes(c.routes));
-  if (c.staticIps.length) d.add("I", concatBytes(...c.staticIps.map((ip) => ip.serialize())));
+  if (c.staticIps.length) d.add("I", concatBytes(c.staticIps.map((ip) => ip.serialize())));
   if (c.rules.length) d.add("R", encodeRawRules(c.rules));
   if (c.dns) d.add("DNS", encodeDns(c.dns));
   const s = c.sso;
