@@ -9,7 +9,8 @@
 // default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during the zt↔zt
 // 1-stream run, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
 // CPU), `--rtt` (ping RTT, CPU during the pings and idle figures only: no iperf3), `--pairs
-// veth,ztzt,refref,ztref,refzt` (only those columns).
+// veth,ztzt,refref,ztref,refzt` (only those columns), `--pings N` (pings per RTT figure, 0.2 s
+// apart; default 60).
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -40,6 +41,8 @@ export interface DataplaneBenchOptions {
    * the auth → first ping measurements are the same either way.
    */
   pairs?: string[];
+  /** Pings per RTT measurement, 0.2 s apart (`--pings N`, default {@link DEFAULT_PINGS}). */
+  pings?: number;
 }
 
 /** Short names of the pairs for `--pairs`. */
@@ -59,10 +62,12 @@ export interface PairResult {
   gbps1: number;
   /** iperf3 TCP, 4 streams, Gb/s received. */
   gbps4: number;
-  /** Average ping RTT (20 pings, 0.2 s apart), ms. */
+  /** Average ping RTT (pings 0.2 s apart), ms. */
   rttMs: number;
   /** Median of the same pings, ms. */
   rttMedianMs?: number;
+  /** How many pings were sent for the RTT figures (the table's label says it). */
+  rttCount?: number;
   /** CPU seconds per GB (1e9 bytes) of the sending / receiving node, 1 stream (undefined: no node). */
   cpu1?: [number, number];
   /** The same with 4 streams. */
@@ -104,7 +109,11 @@ interface BenchNode {
 }
 
 const GB = 1e9;
-const PING_COUNT = 20;
+/**
+ * Pings per RTT measurement. 20 left the median of a run ±25% on this shared box; 60 (12 s a
+ * pair) halves the spread.
+ */
+export const DEFAULT_PINGS = 60;
 
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
@@ -117,6 +126,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let idleSeconds = 60;
   let rttOnly = false;
   let pairs: string[] | undefined;
+  let pings = DEFAULT_PINGS;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
       seconds = 3;
@@ -136,6 +146,11 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       if (bad.length > 0 || pairs.length === 0) {
         throw new Error(`bad --pairs ${v} (known: ${known.join(",")})`);
       }
+    } else if (args[i] === "--pings" || args[i].startsWith("--pings=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 3 || n > 1000) throw new Error(`bad --pings ${v}`);
+      pings = n;
     } else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
@@ -144,7 +159,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds, rttOnly, pairs };
+  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -340,27 +355,23 @@ async function iperf(
   return { bytes, gbps, cpu, rss };
 }
 
-/** Average RTT of {@link PING_COUNT} pings 0.2 s apart, ms (see {@link pingRtts}). */
-async function pingAvg(from: BenchNode, ip: string): Promise<number> {
-  return (await pingRtts(from, ip)).avg;
-}
-
-/** {@link PING_COUNT} pings 0.2 s apart: average, median and each RTT (ms). */
+/** `count` pings 0.2 s apart: average, median and each RTT (ms). */
 async function pingRtts(
   from: BenchNode,
   ip: string,
+  count: number,
 ): Promise<{ avg: number; median: number; each: number[] }> {
   const r = await exec(from.ns, [
     "ping",
     "-n",
     "-c",
-    String(PING_COUNT),
+    String(count),
     "-i",
     "0.2",
     "-W",
     "1",
     ip,
-  ], { check: false, timeoutMs: 30_000 });
+  ], { check: false, timeoutMs: 10_000 + count * 1000 });
   const m = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(r.stdout);
   if (!m) throw new Error(`ping ${from.name}→${ip}: ${r.stdout}${r.stderr}`);
   const each = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
@@ -564,12 +575,13 @@ async function measurePair(
   clkTck: number,
   hook?: (phase: "before1" | "after1") => Promise<void>,
 ): Promise<PairResult> {
-  await pingAvg(from, toIp).catch(() => 0); // warm-up: ARP, paths
+  await pingRtts(from, toIp, 20).catch(() => 0); // warm-up: ARP, paths
+  const pings = o.pings ?? DEFAULT_PINGS;
   if (o.rttOnly) {
     const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
     const before = pids?.map((p) => cpuSeconds(p, clkTck));
     const t0 = performance.now();
-    const ping = await pingRtts(from, toIp);
+    const ping = await pingRtts(from, toIp, pings);
     const rttMs = ping.avg;
     const secs = (performance.now() - t0) / 1000;
     const after = pids?.map((p) => cpuSeconds(p, clkTck));
@@ -585,6 +597,7 @@ async function measurePair(
       gbps4: NaN,
       rttMs,
       rttMedianMs: ping.median,
+      rttCount: pings,
       ...(pids ? { rttCpuPct: [pct(0), pct(1)] as [number, number] } : {}),
     };
   }
@@ -594,7 +607,7 @@ async function measurePair(
     : await withCipherMix(lab, from, () => iperf(from, to, toIp, o.seconds, 1, clkTck));
   await hook?.("after1");
   const r4 = await iperf(from, to, toIp, o.seconds, 4, clkTck);
-  const ping = await pingRtts(from, toIp);
+  const ping = await pingRtts(from, toIp, pings);
   const rttMs = ping.avg;
   const perGb = (r: IperfRun) =>
     r.cpu ? [r.cpu[0] / (r.bytes / GB), r.cpu[1] / (r.bytes / GB)] as [number, number] : undefined;
@@ -604,6 +617,7 @@ async function measurePair(
     gbps4: r4.gbps,
     rttMs,
     rttMedianMs: ping.median,
+    rttCount: pings,
     cpu1: perGb(r1),
     cpu4: perGb(r4),
     cipherMix,
@@ -627,11 +641,12 @@ export function formatTable(results: PairResult[]): string {
     d: number,
   ) => (x === undefined || !isFinite(x) ? "-" : x.toFixed(d));
   const split = (x: [number, number] | undefined) => x ? `${f(x[0], 1)} / ${f(x[1], 1)}` : "-";
+  const pings = Math.max(0, ...results.map((r) => r.rttCount ?? 0)) || DEFAULT_PINGS;
   const rows: [string, (r: PairResult) => string][] = [
     ["iperf3 TCP 1 stream (Gb/s)", (r) => f(r.gbps1, 3)],
     ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
-    [`ping RTT avg of ${PING_COUNT} (ms)`, (r) => f(r.rttMs, 3)],
-    [`ping RTT median of ${PING_COUNT} (ms)`, (r) => f(r.rttMedianMs, 3)],
+    [`ping RTT avg of ${pings} (ms)`, (r) => f(r.rttMs, 3)],
+    [`ping RTT median of ${pings} (ms)`, (r) => f(r.rttMedianMs, 3)],
     ["CPU s/GB sender node, 1 stream", (r) => f(r.cpu1?.[0], 2)],
     ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
     ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],

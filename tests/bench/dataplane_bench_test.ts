@@ -68,6 +68,11 @@ Deno.test("dataplane bench: arguments", () => {
   assert.deepEqual(parseBenchArgs(["--pairs=veth"]).pairs, ["veth"]);
   assert.throws(() => parseBenchArgs(["--pairs", "zt-zt"]), /bad --pairs/);
   assert.throws(() => parseBenchArgs(["--pairs="]), /bad --pairs/);
+  assert.equal(parseBenchArgs([]).pings, 60);
+  assert.equal(parseBenchArgs(["--pings", "100"]).pings, 100);
+  assert.equal(parseBenchArgs(["--pings=5"]).pings, 5);
+  assert.throws(() => parseBenchArgs(["--pings", "2"]), /bad --pings/);
+  assert.throws(() => parseBenchArgs(["--pings=x"]), /bad --pings/);
 });
 
 Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during pings", () => {
@@ -77,6 +82,7 @@ Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during
     gbps4: NaN,
     rttMs: 0.7,
     rttMedianMs: 0.65,
+    rttCount: 20,
     idleCpuPct: [0.2, 0.33],
     rttCpuPct: [0.5, 0.8],
   }]);
@@ -84,6 +90,7 @@ Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during
   assert.match(t, /idle CPU receiver node \(% of a core\)\s+\|\s+0\.33 \|/);
   assert.match(t, /CPU during pings, pinger \/ pinged \(%\)\s+\|\s+0\.5 \/ 0\.8 \|/);
   assert.match(t, /iperf3 TCP 1 stream \(Gb\/s\)\s+\|\s+- \|/);
+  assert.match(formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 1 }]), /ping RTT avg of 60 /);
 });
 
 Deno.test("dataplane bench: the table shows RSS under load, lifetime peak and the idle split", () => {
