@@ -6,8 +6,8 @@
 // namespaces with their own homes holding the SAME lab planet (root = the zt root), so no public
 // root is ever contacted; they join the zt controller's network. Columns: raw veth a→b, zt↔zt,
 // and with the reference ref↔ref, zt→ref, ref→zt. Options: `--seconds N` (iperf3 duration,
-// default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during the zt↔zt
-// 1-stream run, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
+// default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during an extra zt↔zt
+// 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
 // CPU), `--rtt` (ping RTT, CPU during the pings and idle figures only: no iperf3), `--pairs
 // veth,ztzt,refref,ztref,refzt` (only those columns), `--pings N` (pings per RTT figure, 0.2 s
 // apart; default 60).
@@ -578,6 +578,7 @@ async function measurePair(
   await pingRtts(from, toIp, 20).catch(() => 0); // warm-up: ARP, paths
   const pings = o.pings ?? DEFAULT_PINGS;
   if (o.rttOnly) {
+    await hook?.("before1");
     const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
     const before = pids?.map((p) => cpuSeconds(p, clkTck));
     const t0 = performance.now();
@@ -908,7 +909,8 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
           const zt = [from, to].filter((n) => n.kind === "zt" && n.proc);
           const pids = zt.map((n) => n.proc!.pid);
           const script = await withPerf(pids, lab.dir, async () => {
-            await iperf(from, to, ip, o.seconds, 1, clkTck);
+            if (o.rttOnly) await pingRtts(from, ip, o.pings ?? DEFAULT_PINGS);
+            else await iperf(from, to, ip, o.seconds, 1, clkTck);
           });
           const dump = Deno.env.get("ZT_BENCH_PERF_SCRIPT");
           if (dump) {
