@@ -630,7 +630,9 @@ async function measurePair(
     }
   }
   console.log(
-    `  ${label}: ${r1.gbps.toFixed(3)} / ${r4.gbps.toFixed(3)} Gb/s, rtt ${rttMs.toFixed(3)} ms`,
+    `  ${label}: ${r1.gbps.toFixed(3)} / ${r4.gbps.toFixed(3)} Gb/s, rtt avg ${
+      rttMs.toFixed(3)
+    } median ${ping.median.toFixed(3)} ms (${ping.each.join(" ")})`,
   );
   return res;
 }

@@ -35,8 +35,12 @@ function memoryStore(): MemoryStore {
   return new MemoryStore(nets, mems);
 }
 
+/** Temp dirs of {@link copyFixture}, removed when the suite ends. */
+const tempDirs: string[] = [];
+
 function copyFixture(): string {
   const dir = Deno.makeTempDirSync({ prefix: "zt-suite-" });
+  tempDirs.push(dir);
   copyTree(`${FIXTURES}controller/controller.d`, `${dir}/controller.d`);
   return `${dir}/controller.d`;
 }
@@ -149,30 +153,34 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {
-    const mem = await scenario(memoryStore());
-    // OK (verb 3) with signed config chunks, and ERROR (verb 2) for the deauthorized member
-    assert.ok(mem.some((l) => l.startsWith("ask") && l.includes(" 3 0b")), "no config was sent");
-    assert.ok(mem.some((l) => l.startsWith("ask") && l.includes(" 2 0b")), "no error was sent");
-    const dir = copyFixture();
-    const file = await scenario(new FileStore(dir));
-    assert.deepEqual(file, mem);
-    const fileReads = await reads(new FileStore(dir));
-    if (!postgresAvailable()) return;
-    const pg = await PgCluster.start();
     try {
-      await t.step("PostgreSQL", async () => {
-        const url = await pg.createDb("suite");
-        await transfer(`${FIXTURES}controller/controller.d`, url);
-        const s = await PgStore.open({ conn: pgConn(url), instance: "suite" });
-        const got = await scenario(s);
-        await s.close();
-        assert.deepEqual(got, mem);
-        const again = await PgStore.open({ conn: pgConn(url), instance: "suite2" });
-        assert.deepEqual(await reads(again), fileReads);
-        await again.close();
-      });
+      const mem = await scenario(memoryStore());
+      // OK (verb 3) with signed config chunks, and ERROR (verb 2) for the deauthorized member
+      assert.ok(mem.some((l) => l.startsWith("ask") && l.includes(" 3 0b")), "no config was sent");
+      assert.ok(mem.some((l) => l.startsWith("ask") && l.includes(" 2 0b")), "no error was sent");
+      const dir = copyFixture();
+      const file = await scenario(new FileStore(dir));
+      assert.deepEqual(file, mem);
+      const fileReads = await reads(new FileStore(dir));
+      if (!postgresAvailable()) return;
+      const pg = await PgCluster.start();
+      try {
+        await t.step("PostgreSQL", async () => {
+          const url = await pg.createDb("suite");
+          await transfer(`${FIXTURES}controller/controller.d`, url);
+          const s = await PgStore.open({ conn: pgConn(url), instance: "suite" });
+          const got = await scenario(s);
+          await s.close();
+          assert.deepEqual(got, mem);
+          const again = await PgStore.open({ conn: pgConn(url), instance: "suite2" });
+          assert.deepEqual(await reads(again), fileReads);
+          await again.close();
+        });
+      } finally {
+        await pg.destroy();
+      }
     } finally {
-      await pg.destroy();
+      for (const d of tempDirs.splice(0)) Deno.removeSync(d, { recursive: true });
     }
   },
 });
