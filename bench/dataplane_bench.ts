@@ -7,10 +7,11 @@
 // root is ever contacted; they join the zt controller's network. Columns: raw veth a→b, zt↔zt,
 // and with the reference ref↔ref, zt→ref, ref→zt. Options: `--seconds N` (iperf3 duration,
 // default 10), `--quick` (3 s), `--profile` (perf record of both zt nodes during an extra zt↔zt
-// 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`), `--idle N` (quiet seconds for idle RSS and
-// CPU), `--rtt` (ping RTT, CPU during the pings and idle figures only: no iperf3), `--pairs
-// veth,ztzt,refref,ztref,refzt` (only those columns), `--pings N` (pings per RTT figure, 0.2 s
-// apart; default 60).
+// 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`),
+// `--idle N` (quiet seconds for idle RSS and CPU), `--rtt` (ping RTT, CPU during the pings and
+// idle figures only: no iperf3), `--pairs veth,ztzt,refref,ztref,refzt` (only those columns),
+// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). A pair whose nodes have carried no iperf3 traffic yet in the run (zt↔zt,
+// ref↔ref) is also pinged before its iperf3 runs: the RTT of a member whose JIT is still cold.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -68,6 +69,11 @@ export interface PairResult {
   rttMedianMs?: number;
   /** How many pings were sent for the RTT figures (the table's label says it). */
   rttCount?: number;
+  /**
+   * Median RTT of the same number of pings before any iperf3 run, when neither node had carried
+   * bulk traffic yet in this run (a member's JIT is cold then), ms.
+   */
+  rttColdMedianMs?: number;
   /** CPU seconds per GB (1e9 bytes) of the sending / receiving node, 1 stream (undefined: no node). */
   cpu1?: [number, number];
   /** The same with 4 streams. */
@@ -574,6 +580,7 @@ async function measurePair(
   o: DataplaneBenchOptions,
   clkTck: number,
   hook?: (phase: "before1" | "after1") => Promise<void>,
+  cold = false,
 ): Promise<PairResult> {
   await pingRtts(from, toIp, 20).catch(() => 0); // warm-up: ARP, paths
   const pings = o.pings ?? DEFAULT_PINGS;
@@ -602,6 +609,7 @@ async function measurePair(
       ...(pids ? { rttCpuPct: [pct(0), pct(1)] as [number, number] } : {}),
     };
   }
+  const coldPing = cold ? await pingRtts(from, toIp, pings) : undefined;
   await hook?.("before1");
   const [r1, cipherMix] = from.kind === "veth"
     ? [await iperf(from, to, toIp, o.seconds, 1, clkTck), undefined]
@@ -619,6 +627,7 @@ async function measurePair(
     rttMs,
     rttMedianMs: ping.median,
     rttCount: pings,
+    ...(coldPing ? { rttColdMedianMs: coldPing.median } : {}),
     cpu1: perGb(r1),
     cpu4: perGb(r4),
     cipherMix,
@@ -650,6 +659,7 @@ export function formatTable(results: PairResult[]): string {
     ["iperf3 TCP 4 streams (Gb/s)", (r) => f(r.gbps4, 3)],
     [`ping RTT avg of ${pings} (ms)`, (r) => f(r.rttMs, 3)],
     [`ping RTT median of ${pings} (ms)`, (r) => f(r.rttMedianMs, 3)],
+    [`ping RTT median of ${pings} before bulk traffic (ms)`, (r) => f(r.rttColdMedianMs, 3)],
     ["CPU s/GB sender node, 1 stream", (r) => f(r.cpu1?.[0], 2)],
     ["CPU s/GB receiver node, 1 stream", (r) => f(r.cpu1?.[1], 2)],
     ["CPU s/GB sender node, 4 streams", (r) => f(r.cpu4?.[0], 2)],
@@ -899,6 +909,8 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ]);
     }
     let profile = "";
+    /** Nodes that have carried iperf3 traffic in this run. */
+    const warmed = new Set<string>();
     for (const [label, from, to, ip] of pairs) {
       if (o.pairs && !o.pairs.includes(PAIR_KEYS[label])) continue;
       if (from.proc && to.proc && !(await waitDirect(from, to))) {
@@ -924,7 +936,10 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
           profile += `\n${label}:\n${perfBreakdown(parsePerfScript(script), names)}`;
         };
       }
-      const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook);
+      // the first pings between nodes that have carried no bulk traffic yet: RTT with a cold JIT
+      const cold = from.kind !== "veth" && !warmed.has(from.name) && !warmed.has(to.name);
+      const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook, cold);
+      if (!o.rttOnly) { for (const n of [from, to]) warmed.add(n.name); }
       const am = authMs.get(label);
       if (am) [r.authMs, r.authNote] = am;
       results.push(r);

@@ -91,6 +91,10 @@ Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during
   assert.match(t, /CPU during pings, pinger \/ pinged \(%\)\s+\|\s+0\.5 \/ 0\.8 \|/);
   assert.match(t, /iperf3 TCP 1 stream \(Gb\/s\)\s+\|\s+- \|/);
   assert.match(formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 1 }]), /ping RTT avg of 60 /);
+  assert.match(
+    formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 1, rttColdMedianMs: 1.25 }]),
+    /ping RTT median of 60 before bulk traffic \(ms\)\s+\|\s+1\.250 \|/,
+  );
 });
 
 Deno.test("dataplane bench: the table shows RSS under load, lifetime peak and the idle split", () => {
