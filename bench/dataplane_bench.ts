@@ -939,7 +939,9 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       // the first pings between nodes that have carried no bulk traffic yet: RTT with a cold JIT
       const cold = from.kind !== "veth" && !warmed.has(from.name) && !warmed.has(to.name);
       const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook, cold);
-      if (!o.rttOnly) { for (const n of [from, to]) warmed.add(n.name); }
+      if (!o.rttOnly && from.kind !== "veth") {
+        for (const n of [from, to]) warmed.add(n.name);
+      }
       const am = authMs.get(label);
       if (am) [r.authMs, r.authNote] = am;
       results.push(r);
