@@ -3,27 +3,20 @@ import assert from "node:assert/strict";
 import { Logger } from "../../src/service/logger.ts";
 import { parseMapping, startExpose, startForward } from "../../src/service/proxy_relay.ts";
 import { startProxy } from "../../src/service/socks_proxy.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 import { userspacePair } from "./userspace_pair.ts";
 
 const log = new Logger("error");
 
 async function readAll(c: { read(p: Uint8Array): Promise<number | null> }): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let len = 0;
   const buf = new Uint8Array(65536);
   for (;;) {
     const n = await c.read(buf);
     if (n === null) break;
     parts.push(buf.slice(0, n));
-    len += n;
   }
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 async function sha(b: Uint8Array): Promise<string> {
