@@ -10,8 +10,9 @@
 // 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`),
 // `--idle N` (quiet seconds for idle RSS and CPU), `--rtt` (ping RTT, CPU during the pings and
 // idle figures only: no iperf3), `--pairs veth,ztzt,refref,ztref,refzt` (only those columns),
-// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). A pair whose nodes have carried no iperf3 traffic yet in the run (zt↔zt,
-// ref↔ref) is also pinged before its iperf3 runs: the RTT of a member whose JIT is still cold.
+// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). A pair whose nodes have carried no
+// iperf3 traffic yet in the run (zt↔zt, ref↔ref) is also pinged before its iperf3 runs: the RTT of
+// a member whose JIT is still cold.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -43,7 +44,7 @@ export interface DataplaneBenchOptions {
    */
   pairs?: string[];
   /** Pings per RTT measurement, 0.2 s apart (`--pings N`, default {@link DEFAULT_PINGS}). */
-  pings?: number;
+  pings: number;
 }
 
 /** Short names of the pairs for `--pairs`. */
@@ -583,7 +584,7 @@ async function measurePair(
   cold = false,
 ): Promise<PairResult> {
   await pingRtts(from, toIp, 20).catch(() => 0); // warm-up: ARP, paths
-  const pings = o.pings ?? DEFAULT_PINGS;
+  const pings = o.pings;
   if (o.rttOnly) {
     await hook?.("before1");
     const pids = from.proc && to.proc ? [from.proc.pid, to.proc.pid] : undefined;
@@ -923,7 +924,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
           const zt = [from, to].filter((n) => n.kind === "zt" && n.proc);
           const pids = zt.map((n) => n.proc!.pid);
           const script = await withPerf(pids, lab.dir, async () => {
-            if (o.rttOnly) await pingRtts(from, ip, o.pings ?? DEFAULT_PINGS);
+            if (o.rttOnly) await pingRtts(from, ip, o.pings);
             else await iperf(from, to, ip, o.seconds, 1, clkTck);
           });
           const dump = Deno.env.get("ZT_BENCH_PERF_SCRIPT");
