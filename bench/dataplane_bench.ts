@@ -10,7 +10,8 @@
 // 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`),
 // `--idle N` (quiet seconds for idle RSS and CPU), `--rtt` (ping RTT, CPU during the pings and
 // idle figures only: no iperf3), `--pairs veth,ztzt,refref,ztref,refzt` (only those columns),
-// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). A pair whose nodes have carried no
+// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). Env ZT_BENCH_SMAPS_DIR: copy each
+// node's /proc/<pid>/smaps there when idle RSS is read. A pair whose nodes have carried no
 // iperf3 traffic yet in the run (zt↔zt, ref↔ref) is also pinged before its iperf3 runs: the RTT of
 // a member whose JIT is still cold.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
@@ -984,6 +985,12 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       ) => [m.name, 100 * (cpuSeconds(m.proc!.pid, clkTck) - cpu0.get(m.name)!) / quiet]),
     );
     const idle = new Map(nodes.map((m) => [m.name, rssMiB(m.proc!.pid)]));
+    const smapsDir = Deno.env.get("ZT_BENCH_SMAPS_DIR"); // diagnosis: where idle memory is
+    if (smapsDir) {
+      for (const m of nodes) {
+        Deno.copyFileSync(`/proc/${m.proc!.pid}/smaps`, `${smapsDir}/${m.name}.smaps`);
+      }
+    }
     const split = new Map(
       nodes.map((m) => [
         m.name,
