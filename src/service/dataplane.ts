@@ -90,6 +90,9 @@ export class DataPlane {
   readonly #flush: (() => void) | undefined;
   readonly #deviceName: (nwid: bigint) => string;
   readonly #ports = new Map<bigint, Port>();
+  /** The port {@link tapWrite} wrote to last (a BigInt-keyed lookup hashes in the runtime). */
+  #lastPortId: bigint | undefined;
+  #lastPort: Port | undefined;
   readonly #closing = new Set<Promise<void>>();
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
@@ -114,7 +117,14 @@ export class DataPlane {
    * `tapWrite`; per frame, so one map lookup and the write). Dropped without a port.
    */
   readonly tapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number): void => {
-    this.#ports.get(nwid)?.tap?.write(frame, start, end);
+    let p = this.#lastPort;
+    if (nwid !== this.#lastPortId) {
+      p = this.#ports.get(nwid);
+      if (p === undefined) return;
+      this.#lastPortId = nwid;
+      this.#lastPort = p;
+    }
+    p!.tap?.write(frame, start, end);
   };
 
   /** Interface names by network (open ports only). */
@@ -263,6 +273,7 @@ export class DataPlane {
     const p = this.#ports.get(nwid);
     if (!p) return;
     this.#ports.delete(nwid);
+    this.#lastPortId = this.#lastPort = undefined;
     p.closed = true;
     p.pending = undefined;
     const done = (async () => {

@@ -298,6 +298,9 @@ export class Frames implements FrameHandler {
   /** Reused buffer for frames written to the tap. */
   readonly #rx = new Uint8Array(ETHERNET_HEADER_LENGTH + MAX_PACKET_LENGTH);
   readonly #cache = new Map<bigint, NetCache>();
+  /** The entry of {@link #cache} used last (a BigInt-keyed lookup hashes in the runtime). */
+  #lastCacheId: bigint | undefined;
+  #lastCache: NetCache | undefined;
   readonly #addrs = new Map<number, Address>();
   /** The one {@link FilterFrame} handed to the filter (no object per frame). */
   #ff: FilterFrame | undefined;
@@ -936,6 +939,7 @@ export class Frames implements FrameHandler {
   }
 
   #netCache(nwid: bigint): NetCache {
+    if (nwid === this.#lastCacheId) return this.#lastCache!;
     let c = this.#cache.get(nwid);
     if (!c) {
       if (this.#cache.size >= 1024) this.#cache.clear();
@@ -947,6 +951,8 @@ export class Frames implements FrameHandler {
       };
       this.#cache.set(nwid, c);
     }
+    this.#lastCacheId = nwid;
+    this.#lastCache = c;
     return c;
   }
 

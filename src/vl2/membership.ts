@@ -75,6 +75,15 @@ export class Membership {
   pushedGeneration = -1;
   /** Last time any credential of this member was accepted or the member was looked at (ms). */
   lastTouched = 0;
+  /**
+   * The last {@link isAllowed} decision on a private network and what it was made from (every
+   * frame asks; the inputs change only when a credential, revocation or config is replaced).
+   */
+  #allowedOurs: CertificateOfMembership | undefined;
+  #allowedTheirs: CertificateOfMembership | undefined;
+  #allowedIdentity: Identity | undefined;
+  #allowedThreshold = -1n;
+  #allowed = false;
 
   /** A membership with nothing known yet. */
   constructor(address: number) {
@@ -176,13 +185,18 @@ export class Membership {
     if (!conf) return false;
     if (conf.type === NetworkType.PUBLIC) return true;
     if (!theirIdentity || theirIdentity.address.value !== this.address) return false;
-    return comMemberAllowed(
-      false,
-      conf.com,
-      this.com,
-      theirIdentity,
-      this.revocations.comThreshold,
-    );
+    const ours = conf.com, theirs = this.com, threshold = this.revocations.comThreshold;
+    if (
+      ours === this.#allowedOurs && theirs === this.#allowedTheirs &&
+      theirIdentity === this.#allowedIdentity && threshold === this.#allowedThreshold
+    ) return this.#allowed;
+    const allowed = comMemberAllowed(false, ours, theirs, theirIdentity, threshold);
+    this.#allowedOurs = ours;
+    this.#allowedTheirs = theirs;
+    this.#allowedIdentity = theirIdentity;
+    this.#allowedThreshold = threshold;
+    this.#allowed = allowed;
+    return allowed;
   }
 
   /** Its tag `id` if usable now: within our `ctmd` of our config timestamp and not revoked. */

@@ -211,6 +211,9 @@ export class Multicaster {
   readonly #filter: MulticastOutboundFilter;
   readonly #authorized: (now: number, nwid: bigint, peer: number) => boolean;
   readonly #state = new Map<bigint, NetState>();
+  /** The entry of {@link #state} {@link #net} returned last (a BigInt key hashes in the runtime). */
+  #lastStateId: bigint | undefined;
+  #lastState: NetState | undefined;
   readonly #ledger: SubscriptionLedger<GroupState>;
   readonly #addrs = new Map<number, Address>();
   /** Reused buffer for building MULTICAST_FRAME payloads. */
@@ -618,10 +621,16 @@ export class Multicaster {
 
   // ---- private ---------------------------------------------------------------------------------
 
-  #net(nwid: bigint): NetState | undefined {
-    let st = this.#state.get(nwid);
-    if (st) return st;
-    st = {
+  #net(nwid: bigint): NetState {
+    if (nwid === this.#lastStateId) return this.#lastState!;
+    const st = this.#state.get(nwid) ?? this.#newNet(nwid);
+    this.#lastStateId = nwid;
+    this.#lastState = st;
+    return st;
+  }
+
+  #newNet(nwid: bigint): NetState {
+    const st: NetState = {
       groups: new Map(),
       groupCount: 0,
       extra: NO_GROUPS,
@@ -669,6 +678,7 @@ export class Multicaster {
     if (st.groups.size > 0 || (st.gated?.size ?? 0) > 0 || st.extra.length > 0) return;
     if (this.#networks.get(nwid)) return;
     this.#state.delete(nwid);
+    if (nwid === this.#lastStateId) this.#lastStateId = this.#lastState = undefined;
   }
 
   #addr(a: number): Address {

@@ -186,6 +186,12 @@ export class Networks implements UpperLayer {
   readonly #node: NetworksNode;
   readonly #host: NetworksHost;
   readonly #networks = new Map<bigint, Network>();
+  /**
+   * The network {@link get} found last (every frame looks its network up, and a BigInt key costs
+   * a hash in the runtime per lookup); cleared when a network is left.
+   */
+  #lastId: bigint | undefined;
+  #lastNw: Network | undefined;
   readonly #ctx: NetworkContext;
   readonly #lookup: (address: number) => Identity | undefined;
   readonly #whois: (now: number, address: number) => void;
@@ -257,6 +263,7 @@ export class Networks implements UpperLayer {
     const nw = this.#networks.get(nwid);
     if (!nw) return false;
     this.#networks.delete(nwid);
+    this.#lastId = this.#lastNw = undefined;
     this.#host.saveConfig(nwid, undefined);
     this.#host.saveLocalConf(nwid, undefined);
     try {
@@ -269,7 +276,13 @@ export class Networks implements UpperLayer {
 
   /** A joined network. */
   get(nwid: bigint): Network | undefined {
-    return this.#networks.get(nwid);
+    if (nwid === this.#lastId) return this.#lastNw;
+    const nw = this.#networks.get(nwid);
+    if (nw !== undefined) {
+      this.#lastId = nwid;
+      this.#lastNw = nw;
+    }
+    return nw;
   }
 
   /** All joined networks, ascending ID. */

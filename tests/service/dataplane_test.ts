@@ -195,18 +195,25 @@ Deno.test("dataplane: leave closes the port; stop closes the rest; no port witho
   await dp.idle();
   assert.equal(taps.length, 1);
   assert.equal(networks.get(0x5b1c20a311000001n)!.info().portDeviceName, "");
+  dp.tapWrite(LAB_NET, new Uint8Array(60), 0, 60);
+  assert.equal(taps[0].written.length, 1);
   networks.leave(0, LAB_NET);
   await dp.idle();
   assert.equal(taps[0].closed, true);
   assert.equal(dp.deviceNames().size, 0);
-  // rejoin → a fresh port; close() on stop closes it
+  dp.tapWrite(LAB_NET, new Uint8Array(60), 0, 60);
+  assert.equal(taps[0].written.length, 1, "a left network's port gets no more frames");
+  // rejoin → a fresh port (frames go to it, never to the old one); close() on stop closes it
   networks.join(0, LAB_NET, { storedConfig: STORED });
   await dp.idle();
   assert.equal(taps.length, 2);
+  dp.tapWrite(LAB_NET, new Uint8Array(60), 0, 60);
+  assert.equal(taps[1].written.length, 1);
+  assert.equal(taps[0].written.length, 1);
   await dp.close();
   assert.equal(taps[1].closed, true);
   dp.tapWrite(LAB_NET, new Uint8Array(60), 0, 60);
-  assert.equal(taps[1].written.length, 0, "after stop, frames the core delivers go nowhere");
+  assert.equal(taps[1].written.length, 1, "after stop, frames the core delivers go nowhere");
 });
 
 Deno.test("dataplane: a port that cannot be created → PORT_ERROR, a clear log line, no retries", async () => {

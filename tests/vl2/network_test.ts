@@ -298,6 +298,14 @@ Deno.test("network: tags and capabilities of the rules network are stored, usabl
   assert.equal(m.usableTag(2000, far), undefined);
   assert.equal(m.usableCapabilities(cfg).length, 1);
   assert.equal(m.isAllowed(cfg, A), true);
+  // isAllowed remembers its last answer: a replaced credential is looked at again
+  const com = m.com;
+  m.com = undefined;
+  assert.equal(m.isAllowed(cfg, A), false);
+  m.com = com;
+  assert.equal(m.isAllowed(cfg, A), true);
+  assert.equal(m.isAllowed({ ...cfg, com: undefined }, A), false);
+  assert.equal(m.isAllowed(cfg, A), true);
   const tagRev = revocationSign({
     id: 9,
     networkId: RULES_NET,

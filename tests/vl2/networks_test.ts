@@ -380,3 +380,23 @@ Deno.test("networks: a network of our own address is NOT_FOUND without a control
   );
   assert.equal(nets.deliverFromSelf(3000, { kind: "config", chunks: [new Uint8Array(4)] }), false);
 });
+
+Deno.test("networks: get() after leave and a new join never returns the network that was left", () => {
+  const { nets } = setup();
+  const first = nets.join(0, LAB_NET);
+  assert.equal(nets.get(LAB_NET), first);
+  assert.equal(nets.get(LAB_NET), first); // the repeated lookup (the frame path's) agrees
+  assert.equal(nets.get(RULES_NET), undefined);
+  assert.equal(nets.get(LAB_NET), first);
+  assert.equal(nets.leave(1, LAB_NET), true);
+  assert.equal(nets.get(LAB_NET), undefined);
+  const second = nets.join(2, LAB_NET);
+  assert.notEqual(second, first);
+  assert.equal(nets.get(LAB_NET), second);
+  const other = nets.join(3, RULES_NET);
+  assert.equal(nets.get(RULES_NET), other);
+  assert.equal(nets.get(LAB_NET), second);
+  assert.equal(nets.leave(4, RULES_NET), true);
+  assert.equal(nets.get(RULES_NET), undefined);
+  assert.equal(nets.get(LAB_NET), second);
+});
