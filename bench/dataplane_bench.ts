@@ -10,7 +10,8 @@
 // 1-stream run, or an extra set of pings with `--rtt`, printed as a breakdown; needs `perf`),
 // `--idle N` (quiet seconds for idle RSS and CPU), `--rtt` (ping RTT, CPU during the pings and
 // idle figures only: no iperf3), `--pairs veth,ztzt,refref,ztref,refzt` (only those columns),
-// `--pings N` (pings per RTT figure, 0.2 s apart; default 60). Env ZT_BENCH_SMAPS_DIR: copy each
+// `--pings N` (pings per RTT figure, 0.2 s apart; default 60), `--hops` (per-hop latency: the
+// pings again with tcpdump on both ends' TAP and underlay). Env ZT_BENCH_SMAPS_DIR: copy each
 // node's /proc/<pid>/smaps there when idle RSS is read. A pair whose nodes have carried no
 // iperf3 traffic yet in the run (zt↔zt, ref↔ref) is also pinged before its iperf3 runs: the RTT of
 // a member whose JIT is still cold.
@@ -37,6 +38,11 @@ export interface DataplaneBenchOptions {
   profile: boolean;
   /** Seconds of quiet before idle RSS is read (default 60); idle CPU is measured over them. */
   idleSeconds: number;
+  /**
+   * Per-hop latency (`--hops`): after each overlay pair's RTT pings, the same number of pings
+   * again with tcpdump on both ends' underlay and TAP interfaces (see {@link hopLatencies}).
+   */
+  hops?: boolean;
   /** Only ping RTT (and idle RSS/CPU): no iperf3 runs (`--rtt`). */
   rttOnly?: boolean;
   /**
@@ -98,6 +104,139 @@ export interface PairResult {
   idleCpuPct?: [number, number];
   /** CPU of the pinging / pinged node during the RTT pings (5 per second), % of one core. */
   rttCpuPct?: [number, number];
+  /** Per-hop latency medians of a separate set of pings (`--hops`). */
+  hops?: HopLatencies;
+}
+
+/**
+ * Medians over the pings seen in all four captures, µs: the pinger's node from the echo request
+ * on its TAP to the datagram on its underlay interface, the target's node from that datagram to
+ * the request on its TAP, the target's node from the reply on its TAP to the datagram out, the
+ * pinger's node from that datagram to the reply on its TAP; and the round trip between the
+ * pinger's TAP stamps.
+ */
+export interface HopLatencies {
+  /** Pings matched in all four captures. */
+  count: number;
+  pingerOut: number;
+  targetIn: number;
+  targetOut: number;
+  pingerIn: number;
+  rtt: number;
+}
+
+/** tcpdump text of one end of a pair (`-tt` stamps): its TAP and its underlay interface. */
+export interface HopCapture {
+  /** ICMP on the TAP. */
+  tap: string;
+  /** UDP on the underlay interface. */
+  underlay: string;
+  /** The node's underlay IPv4 address. */
+  ip: string;
+}
+
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length === 0 ? NaN : a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/** Echo requests or replies on a TAP capture: sequence number -> time (s). */
+function echoTimes(text: string, kind: "request" | "reply"): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of text.split("\n")) {
+    const m = /^(\d+\.\d+) .*ICMP echo (request|reply), id \d+, seq (\d+)/.exec(line);
+    if (m && m[2] === kind && !out.has(Number(m[3]))) out.set(Number(m[3]), Number(m[1]));
+  }
+  return out;
+}
+
+/** Times (s, ascending) of the UDP datagrams from `src` in an underlay capture. */
+function udpFrom(text: string, src: string): number[] {
+  const out: number[] = [];
+  const at = ` IP ${src}.`;
+  for (const line of text.split("\n")) {
+    const m = /^(\d+\.\d+) /.exec(line);
+    if (m && line.includes(at)) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Per-hop latency from tcpdump captures of both ends (`tcpdump -nn -tt
+ * --time-stamp-precision=nano`; namespaces share the kernel clock): each echo request on the
+ * pinger's TAP is followed to the first datagram the pinger sends within 20 ms, the first the
+ * target receives after it, the request on the target's TAP; the reply likewise back. Undefined
+ * when no ping could be followed.
+ */
+export function hopLatencies(pinger: HopCapture, target: HopCapture): HopLatencies | undefined {
+  const reqP = echoTimes(pinger.tap, "request"), repP = echoTimes(pinger.tap, "reply");
+  const reqT = echoTimes(target.tap, "request"), repT = echoTimes(target.tap, "reply");
+  const pOut = udpFrom(pinger.underlay, pinger.ip), pIn = udpFrom(pinger.underlay, target.ip);
+  const tIn = udpFrom(target.underlay, pinger.ip), tOut = udpFrom(target.underlay, target.ip);
+  const after = (xs: number[], t: number | undefined) =>
+    t === undefined ? undefined : xs.find((x) => x >= t && x - t < 0.02);
+  const hops: number[][] = [[], [], [], [], []];
+  for (const [seq, t0] of reqP) {
+    const t3 = reqT.get(seq), t4 = repT.get(seq), t7 = repP.get(seq);
+    if (t3 === undefined || t4 === undefined || t7 === undefined) continue;
+    const t1 = after(pOut, t0), t2 = after(tIn, t1), t5 = after(tOut, t4), t6 = after(pIn, t5);
+    if (t1 === undefined || t2 === undefined || t5 === undefined || t6 === undefined) continue;
+    if (!(t2 <= t3 && t3 <= t4 && t6 <= t7)) continue;
+    [t1 - t0, t3 - t2, t5 - t4, t7 - t6, t7 - t0].forEach((d, i) => hops[i].push(d * 1e6));
+  }
+  if (hops[0].length === 0) return undefined;
+  const [pingerOut, targetIn, targetOut, pingerIn, rtt] = hops.map(median);
+  return { count: hops[0].length, pingerOut, targetIn, targetOut, pingerIn, rtt };
+}
+
+/**
+ * `count` pings from `from` to `to` (0.2 s apart) with tcpdump on both nodes' TAP (ICMP) and
+ * underlay (UDP) interfaces; {@link hopLatencies} of the captures.
+ */
+async function captureHops(
+  from: BenchNode,
+  to: BenchNode,
+  nwid: string,
+  count: number,
+): Promise<HopLatencies | undefined> {
+  const devOf = async (n: BenchNode) => {
+    const d = (await nodeApi(n, "GET", `/network/${nwid}`)).json?.portDeviceName;
+    if (typeof d !== "string" || !/^[a-z0-9]{1,15}$/.test(d)) throw new Error(`${n.name}: no TAP`);
+    return d;
+  };
+  const dump = (n: BenchNode, dev: string, filter: string[]) =>
+    new Deno.Command("ip", {
+      args: ["netns", "exec", n.ns, "tcpdump", "-i", dev, "-nn", "-tt", "-l"]
+        .concat(["--time-stamp-precision=nano", "-B", "4096", ...filter]),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+  const udp = ["udp", "and", "greater", "100"];
+  const procs = [
+    dump(from, await devOf(from), ["icmp"]),
+    dump(from, "eth0", udp),
+    dump(to, await devOf(to), ["icmp"]),
+    dump(to, "eth0", udp),
+  ];
+  const texts = procs.map((p) => p.output());
+  try {
+    await new Promise((r) => setTimeout(r, 1000)); // tcpdump attaches
+    await pingRtts(from, to.overlay, count);
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    for (const p of procs) {
+      try {
+        p.kill("SIGINT");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const dec = new TextDecoder();
+  const [pt, pu, tt, tu] = (await Promise.all(texts)).map((o) => dec.decode(o.stdout));
+  return hopLatencies({ tap: pt, underlay: pu, ip: from.ip }, { tap: tt, underlay: tu, ip: to.ip });
 }
 
 /** One benchmark endpoint: a zt or reference node in a lab namespace. */
@@ -125,7 +264,8 @@ export const DEFAULT_PINGS = 60;
 
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
- * default 60), `--profile`, `--rtt` (ping RTT and idle figures only) from `args`; the reference
+ * default 60), `--profile`, `--rtt` (ping RTT and idle figures only), `--hops`, `--pairs`,
+ * `--pings` from `args`; the reference
  * from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
@@ -133,6 +273,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let profile = false;
   let idleSeconds = 60;
   let rttOnly = false;
+  let hops = false;
   let pairs: string[] | undefined;
   let pings = DEFAULT_PINGS;
   for (let i = 0; i < args.length; i++) {
@@ -146,6 +287,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       idleSeconds = n;
     } else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--rtt") rttOnly = true;
+    else if (args[i] === "--hops") hops = true;
     else if (args[i] === "--pairs" || args[i].startsWith("--pairs=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       pairs = (v ?? "").split(",").filter((x) => x !== "");
@@ -167,7 +309,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings };
+  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings, hops };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -683,6 +825,16 @@ export function formatTable(results: PairResult[]): string {
     ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
     ["cipher mix on the wire, 1 stream", (r) => r.cipherMix ?? "-"],
   ];
+  if (results.some((r) => r.hops)) {
+    rows.splice(5, 0, [
+      "per hop, µs: pinger out / target in / target out / pinger in",
+      (r) =>
+        r.hops
+          ? [r.hops.pingerOut, r.hops.targetIn, r.hops.targetOut, r.hops.pingerIn]
+            .map((x) => x.toFixed(0)).join(" / ")
+          : "-",
+    ]);
+  }
   const head = ["metric", ...results.map((r) => r.label)];
   const body = rows.map(([name, get]) => [name, ...results.map(get)]);
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));
@@ -941,6 +1093,19 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       // the first pings between nodes that have carried no bulk traffic yet: RTT with a cold JIT
       const cold = from.kind !== "veth" && !warmed.has(from.name) && !warmed.has(to.name);
       const r = await measurePair(lab, label, from, to, ip, o, clkTck, hook, cold);
+      if (o.hops && from.kind !== "veth") {
+        r.hops = await captureHops(from, to, nwid, o.pings);
+        const h = r.hops;
+        console.log(
+          h
+            ? `  ${label} per hop (µs medians of ${h.count}): pinger out ${
+              h.pingerOut.toFixed(0)
+            }` +
+              `, target in ${h.targetIn.toFixed(0)}, target out ${h.targetOut.toFixed(0)}, ` +
+              `pinger in ${h.pingerIn.toFixed(0)}, rtt ${h.rtt.toFixed(0)}`
+            : `  ${label} per hop: no ping could be followed through the captures`,
+        );
+      }
       if (!o.rttOnly && from.kind !== "veth") {
         for (const n of [from, to]) warmed.add(n.name);
       }

@@ -4,6 +4,7 @@ import {
   cipherMixOfPcap,
   formatCipherMix,
   formatTable,
+  hopLatencies,
   parseBenchArgs,
 } from "../../bench/dataplane_bench.ts";
 
@@ -73,6 +74,54 @@ Deno.test("dataplane bench: arguments", () => {
   assert.equal(parseBenchArgs(["--pings=5"]).pings, 5);
   assert.throws(() => parseBenchArgs(["--pings", "2"]), /bad --pings/);
   assert.throws(() => parseBenchArgs(["--pings=x"]), /bad --pings/);
+  assert.equal(parseBenchArgs([]).hops, false);
+  assert.equal(parseBenchArgs(["--hops"]).hops, true);
+});
+
+/** tcpdump -nn -tt lines: an ICMP echo on a TAP, a UDP datagram on the underlay. */
+const icmp = (t: number, kind: "request" | "reply", seq: number) =>
+  `${t.toFixed(9)} IP 198.19.0.11 > 198.19.0.12: ICMP echo ${kind}, id 7, seq ${seq}, length 64`;
+const udp = (t: number, src: string, dst: string) =>
+  `${t.toFixed(9)} IP ${src}.9993 > ${dst}.9993: UDP, length 150`;
+
+Deno.test("dataplane bench: per-hop latency follows each ping through both ends' captures", () => {
+  const P = "198.18.0.11", T = "198.18.0.12";
+  const pTap: string[] = [], pUl: string[] = [], tTap: string[] = [], tUl: string[] = [];
+  // ping n: pinger out 100+n µs, wire 10, target in 200, kernel 15, target out 50, wire 10,
+  // pinger in 80 (all µs)
+  for (let n = 1; n <= 5; n++) {
+    const t0 = 1000 + n * 0.2;
+    const t1 = t0 + (100 + n) / 1e6, t2 = t1 + 10e-6, t3 = t2 + 200e-6, t4 = t3 + 15e-6;
+    const t5 = t4 + 50e-6, t6 = t5 + 10e-6, t7 = t6 + 80e-6;
+    pTap.push(icmp(t0, "request", n), icmp(t7, "reply", n));
+    tTap.push(icmp(t3, "request", n), icmp(t4, "reply", n));
+    pUl.push(udp(t1, P, T), udp(t6, T, P));
+    tUl.push(udp(t2, P, T), udp(t5, T, P));
+  }
+  // a keepalive 30 ms after ping 5 is nobody's hop; a ping missing on the target is skipped
+  pUl.push(udp(1001.03, P, T));
+  pTap.push(icmp(1002, "request", 9), icmp(1002.001, "reply", 9));
+  const h = hopLatencies(
+    { tap: pTap.join("\n"), underlay: pUl.join("\n"), ip: P },
+    { tap: tTap.join("\n"), underlay: tUl.join("\n"), ip: T },
+  )!;
+  assert.equal(h.count, 5);
+  assert.ok(Math.abs(h.pingerOut - 103) < 0.01, String(h.pingerOut));
+  assert.ok(Math.abs(h.targetIn - 200) < 0.01, String(h.targetIn));
+  assert.ok(Math.abs(h.targetOut - 50) < 0.01, String(h.targetOut));
+  assert.ok(Math.abs(h.pingerIn - 80) < 0.01, String(h.pingerIn));
+  assert.ok(Math.abs(h.rtt - 468) < 0.01, String(h.rtt));
+  // nothing to follow: undefined, and garbage lines are ignored
+  assert.equal(
+    hopLatencies({ tap: "x\n", underlay: "", ip: P }, { tap: "", underlay: "", ip: T }),
+    undefined,
+  );
+  const table = formatTable([{ label: "zt↔zt", gbps1: 1, gbps4: 1, rttMs: 0.5, hops: h }]);
+  assert.match(
+    table,
+    /per hop, µs: pinger out \/ target in \/ target out \/ pinger in \| 103 \/ 200 \/ 50 \/ 80 \|/,
+  );
+  assert.doesNotMatch(formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 0.5 }]), /per hop/);
 });
 
 Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during pings", () => {
