@@ -6,6 +6,7 @@ import type { NetworkLocalConf } from "../vl2/network_local_conf.ts";
 import type { Logger } from "./logger.ts";
 import type { ManagedPolicy } from "./managed_diff.ts";
 import { createTap, type Tap, tapDeviceName } from "./tap.ts";
+import { LastHitMap } from "../util/last_hit_map.ts";
 
 /**
  * `portError` reported when the interface cannot be brought up (the generic failure code the
@@ -89,10 +90,7 @@ export class DataPlane {
   readonly #createTap: () => Tap;
   readonly #flush: (() => void) | undefined;
   readonly #deviceName: (nwid: bigint) => string;
-  readonly #ports = new Map<bigint, Port>();
-  /** The port {@link tapWrite} wrote to last (a BigInt-keyed lookup hashes in the runtime). */
-  #lastPortId: bigint | undefined;
-  #lastPort: Port | undefined;
+  readonly #ports = new LastHitMap<bigint, Port>();
   readonly #closing = new Set<Promise<void>>();
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
@@ -117,14 +115,7 @@ export class DataPlane {
    * `tapWrite`; per frame, so one map lookup and the write). Dropped without a port.
    */
   readonly tapWrite = (nwid: bigint, frame: Uint8Array, start: number, end: number): void => {
-    let p = this.#lastPort;
-    if (nwid !== this.#lastPortId) {
-      p = this.#ports.get(nwid);
-      if (p === undefined) return;
-      this.#lastPortId = nwid;
-      this.#lastPort = p;
-    }
-    p!.tap?.write(frame, start, end);
+    this.#ports.get(nwid)?.tap?.write(frame, start, end);
   };
 
   /** Interface names by network (open ports only). */
@@ -273,7 +264,6 @@ export class DataPlane {
     const p = this.#ports.get(nwid);
     if (!p) return;
     this.#ports.delete(nwid);
-    this.#lastPortId = this.#lastPort = undefined;
     p.closed = true;
     p.pending = undefined;
     const done = (async () => {

@@ -50,6 +50,7 @@ import {
 } from "./network_config.ts";
 import type { FrameHandler, PacketInfo } from "./networks.ts";
 import { RulesFilter } from "./rules_filter.ts";
+import { LastHitMap } from "../util/last_hit_map.ts";
 
 export type { PacketInfo };
 
@@ -297,10 +298,7 @@ export class Frames implements FrameHandler {
   readonly #tx = new Uint8Array(MAX_PACKET_LENGTH);
   /** Reused buffer for frames written to the tap. */
   readonly #rx = new Uint8Array(ETHERNET_HEADER_LENGTH + MAX_PACKET_LENGTH);
-  readonly #cache = new Map<bigint, NetCache>();
-  /** The entry of {@link #cache} used last (a BigInt-keyed lookup hashes in the runtime). */
-  #lastCacheId: bigint | undefined;
-  #lastCache: NetCache | undefined;
+  readonly #cache = new LastHitMap<bigint, NetCache>();
   readonly #addrs = new Map<number, Address>();
   /** The one {@link FilterFrame} handed to the filter (no object per frame). */
   #ff: FilterFrame | undefined;
@@ -939,7 +937,6 @@ export class Frames implements FrameHandler {
   }
 
   #netCache(nwid: bigint): NetCache {
-    if (nwid === this.#lastCacheId) return this.#lastCache!;
     let c = this.#cache.get(nwid);
     if (!c) {
       if (this.#cache.size >= 1024) this.#cache.clear();
@@ -951,8 +948,6 @@ export class Frames implements FrameHandler {
       };
       this.#cache.set(nwid, c);
     }
-    this.#lastCacheId = nwid;
-    this.#lastCache = c;
     return c;
   }
 

@@ -34,6 +34,7 @@ import {
   SPECIALIST_MULTICAST_REPLICATOR,
   specialistAddress,
 } from "./network_config.ts";
+import { LastHitMap } from "../util/last_hit_map.ts";
 
 /** A multicast group (spec §5.3): group MAC (48-bit) and ADI (32-bit). */
 export interface MulticastGroup {
@@ -210,10 +211,7 @@ export class Multicaster {
   readonly #random: (n: number) => Uint8Array;
   readonly #filter: MulticastOutboundFilter;
   readonly #authorized: (now: number, nwid: bigint, peer: number) => boolean;
-  readonly #state = new Map<bigint, NetState>();
-  /** The entry of {@link #state} {@link #net} returned last (a BigInt key hashes in the runtime). */
-  #lastStateId: bigint | undefined;
-  #lastState: NetState | undefined;
+  readonly #state = new LastHitMap<bigint, NetState>();
   readonly #ledger: SubscriptionLedger<GroupState>;
   readonly #addrs = new Map<number, Address>();
   /** Reused buffer for building MULTICAST_FRAME payloads. */
@@ -621,16 +619,10 @@ export class Multicaster {
 
   // ---- private ---------------------------------------------------------------------------------
 
-  #net(nwid: bigint): NetState {
-    if (nwid === this.#lastStateId) return this.#lastState!;
-    const st = this.#state.get(nwid) ?? this.#newNet(nwid);
-    this.#lastStateId = nwid;
-    this.#lastState = st;
-    return st;
-  }
-
-  #newNet(nwid: bigint): NetState {
-    const st: NetState = {
+  #net(nwid: bigint): NetState | undefined {
+    let st = this.#state.get(nwid);
+    if (st) return st;
+    st = {
       groups: new Map(),
       groupCount: 0,
       extra: NO_GROUPS,
@@ -678,7 +670,6 @@ export class Multicaster {
     if (st.groups.size > 0 || (st.gated?.size ?? 0) > 0 || st.extra.length > 0) return;
     if (this.#networks.get(nwid)) return;
     this.#state.delete(nwid);
-    if (nwid === this.#lastStateId) this.#lastStateId = this.#lastState = undefined;
   }
 
   #addr(a: number): Address {

@@ -24,6 +24,7 @@ import { revocationDeserialize } from "./credentials/revocation.ts";
 import { tagDeserialize } from "./credentials/tag.ts";
 import { Network, type NetworkContext, type NetworkInfo } from "./network.ts";
 import { encodeNetworkLocalConf, type NetworkLocalConf } from "./network_local_conf.ts";
+import { LastHitMap } from "../util/last_hit_map.ts";
 
 export type { NetworkInfo, NetworkStatus } from "./network.ts";
 
@@ -185,13 +186,8 @@ export class Networks implements UpperLayer {
   selfRequest?: (now: number, network: Network) => boolean;
   readonly #node: NetworksNode;
   readonly #host: NetworksHost;
-  readonly #networks = new Map<bigint, Network>();
-  /**
-   * The network {@link get} found last (every frame looks its network up, and a BigInt key costs
-   * a hash in the runtime per lookup); cleared when a network is left.
-   */
-  #lastId: bigint | undefined;
-  #lastNw: Network | undefined;
+  /** Joined networks (every frame looks its network up: see {@link LastHitMap}). */
+  readonly #networks = new LastHitMap<bigint, Network>();
   readonly #ctx: NetworkContext;
   readonly #lookup: (address: number) => Identity | undefined;
   readonly #whois: (now: number, address: number) => void;
@@ -263,7 +259,6 @@ export class Networks implements UpperLayer {
     const nw = this.#networks.get(nwid);
     if (!nw) return false;
     this.#networks.delete(nwid);
-    this.#lastId = this.#lastNw = undefined;
     this.#host.saveConfig(nwid, undefined);
     this.#host.saveLocalConf(nwid, undefined);
     try {
@@ -276,13 +271,7 @@ export class Networks implements UpperLayer {
 
   /** A joined network. */
   get(nwid: bigint): Network | undefined {
-    if (nwid === this.#lastId) return this.#lastNw;
-    const nw = this.#networks.get(nwid);
-    if (nw !== undefined) {
-      this.#lastId = nwid;
-      this.#lastNw = nw;
-    }
-    return nw;
+    return this.#networks.get(nwid);
   }
 
   /** All joined networks, ascending ID. */

@@ -1,4 +1,5 @@
 // Per-network counts of frames accepted and dropped by the rules engine, and bytes of accepted frames (for /metrics and the web UI's traffic view).
+import { LastHitMap } from "../../util/last_hit_map.ts";
 
 /** Counter values of one network. */
 export interface RuleCounterValues {
@@ -33,38 +34,24 @@ const zero = (): RuleCounterValues => ({
  * explicit DROP rule - the reference counts only frames no rule or capability accepted.
  */
 export class RuleCounters {
-  #byNetwork = new Map<bigint, RuleCounterValues>();
-  #bytes = new Map<bigint, RuleByteCounts>();
-  /**
-   * The entries {@link record} used last (it runs per frame, and a BigInt-keyed lookup hashes in
-   * the runtime); cleared by {@link forget}.
-   */
-  #lastId: bigint | undefined;
-  #lastCounts: RuleCounterValues | undefined;
-  #lastBytes: RuleByteCounts | undefined;
+  // read per frame: see LastHitMap
+  #byNetwork = new LastHitMap<bigint, RuleCounterValues>();
+  #bytes = new LastHitMap<bigint, RuleByteCounts>();
 
   /** Records one filtering outcome; `bytes` (the frame's payload length) counts if accepted. */
   record(networkId: bigint, inbound: boolean, accepted: boolean, bytes = 0): void {
-    let c: RuleCounterValues | undefined;
-    if (networkId === this.#lastId) c = this.#lastCounts!;
-    else {
-      c = this.#byNetwork.get(networkId);
-      if (!c) {
-        c = zero();
-        this.#byNetwork.set(networkId, c);
-      }
-      this.#lastId = networkId;
-      this.#lastCounts = c;
-      this.#lastBytes = this.#bytes.get(networkId);
+    let c = this.#byNetwork.get(networkId);
+    if (!c) {
+      c = zero();
+      this.#byNetwork.set(networkId, c);
     }
     if (inbound) accepted ? c.rxAccepted++ : c.rxDropped++;
     else accepted ? c.txAccepted++ : c.txDropped++;
     if (!accepted || bytes <= 0) return;
-    let b = this.#lastBytes;
+    let b = this.#bytes.get(networkId);
     if (!b) {
       b = { rxBytes: 0, txBytes: 0 };
       this.#bytes.set(networkId, b);
-      this.#lastBytes = b;
     }
     if (inbound) b.rxBytes += bytes;
     else b.txBytes += bytes;
@@ -91,6 +78,5 @@ export class RuleCounters {
   forget(networkId: bigint): void {
     this.#byNetwork.delete(networkId);
     this.#bytes.delete(networkId);
-    if (networkId === this.#lastId) this.#lastId = this.#lastCounts = this.#lastBytes = undefined;
   }
 }
