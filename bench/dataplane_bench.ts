@@ -200,11 +200,6 @@ async function captureHops(
   nwid: string,
   count: number,
 ): Promise<HopLatencies | undefined> {
-  const devOf = async (n: BenchNode) => {
-    const d = (await nodeApi(n, "GET", `/network/${nwid}`)).json?.portDeviceName;
-    if (typeof d !== "string" || !/^[a-z0-9]{1,15}$/.test(d)) throw new Error(`${n.name}: no TAP`);
-    return d;
-  };
   const dump = (n: BenchNode, dev: string, filter: string[]) =>
     new Deno.Command("ip", {
       args: ["netns", "exec", n.ns, "tcpdump", "-i", dev, "-nn", "-tt", "-l"]
@@ -215,9 +210,9 @@ async function captureHops(
     }).spawn();
   const udp = ["udp", "and", "greater", "100"];
   const procs = [
-    dump(from, await devOf(from), ["icmp"]),
+    dump(from, await tapDevice(from, nwid), ["icmp"]),
     dump(from, "eth0", udp),
-    dump(to, await devOf(to), ["icmp"]),
+    dump(to, await tapDevice(to, nwid), ["icmp"]),
     dump(to, "eth0", udp),
   ];
   const texts = procs.map((p) => p.output());
@@ -265,8 +260,7 @@ export const DEFAULT_PINGS = 60;
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
  * default 60), `--profile`, `--rtt` (ping RTT and idle figures only), `--hops`, `--pairs`,
- * `--pings` from `args`; the reference
- * from ZT_REFERENCE.
+ * `--pings` from `args`; the reference from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
@@ -525,14 +519,14 @@ async function pingRtts(
   const m = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(r.stdout);
   if (!m) throw new Error(`ping ${from.name}→${ip}: ${r.stdout}${r.stderr}`);
   const each = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1]));
-  const sorted = [...each].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length === 0
-    ? NaN
-    : sorted.length % 2
-    ? sorted[mid]
-    : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { avg: Number(m[1]), median, each };
+  return { avg: Number(m[1]), median: median(each), each };
+}
+
+/** The interface name of network `nwid` on `n` (checked to be a plain device name). */
+async function tapDevice(n: BenchNode, nwid: string): Promise<string> {
+  const d = (await nodeApi(n, "GET", `/network/${nwid}`)).json?.portDeviceName;
+  if (typeof d !== "string" || !/^[a-z0-9]{1,15}$/.test(d)) throw new Error(`${n.name}: no TAP`);
+  return d;
 }
 
 /** Waits until `n` lists a non-expired direct path to `peer` at its underlay IP. */
@@ -561,8 +555,7 @@ async function authToFirstPing(
 ): Promise<number> {
   // ARP retries every 100 ms instead of 1 s on the pinger's interface, so the first answer is
   // not quantized by the kernel's ARP backoff; no stale neighbor entry for the target
-  const dev = (await nodeApi(pinger, "GET", `/network/${nwid}`)).json?.portDeviceName;
-  if (typeof dev !== "string" || !/^[a-z0-9]{1,15}$/.test(dev)) throw new Error("no pinger device");
+  const dev = await tapDevice(pinger, nwid);
   await exec(pinger.ns, ["sh", "-c", `echo 100 > /proc/sys/net/ipv4/neigh/${dev}/retrans_time_ms`]);
   await exec(pinger.ns, ["ip", "neigh", "flush", "to", target.overlay], { check: false });
   // ping streams its lines; stopped at the first reply (errors while the target has no
