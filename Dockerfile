@@ -8,7 +8,8 @@
 #   * compile: `deno compile` makes one self-contained binary. It needs the denort runtime, which
 #     deno downloads from dl.deno.land during the build.
 #   * source: when denort cannot be fetched, the image carries the deno binary, the sources and a
-#     pre-filled module cache, and /usr/local/bin/zt is a small launcher (`deno run` offline).
+#     pre-filled module cache, and /usr/local/bin/zt is a small launcher (`deno run` offline) of
+#     their JavaScript build (scripts/build_js.ts).
 # ZT_BUILD=auto (default) tries compile, then falls back to source; ZT_BUILD=compile or
 # ZT_BUILD=source forces one of them (compile then fails the build if denort is unreachable).
 #
@@ -25,6 +26,7 @@ WORKDIR /opt/zt/src
 COPY deno.json deno.lock mod.ts cli.ts ./
 COPY src ./src
 COPY ffi ./ffi
+COPY scripts/build_js.ts ./scripts/build_js.ts
 RUN deno cache --frozen cli.ts
 RUN set -eu; mkdir -p /out; \
     if [ "$ZT_BUILD" != "source" ] && \
@@ -33,14 +35,15 @@ RUN set -eu; mkdir -p /out; \
     elif [ "$ZT_BUILD" = "compile" ]; then \
       echo "zt image: deno compile failed (is dl.deno.land reachable?)" >&2; exit 1; \
     else \
-      echo "zt image: deno compile unavailable; running from source"; \
+      echo "zt image: deno compile unavailable; running from source (its JavaScript build)"; \
+      deno run --allow-all --cached-only --frozen scripts/build_js.ts; \
       rm -f /out/zt; \
       cp -a /opt/zt/src /out/src; \
       cp -a "$DENO_DIR" /out/deno_dir; \
       cp "$(command -v deno)" /out/deno; \
       printf '%s\n' '#!/bin/sh' 'd=$(dirname "$(readlink -f "$0")")' \
         'export DENO_DIR="$d/deno_dir"' \
-        'exec "$d/deno" run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --cached-only --frozen --config "$d/src/deno.json" "$d/src/cli.ts" "$@"' \
+        'exec "$d/deno" run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --cached-only --frozen --config "$d/src/deno.json" "$d/src/dist/js/cli.js" "$@"' \
         > /out/zt; \
       chmod 0755 /out/zt; \
     fi; \

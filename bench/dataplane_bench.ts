@@ -11,7 +11,9 @@
 // `--idle N` (quiet seconds for idle RSS and CPU), `--rtt` (ping RTT, CPU during the pings and
 // idle figures only: no iperf3), `--pairs veth,ztzt,refref,ztref,refzt` (only those columns),
 // `--pings N` (pings per RTT figure, 0.2 s apart; default 60), `--hops` (per-hop latency: the
-// pings again with tcpdump on both ends' TAP and underlay). Env ZT_BENCH_SMAPS_DIR: copy each
+// pings again with tcpdump on both ends' TAP and underlay), `--entry js|ts` (what the zt nodes
+// start: `js` (default) the plain-JavaScript build the `zt` launcher runs, built afresh into a
+// temporary directory (scripts/build_js.ts); `ts` cli.ts). Env ZT_BENCH_SMAPS_DIR: copy each
 // node's /proc/<pid>/smaps there when idle RSS is read. A pair whose nodes have carried no
 // iperf3 traffic yet in the run (zt↔zt, ref↔ref) is also pinged before its iperf3 runs: the RTT of
 // a member whose JIT is still cold.
@@ -27,6 +29,7 @@ import {
 } from "../tests/e2e/vl2_lab.ts";
 import { parseWorld } from "../src/vl1/world.ts";
 import { procStatTicks } from "../src/service/memory_trim.ts";
+import { buildJs } from "../scripts/build_js.ts";
 
 /** Options of {@link runDataplaneBench}. */
 export interface DataplaneBenchOptions {
@@ -52,6 +55,11 @@ export interface DataplaneBenchOptions {
   pairs?: string[];
   /** Pings per RTT measurement, 0.2 s apart (`--pings N`, default {@link DEFAULT_PINGS}). */
   pings: number;
+  /**
+   * What zt nodes start (`--entry`): "js" the launcher's plain-JavaScript build (default),
+   * "ts" cli.ts.
+   */
+  entry: "js" | "ts";
 }
 
 /** Short names of the pairs for `--pairs`. */
@@ -260,7 +268,7 @@ export const DEFAULT_PINGS = 60;
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
  * default 60), `--profile`, `--rtt` (ping RTT and idle figures only), `--hops`, `--pairs`,
- * `--pings` from `args`; the reference from ZT_REFERENCE.
+ * `--pings`, `--entry` from `args`; the reference from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
@@ -270,6 +278,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let hops = false;
   let pairs: string[] | undefined;
   let pings = DEFAULT_PINGS;
+  let entry: "js" | "ts" = "js";
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
       seconds = 3;
@@ -282,7 +291,11 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     } else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--rtt") rttOnly = true;
     else if (args[i] === "--hops") hops = true;
-    else if (args[i] === "--pairs" || args[i].startsWith("--pairs=")) {
+    else if (args[i] === "--entry" || args[i].startsWith("--entry=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      if (v !== "js" && v !== "ts") throw new Error(`bad --entry ${v} (js or ts)`);
+      entry = v;
+    } else if (args[i] === "--pairs" || args[i].startsWith("--pairs=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       pairs = (v ?? "").split(",").filter((x) => x !== "");
       const known = Object.values(PAIR_KEYS);
@@ -303,7 +316,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings, hops };
+  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings, hops, entry };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -967,6 +980,18 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
   // the e2e lab's early 3 s
   // (a value already set wins: an A/B can move or skip the trim)
   if (!Deno.env.get("ZT_LAB_MEMORY_TRIM_MS")) Deno.env.set("ZT_LAB_MEMORY_TRIM_MS", "20000");
+  // zt nodes run what the launcher runs: the plain-JavaScript build (or cli.ts with --entry ts)
+  const jsDir = o.entry === "js" ? Deno.makeTempDirSync({ prefix: "zt-bench-js" }) : undefined;
+  const entryBefore = Deno.env.get("ZT_LAB_ENTRY");
+  if (jsDir) {
+    const repo = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+    const b = await buildJs(repo, `${jsDir}/js`);
+    Deno.env.set("ZT_LAB_ENTRY", `${b.dir}/cli.js`);
+    console.log(`zt nodes run the JavaScript build (${b.modules} modules, ${b.dir})`);
+  } else {
+    Deno.env.delete("ZT_LAB_ENTRY");
+    console.log("zt nodes run cli.ts");
+  }
   const lab = await Lab.create();
   const results: PairResult[] = [];
   const mapFiles: string[] = [];
@@ -1187,6 +1212,9 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
   } finally {
     Deno.env.delete("DENO_V8_FLAGS");
     await lab.close();
+    if (entryBefore === undefined) Deno.env.delete("ZT_LAB_ENTRY");
+    else Deno.env.set("ZT_LAB_ENTRY", entryBefore);
+    if (jsDir) Deno.removeSync(jsDir, { recursive: true });
     for (const f of mapFiles) {
       try {
         Deno.removeSync(f);

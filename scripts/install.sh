@@ -4,12 +4,15 @@
 #   sudo bash scripts/install.sh          # launcher in /usr/local/bin/zt
 #   ZT_PREFIX=$HOME/.local bash scripts/install.sh   # no root: launcher in ~/.local/bin/zt
 #
-# The launcher is a two-line shell script that runs this checkout's cli.ts with zt's runtime flags
-# (the same as `deno task zt`): `deno run --allow-all
-# --v8-flags=--max-semi-space-size=64,--optimize-for-size`. A
-# launcher in /usr/local/bin is on the PATH of root and of sudo (unlike `deno install --global`,
-# whose shims go to ~/.deno/bin), it follows the checkout (git pull = upgraded), and it keeps the
-# flags in one visible place. ZT_INSTALL_SKIP_SETUP=1 skips scripts/setup.sh (launcher only).
+# The launcher is a short shell script that runs this checkout with zt's runtime flags (the same as
+# `deno task zt`): `deno run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size`.
+# It runs dist/js/cli.js, the plain-JavaScript build of the checkout (scripts/build_js.ts, made
+# here; a member idles ~3 MiB lower than from TypeScript), while no source is newer than that
+# build, and cli.ts otherwise (so after a `git pull` it runs the new code at once; rerun this
+# script, or `deno task build:js`, to get the build back). ZT_LAUNCHER_PRINT=1 makes it print the
+# entry point it would run instead of running it. A launcher in /usr/local/bin is on the PATH of
+# root and of sudo (unlike `deno install --global`, whose shims go to ~/.deno/bin) and keeps the
+# flags in one visible place. ZT_INSTALL_SKIP_SETUP=1 skips scripts/setup.sh (launcher and build).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,20 +48,33 @@ if ! mkdir -p "$bindir" 2>/dev/null || [ ! -w "$bindir" ]; then
   exit 1
 fi
 
+# The plain-JavaScript build; without it (or when it fails) the launcher runs cli.ts.
+if ! (cd "$repo" && "$deno_bin" run --allow-all scripts/build_js.ts); then
+  echo "install: note: the JavaScript build failed; zt runs from cli.ts" >&2
+fi
+
+js="$repo/dist/js"
 tmp=$(mktemp "$bindir/.zt.XXXXXX")
 {
   echo '#!/bin/sh'
-  echo "# zt launcher written by scripts/install.sh: runs $repo/cli.ts with zt's runtime flags."
+  echo "# zt launcher written by scripts/install.sh: runs $js/cli.js while no source is newer than"
+  echo "# that build (scripts/build_js.ts), else $repo/cli.ts; zt's runtime flags."
   echo ': "${MALLOC_ARENA_MAX:=1}"; export MALLOC_ARENA_MAX # one malloc arena (packaging/README.md)'
+  printf 'main=%q\n' "$repo/cli.ts"
+  # the sources the build is compared with: scripts/build_js.ts JS_SOURCES
+  printf 'if [ -f %q ] && [ -f %q ] && [ -z "$(find' "$js/.built" "$js/cli.js"
+  printf ' %q' "$repo/cli.ts" "$repo/mod.ts" "$repo/src" "$repo/ffi" "$repo/deno.json"
+  printf ' -newer %q 2>/dev/null | head -n 1)" ]; then main=%q; fi\n' "$js/.built" "$js/cli.js"
+  echo 'if [ -n "${ZT_LAUNCHER_PRINT:-}" ]; then echo "$main"; exit 0; fi'
   printf 'exec %q run' "$deno_bin"
   printf ' %s' "${flags[@]}" # fixed words, no quoting needed (%q would escape their commas)
-  printf ' %q' --config "$repo/deno.json" "$repo/cli.ts"
-  echo ' "$@"'
+  printf ' %q' --config "$repo/deno.json"
+  echo ' "$main" "$@"'
 } >"$tmp"
 chmod 0755 "$tmp"
 mv -f "$tmp" "$bindir/zt"
 
-echo "install: $bindir/zt -> $repo/cli.ts ($("$bindir/zt" --version))"
+echo "install: $bindir/zt -> $(ZT_LAUNCHER_PRINT=1 "$bindir/zt") ($("$bindir/zt" --version))"
 case ":$PATH:" in
   *":$bindir:"*) ;;
   *) echo "install: note: $bindir is not on your PATH" ;;

@@ -1,6 +1,7 @@
 // scripts/install.sh: writes a working `zt` launcher with zt's runtime flags; README names the two set-up commands.
 import assert from "node:assert/strict";
 import { ZT_VERSION } from "../src/version.ts";
+import { jsBuildFresh } from "../scripts/build_js.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -25,27 +26,82 @@ async function sh(
   return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
 }
 
-Deno.test("install.sh: the launcher runs this checkout's cli.ts with zt's flags, from any directory", async () => {
+/** A copy of the checkout's code (what install.sh and the JavaScript build read) in a temp dir. */
+function copyCheckout(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "ztcheckout" });
+  for (const f of ["cli.ts", "mod.ts", "deno.json", "deno.lock"]) {
+    Deno.copyFileSync(`${ROOT}/${f}`, `${dir}/${f}`);
+  }
+  const copyTree = (rel: string) => {
+    Deno.mkdirSync(`${dir}/${rel}`, { recursive: true });
+    for (const e of Deno.readDirSync(`${ROOT}/${rel}`)) {
+      if (e.isDirectory) copyTree(`${rel}/${e.name}`);
+      else if (e.isFile) Deno.copyFileSync(`${ROOT}/${rel}/${e.name}`, `${dir}/${rel}/${e.name}`);
+    }
+  };
+  for (const t of ["src", "ffi", "scripts"]) copyTree(t);
+  return dir;
+}
+
+Deno.test("install.sh: the launcher runs the checkout's JavaScript build with zt's flags while it is current, cli.ts once a source is newer, from any directory", async () => {
   const prefix = Deno.makeTempDirSync({ prefix: "ztinstall" });
+  const repo = copyCheckout();
   try {
-    const r = await sh(["bash", `${ROOT}/scripts/install.sh`], {
+    const r = await sh(["bash", `${repo}/scripts/install.sh`], {
       ZT_PREFIX: prefix,
       ZT_INSTALL_SKIP_SETUP: "1",
     });
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.out,
-      new RegExp(`install: ${prefix}/bin/zt -> ${ROOT}/cli\\.ts \\(${ZT_VERSION}\\)`),
+      new RegExp(`install: ${prefix}/bin/zt -> ${repo}/dist/js/cli\\.js \\(${ZT_VERSION}\\)`),
     );
     const launcher = Deno.readTextFileSync(`${prefix}/bin/zt`);
     assert.match(launcher, /^#!\/bin\/sh\n/);
     assert.match(launcher, /^: "\$\{MALLOC_ARENA_MAX:=1\}"; export MALLOC_ARENA_MAX/m);
     assert.ok(
       launcher.includes(
-        ` run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --config ${ROOT}/deno.json ${ROOT}/cli.ts "$@"`,
+        ` run --allow-all --v8-flags=--max-semi-space-size=64,--optimize-for-size --config ${repo}/deno.json "$main" "$@"`,
       ),
       launcher,
     );
+    const entry = async () => {
+      const p = await sh([`${prefix}/bin/zt`], { ZT_LAUNCHER_PRINT: "1" }, prefix);
+      assert.equal(p.code, 0, p.err);
+      return p.out.trim();
+    };
+    assert.equal(await entry(), `${repo}/dist/js/cli.js`);
+    assert.ok(jsBuildFresh(repo));
+    // a source newer than the build (an edit, a git pull): the launcher runs the TypeScript
+    const later = new Date(Date.now() + 5_000);
+    Deno.utimeSync(`${repo}/src/vl1/switch.ts`, later, later);
+    assert.equal(await entry(), `${repo}/cli.ts`);
+    assert.equal(jsBuildFresh(repo), false);
+    const v0 = await sh([`${prefix}/bin/zt`, "--version"], {}, prefix);
+    assert.equal(v0.code, 0, v0.err);
+    assert.equal(v0.out.trim(), ZT_VERSION);
+    const past = new Date(Date.now() - 3_600_000);
+    Deno.utimeSync(`${repo}/src/vl1/switch.ts`, past, past);
+    // a new file in a source directory, a changed deno.json: stale too
+    const b = await sh([Deno.execPath(), "run", "-A", `${repo}/scripts/build_js.ts`], {}, repo);
+    assert.equal(b.code, 0, b.err);
+    assert.equal(await entry(), `${repo}/dist/js/cli.js`);
+    const future = new Date(Date.now() + 10_000);
+    Deno.writeTextFileSync(`${repo}/ffi/new_module.ts`, "export const x = 1;\n");
+    Deno.utimeSync(`${repo}/ffi/new_module.ts`, future, future);
+    Deno.utimeSync(`${repo}/ffi`, future, future);
+    assert.equal(await entry(), `${repo}/cli.ts`);
+    assert.equal(jsBuildFresh(repo), false);
+    Deno.removeSync(`${repo}/ffi/new_module.ts`);
+    const b2 = await sh([Deno.execPath(), "run", "-A", `${repo}/scripts/build_js.ts`], {}, repo);
+    assert.equal(b2.code, 0, b2.err);
+    Deno.utimeSync(`${repo}/deno.json`, future, future);
+    assert.equal(await entry(), `${repo}/cli.ts`);
+    assert.equal(jsBuildFresh(repo), false);
+    Deno.utimeSync(`${repo}/deno.json`, past, past);
+    const b3 = await sh([Deno.execPath(), "run", "-A", `${repo}/scripts/build_js.ts`], {}, repo);
+    assert.equal(b3.code, 0, b3.err);
+    assert.equal(await entry(), `${repo}/dist/js/cli.js`);
     assert.equal(Deno.statSync(`${prefix}/bin/zt`).mode! & 0o777, 0o755);
     const v = await sh([`${prefix}/bin/zt`, "--version"], {}, prefix);
     assert.equal(v.code, 0, v.err);
@@ -56,6 +112,7 @@ Deno.test("install.sh: the launcher runs this checkout's cli.ts with zt's flags,
     assert.match(h.out, /generate/);
   } finally {
     Deno.removeSync(prefix, { recursive: true });
+    Deno.removeSync(repo, { recursive: true });
   }
 });
 

@@ -192,7 +192,8 @@ Deno.test("Dockerfile: multi-stage, copies existing files only, no baked state, 
 
   const runs = ins.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
   assert.match(runs, /deno compile [^\n]*cli\.ts/, "compiles cli.ts");
-  assert.match(runs, /deno" run [^\n]*cli\.ts/, "falls back to running cli.ts from source");
+  assert.match(runs, /deno run [^\n]*scripts\/build_js\.ts/, "builds the JavaScript tree");
+  assert.match(runs, /deno" run [^\n]*dist\/js\/cli\.js/, "falls back to running it from source");
 
   const entry = ins.filter((i) => i.op === "ENTRYPOINT");
   assert.equal(entry.length, 1);

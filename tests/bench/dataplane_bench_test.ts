@@ -76,6 +76,10 @@ Deno.test("dataplane bench: arguments", () => {
   assert.throws(() => parseBenchArgs(["--pings=x"]), /bad --pings/);
   assert.equal(parseBenchArgs([]).hops, false);
   assert.equal(parseBenchArgs(["--hops"]).hops, true);
+  assert.equal(parseBenchArgs([]).entry, "js");
+  assert.equal(parseBenchArgs(["--entry", "ts"]).entry, "ts");
+  assert.equal(parseBenchArgs(["--entry=js"]).entry, "js");
+  assert.throws(() => parseBenchArgs(["--entry", "mjs"]), /bad --entry mjs/);
 });
 
 /** tcpdump -nn -tt lines: an ICMP echo on a TAP, a UDP datagram on the underlay. */

@@ -15,6 +15,16 @@ import { exec, type Lab, type LabHost, type NsProcess, waitFor } from "./netns.t
 
 /** The `zt` entry point. */
 export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+/** The checkout's deno.json (import map and unstable flags for an entry outside the checkout). */
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+/**
+ * What `zt run` nodes start: cli.ts, or the module in ZT_LAB_ENTRY (e.g. the launcher's
+ * plain-JavaScript build, dist/js/cli.js) with the checkout's deno.json, as the launcher runs it.
+ */
+export function labEntry(): string[] {
+  const e = Deno.env.get("ZT_LAB_ENTRY");
+  return e ? ["--config", CONFIG, e] : [CLI];
+}
 /** This file (the lab runner). */
 const SELF = new URL(import.meta.url).pathname;
 /** Port every lab node uses (UDP and its local API). */
@@ -213,10 +223,19 @@ export class ZtNode {
   #spawn(runner: Runner): NsProcess {
     const cmd = runner === "lab"
       ? [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, SELF, "serve", this.home, String(ZT_PORT)]
-      : [Deno.execPath(), "run", "-A", ZT_V8_FLAGS, CLI, "run", this.home, `-p${ZT_PORT}`];
+      : [
+        Deno.execPath(),
+        "run",
+        "-A",
+        ZT_V8_FLAGS,
+        ...labEntry(),
+        "run",
+        this.home,
+        `-p${ZT_PORT}`,
+      ];
     if (runner !== "lab" && this.#wrap.length > 0) {
       // a custom launcher (e.g. fewer privileges): it gets the deno command to run itself
-      cmd.splice(0, cmd.length, ...this.#wrap, CLI, "run", this.home, `-p${ZT_PORT}`);
+      cmd.splice(0, cmd.length, ...this.#wrap, ...labEntry(), "run", this.home, `-p${ZT_PORT}`);
     }
     cmd.push(...this.#extraArgs);
     Deno.writeTextFileSync(this.logFile, `--- ${new Date().toISOString()} ${cmd.join(" ")}\n`, {
