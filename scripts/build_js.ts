@@ -15,6 +15,8 @@
 //
 //   deno task build:js            # -> dist/js (atomic swap; the old tree stays usable until then)
 
+import { dirname, join, resolve } from "node:path";
+
 /** Where the build goes, relative to the checkout. */
 export const JS_DIR = "dist/js";
 /**
@@ -29,23 +31,24 @@ export const JS_ROOTS = ["cli.ts", "mod.ts", "src", "ffi"];
 /** What the launcher compares with the stamp (a newer one means the build is stale). */
 export const JS_SOURCES = [...JS_ROOTS, "deno.json"];
 
-const SPECIFIER =
-  /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bexport\s*\*\s*from\s*)"(\.{1,2}\/[^"\n]*?)\.ts"/g;
+/** What precedes a module specifier: `from` (imports, re-exports), `import(`, `import "x"`. */
+const LEAD = String.raw`(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)`;
+/** A relative `.ts` specifier after {@link LEAD} (path without the extension in group 2). */
+const TS_SPECIFIER = new RegExp(String.raw`${LEAD}"(\.{1,2}\/[^"\n]*?)\.ts"`, "g");
+/** Any relative specifier after {@link LEAD} (in group 2). */
+const RELATIVE_SPECIFIER = new RegExp(String.raw`${LEAD}"(\.{1,2}\/[^"\n]*)"`, "g");
 
 /**
  * Renames relative module specifiers ending in `.ts` to `.js` in static imports, re-exports and
  * literal dynamic imports of esbuild's output (double-quoted). Anything else is left alone.
  */
 export function rewriteSpecifiers(js: string): string {
-  return js.replace(SPECIFIER, (_m, lead: string, path: string) => `${lead}"${path}.js"`);
+  return js.replace(TS_SPECIFIER, (_m, lead: string, path: string) => `${lead}"${path}.js"`);
 }
 
 /** The relative specifiers of static and literal dynamic imports in `js` (after the rewrite). */
 export function relativeSpecifiers(js: string): string[] {
-  const out: string[] = [];
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)"(\.{1,2}\/[^"\n]*)"/g;
-  for (const m of js.matchAll(re)) out.push(m[1]);
-  return out;
+  return [...js.matchAll(RELATIVE_SPECIFIER)].map((m) => m[2]);
 }
 
 /** The .ts modules under the build roots (tests and declaration files excluded), repo-relative. */
@@ -80,8 +83,9 @@ export interface JsBuild {
  * `<repo>/dist/js`): into a sibling temporary directory first, then swapped in. Throws with
  * deno bundle's output if it fails, or if an import does not resolve inside the build.
  */
-export async function buildJs(repo: string, outDir = `${repo}/${JS_DIR}`): Promise<JsBuild> {
-  const parent = outDir.replace(/\/[^/]+\/?$/, "") || "/";
+export async function buildJs(repo: string, out = `${repo}/${JS_DIR}`): Promise<JsBuild> {
+  const outDir = resolve(out);
+  const parent = dirname(outDir);
   Deno.mkdirSync(parent, { recursive: true });
   const tmp = Deno.makeTempDirSync({ dir: parent, prefix: ".js-build-" });
   try {
@@ -115,26 +119,24 @@ export async function buildJs(repo: string, outDir = `${repo}/${JS_DIR}`): Promi
       );
     }
     for (const m of modules) {
-      const file = `${tmp}/${m.replace(/\.ts$/, ".js")}`;
+      const file = join(tmp, m.replace(/\.ts$/, ".js"));
       let js: string;
       try {
         js = Deno.readTextFileSync(file);
       } catch {
         throw new Error(`deno bundle wrote no ${m.replace(/\.ts$/, ".js")}`);
       }
-      const out = rewriteSpecifiers(js);
-      const dir = file.replace(/\/[^/]+$/, "");
-      for (const s of relativeSpecifiers(out)) {
-        const target = new URL(s, `file://${dir}/`).pathname;
+      const js2 = rewriteSpecifiers(js);
+      for (const s of relativeSpecifiers(js2)) {
         let ok = false;
         try {
-          ok = Deno.statSync(target).isFile;
+          ok = Deno.statSync(resolve(dirname(file), s)).isFile;
         } catch {
           ok = false;
         }
         if (!ok) throw new Error(`${m}: import "${s}" does not resolve inside the build`);
       }
-      if (out !== js) Deno.writeTextFileSync(file, out);
+      if (js2 !== js) Deno.writeTextFileSync(file, js2);
     }
     const old = `${tmp}.old`;
     let hadOld = false;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { ZT_VERSION } from "../src/version.ts";
 import { jsBuildFresh } from "../scripts/build_js.ts";
+import { copyTree } from "./helpers/copy_tree.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -32,14 +33,7 @@ function copyCheckout(): string {
   for (const f of ["cli.ts", "mod.ts", "deno.json", "deno.lock"]) {
     Deno.copyFileSync(`${ROOT}/${f}`, `${dir}/${f}`);
   }
-  const copyTree = (rel: string) => {
-    Deno.mkdirSync(`${dir}/${rel}`, { recursive: true });
-    for (const e of Deno.readDirSync(`${ROOT}/${rel}`)) {
-      if (e.isDirectory) copyTree(`${rel}/${e.name}`);
-      else if (e.isFile) Deno.copyFileSync(`${ROOT}/${rel}/${e.name}`, `${dir}/${rel}/${e.name}`);
-    }
-  };
-  for (const t of ["src", "ffi", "scripts"]) copyTree(t);
+  for (const t of ["src", "ffi", "scripts"]) copyTree(`${ROOT}/${t}`, `${dir}/${t}`);
   return dir;
 }
 

@@ -5,8 +5,9 @@ import { FileStore } from "../../src/service/controller_file_store.ts";
 import type { ControllerStore } from "../../src/controller/store.ts";
 import { FIXTURES, fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
+import { copyTree } from "../helpers/copy_tree.ts";
 import { type RequestMetadata, requestMetadataFrom } from "../../src/controller/config_decision.ts";
-export { seededRandom };
+export { copyTree, seededRandom };
 
 /** The fixture controller database folder. */
 export const FIXTURE_DB = FIXTURES + "controller/controller.d";
@@ -18,17 +19,6 @@ export const RULES_NET = "5b1c20a311309832";
 export const ADDR_A = "98bec71608";
 /** Member b. */
 export const ADDR_B = "beccf08a89";
-
-/** Recursively copies `src` into `dst` with writable modes (fixtures are read-only). */
-export function copyTree(src: string, dst: string): void {
-  Deno.mkdirSync(dst, { recursive: true });
-  for (const e of Deno.readDirSync(src)) {
-    if (e.isDirectory) copyTree(`${src}/${e.name}`, `${dst}/${e.name}`);
-    else if (e.isFile) {
-      Deno.writeFileSync(`${dst}/${e.name}`, Deno.readFileSync(`${src}/${e.name}`));
-    }
-  }
-}
 
 const tempDirs: string[] = [];
 globalThis.addEventListener("unload", () => {
