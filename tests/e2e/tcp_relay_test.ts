@@ -186,12 +186,16 @@ Deno.test({
         assert.ok(toUdp > 10, `relay carried a's traffic (${toUdp} datagrams)`);
 
         // 3. UDP allowed again: the tunnel closes and a talks to the root over UDP
+        // `since` is read before the unblock: while UDP is dropped nothing reaches a directly, so
+        // any direct receive after it came after the unblock. (Read after, it missed the root's
+        // answer when that arrived while the status call was under way, and the next full HELLO
+        // to a root comes only ~4 min later.)
+        const since = (await a.status()).clock as number;
         await blockUdp(a, false);
         const tUdp = Date.now();
-        const since = (await a.status()).clock as number;
         let lastPeers = "";
-        // The root hears from a over UDP again at a's next root keepalive (every 60 s, as the
-        // reference), which may come up to a minute after the unblock: hence the long bound.
+        // The root answers a over UDP once a contacts it again directly (the tunnel's close
+        // re-contacts paths; otherwise at a's next root HELLO): hence the long bound.
         await waitFor("a back on UDP", 130_000, async () => {
           await pingOnce(a, ipB); // traffic, as a user's would be
           lastPeers = JSON.stringify(await a.peers());
