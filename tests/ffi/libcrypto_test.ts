@@ -20,8 +20,8 @@ import { fixtureText } from "../fixtures.ts";
 import { seededRandom } from "../helpers/seeded_random.ts";
 import {
   BURST_MAX_WASM_KEYS,
+  BURST_QUIET_MS,
   BURST_WASM_PACKETS,
-  BURST_WINDOW_MS,
   BurstSiv,
   installPacketCrypto,
 } from "../../src/service/packet_crypto.ts";
@@ -199,14 +199,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "BurstSiv: the first packets of each window on the WASM kernel, the rest on libcrypto",
+  name:
+    "BurstSiv: the first packets after a quiet spell on the WASM kernel, a steady stream on libcrypto",
   ignore: missing || loadWasmKernel() === undefined,
   fn() {
     let now = 1000;
     const burst = new BurstSiv(engine!, loadWasmKernel()!, () => now);
     assert.equal(burst.name, "libcrypto+wasm");
     assert.ok(sivEngineSelfTest(burst));
-    now += BURST_WINDOW_MS; // a new window after the self-test's packets
+    now += BURST_QUIET_MS; // a quiet spell after the self-test's packets
     const rnd = seededRandom(7);
     const keys = new PeerKeys(rnd(48));
     const wire = (len: number, seed: number) => {
@@ -229,18 +230,26 @@ Deno.test({
     };
     try {
       const before = { ...burst.counters };
-      // one window: BURST_WASM_PACKETS packets through the kernel, the rest native
+      // one burst: BURST_WASM_PACKETS packets through the kernel, the rest native
       for (let i = 0; i < 10; i++) agree("burst", 28 + i * 150, i);
       const used = burst.counters.wasm - before.wasm + burst.counters.native - before.native;
       assert.equal(used, 20, "two calls per agree() on the burst engine");
       assert.equal(burst.counters.wasm - before.wasm, BURST_WASM_PACKETS);
-      // a pause: the next window starts, its first packets go through the kernel again
-      now += BURST_WINDOW_MS;
+      // a steady stream (each packet less than the quiet spell after the last) stays native,
+      // however long it lasts
+      const w0 = burst.counters.wasm;
+      for (let i = 0; i < 40; i++) {
+        now += BURST_QUIET_MS / 2;
+        agree("burst", 1400, i);
+      }
+      assert.equal(burst.counters.wasm, w0, "no kernel packet inside a steady stream");
+      // a pause: the next burst starts, its first packets go through the kernel again
+      now += BURST_QUIET_MS;
       const w = burst.counters.wasm;
       agree("plain", 120, 99);
       assert.equal(burst.counters.wasm, w + 2, "a lone exchange stays on the kernel");
       // a tampered packet fails on both paths
-      for (const bump of [0, BURST_WINDOW_MS]) {
+      for (const bump of [0, BURST_QUIET_MS]) {
         now += bump;
         const x = wire(200, 5);
         setSivEngine(burst);
