@@ -16,7 +16,10 @@
 // temporary directory (scripts/build_js.ts); `ts` cli.ts). Env ZT_BENCH_SMAPS_DIR: copy each
 // node's /proc/<pid>/smaps there when idle RSS is read. A pair whose nodes have carried no
 // iperf3 traffic yet in the run (zt↔zt, ref↔ref) is also pinged before its iperf3 runs: the RTT of
-// a member whose JIT is still cold.
+// a member whose JIT is still cold. `--rtt-rounds N` (default 6, 0 = off): after all pairs, N
+// rounds that ping every overlay pair 10 times each in turn, order rotating: a same-minutes RTT
+// per pairing (row "ping RTT median, pairs interleaved"), since one pair's 12 s of pings and the
+// next pair's minutes later see a different machine.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -55,6 +58,13 @@ export interface DataplaneBenchOptions {
   pairs?: string[];
   /** Pings per RTT measurement, 0.2 s apart (`--pings N`, default {@link DEFAULT_PINGS}). */
   pings: number;
+  /**
+   * Interleaved RTT (`--rtt-rounds N`, default {@link DEFAULT_RTT_ROUNDS}, 0 = off): after every
+   * pair's own runs, N rounds that each ping every overlay pair {@link INTERLEAVED_PINGS} times in
+   * turn (the order rotating by round), so every pairing is pinged across the same minutes of a
+   * shared, drifting machine; the table's interleaved row is the median of all of a pair's pings.
+   */
+  rttRounds?: number;
   /**
    * What zt nodes start (`--entry`): "js" the launcher's plain-JavaScript build (default),
    * "ts" cli.ts.
@@ -114,6 +124,8 @@ export interface PairResult {
   rttCpuPct?: [number, number];
   /** Per-hop latency medians of a separate set of pings (`--hops`). */
   hops?: HopLatencies;
+  /** Median RTT of the interleaved rounds (`--rtt-rounds`), ms, and how many pings it took. */
+  rttInterleaved?: { medianMs: number; count: number };
 }
 
 /**
@@ -264,11 +276,15 @@ const GB = 1e9;
  * pair) halves the spread.
  */
 export const DEFAULT_PINGS = 60;
+/** Rounds of the interleaved RTT measurement (see {@link DataplaneBenchOptions.rttRounds}). */
+export const DEFAULT_RTT_ROUNDS = 6;
+/** Pings per pair in each interleaved round, 0.2 s apart. */
+export const INTERLEAVED_PINGS = 10;
 
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
  * default 60), `--profile`, `--rtt` (ping RTT and idle figures only), `--hops`, `--pairs`,
- * `--pings`, `--entry` from `args`; the reference from ZT_REFERENCE.
+ * `--pings`, `--rtt-rounds`, `--entry` from `args`; the reference from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
@@ -278,6 +294,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let hops = false;
   let pairs: string[] | undefined;
   let pings = DEFAULT_PINGS;
+  let rttRounds = DEFAULT_RTT_ROUNDS;
   let entry: "js" | "ts" = "js";
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
@@ -308,6 +325,11 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 3 || n > 1000) throw new Error(`bad --pings ${v}`);
       pings = n;
+    } else if (args[i] === "--rtt-rounds" || args[i].startsWith("--rtt-rounds=")) {
+      const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 100) throw new Error(`bad --rtt-rounds ${v}`);
+      rttRounds = n;
     } else if (args[i] === "--seconds" || args[i].startsWith("--seconds=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       const n = Number(v);
@@ -316,7 +338,18 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     }
   }
   const reference = Deno.env.get("ZT_REFERENCE") || undefined;
-  return { seconds, reference, profile, idleSeconds, rttOnly, pairs, pings, hops, entry };
+  return {
+    seconds,
+    reference,
+    profile,
+    idleSeconds,
+    rttOnly,
+    pairs,
+    pings,
+    hops,
+    entry,
+    rttRounds,
+  };
 }
 
 /** One call to a node's local API (curl inside its namespace); status and parsed body. */
@@ -720,6 +753,38 @@ const BENCH_NETWORK = {
   routes: [{ target: OVERLAY_V4, via: null }],
 };
 
+/**
+ * The interleaved RTT (see {@link DataplaneBenchOptions.rttRounds}): `rounds` rounds, each pinging
+ * every overlay pair that has a result {@link INTERLEAVED_PINGS} times, the order rotated by one
+ * pair a round; sets `rttInterleaved` on those results.
+ */
+async function interleavedRtts(
+  pairs: [string, BenchNode, BenchNode, string][],
+  results: PairResult[],
+  rounds: number,
+): Promise<void> {
+  const todo = pairs.filter(([label, from]) =>
+    from.kind !== "veth" && results.some((r) => r.label === label)
+  );
+  if (todo.length === 0) return;
+  const each = new Map<string, number[]>(todo.map(([label]) => [label, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < todo.length; i++) {
+      const [label, from, , ip] = todo[(i + round) % todo.length];
+      const r = await pingRtts(from, ip, INTERLEAVED_PINGS).catch(() => undefined);
+      if (r) each.get(label)!.push(...r.each);
+    }
+  }
+  const line: string[] = [];
+  for (const [label, rtts] of each) {
+    if (rtts.length === 0) continue;
+    const medianMs = median(rtts);
+    results.find((r) => r.label === label)!.rttInterleaved = { medianMs, count: rtts.length };
+    line.push(`${label} ${medianMs.toFixed(3)}`);
+  }
+  console.log(`  interleaved RTT medians (${rounds} rounds): ${line.join(", ")} ms`);
+}
+
 /** Measures one pair (sender `from`, receiver `to`, addressed at `toIp`). */
 async function measurePair(
   lab: Lab,
@@ -831,8 +896,15 @@ export function formatTable(results: PairResult[]): string {
     ["auth POST → first ping reply (ms)", (r) => f(r.authMs, 0)],
     ["cipher mix on the wire, 1 stream", (r) => r.cipherMix ?? "-"],
   ];
-  if (results.some((r) => r.hops)) {
+  const interleaved = Math.max(0, ...results.map((r) => r.rttInterleaved?.count ?? 0));
+  if (interleaved > 0) {
     rows.splice(5, 0, [
+      `ping RTT median, pairs interleaved (${interleaved} pings) (ms)`,
+      (r) => f(r.rttInterleaved?.medianMs, 3),
+    ]);
+  }
+  if (results.some((r) => r.hops)) {
+    rows.splice(interleaved > 0 ? 6 : 5, 0, [
       "per hop, µs: pinger out / target in / target out / pinger in",
       (r) =>
         r.hops
@@ -1131,6 +1203,8 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       if (am) [r.authMs, r.authNote] = am;
       results.push(r);
     }
+    const rounds = o.rttOnly ? 0 : o.rttRounds ?? 0;
+    if (rounds > 0) await interleavedRtts(pairs, results, rounds);
     // Idle RSS: after the traffic, `zt info` (GET /status) and a /metrics scrape on every node,
     // then o.idleSeconds of quiet (60 s by default), VmRSS of each node process.
     const nodes = members.filter((m) => m.proc);

@@ -80,6 +80,11 @@ Deno.test("dataplane bench: arguments", () => {
   assert.equal(parseBenchArgs(["--entry", "ts"]).entry, "ts");
   assert.equal(parseBenchArgs(["--entry=js"]).entry, "js");
   assert.throws(() => parseBenchArgs(["--entry", "mjs"]), /bad --entry mjs/);
+  assert.equal(parseBenchArgs([]).rttRounds, 6);
+  assert.equal(parseBenchArgs(["--rtt-rounds", "0"]).rttRounds, 0);
+  assert.equal(parseBenchArgs(["--rtt-rounds=3"]).rttRounds, 3);
+  assert.throws(() => parseBenchArgs(["--rtt-rounds", "-1"]), /bad --rtt-rounds -1/);
+  assert.throws(() => parseBenchArgs(["--rtt-rounds=x"]), /bad --rtt-rounds x/);
 });
 
 /** tcpdump -nn -tt lines: an ICMP echo on a TAP, a UDP datagram on the underlay. */
@@ -126,6 +131,36 @@ Deno.test("dataplane bench: per-hop latency follows each ping through both ends'
     /per hop, µs: pinger out \/ target in \/ target out \/ pinger in \| 103 \/ 200 \/ 50 \/ 80 \|/,
   );
   assert.doesNotMatch(formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 0.5 }]), /per hop/);
+});
+
+Deno.test("dataplane bench: the interleaved RTT row shows when measured, above the per-hop row", () => {
+  const rows = formatTable([
+    {
+      label: "zt↔zt",
+      gbps1: 1,
+      gbps4: 1,
+      rttMs: 0.5,
+      rttInterleaved: { medianMs: 0.4125, count: 60 },
+    },
+    { label: "ref↔ref", gbps1: 1, gbps4: 1, rttMs: 0.4 },
+  ]).split("\n");
+  const i = rows.findIndex((l) =>
+    l.startsWith("| ping RTT median, pairs interleaved (60 pings) (ms)")
+  );
+  assert.ok(i > 0, rows.join("\n"));
+  assert.match(rows[i], /\|\s+0\.412 \|\s+- \|$/);
+  assert.match(rows[i - 1], /before bulk traffic/);
+  const withHops = formatTable([{
+    label: "zt↔zt",
+    gbps1: 1,
+    gbps4: 1,
+    rttMs: 0.5,
+    rttInterleaved: { medianMs: 0.4, count: 6 },
+    hops: { count: 1, pingerOut: 1, targetIn: 2, targetOut: 3, pingerIn: 4, rtt: 10 },
+  }]).split("\n");
+  const j = withHops.findIndex((l) => l.includes("pairs interleaved (6 pings)"));
+  assert.match(withHops[j + 1], /^\| per hop, µs/);
+  assert.doesNotMatch(formatTable([{ label: "x", gbps1: 1, gbps4: 1, rttMs: 0.5 }]), /interleaved/);
 });
 
 Deno.test("dataplane bench: the table shows RTT medians, idle CPU and CPU during pings", () => {
