@@ -62,6 +62,8 @@ export const TAP_OFFLOAD_READ_BUFFER = VNET_HDR_LEN + 65535 + 14 + 8 + 256;
  * end up to one super-frame's segments beyond it.
  */
 export const MAX_DRAIN_PER_ROUND = 512;
+/** A read longer than this is bulk input and vetoes the round's receive-moderation nap. */
+export const MODERATE_VETO_BYTES = 512;
 
 const TUNSETIFF = 0x400454can;
 const IFF_TAP = 0x0002;
@@ -588,7 +590,8 @@ export class LinuxTapDevice {
     this.#onError = onError;
     this.#onRoundEnd = onRoundEnd;
     if (!this.#watch && !this.#closed) {
-      this.#watch = (this.#reactor ?? Reactor.shared()).watch(
+      this.#reactor ??= Reactor.shared();
+      this.#watch = this.#reactor.watch(
         this.#fd,
         this.#onReady,
         undefined,
@@ -622,6 +625,8 @@ export class LinuxTapDevice {
         break;
       }
       reads++;
+      // bulk input to send (more than a small frame such as an ACK): no receive-moderation nap
+      if (n > MODERATE_VETO_BYTES) this.#reactor?.moderateVeto();
       if (this.#coalescer) this.#offloadRead(buf, n);
       else this.#deliver(buf.subarray(0, n));
     }

@@ -81,6 +81,10 @@ export const DEFAULT_BATCH = 64;
 export const DEFAULT_SLOT = 16384;
 /** Most `recvmmsg` calls per socket per poll round before polling again (lets timers run). */
 export const MAX_BATCHES_PER_ROUND = 16;
+/** A drain of at most this many datagrams in a stream asks for receive moderation. */
+export const MODERATE_MAX_DATAGRAMS = 4;
+/** "In a stream": the previous drain that took data was less than this long ago, ms. */
+export const MODERATE_STREAM_GAP_MS = 0.5;
 /** Most waits (<= 1 ms each) for send-buffer room per ring flush before the rest is dropped. */
 const MAX_SEND_STALLS = 4;
 
@@ -206,6 +210,10 @@ export class LinuxUdp {
   #closed = false;
   /** The reactor's watches of the sockets (index i <-> socket i). */
   #watches: ReactorWatch[] = [];
+  /** The reactor watching the sockets (receive moderation). */
+  #reactor: Reactor | undefined;
+  /** When a drain last took data (performance.now(), ms). */
+  #lastDataDrain = -Infinity;
   // receive area: [data batch*slot][names batch*32][iovecs batch*16][mmsghdrs batch*64][control]
   readonly #rx: Uint8Array;
   readonly #rxMsgs: Uint8Array; // view of the mmsghdr array (for the FFI call)
@@ -300,6 +308,7 @@ export class LinuxUdp {
   static start(sockets: BoundUdpSocket[], opts: LinuxUdpOptions, reactor?: Reactor): LinuxUdp {
     const u = new LinuxUdp(sockets, opts);
     const r = reactor ?? Reactor.shared();
+    u.#reactor = r;
     try {
       sockets.forEach((s, i) => {
         u.#watches.push(
@@ -707,6 +716,20 @@ export class LinuxUdp {
 
   /** Delivers what socket `index` has queued now (bounded); returns the datagram count. */
   drainSocket(index: number): number {
+    const got = this.#drainSocket(index);
+    if (got > 0) {
+      // receive moderation: a few datagrams again right after the last ones is a stream that
+      // arrives a datagram at a time (e.g. a sender without UDP GSO): take it in larger rounds
+      const now = performance.now();
+      if (got <= MODERATE_MAX_DATAGRAMS && now - this.#lastDataDrain < MODERATE_STREAM_GAP_MS) {
+        this.#reactor?.moderate();
+      }
+      this.#lastDataDrain = now;
+    }
+    return got;
+  }
+
+  #drainSocket(index: number): number {
     const s = this.sockets[index];
     if (!s || this.#closed) return 0;
     const l = libc();

@@ -105,6 +105,40 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "reactor: receive moderation naps after a hot round that asked for it, never under a veto or unasked",
+  ignore: !linux,
+  async fn() {
+    const r = new Reactor({ hotTimeoutUs: 2000, hotBudgetMs: 50 });
+    const a = eventfd();
+    let handled = 0;
+    let mode: "ask" | "veto" | "none" = "ask";
+    const w = r.watch(a, () => {
+      consume(a);
+      handled++;
+      if (mode !== "none") r.moderate();
+      if (mode === "veto") r.moderateVeto();
+      if (handled % 10 !== 0) queueMicrotask(() => signal(a));
+    });
+    signal(a);
+    await until("10 asking rounds", () => handled === 10);
+    const asked = r.counters.naps;
+    assert.ok(asked >= 5, `naps after asking rounds: ${asked}`);
+    mode = "veto";
+    signal(a);
+    await until("10 vetoed rounds", () => handled === 20);
+    assert.equal(r.counters.naps - asked, 0, "a veto holds for the next 2 ms of rounds");
+    await new Promise((res) => setTimeout(res, 10)); // the veto expires
+    mode = "none";
+    signal(a);
+    await until("10 unasked rounds", () => handled === 30);
+    assert.equal(r.counters.naps - asked, 0, "no nap without a request");
+    await w.close();
+    libc().close(a);
+  },
+});
+
+Deno.test({
   name: "reactor: watching again after the loop ended restarts it",
   ignore: !linux,
   async fn() {
