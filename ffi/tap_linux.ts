@@ -612,6 +612,7 @@ export class LinuxTapDevice {
     const before = this.counters.framesRead;
     const most = Math.min(maxReads, MAX_DRAIN_PER_ROUND);
     let reads = 0;
+    let bulk = false;
     while (
       this.counters.framesRead - before < MAX_DRAIN_PER_ROUND && reads < most && !this.#closed
     ) {
@@ -625,11 +626,12 @@ export class LinuxTapDevice {
         break;
       }
       reads++;
-      // bulk input to send (more than a small frame such as an ACK): no receive-moderation nap
-      if (n > MODERATE_VETO_BYTES) this.#reactor?.moderateVeto();
+      if (n > MODERATE_VETO_BYTES) bulk = true;
       if (this.#coalescer) this.#offloadRead(buf, n);
       else this.#deliver(buf.subarray(0, n));
     }
+    // bulk input to send (a read longer than a small frame such as an ACK): one veto per drain
+    if (bulk) this.#reactor?.moderateVeto();
     return this.counters.framesRead - before;
   }
 
