@@ -1,12 +1,16 @@
 // Tests of the FFI UDP transport (ffi/udp_linux.ts, src/service/udp_transport_ffi.ts) over loopback.
 import assert from "node:assert/strict";
 import {
+  asksModeration,
   bindUdpSocket,
   EADDRINUSE,
   EADDRNOTAVAIL,
   EAFNOSUPPORT,
   LinuxUdp,
   type LinuxUdpOptions,
+  MODERATE_MAX_DATAGRAMS,
+  MODERATE_MIN_AVG_BYTES,
+  MODERATE_STREAM_GAP_MS,
   SEND_RING,
   SEND_SLOT,
 } from "../../ffi/udp_linux.ts";
@@ -630,4 +634,21 @@ Deno.test({
       await Promise.all([rx.close(), tx.close()]);
     }
   },
+});
+
+Deno.test("udp ffi: receive moderation is asked by a bulk stream of large datagrams only", () => {
+  const soon = MODERATE_STREAM_GAP_MS / 2;
+  // ZeroTier One sending bulk: one or two ~1.4 KB fragments per drain, back to back
+  assert.equal(asksModeration(1, 1432, soon), true);
+  assert.equal(asksModeration(2, 1432 + 1398, soon), true);
+  assert.equal(asksModeration(MODERATE_MAX_DATAGRAMS, MODERATE_MAX_DATAGRAMS * 1400, soon), true);
+  // an exchange of small datagrams (ping flood, RPC): each waits for the answer, never a nap
+  assert.equal(asksModeration(1, 122, soon), false);
+  assert.equal(asksModeration(2, 2 * MODERATE_MIN_AVG_BYTES - 1, soon), false);
+  assert.equal(asksModeration(3, 3 * 300, soon), false);
+  // a lone datagram after a pause, a drain that already took many, or nothing: no nap
+  assert.equal(asksModeration(1, 1432, MODERATE_STREAM_GAP_MS), false);
+  assert.equal(asksModeration(1, 1432, Infinity), false);
+  assert.equal(asksModeration(MODERATE_MAX_DATAGRAMS + 1, 64 * 1432, soon), false);
+  assert.equal(asksModeration(0, 0, soon), false);
 });
