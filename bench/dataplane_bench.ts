@@ -20,8 +20,11 @@
 // rounds that ping every overlay pair 10 times each in turn, order rotating: a same-minutes RTT
 // per pairing (row "ping RTT median, pairs interleaved"), since one pair's 12 s of pings and the
 // next pair's minutes later see a different machine.
+// `--floor`: two pairs of bench/rtt_floor_node.ts forwarders (TAP <-> UDP on zt's own adapters, no
+// protocol; one without a cipher, one with the WASM AES-GMAC-SIV of a lone zt packet) join those
+// rounds; a line after the table splits zt↔zt's RTT into runtime and I/O, cipher, and the rest.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
-import { LAB_PLANET_ID, ZT_PORT, type ZtNode } from "../tests/e2e/zt_lab.ts";
+import { LAB_PLANET_ID, ZT_PORT, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
   api200,
   CONTROLLER_IP,
@@ -65,6 +68,13 @@ export interface DataplaneBenchOptions {
    * shared, drifting machine; the table's interleaved row is the median of all of a pair's pings.
    */
   rttRounds?: number;
+  /**
+   * `--floor`: two more pairs of hosts run bench/rtt_floor_node.ts (a TAP <-> UDP forwarder on
+   * zt's own adapters, no protocol; one pair without a cipher, one with the WASM AES-GMAC-SIV a
+   * lone zt packet gets) and join the interleaved RTT rounds: how much of zt↔zt's RTT is the
+   * runtime and its I/O, the cipher, and the VL1/VL2 code. Printed after the table.
+   */
+  floor?: boolean;
   /**
    * What zt nodes start (`--entry`): "js" the launcher's plain-JavaScript build (default),
    * "ts" cli.ts.
@@ -284,7 +294,7 @@ export const INTERLEAVED_PINGS = 10;
 /**
  * Parses `--seconds N`, `--quick` (3 s runs, 10 s idle), `--idle N` (seconds before idle RSS,
  * default 60), `--profile`, `--rtt` (ping RTT and idle figures only), `--hops`, `--pairs`,
- * `--pings`, `--rtt-rounds`, `--entry` from `args`; the reference from ZT_REFERENCE.
+ * `--pings`, `--rtt-rounds`, `--entry`, `--floor` from `args`; the reference from ZT_REFERENCE.
  */
 export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let seconds = 10;
@@ -295,6 +305,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
   let pairs: string[] | undefined;
   let pings = DEFAULT_PINGS;
   let rttRounds = DEFAULT_RTT_ROUNDS;
+  let floor = false;
   let entry: "js" | "ts" = "js";
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--quick") {
@@ -308,6 +319,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     } else if (args[i] === "--profile") profile = true;
     else if (args[i] === "--rtt") rttOnly = true;
     else if (args[i] === "--hops") hops = true;
+    else if (args[i] === "--floor") floor = true;
     else if (args[i] === "--entry" || args[i].startsWith("--entry=")) {
       const v = args[i].includes("=") ? args[i].split("=")[1] : args[++i];
       if (v !== "js" && v !== "ts") throw new Error(`bad --entry ${v} (js or ts)`);
@@ -349,6 +361,7 @@ export function parseBenchArgs(args: string[]): DataplaneBenchOptions {
     hops,
     entry,
     rttRounds,
+    floor,
   };
 }
 
@@ -762,10 +775,12 @@ async function interleavedRtts(
   pairs: [string, BenchNode, BenchNode, string][],
   results: PairResult[],
   rounds: number,
+  floors: FloorPair[] = [],
 ): Promise<void> {
   const todo = pairs.filter(([label, from]) =>
     from.kind !== "veth" && results.some((r) => r.label === label)
   );
+  for (const f of floors) todo.push([f.label, f.from, f.from, f.toIp]);
   if (todo.length === 0) return;
   const each = new Map<string, number[]>(todo.map(([label]) => [label, []]));
   for (let round = 0; round < rounds; round++) {
@@ -779,10 +794,86 @@ async function interleavedRtts(
   for (const [label, rtts] of each) {
     if (rtts.length === 0) continue;
     const medianMs = median(rtts);
-    results.find((r) => r.label === label)!.rttInterleaved = { medianMs, count: rtts.length };
+    const floor = floors.find((f) => f.label === label);
+    if (floor) floor.medianMs = medianMs;
+    else results.find((r) => r.label === label)!.rttInterleaved = { medianMs, count: rtts.length };
     line.push(`${label} ${medianMs.toFixed(3)}`);
   }
   console.log(`  interleaved RTT medians (${rounds} rounds): ${line.join(", ")} ms`);
+}
+
+/** A pair of RTT-floor forwarders (see {@link DataplaneBenchOptions.floor}). */
+interface FloorPair {
+  label: string;
+  /** The pinging host (its forwarder carries the pings). */
+  from: BenchNode;
+  /** The other forwarder's TAP address. */
+  toIp: string;
+  /** Median of its interleaved pings, ms (once measured). */
+  medianMs?: number;
+}
+
+/** The floor variants: label, cipher, underlay host numbers, overlay /24. */
+const FLOOR_VARIANTS: [string, 0 | 3, number, number, string][] = [
+  ["floor", 0, 31, 32, "198.19.31"],
+  ["floor+c3", 3, 33, 34, "198.19.33"],
+];
+
+/** Starts the floor forwarder pairs on the lab's bridge and waits until each one pings. */
+async function startFloors(lab: Lab): Promise<FloorPair[]> {
+  const repo = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const script = `${repo}/bench/rtt_floor_node.ts`;
+  const out: FloorPair[] = [];
+  for (const [label, cipher, x, y, net] of FLOOR_VARIANTS) {
+    const hx = await lab.addHost(`fl${x}`, `198.18.0.${x}`);
+    const hy = await lab.addHost(`fl${y}`, `198.18.0.${y}`);
+    for (const [h, me, peer] of [[hx, 1, hy], [hy, 2, hx]] as const) {
+      lab.spawn(h.ns, [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--config",
+        `${repo}/deno.json`,
+        ZT_V8_FLAGS,
+        script,
+        "ztfloor0",
+        `${net}.${me}/24`,
+        String(ZT_PORT),
+        peer.ip,
+        String(ZT_PORT),
+        String(cipher),
+      ], { logFile: lab.path(`floor-${h.ns}.log`) });
+    }
+    const from: BenchNode = {
+      name: `fl${x}`,
+      kind: "zt",
+      ns: hx.ns,
+      token: "",
+      address: "",
+      ip: hx.ip,
+      overlay: `${net}.1`,
+    };
+    const toIp = `${net}.2`;
+    await waitFor(`${label} forwarders`, 30_000, async () => {
+      const r = await exec(hx.ns, ["ping", "-n", "-c", "1", "-W", "1", toIp], {
+        check: false,
+        timeoutMs: 3000,
+      });
+      return r.code === 0 || undefined;
+    }, { intervalMs: 500 });
+    out.push({ label, from, toIp });
+  }
+  return out;
+}
+
+/** The line printed after the table for `--floor`. */
+export function floorLine(floors: { label: string; medianMs?: number }[], results: PairResult[]) {
+  const f = (label: string) => floors.find((x) => x.label === label)?.medianMs;
+  const r = (label: string) => results.find((x) => x.label === label)?.rttInterleaved?.medianMs;
+  const ms = (v: number | undefined) => v === undefined ? "-" : v.toFixed(3);
+  return `RTT floor, pairs interleaved (ms): runtime + I/O adapters ${ms(f("floor"))}, ` +
+    `+ WASM AES-GMAC-SIV ${ms(f("floor+c3"))}; zt↔zt ${ms(r("zt↔zt"))}, ` +
+    `ref↔ref ${ms(r("ref↔ref"))}`;
 }
 
 /** Measures one pair (sender `from`, receiver `to`, addressed at `toIp`). */
@@ -1204,7 +1295,17 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
       results.push(r);
     }
     const rounds = o.rttOnly ? 0 : o.rttRounds ?? 0;
-    if (rounds > 0) await interleavedRtts(pairs, results, rounds);
+    const floors = o.floor && rounds > 0 ? await startFloors(lab) : [];
+    if (floors.length > 0) {
+      // a few flood pings each way first: the forwarders' JIT as warm as the members' is
+      for (const f of floors) {
+        await exec(f.from.ns, ["ping", "-n", "-q", "-f", "-c", "2000", "-w", "20", f.toIp], {
+          check: false,
+          timeoutMs: 30_000,
+        });
+      }
+    }
+    if (rounds > 0) await interleavedRtts(pairs, results, rounds, floors);
     // Idle RSS: after the traffic, `zt info` (GET /status) and a /metrics scrape on every node,
     // then o.idleSeconds of quiet (60 s by default), VmRSS of each node process.
     const nodes = members.filter((m) => m.proc);
@@ -1272,6 +1373,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
         (refVersion ? `; reference ${refVersion}` : "; no ZT_REFERENCE set"),
     );
     console.log(formatTable(results));
+    if (floors.length > 0) console.log(floorLine(floors, results));
     if (profile) {
       console.log(
         "\nperf profile (self time by category) of the zt nodes during an extra 1-stream run:",

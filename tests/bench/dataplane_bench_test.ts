@@ -1,7 +1,9 @@
 // Tests for the data-plane bench's pure helpers (cipher mix of a capture, argument parsing).
 import assert from "node:assert/strict";
+import { parseFloorArgs } from "../../bench/rtt_floor_node.ts";
 import {
   cipherMixOfPcap,
+  floorLine,
   formatCipherMix,
   formatTable,
   hopLatencies,
@@ -85,6 +87,48 @@ Deno.test("dataplane bench: arguments", () => {
   assert.equal(parseBenchArgs(["--rtt-rounds=3"]).rttRounds, 3);
   assert.throws(() => parseBenchArgs(["--rtt-rounds", "-1"]), /bad --rtt-rounds -1/);
   assert.throws(() => parseBenchArgs(["--rtt-rounds=x"]), /bad --rtt-rounds x/);
+  assert.equal(parseBenchArgs([]).floor, false);
+  assert.equal(parseBenchArgs(["--floor"]).floor, true);
+});
+
+Deno.test("dataplane bench: the RTT floor line and the floor forwarder's arguments", () => {
+  const line = floorLine(
+    [{ label: "floor", medianMs: 0.3714 }, { label: "floor+c3" }],
+    [
+      {
+        label: "zt↔zt",
+        gbps1: 1,
+        gbps4: 1,
+        rttMs: 0.5,
+        rttInterleaved: { medianMs: 0.55, count: 6 },
+      },
+      { label: "ref↔ref", gbps1: 1, gbps4: 1, rttMs: 0.4 },
+    ],
+  );
+  assert.equal(
+    line,
+    "RTT floor, pairs interleaved (ms): runtime + I/O adapters 0.371, + WASM AES-GMAC-SIV -; " +
+      "zt↔zt 0.550, ref↔ref -",
+  );
+  const ok = parseFloorArgs(["ztfloor0", "198.19.31.1/24", "9993", "198.18.0.32", "9993", "3"]);
+  assert.ok(typeof ok !== "string");
+  assert.equal(ok.cipher, 3);
+  assert.equal(ok.peer.port, 9993);
+  assert.equal(ok.port, 9993);
+  const dflt = parseFloorArgs(["t", "10.0.0.1/24", "1", "10.0.0.2", "2"]);
+  assert.ok(typeof dflt !== "string" && dflt.cipher === 0);
+  for (
+    const bad of [
+      [],
+      ["t", "10.0.0.1/24", "1", "10.0.0.2"],
+      ["bad name!", "10.0.0.1/24", "1", "10.0.0.2", "2"],
+      ["t", "10.0.0.1", "1", "10.0.0.2", "2"],
+      ["t", "10.0.0.1/24", "0", "10.0.0.2", "2"],
+      ["t", "10.0.0.1/24", "1", "10.0.0.2", "70000"],
+      ["t", "10.0.0.1/24", "1", "::1", "2"],
+      ["t", "10.0.0.1/24", "1", "10.0.0.2", "2", "2"],
+    ]
+  ) assert.equal(typeof parseFloorArgs(bad), "string", bad.join(" "));
 });
 
 /** tcpdump -nn -tt lines: an ICMP echo on a TAP, a UDP datagram on the underlay. */
