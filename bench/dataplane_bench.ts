@@ -20,8 +20,8 @@
 // rounds that ping every overlay pair 10 times each in turn, order rotating: a same-minutes RTT
 // per pairing (row "ping RTT median, pairs interleaved"), since one pair's 12 s of pings and the
 // next pair's minutes later see a different machine.
-// `--floor`: two pairs of bench/rtt_floor_node.ts forwarders (TAP <-> UDP on zt's own adapters, no
-// protocol; one without a cipher, one with the WASM AES-GMAC-SIV of a lone zt packet) join those
+// `--floor`: three pairs of bench/rtt_floor_node.ts forwarders (TAP <-> UDP on zt's own adapters, no
+// protocol; without a cipher, with the WASM AES-GMAC-SIV of a lone zt packet, with cipher 1) join those
 // rounds; a line after the table splits zt↔zt's RTT into runtime and I/O, cipher, and the rest.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
@@ -70,8 +70,8 @@ export interface DataplaneBenchOptions {
   rttRounds?: number;
   /**
    * `--floor`: two more pairs of hosts run bench/rtt_floor_node.ts (a TAP <-> UDP forwarder on
-   * zt's own adapters, no protocol; one pair without a cipher, one with the WASM AES-GMAC-SIV a
-   * lone zt packet gets) and join the interleaved RTT rounds: how much of zt↔zt's RTT is the
+   * zt's own adapters, no protocol; pairs without a cipher, with the WASM AES-GMAC-SIV a lone zt
+   * packet gets, and with cipher 1) and join the interleaved RTT rounds: how much of zt↔zt's RTT is the
    * runtime and its I/O, the cipher, and the VL1/VL2 code. Printed after the table.
    */
   floor?: boolean;
@@ -814,9 +814,10 @@ interface FloorPair {
 }
 
 /** The floor variants: label, cipher, underlay host numbers, overlay /24. */
-const FLOOR_VARIANTS: [string, 0 | 3, number, number, string][] = [
+const FLOOR_VARIANTS: [string, 0 | 1 | 3, number, number, string][] = [
   ["floor", 0, 31, 32, "198.19.31"],
   ["floor+c3", 3, 33, 34, "198.19.33"],
+  ["floor+c1", 1, 35, 36, "198.19.35"],
 ];
 
 /** Starts the floor forwarder pairs on the lab's bridge and waits until each one pings. */
@@ -872,7 +873,8 @@ export function floorLine(floors: { label: string; medianMs?: number }[], result
   const r = (label: string) => results.find((x) => x.label === label)?.rttInterleaved?.medianMs;
   const ms = (v: number | undefined) => v === undefined ? "-" : v.toFixed(3);
   return `RTT floor, pairs interleaved (ms): runtime + I/O adapters ${ms(f("floor"))}, ` +
-    `+ WASM AES-GMAC-SIV ${ms(f("floor+c3"))}; zt↔zt ${ms(r("zt↔zt"))}, ` +
+    `+ WASM AES-GMAC-SIV ${ms(f("floor+c3"))}, + WASM Salsa20/12-Poly1305 ${ms(f("floor+c1"))}; ` +
+    `zt↔zt ${ms(r("zt↔zt"))}, ` +
     `ref↔ref ${ms(r("ref↔ref"))}`;
 }
 

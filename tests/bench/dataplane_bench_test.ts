@@ -107,8 +107,8 @@ Deno.test("dataplane bench: the RTT floor line and the floor forwarder's argumen
   );
   assert.equal(
     line,
-    "RTT floor, pairs interleaved (ms): runtime + I/O adapters 0.371, + WASM AES-GMAC-SIV -; " +
-      "zt↔zt 0.550, ref↔ref -",
+    "RTT floor, pairs interleaved (ms): runtime + I/O adapters 0.371, + WASM AES-GMAC-SIV -, " +
+      "+ WASM Salsa20/12-Poly1305 -; zt↔zt 0.550, ref↔ref -",
   );
   const ok = parseFloorArgs(["ztfloor0", "198.19.31.1/24", "9993", "198.18.0.32", "9993", "3"]);
   assert.ok(typeof ok !== "string");
