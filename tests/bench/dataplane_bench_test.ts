@@ -91,19 +91,18 @@ Deno.test("dataplane bench: arguments", () => {
   assert.equal(parseBenchArgs(["--floor"]).floor, true);
 });
 
+/** Results of a zt↔zt pair with an interleaved RTT and a ref↔ref pair without. */
+function ztAndRef(rttInterleaved: { medianMs: number; count: number }) {
+  return [
+    { label: "zt↔zt", gbps1: 1, gbps4: 1, rttMs: 0.5, rttInterleaved },
+    { label: "ref↔ref", gbps1: 1, gbps4: 1, rttMs: 0.4 },
+  ];
+}
+
 Deno.test("dataplane bench: the RTT floor line and the floor forwarder's arguments", () => {
   const line = floorLine(
     [{ label: "floor", medianMs: 0.3714 }, { label: "floor+c3" }],
-    [
-      {
-        label: "zt↔zt",
-        gbps1: 1,
-        gbps4: 1,
-        rttMs: 0.5,
-        rttInterleaved: { medianMs: 0.55, count: 6 },
-      },
-      { label: "ref↔ref", gbps1: 1, gbps4: 1, rttMs: 0.4 },
-    ],
+    ztAndRef({ medianMs: 0.55, count: 6 }),
   );
   assert.equal(
     line,
@@ -178,16 +177,7 @@ Deno.test("dataplane bench: per-hop latency follows each ping through both ends'
 });
 
 Deno.test("dataplane bench: the interleaved RTT row shows when measured, above the per-hop row", () => {
-  const rows = formatTable([
-    {
-      label: "zt↔zt",
-      gbps1: 1,
-      gbps4: 1,
-      rttMs: 0.5,
-      rttInterleaved: { medianMs: 0.4125, count: 60 },
-    },
-    { label: "ref↔ref", gbps1: 1, gbps4: 1, rttMs: 0.4 },
-  ]).split("\n");
+  const rows = formatTable(ztAndRef({ medianMs: 0.4125, count: 60 })).split("\n");
   const i = rows.findIndex((l) =>
     l.startsWith("| ping RTT median, pairs interleaved (60 pings) (ms)")
   );
