@@ -20,9 +20,10 @@
 // rounds that ping every overlay pair 10 times each in turn, order rotating: a same-minutes RTT
 // per pairing (row "ping RTT median, pairs interleaved"), since one pair's 12 s of pings and the
 // next pair's minutes later see a different machine.
-// `--floor`: three pairs of bench/rtt_floor_node.ts forwarders (TAP <-> UDP on zt's own adapters, no
-// protocol; without a cipher, with the WASM AES-GMAC-SIV of a lone zt packet, with cipher 1) join those
-// rounds; a line after the table splits zt↔zt's RTT into runtime and I/O, cipher, and the rest.
+// `--floor`: three pairs of bench/rtt_floor_node.ts forwarders (TAP <-> UDP on zt's own
+// adapters, no protocol; without a cipher, with the WASM AES-GMAC-SIV of a lone zt packet, with
+// cipher 1) join those rounds; a line after the table splits zt↔zt's RTT into runtime and I/O,
+// cipher, and the rest.
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -69,10 +70,10 @@ export interface DataplaneBenchOptions {
    */
   rttRounds?: number;
   /**
-   * `--floor`: two more pairs of hosts run bench/rtt_floor_node.ts (a TAP <-> UDP forwarder on
+   * `--floor`: three more pairs of hosts run bench/rtt_floor_node.ts (a TAP <-> UDP forwarder on
    * zt's own adapters, no protocol; pairs without a cipher, with the WASM AES-GMAC-SIV a lone zt
-   * packet gets, and with cipher 1) and join the interleaved RTT rounds: how much of zt↔zt's RTT is the
-   * runtime and its I/O, the cipher, and the VL1/VL2 code. Printed after the table.
+   * packet gets, and with cipher 1) and join the interleaved RTT rounds: how much of zt↔zt's RTT
+   * is the runtime and its I/O, the cipher, and the VL1/VL2 code. Printed after the table.
    */
   floor?: boolean;
   /**
@@ -855,13 +856,12 @@ async function startFloors(lab: Lab): Promise<FloorPair[]> {
       overlay: `${net}.1`,
     };
     const toIp = `${net}.2`;
-    await waitFor(`${label} forwarders`, 30_000, async () => {
-      const r = await exec(hx.ns, ["ping", "-n", "-c", "1", "-W", "1", toIp], {
-        check: false,
-        timeoutMs: 3000,
-      });
-      return r.code === 0 || undefined;
-    }, { intervalMs: 500 });
+    await waitFor(
+      `${label} forwarders`,
+      30_000,
+      () => pingRtts(from, toIp, 1).then(() => true, () => undefined),
+      { intervalMs: 500 },
+    );
     out.push({ label, from, toIp });
   }
   return out;
@@ -874,8 +874,7 @@ export function floorLine(floors: { label: string; medianMs?: number }[], result
   const ms = (v: number | undefined) => v === undefined ? "-" : v.toFixed(3);
   return `RTT floor, pairs interleaved (ms): runtime + I/O adapters ${ms(f("floor"))}, ` +
     `+ WASM AES-GMAC-SIV ${ms(f("floor+c3"))}, + WASM Salsa20/12-Poly1305 ${ms(f("floor+c1"))}; ` +
-    `zt↔zt ${ms(r("zt↔zt"))}, ` +
-    `ref↔ref ${ms(r("ref↔ref"))}`;
+    `zt↔zt ${ms(r("zt↔zt"))}, ref↔ref ${ms(r("ref↔ref"))}`;
 }
 
 /** Measures one pair (sender `from`, receiver `to`, addressed at `toIp`). */
@@ -1299,7 +1298,7 @@ export async function runDataplaneBench(o: DataplaneBenchOptions): Promise<PairR
     const rounds = o.rttOnly ? 0 : o.rttRounds ?? 0;
     const floors = o.floor && rounds > 0 ? await startFloors(lab) : [];
     if (floors.length > 0) {
-      // a few flood pings each way first: the forwarders' JIT as warm as the members' is
+      // flood pings first: the forwarders' JIT as warm as the members' after their iperf3 runs
       for (const f of floors) {
         await exec(f.from.ns, ["ping", "-n", "-q", "-f", "-c", "2000", "-w", "20", f.toIp], {
           check: false,

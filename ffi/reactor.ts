@@ -132,10 +132,11 @@ export class Reactor {
   #lastData = -Infinity;
   /** The event loop's epoll fd while this reactor blocks idle (-1: it does not). */
   #loopFd = -1;
-  /** Timespec of a blocking wait (rewritten per wait). */
+  /** This round's handlers asked for a receive-moderation nap ({@link Reactor.moderate}). */
   #napAsked = false;
   /** No nap before this time (performance.now(), ms): bulk input was read recently. */
   #napVetoUntil = -Infinity;
+  /** Timespec of a blocking wait (rewritten per wait). */
   readonly #waitTs = new Uint8Array(16);
   readonly #waitTv = new DataView(this.#waitTs.buffer);
   readonly #onError: ((e: unknown) => void) | undefined;
