@@ -71,6 +71,38 @@ const HEALTH_MS = 2000;
 /** Status write-back period (ms). */
 const STATUS_MS = 1000;
 
+/**
+ * Whether an uncaught error is postgres.js writing to the socket of a connection that is already
+ * gone: when the server dies while writes are in flight, its `nextWrite` (run from a
+ * `setImmediate`, outside any promise of ours) can find the socket nulled by the close and throw
+ * a TypeError that nothing can catch, which would end the process. The connection is lost
+ * either way, and the store's own error handling and health checks see the outage.
+ */
+export function isClosedSocketWrite(e: unknown): boolean {
+  return e instanceof TypeError && /\(reading 'write'\)/.test(e.message) &&
+    /[\\/]postgres[\\/][^\n]*[\\/]connection\.js:/.test(e.stack ?? "");
+}
+
+/** Where {@link containClosedSocketWrites} reports; the last store opened. */
+let closedWriteLog: ((level: "warn", message: string) => void) | undefined;
+let closedWriteGuard = false;
+
+/**
+ * Keeps {@link isClosedSocketWrite} errors from ending the process (once per process: a global
+ * `error` listener that cancels only those, with a warning); every other uncaught error goes on
+ * as before.
+ */
+export function containClosedSocketWrites(log?: (level: "warn", message: string) => void): void {
+  if (log) closedWriteLog = log;
+  if (closedWriteGuard) return;
+  closedWriteGuard = true;
+  globalThis.addEventListener("error", (ev) => {
+    if (!isClosedSocketWrite(ev.error)) return;
+    ev.preventDefault();
+    closedWriteLog?.("warn", "controller database: a write hit a connection already closed");
+  });
+}
+
 /** True for an error that means "no connection" rather than "the database refused this". */
 export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -168,6 +200,7 @@ export class PgStore extends CachedStore {
       onnotice: () => {},
       connection: { application_name: c.applicationName ?? `zt-controller ${opts.instance}` },
     });
+    containClosedSocketWrites(opts.log);
     const store = new PgStore(sql, opts);
     try {
       await migrate(sql);
