@@ -5,8 +5,8 @@
 // path: the gap between zt's and 1.14.1's ping RTT is cold-start cost per piece of code and data
 // touched, not work (see docs/architecture.md, "Measured facts for the data path").
 import { loadLibcryptoSiv } from "../ffi/libcrypto.ts";
-import { loadWasmKernel } from "../src/crypto/wasm_kernel.ts";
-import { ZT_CRYPTO_WASM_BASE64 } from "../src/crypto/wasm/zt_crypto_wasm.ts";
+import { compileWasmKernel, loadWasmKernel } from "../src/crypto/wasm_kernel.ts";
+import { median } from "./stats.ts";
 
 /** Options of {@link coldCalls}. */
 export interface ColdCallOptions {
@@ -25,11 +25,6 @@ export interface ColdCallResult {
   warmUs: number;
 }
 
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[s.length >> 1];
-}
-
 /** Runs the probes; each round sleeps `gapMs`, then times one call cold and one warm of each. */
 export async function coldCalls(o: ColdCallOptions): Promise<ColdCallResult[]> {
   const k = loadWasmKernel();
@@ -43,8 +38,7 @@ export async function coldCalls(o: ColdCallOptions): Promise<ColdCallResult[]> {
   const pkt = new Uint8Array(150);
   crypto.getRandomValues(pkt);
   // a second instance of the kernel module, for a bare call into WebAssembly
-  const bytes = Uint8Array.from(atob(ZT_CRYPTO_WASM_BASE64), (c) => c.charCodeAt(0));
-  const bare = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as {
+  const bare = new WebAssembly.Instance(compileWasmKernel(), {}).exports as {
     zt_io(): number;
   };
   const probes: [string, () => void][] = [

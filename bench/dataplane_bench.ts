@@ -24,6 +24,7 @@
 // adapters, no protocol; without a cipher, with the WASM AES-GMAC-SIV of a lone zt packet, with
 // cipher 1) join those rounds; a line after the table splits zt↔zt's RTT into runtime and I/O,
 // cipher, and the rest.
+import { median } from "./stats.ts";
 import { exec, Lab, type NsProcess, waitFor } from "../tests/e2e/netns.ts";
 import { LAB_PLANET_ID, ZT_PORT, ZT_V8_FLAGS, type ZtNode } from "../tests/e2e/zt_lab.ts";
 import {
@@ -164,12 +165,6 @@ export interface HopCapture {
   underlay: string;
   /** The node's underlay IPv4 address. */
   ip: string;
-}
-
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length === 0 ? NaN : a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 /** Echo requests or replies on a TAP capture: sequence number -> time (s). */

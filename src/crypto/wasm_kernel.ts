@@ -62,9 +62,7 @@ export class WasmKernel {
 
   /** Compiles and instantiates the embedded module synchronously. Throws if WASM is unusable. */
   static load(): WasmKernel {
-    const bytes = decodeBase64(ZT_CRYPTO_WASM_BASE64);
-    const module = new WebAssembly.Module(bytes);
-    const instance = new WebAssembly.Instance(module, {});
+    const instance = new WebAssembly.Instance(compileWasmKernel(), {});
     return new WasmKernel(instance.exports as unknown as Exports);
   }
 
@@ -247,6 +245,11 @@ export function loadWasmKernel(): WasmKernel | undefined {
     }
   }
   return cached ?? undefined;
+}
+
+/** Compiles the embedded kernel module (synchronously). Throws if WebAssembly is unusable. */
+export function compileWasmKernel(): WebAssembly.Module {
+  return new WebAssembly.Module(decodeBase64(ZT_CRYPTO_WASM_BASE64));
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
