@@ -79,6 +79,12 @@ export interface CoreOptions {
    * MULTICAST_* packets are dropped, as by a node without any frame port (`dataPlane: false`).
    */
   frames?: boolean;
+  /**
+   * Put the frame fast path's bookkeeping (counters, peer and path times, the multicast gate
+   * note) off until {@link Core.settle}, which the host then calls between its I/O rounds, so a
+   * lone frame's answer is read and sent first. Default false: done per frame.
+   */
+  deferSettle?: boolean;
   /** Builds the VL1 node (default `new Node(o)`; the service measures identity check costs). */
   createNode?: (o: NodeOptions) => Node;
 }
@@ -166,6 +172,7 @@ export class Core {
         tapWrite: host.tapWrite,
       });
       this.networks.frameHandler = this.frames;
+      node.setFrameFastPath(this.frames, o.deferSettle === true);
     }
     this.upper = new UpperLayerMux({ sender: node, member: this.networks });
     node.setUpperLayer(this.upper);
@@ -176,6 +183,14 @@ export class Core {
   /** One datagram arrived on transport socket `localSocket`. Never throws. */
   receive(now: number, localSocket: number, remote: InetAddress, data: Uint8Array): void {
     this.node.receive(now, localSocket, remote, data);
+  }
+
+  /**
+   * Runs the bookkeeping the frame fast path put off (with `deferSettle`: the host calls this
+   * between I/O rounds, after what a round wrote and sent has left). Never throws.
+   */
+  settle(): void {
+    this.node.settle();
   }
 
   /**

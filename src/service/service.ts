@@ -589,6 +589,7 @@ export class Service {
         },
         metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
         frames: dataPlane !== undefined,
+        deferSettle: true,
         ...(opts.createNode ? { createNode: opts.createNode } : {}),
       });
       dataPlane?.attach(c);

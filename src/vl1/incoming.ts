@@ -11,11 +11,13 @@ import { PUSH_DIRECT_PATHS_MAX_PER_SCOPE_AND_FAMILY, trustedPathIdFor } from "./
 import {
   Cipher,
   ErrorCode,
+  FLAGS_HOPS_MASK,
   getCipher,
   getHops,
   getPacketId,
   getSource,
   getVerb,
+  IDX_FLAGS,
   IDX_MAC,
   IDX_PAYLOAD,
   IDX_VERB,
@@ -102,6 +104,11 @@ export class Incoming {
       return;
     }
     if (peer.isDuplicate(pkt)) return;
+    // a direct, uncompressed FRAME: straight to the upper layer's fast path when it takes it
+    if (
+      pkt[IDX_VERB] === Verb.FRAME && (pkt[IDX_FLAGS] & FLAGS_HOPS_MASK) === 0 && !trusted &&
+      node.fastFrame(now, peer, localSocket, remote, pkt)
+    ) return;
     const p = uncompressPacket(pkt, len);
     if (!p) return;
     this.dispatch(now, localSocket, remote, peer, p, trusted);

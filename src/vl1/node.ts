@@ -6,7 +6,13 @@ import { IdentityChecks } from "./identity_checks.ts";
 import type { InetAddress } from "./inet_address.ts";
 import { Incoming } from "./incoming.ts";
 import { ExpectingReplies } from "./expect_reply.ts";
-import { type NodeHost, type NodeOptions, type UpperLayer, UpperPacketInfo } from "./node_host.ts";
+import {
+  type FrameFastPath,
+  type NodeHost,
+  type NodeOptions,
+  type UpperLayer,
+  UpperPacketInfo,
+} from "./node_host.ts";
 import { NodeCounters } from "./node_counters.ts";
 import {
   HOUSEKEEPING_PERIOD,
@@ -87,6 +93,21 @@ export class Node {
   readonly identityChecks: IdentityChecks;
   readonly #reassembler = new Reassembler({ reuseOutput: true });
   #upper: UpperLayer | undefined;
+  #fast: FrameFastPath | undefined;
+  /** Put fast-path bookkeeping off until {@link settle} (the host calls it between rounds). */
+  #deferSettle = false;
+  /** Fast-path bookkeeping not done yet: one peer and path, how many packets and bytes. */
+  #rxPeer: Peer | undefined;
+  #rxSocket = 0;
+  #rxRemote: InetAddress | undefined;
+  #rxCount = 0;
+  #rxBytes = 0;
+  #rxNow = 0;
+  #settleQueued = false;
+  readonly #settleTask = (): void => {
+    this.#settleQueued = false;
+    this.settle();
+  };
   #online = false;
   #lastPingCheck = -Infinity;
   #lastHousekeeping: number;
@@ -228,12 +249,105 @@ export class Node {
     }
   }
 
+  /**
+   * FRAME fast path for the data plane (see `Switch.sendFrame`; on while a receive fast path is
+   * set): true if sent straight to the peer's direct path; false, with nothing sent, to use
+   * {@link sendPacket}. Never throws.
+   */
+  sendFrame(
+    now: number,
+    dest: number,
+    nwid: bigint,
+    etherType: number,
+    frame: Uint8Array,
+    start: number,
+    end: number,
+  ): boolean {
+    if (this.#fast === undefined) return false; // fast paths off
+    try {
+      this.#now = now;
+      return this.switch.sendFrame(now, dest, nwid, etherType, frame, start, end);
+    } catch (e) {
+      this.internalError("send_packet", e);
+      return true; // not sent twice
+    }
+  }
+
   /** Sends an ECHO; `onReply` gets the RTT when the OK(ECHO) arrives. */
   ping(now: number, dest: Address, onReply?: (rtt: number) => void): void {
     const id = this.sendPacket(now, dest, Verb.ECHO, new Uint8Array(0));
     // Queued behind a WHOIS: remembered by destination until the ECHO goes out (peerLearned).
     if (id === undefined) this.#pings.queued(dest.value, now, onReply);
     else this.#pings.sent(id, now, onReply);
+  }
+
+  /**
+   * Sets the upper layer's FRAME fast path; with `deferSettle`, its bookkeeping (and the
+   * node's) waits for {@link settle}, which the host must then call soon (between I/O rounds).
+   */
+  setFrameFastPath(f: FrameFastPath | undefined, deferSettle = false): void {
+    this.settle();
+    this.#fast = f;
+    this.#deferSettle = f !== undefined && deferSettle;
+  }
+
+  /** @internal A direct, uncompressed FRAME from `peer` (see {@link FrameFastPath}). */
+  fastFrame(
+    now: number,
+    peer: Peer,
+    localSocket: number,
+    remote: InetAddress,
+    pkt: Uint8Array,
+  ): boolean {
+    const f = this.#fast;
+    if (f === undefined) return false;
+    if (
+      this.#rxPeer !== undefined &&
+      (this.#rxPeer !== peer || this.#rxRemote !== remote || this.#rxSocket !== localSocket)
+    ) this.settle();
+    try {
+      if (!f.fastFrame(now, peer.identity.address.value, pkt, IDX_PAYLOAD)) return false;
+    } catch (e) {
+      this.internalError("upper_layer", e);
+      return true;
+    }
+    this.#rxPeer = peer;
+    this.#rxSocket = localSocket;
+    this.#rxRemote = remote;
+    this.#rxCount++;
+    this.#rxBytes += pkt.length;
+    this.#rxNow = now;
+    if (!this.#deferSettle) this.settle();
+    else if (!this.#settleQueued) {
+      // after the microtasks queued so far: the port's write flush, which also reads and
+      // sends the answer to this frame
+      this.#settleQueued = true;
+      queueMicrotask(this.#settleTask);
+    }
+    return true;
+  }
+
+  /** Runs the bookkeeping the frame fast path put off. Never throws. */
+  settle(): void {
+    const peer = this.#rxPeer;
+    if (peer !== undefined) {
+      this.#rxPeer = undefined;
+      try {
+        const now = this.#rxNow;
+        this.counters.receivedFrames(peer.identity.address.value, this.#rxCount, this.#rxBytes);
+        const path = this.topology.getPath(this.#rxSocket, this.#rxRemote!);
+        peerReceived(this, now, peer, path, 0, Verb.FRAME, true);
+      } catch (e) {
+        this.internalError("settle", e);
+      }
+      this.#rxCount = this.#rxBytes = 0;
+      this.#rxRemote = undefined;
+    }
+    try {
+      this.#fast?.settle();
+    } catch (e) {
+      this.internalError("settle", e);
+    }
   }
 
   /** Sets the VL2 hook. */

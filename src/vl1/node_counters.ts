@@ -96,6 +96,14 @@ export class NodeCounters {
     }
   }
 
+  /** `n` FRAME packets of `bytes` bytes in all arrived from `source` (the frame fast path). */
+  receivedFrames(source: number, n: number, bytes: number): void {
+    this.#rxVerbs[Verb.FRAME] += n;
+    const p = this.#peer(source);
+    p.rx += n;
+    p.rxBytes += bytes;
+  }
+
   /** A packet with `verb` was sent to `dest`; `payload` is the verb payload, `bytes` its length. */
   sent(verb: number, dest: number, payload: Uint8Array, bytes = 0): void {
     this.#txVerbs[verb & 0x1f]++;

@@ -85,6 +85,18 @@ export interface UpperLayer {
   tick?(now: number): number | void;
 }
 
+/** The upper layer's FRAME fast path (see {@link Node.setFrameFastPath}). */
+export interface FrameFastPath {
+  /**
+   * An authenticated, uncompressed FRAME from `source` arrived directly (hops 0); its payload is
+   * `pkt[off..)`. Returns true if it was delivered (bookkeeping may be put off until
+   * {@link settle}); false, with nothing done, to run it through the full path.
+   */
+  fastFrame(now: number, source: number, pkt: Uint8Array, off: number): boolean;
+  /** Runs the bookkeeping put off by {@link fastFrame}. */
+  settle(): void;
+}
+
 /**
  * Receive metadata handed to the upper layer. The packet ID is kept as two u32 halves and built
  * as a bigint only when read (most frames never need it); the object stays valid after the

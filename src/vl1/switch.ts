@@ -32,8 +32,12 @@ import type { Peer } from "./peer.ts";
 import { encodeHello } from "./verbs/hello.ts";
 import { encodeRendezvous } from "./verbs/rendezvous.ts";
 import { encodeWhois } from "./verbs/whois.ts";
+import { FRAME_HEADER_LENGTH, writeFrameHeader } from "./verbs/frame.ts";
 import { Address } from "./address.ts";
 import { SOFTWARE_VERSION } from "../version.ts";
+
+/** The payload counted for a packet built in place (only ERROR payloads are read). */
+const NO_PAYLOAD = new Uint8Array(0);
 
 /** Returned as the "packet ID" of a sent packet when {@link SendOptions.packetId} is false. */
 export const ID_NOT_COMPUTED = 0n;
@@ -118,10 +122,61 @@ export class Switch {
     if (opts.cryptFieldStart !== undefined) {
       helloCryptField(pkt, IDX_PAYLOAD + opts.cryptFieldStart, len, peer.keys);
     }
+    if (!this.#finish(now, peer, localSocket, remote, verb, payload, len, opts)) return undefined;
+    return opts.packetId === false ? ID_NOT_COMPUTED : getPacketId(pkt);
+  }
+
+  /**
+   * FRAME fast path: sends FRAME(`nwid`, `etherType`, `frame[start..end)`) to peer `dest` over
+   * its best direct path, built in place (the frame copied once, no payload buffer). Returns
+   * false, with nothing sent, when the peer is unknown or has no direct path (use {@link send}).
+   */
+  sendFrame(
+    now: number,
+    dest: number,
+    nwid: bigint,
+    etherType: number,
+    frame: Uint8Array,
+    start: number,
+    end: number,
+  ): boolean {
+    const node = this.#node;
+    const peer = node.topology.peers.get(dest);
+    if (peer === undefined) return false;
+    const path = peer.bestPath(now);
+    if (path === undefined) return false;
+    const len = IDX_PAYLOAD + FRAME_HEADER_LENGTH + end - start;
+    if (len > MAX_PACKET_LENGTH || start > end) return false;
+    const pkt = this.#pkt;
+    writeHeader(pkt, this.#packetId(), dest, node.address.value, Verb.FRAME);
+    writeFrameHeader(pkt, IDX_PAYLOAD, nwid, etherType);
+    pkt.set(frame.subarray(start, end), IDX_PAYLOAD + FRAME_HEADER_LENGTH);
+    return this.#finish(now, peer, path.localSocket, path.address, Verb.FRAME, NO_PAYLOAD, len, {
+      encrypt: true,
+    });
+  }
+
+  /**
+   * The packet in {@link #pkt} (header, verb and payload written, `len` bytes): armors it for
+   * `peer`, fragments it for the MTU of `remote`, sends it there and counts it. False if it needs
+   * more fragments than allowed.
+   */
+  #finish(
+    now: number,
+    peer: Peer,
+    localSocket: number,
+    remote: InetAddress,
+    verb: Verb,
+    payload: Uint8Array,
+    len: number,
+    opts: SendOptions,
+  ): boolean {
+    const node = this.#node;
+    const pkt = this.#pkt;
     const mtu = mtuFor(node.settings, remote);
     const tpid = trustedPathIdFor(node.settings, remote);
     const pieces = pieceCount(len, mtu);
-    if (pieces > MAX_PACKET_FRAGMENTS) return undefined;
+    if (pieces > MAX_PACKET_FRAGMENTS) return false;
     if (len > mtu) setFragmented(pkt, true);
     if (tpid !== undefined) {
       setCipher(pkt, Cipher.NO_CRYPTO_TRUSTED_PATH);
@@ -139,7 +194,7 @@ export class Switch {
     }
     node.counters.sent(verb, peer.identity.address.value, payload, len);
     peer.lastSend = now;
-    return opts.packetId === false ? ID_NOT_COMPUTED : getPacketId(pkt);
+    return true;
   }
 
   /**

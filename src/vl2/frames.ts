@@ -105,6 +105,19 @@ export interface DataPlaneNode {
     payload: Uint8Array,
     opts?: { compress?: boolean; encrypt?: boolean; packetId?: boolean },
   ): bigint | undefined;
+  /**
+   * See `Node.sendFrame`: FRAME straight to a known peer's direct path; false (nothing sent) to
+   * use {@link sendPacket}. Optional.
+   */
+  sendFrame?(
+    now: number,
+    dest: number,
+    nwid: bigint,
+    etherType: number,
+    frame: Uint8Array,
+    start: number,
+    end: number,
+  ): boolean;
   /** See `Node.noteTrustEstablished`. */
   noteTrustEstablished(
     now: number,
@@ -203,6 +216,10 @@ export interface FrameCounters {
   delivered: number;
   /** Synthetic neighbor advertisements written. */
   ndpEmulated: number;
+  /** FRAMEs delivered by the fast path (part of `delivered`; see {@link Frames.fastFrame}). */
+  fastIn: number;
+  /** FRAMEs sent by the node's fast path (part of `sentFrames`; see `Node.sendFrame`). */
+  fastOut: number;
   /** Packets re-run from the retry queue. */
   retries: number;
   /** Drops by reason. */
@@ -275,6 +292,8 @@ export class Frames implements FrameHandler {
     sentMulticasts: 0,
     delivered: 0,
     ndpEmulated: 0,
+    fastIn: 0,
+    fastOut: 0,
     retries: 0,
     drops: {
       malformed: 0,
@@ -307,6 +326,12 @@ export class Frames implements FrameHandler {
   #nwLo = -1;
   #nwId = 0n;
   #held: Held[] = [];
+  /** Bookkeeping the fast path put off: network, sender, frames, bytes, time of the last. */
+  #fpNet: DataPlaneNetwork | undefined;
+  #fpPeer = 0;
+  #fpFrames = 0;
+  #fpBytes = 0;
+  #fpNow = 0;
 
   /** A data plane over `opts.node` / `opts.networks`. */
   constructor(opts: FramesOptions) {
@@ -404,6 +429,56 @@ export class Frames implements FrameHandler {
       // decoders return undefined on malformed input: an exception here is a bug
       this.#node.internalError("frames", e);
       return true;
+    }
+  }
+
+  /**
+   * FRAME fast path: `p[off..)` is a FRAME payload from `source`. Delivers it and returns true
+   * when the common case holds (known configured network, gate passes, rules accept all);
+   * false (nothing done) sends it down the full path.
+   */
+  fastFrame(now: number, source: number, p: Uint8Array, off: number): boolean {
+    const end = p.length;
+    if (end - off < FRAME_HEADER_LENGTH) return false;
+    const f = this.filter;
+    if (!(f instanceof RulesFilter)) return false;
+    const net = this.#networks.get(this.#nwidAt(p, off));
+    const nc = net?.config;
+    if (!net || !nc || !f.acceptsAll(nc) || !net.gate(now, source)) return false;
+    const c = this.#netCache(net.id);
+    const etherType = (p[off + 8] << 8) | p[off + 9];
+    const start = off + FRAME_HEADER_LENGTH;
+    const len = end - start;
+    if (len > MAX_PACKET_LENGTH) return false;
+    if (this.#fpNet !== undefined && (this.#fpNet !== net || this.#fpPeer !== source)) {
+      this.settle();
+    }
+    const rx = this.#rx;
+    writeEthernetHeader(rx, 0, c.ourMac, this.#macOf(c, source), etherType);
+    rx.set(p.subarray(start, end), ETHERNET_HEADER_LENGTH);
+    this.counters.delivered++;
+    this.counters.fastIn++;
+    this.tapWrite(net.id, rx, 0, ETHERNET_HEADER_LENGTH + len);
+    this.#fpNet = net;
+    this.#fpPeer = source;
+    this.#fpFrames++;
+    this.#fpBytes += len;
+    this.#fpNow = now;
+    return true;
+  }
+
+  /** Runs the bookkeeping the fast path put off (rules counters, the multicast gate note). */
+  settle(): void {
+    const net = this.#fpNet;
+    if (net === undefined) return;
+    this.#fpNet = undefined;
+    const frames = this.#fpFrames, bytes = this.#fpBytes;
+    this.#fpFrames = this.#fpBytes = 0;
+    try {
+      (this.filter as RulesFilter).recordAccepted(net.id, true, frames, bytes);
+      this.multicast.gatePassed(this.#fpNow, net, this.#fpPeer);
+    } catch (e) {
+      this.#node.internalError("frames_settle", e);
     }
   }
 
@@ -554,9 +629,14 @@ export class Frames implements FrameHandler {
       let n: number;
       let verb: Verb;
       if (src === c.ourMac) {
+        this.counters.sentFrames++;
+        const node = this.#node;
+        if (node.sendFrame !== undefined && node.sendFrame(now, to, nwid, et, frame, pStart, end)) {
+          this.counters.fastOut++;
+          return true;
+        }
         n = writeFrameHeader(tx, 0, nwid, et);
         verb = Verb.FRAME;
-        this.counters.sentFrames++;
       } else {
         n = writeExtFrameHeader(tx, 0, nwid, 0, dst, src, et);
         verb = Verb.EXT_FRAME;
@@ -879,10 +959,10 @@ export class Frames implements FrameHandler {
     this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
   }
 
-  /** The network ID at `p[0..8)`; the bigint is reused while frames name the same network. */
-  #nwidAt(p: Uint8Array): bigint {
-    const hi = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
-    const lo = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
+  /** The network ID at `p[off..off+8)`; the bigint is reused while frames name the same network. */
+  #nwidAt(p: Uint8Array, off = 0): bigint {
+    const hi = ((p[off] << 24) | (p[off + 1] << 16) | (p[off + 2] << 8) | p[off + 3]) >>> 0;
+    const lo = ((p[off + 4] << 24) | (p[off + 5] << 16) | (p[off + 6] << 8) | p[off + 7]) >>> 0;
     if (hi !== this.#nwHi || lo !== this.#nwLo) {
       this.#nwHi = hi;
       this.#nwLo = lo;

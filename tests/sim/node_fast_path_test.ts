@@ -1,0 +1,178 @@
+// The FRAME fast path gives what the full path gives: the same frames on the taps, the same node, peer, rules and frame counters and peer times, settled at once or after the round (deferSettle); the unusual cases (other network, rules that are not accept-all, a failed gate) still take the full path.
+import assert from "node:assert/strict";
+import { Sim } from "../../src/sim/sim.ts";
+import { Verb } from "../../src/vl1/packet.ts";
+import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
+import { ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
+import { ruleCountersOf } from "../../src/vl2/rules_filter.ts";
+import { toHex } from "../../src/util/hex.ts";
+import { echo, Member } from "./frame_member.ts";
+import {
+  attachController,
+  makeIdentities,
+  makePlanet,
+  managedNetworkBody,
+  SimNode,
+} from "./node_harness.ts";
+
+const IDS = makeIdentities("node-fast-path", 5);
+const ROOT_IP = "80.0.0.1";
+const PLANET = makePlanet([{ identity: IDS[0], endpoint: `${ROOT_IP}/9993` }]);
+const PINGS = 12;
+
+type Mode = "off" | "inline" | "deferred";
+
+/** A controller's private network with members m1, m2 (authorized) and an outsider. */
+function lab(rules?: unknown[]) {
+  const sim = new Sim(77);
+  new SimNode(sim, sim.host(ROOT_IP), IDS[0], PLANET);
+  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), IDS[1], PLANET);
+  const nodes = [2, 3, 4].map((i) => new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET));
+  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
+  const { ctl } = attachController(ctlNode, IDS[1]);
+  const body = managedNetworkBody("fast-net");
+  const created = ctl.postNetwork(`${ctlNode.addr}______`, rules ? { ...body, rules } : body);
+  assert.ok(created.ok);
+  const nwidHex = String(created.value.id);
+  const nwid = BigInt("0x" + nwidHex);
+  const [m1, m2, outsider] = nodes.map((n) => new Member(sim, n));
+  for (const m of [m1, m2]) assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
+  for (const m of [m1, m2, outsider]) {
+    m.nwid = nwid;
+    m.networks.join(sim.now, nwid);
+  }
+  assert.ok(sim.clock.runUntilTrue(() => m1.ip !== 0 && m2.ip !== 0, 15_000), "configured");
+  sim.clock.runFor(1000);
+  return { sim, nwid, m1, m2, outsider };
+}
+
+function setMode(m: Member, mode: Mode): void {
+  const core = m.sn.core;
+  core.node.setFrameFastPath(mode === "off" ? undefined : core.frames, mode === "deferred");
+}
+
+/** m1 pings m2 PINGS times (each answered by m2's stack), then everything both recorded. */
+async function exchange(mode: Mode) {
+  const { sim, nwid, m1, m2 } = lab();
+  for (const m of [m1, m2]) setMode(m, mode);
+  for (let i = 0; i < PINGS; i++) {
+    const req = echo(m1, m2.mac, m2.ip, i, 40 + i * 97);
+    const isReply = (f: Uint8Array) =>
+      ethType(f, 0) === ETHERTYPE_IPV4 && ethSrc(f, 0) === m2.mac && f[14 + 20] === 0 &&
+      f[14 + 27] === i;
+    assert.ok(m1.send(req));
+    assert.ok(sim.clock.runUntilTrue(() => m1.received(isReply).length === 1, 5_000), `reply ${i}`);
+    await Promise.resolve(); // a host's round ends (deferred bookkeeping runs here)
+    sim.clock.runFor(200);
+  }
+  return [m1, m2].map((m) => {
+    const node = m.sn.core.node;
+    const other = (m === m1 ? m2 : m1).sn.node.address.value;
+    const peer = node.topology.peers.get(other)!;
+    const { fastIn, fastOut, ...frames } = m.frames.counters;
+    return {
+      fastIn,
+      fastOut,
+      tap: m.tap.map((f) => toHex(f)),
+      counters: node.counters.snapshot(),
+      frames,
+      rules: ruleCountersOf(m.frames.filter)?.get(nwid),
+      bytes: ruleCountersOf(m.frames.filter)?.bytes(nwid),
+      lastReceive: peer.lastReceive,
+      lastTrust: peer.lastTrustEstablished,
+      lastSend: peer.lastSend,
+      paths: peer.paths.map((p) =>
+        `${p.path.address} ${p.lastReceive} ${p.path.lastIn} ${p.path.lastOut} ${p.path.lastTrustEstablishedIn}`
+      ),
+    };
+  });
+}
+
+Deno.test("fast path: the same frames, counters and peer times as the full path, settled inline or after the round", async () => {
+  const off = await exchange("off");
+  const inline = await exchange("inline");
+  const deferred = await exchange("deferred");
+  for (const [i, m] of off.entries()) {
+    assert.equal(m.fastIn + m.fastOut, 0, "no fast path when it is unset");
+    assert.ok(inline[i].fastIn >= PINGS - 2, `m${i + 1}: ${inline[i].fastIn} fast in`);
+    assert.ok(inline[i].fastOut >= PINGS - 2, `m${i + 1}: ${inline[i].fastOut} fast out`);
+    assert.equal(deferred[i].fastIn, inline[i].fastIn);
+    assert.equal(deferred[i].fastOut, inline[i].fastOut);
+    assert.equal(m.tap.length, i === 0 ? PINGS : PINGS, "every frame delivered once");
+    for (const got of [inline[i], deferred[i]]) {
+      const { fastIn: _, fastOut: _o, ...rest } = got;
+      const { fastIn: __, fastOut: __o, ...want } = m;
+      assert.deepEqual(rest, want, `m${i + 1}`);
+    }
+  }
+});
+
+Deno.test("fast path: not taken where rules are to be evaluated (a DROP still drops)", () => {
+  // rules other than accept-all: every frame is evaluated (a DROP of UDP works), none fast
+  const { sim, nwid, m1, m2 } = lab([
+    { type: "MATCH_IP_PROTOCOL", ipProtocol: 17 },
+    { type: "ACTION_DROP" },
+    { type: "ACTION_ACCEPT" },
+  ]);
+  for (let i = 0; i < 4; i++) {
+    assert.ok(m1.send(echo(m1, m2.mac, m2.ip, i)));
+    sim.clock.runFor(300);
+  }
+  assert.equal(m1.received((f) => ethSrc(f, 0) === m2.mac).length, 4, "echoes answered");
+  const udp = echo(m1, m2.mac, m2.ip, 9);
+  udp[14 + 9] = 17;
+  assert.ok(!m1.send(udp), "dropped on the way out");
+  // sent past m1's own filter: m2 evaluates the rules and drops it too
+  const drops = m2.frames.counters.drops.filter;
+  const tap = m2.tap.length;
+  m1.sn.node.sendPacket(
+    sim.now,
+    m2.sn.node.address,
+    Verb.FRAME,
+    encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: udp.subarray(14) }),
+  );
+  sim.clock.runFor(300);
+  assert.equal(m2.frames.counters.drops.filter, drops + 1, "UDP dropped by the rule");
+  assert.equal(m2.tap.length, tap);
+  assert.equal(m2.frames.counters.fastIn, 0);
+  assert.equal(m1.frames.counters.fastIn, 0);
+});
+
+Deno.test("fast path: a FRAME for another network, or from a sender the gate refuses, runs the full path", () => {
+  const { sim, nwid, m1, m2, outsider } = lab();
+  for (let i = 0; i < 3; i++) {
+    assert.ok(m1.send(echo(m1, m2.mac, m2.ip, i)));
+    sim.clock.runFor(300);
+  }
+  const fast = m2.frames.counters.fastIn;
+  assert.ok(fast > 0);
+  const noNet = m2.frames.counters.drops.noNetwork;
+  const raw = echo(m1, m2.mac, m2.ip, 5);
+  m1.sn.node.sendPacket(
+    sim.now,
+    m2.sn.node.address,
+    Verb.FRAME,
+    encodeFrame({ networkId: nwid ^ 1n, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
+  );
+  sim.clock.runFor(300);
+  assert.equal(m2.frames.counters.drops.noNetwork, noNet + 1, "not a network of ours: dropped");
+  assert.equal(m2.frames.counters.fastIn, fast);
+
+  // an outsider's FRAMEs on the same network: the gate fails, answered and held, never delivered
+  const before = m2.tap.length;
+  const gate = m2.frames.counters.drops.gate;
+  for (let i = 0; i < 3; i++) {
+    const raw = echo(outsider, m2.mac, m2.ip, 50 + i);
+    outsider.sn.node.sendPacket(
+      sim.now,
+      m2.sn.node.address,
+      Verb.FRAME,
+      encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
+    );
+    sim.clock.runFor(50);
+  }
+  sim.clock.runFor(6000);
+  assert.equal(m2.tap.length, before, "nothing from the outsider delivered");
+  assert.ok(m2.frames.counters.drops.gate >= gate + 3, "each gated");
+  assert.equal(m2.frames.counters.fastIn, fast);
+});
