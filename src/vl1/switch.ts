@@ -38,6 +38,8 @@ import { SOFTWARE_VERSION } from "../version.ts";
 
 /** The payload counted for a packet built in place (only ERROR payloads are read). */
 const NO_PAYLOAD = new Uint8Array(0);
+/** How {@link Switch.sendFrame} sends. */
+const SEND_FRAME: SendOptions = { encrypt: true };
 
 /** Returned as the "packet ID" of a sent packet when {@link SendOptions.packetId} is false. */
 export const ID_NOT_COMPUTED = 0n;
@@ -96,6 +98,23 @@ export class Switch {
     return ok;
   }
 
+  /** {@link sendRaw}, with the path object when the caller has it (no lookup). */
+  #raw(
+    now: number,
+    localSocket: number,
+    remote: InetAddress,
+    data: Uint8Array,
+    path: Path | undefined,
+  ): void {
+    if (path === undefined) {
+      this.sendRaw(now, localSocket, remote, data);
+      return;
+    }
+    this.#node.host.send(localSocket, remote, data);
+    this.#node.counters.sentBytes(data.length);
+    path.sent(now);
+  }
+
   /**
    * Builds a packet for `peer` (header, verb, payload), compresses, armors for `peer` (cipher 0,
    * 1 or 3 per §3.3 - 3 only with the `cipher: "aes"` setting -, or 2 on a trusted physical
@@ -151,9 +170,17 @@ export class Switch {
     writeHeader(pkt, this.#packetId(), dest, node.address.value, Verb.FRAME);
     writeFrameHeader(pkt, IDX_PAYLOAD, nwid, etherType);
     pkt.set(frame.subarray(start, end), IDX_PAYLOAD + FRAME_HEADER_LENGTH);
-    return this.#finish(now, peer, path.localSocket, path.address, Verb.FRAME, NO_PAYLOAD, len, {
-      encrypt: true,
-    });
+    return this.#finish(
+      now,
+      peer,
+      path.localSocket,
+      path.address,
+      Verb.FRAME,
+      NO_PAYLOAD,
+      len,
+      SEND_FRAME,
+      path,
+    );
   }
 
   /**
@@ -170,6 +197,7 @@ export class Switch {
     payload: Uint8Array,
     len: number,
     opts: SendOptions,
+    path?: Path,
   ): boolean {
     const node = this.#node;
     const pkt = this.#pkt;
@@ -187,10 +215,10 @@ export class Switch {
       node.expecting.expect(pkt);
     }
     const piece = evenPieceSize(len, mtu); // equal datagrams: the transport can batch them (GSO)
-    this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)));
+    this.#raw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)), path);
     for (let no = 1; no < pieces; no++) {
       const n = writeFragment(pkt, len, piece, no, this.#frag);
-      if (n > 0) this.sendRaw(now, localSocket, remote, this.#frag.subarray(0, n));
+      if (n > 0) this.#raw(now, localSocket, remote, this.#frag.subarray(0, n), path);
     }
     node.counters.sent(verb, peer.identity.address.value, payload, len);
     peer.lastSend = now;

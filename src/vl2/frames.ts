@@ -332,6 +332,10 @@ export class Frames implements FrameHandler {
   #fpFrames = 0;
   #fpBytes = 0;
   #fpNow = 0;
+  /** The config and filter {@link #fpAcceptsAll} was read from. */
+  #fpConfig: NetworkConfig | undefined;
+  #fpFilter: FrameFilter | undefined;
+  #fpAcceptsAll = false;
 
   /** A data plane over `opts.node` / `opts.networks`. */
   constructor(opts: FramesOptions) {
@@ -440,11 +444,17 @@ export class Frames implements FrameHandler {
   fastFrame(now: number, source: number, p: Uint8Array, off: number): boolean {
     const end = p.length;
     if (end - off < FRAME_HEADER_LENGTH) return false;
-    const f = this.filter;
-    if (!(f instanceof RulesFilter)) return false;
     const net = this.#networks.get(this.#nwidAt(p, off));
     const nc = net?.config;
-    if (!net || !nc || !f.acceptsAll(nc) || !net.gate(now, source)) return false;
+    if (!net || !nc) return false;
+    const f = this.filter;
+    if (nc !== this.#fpConfig || f !== this.#fpFilter) {
+      // rules are read once per config object (a new config is a new object) and filter
+      this.#fpConfig = nc;
+      this.#fpFilter = f;
+      this.#fpAcceptsAll = f instanceof RulesFilter && f.acceptsAll(nc);
+    }
+    if (!this.#fpAcceptsAll || !net.gate(now, source)) return false;
     const c = this.#netCache(net.id);
     const etherType = (p[off + 8] << 8) | p[off + 9];
     const start = off + FRAME_HEADER_LENGTH;
