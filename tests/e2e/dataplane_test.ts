@@ -107,6 +107,40 @@ vl2LabTest(
       assert.match(r.stdout, / 0% packet loss/);
     }
 
+    // b counts the frames a's pings bring (the frame fast path settles its counters after the
+    // answer left): packets by verb, per peer, and accepted by the network's rules
+    const counts = async () => {
+      const r = await apiCall(b, "GET", "/metrics");
+      assert.equal(r.status, 200);
+      const text = String(r.json);
+      const read = (re: RegExp) => {
+        const m = text.match(re);
+        assert.ok(m, `${re} in b's metrics`);
+        return Number(m[1]);
+      };
+      return [
+        read(/^zt_packet\{direction="rx",packet_type="frame"\} (\d+)$/m),
+        read(
+          new RegExp(`^zt_peer_packets\\{direction="rx",node_id="${a.address}"\\} (\\d+)$`, "m"),
+        ),
+        read(
+          new RegExp(
+            `^zt_network_packets\\{accepted="yes",direction="rx",network_id="${nwid}"\\} (\\d+)$`,
+            "m",
+          ),
+        ),
+      ];
+    };
+    const before = await counts();
+    const r5 = await lab.exec(a.ns, ["ping", "-n", "-c", "5", "-i", "0.2", "-W", "1", ipsB.v4], {
+      check: false,
+    });
+    assert.equal(r5.code, 0, r5.stdout);
+    const after = await counts();
+    for (const [i, what] of ["frames", "packets from a", "accepted frames"].entries()) {
+      assert.ok(after[i] - before[i] >= 5, `b: ${what} ${before[i]} → ${after[i]}`);
+    }
+
     // iperf3 a → b for 3 s
     const srvLog = lab.path("iperf-b.log");
     const srv = lab.spawn(b.ns, ["iperf3", "-s", "-1", "--forceflush", "-B", ipsB.v4], {
