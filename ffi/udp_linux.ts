@@ -738,9 +738,9 @@ export class LinuxUdp {
     // receive moderation: a few large datagrams again right after the last large ones is a bulk
     // stream that arrives a datagram at a time: take it in larger rounds (small ones - a ping,
     // ACKs - never ask for it, so they read no clock)
-    if (got > 0 && this.counters.receivedBytes - bytesBefore >= got * MODERATE_MIN_AVG_BYTES) {
+    const bytes = this.counters.receivedBytes - bytesBefore;
+    if (got > 0 && bytes >= got * MODERATE_MIN_AVG_BYTES) {
       const now = performance.now();
-      const bytes = this.counters.receivedBytes - bytesBefore;
       if (asksModeration(got, bytes, now - this.#lastDataDrain)) this.#reactor?.moderate();
       this.#lastDataDrain = now;
     }

@@ -81,8 +81,9 @@ export interface CoreOptions {
   frames?: boolean;
   /**
    * Put the frame fast path's bookkeeping (counters, peer and path times, the multicast gate
-   * note) off until {@link Core.settle}, which the host then calls between its I/O rounds, so a
-   * lone frame's answer is read and sent first. Default false: done per frame.
+   * note) off to a microtask queued after the frame's delivery, so what the port queued first (a
+   * TAP's write flush, which reads and sends a lone frame's answer) runs before it. Default
+   * false: done per frame.
    */
   deferSettle?: boolean;
   /** Builds the VL1 node (default `new Node(o)`; the service measures identity check costs). */
@@ -183,14 +184,6 @@ export class Core {
   /** One datagram arrived on transport socket `localSocket`. Never throws. */
   receive(now: number, localSocket: number, remote: InetAddress, data: Uint8Array): void {
     this.node.receive(now, localSocket, remote, data);
-  }
-
-  /**
-   * Runs the bookkeeping the frame fast path put off (with `deferSettle`: the host calls this
-   * between I/O rounds, after what a round wrote and sent has left). Never throws.
-   */
-  settle(): void {
-    this.node.settle();
   }
 
   /**

@@ -94,7 +94,7 @@ export class Node {
   readonly #reassembler = new Reassembler({ reuseOutput: true });
   #upper: UpperLayer | undefined;
   #fast: FrameFastPath | undefined;
-  /** Put fast-path bookkeeping off until {@link settle} (the host calls it between rounds). */
+  /** Put fast-path bookkeeping off to a microtask that runs {@link settle}. */
   #deferSettle = false;
   /** Fast-path bookkeeping not done yet: one peer and path, how many packets and bytes. */
   #rxPeer: Peer | undefined;
@@ -283,7 +283,7 @@ export class Node {
 
   /**
    * Sets the upper layer's FRAME fast path; with `deferSettle`, its bookkeeping (and the
-   * node's) waits for {@link settle}, which the host must then call soon (between I/O rounds).
+   * node's) runs in a microtask queued after the frame (see {@link settle}), else at once.
    */
   setFrameFastPath(f: FrameFastPath | undefined, deferSettle = false): void {
     this.settle();
@@ -301,9 +301,11 @@ export class Node {
   ): boolean {
     const f = this.#fast;
     if (f === undefined) return false;
+    const r = this.#rxRemote;
     if (
       this.#rxPeer !== undefined &&
-      (this.#rxPeer !== peer || this.#rxRemote !== remote || this.#rxSocket !== localSocket)
+      (this.#rxPeer !== peer || this.#rxSocket !== localSocket ||
+        (r !== remote && !r!.equals(remote)))
     ) this.settle();
     try {
       if (!f.fastFrame(now, peer.identity.address.value, pkt, IDX_PAYLOAD)) return false;

@@ -90,29 +90,22 @@ export class Switch {
     return id;
   }
 
-  /** Sends raw bytes on a physical path; updates the path's send time. */
-  sendRaw(now: number, localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number) {
-    const ok = this.#node.host.send(localSocket, remote, data, ttl);
-    this.#node.counters.sentBytes(data.length);
-    this.#node.topology.findPath(localSocket, remote)?.sent(now);
-    return ok;
-  }
-
-  /** {@link sendRaw}, with the path object when the caller has it (no lookup). */
-  #raw(
+  /**
+   * Sends raw bytes on a physical path; updates the path's send time (`path`: that path's object,
+   * when the caller has it, saves looking it up).
+   */
+  sendRaw(
     now: number,
     localSocket: number,
     remote: InetAddress,
     data: Uint8Array,
-    path: Path | undefined,
-  ): void {
-    if (path === undefined) {
-      this.sendRaw(now, localSocket, remote, data);
-      return;
-    }
-    this.#node.host.send(localSocket, remote, data);
+    ttl?: number,
+    path?: Path,
+  ) {
+    const ok = this.#node.host.send(localSocket, remote, data, ttl);
     this.#node.counters.sentBytes(data.length);
-    path.sent(now);
+    (path ?? this.#node.topology.findPath(localSocket, remote))?.sent(now);
+    return ok;
   }
 
   /**
@@ -215,10 +208,10 @@ export class Switch {
       node.expecting.expect(pkt);
     }
     const piece = evenPieceSize(len, mtu); // equal datagrams: the transport can batch them (GSO)
-    this.#raw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)), path);
+    this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)), undefined, path);
     for (let no = 1; no < pieces; no++) {
       const n = writeFragment(pkt, len, piece, no, this.#frag);
-      if (n > 0) this.#raw(now, localSocket, remote, this.#frag.subarray(0, n), path);
+      if (n > 0) this.sendRaw(now, localSocket, remote, this.#frag.subarray(0, n), undefined, path);
     }
     node.counters.sent(verb, peer.identity.address.value, payload, len);
     peer.lastSend = now;

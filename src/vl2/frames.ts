@@ -449,26 +449,24 @@ export class Frames implements FrameHandler {
     if (!net || !nc) return false;
     const f = this.filter;
     if (nc !== this.#fpConfig || f !== this.#fpFilter) {
-      // rules are read once per config object (a new config is a new object) and filter
+      // rules are read once per config object (a new config is a new object) and filter; what
+      // is pending was accepted under the previous ones
+      this.settle();
       this.#fpConfig = nc;
       this.#fpFilter = f;
       this.#fpAcceptsAll = f instanceof RulesFilter && f.acceptsAll(nc);
     }
     if (!this.#fpAcceptsAll || !net.gate(now, source)) return false;
-    const c = this.#netCache(net.id);
-    const etherType = (p[off + 8] << 8) | p[off + 9];
     const start = off + FRAME_HEADER_LENGTH;
     const len = end - start;
     if (len > MAX_PACKET_LENGTH) return false;
     if (this.#fpNet !== undefined && (this.#fpNet !== net || this.#fpPeer !== source)) {
       this.settle();
     }
-    const rx = this.#rx;
-    writeEthernetHeader(rx, 0, c.ourMac, this.#macOf(c, source), etherType);
-    rx.set(p.subarray(start, end), ETHERNET_HEADER_LENGTH);
-    this.counters.delivered++;
+    const c = this.#netCache(net.id);
+    const etherType = (p[off + 8] << 8) | p[off + 9];
     this.counters.fastIn++;
-    this.tapWrite(net.id, rx, 0, ETHERNET_HEADER_LENGTH + len);
+    this.#deliver(net.id, c.ourMac, this.#macOf(c, source), etherType, p, start, end);
     this.#fpNet = net;
     this.#fpPeer = source;
     this.#fpFrames++;
@@ -485,7 +483,8 @@ export class Frames implements FrameHandler {
     const frames = this.#fpFrames, bytes = this.#fpBytes;
     this.#fpFrames = this.#fpBytes = 0;
     try {
-      (this.filter as RulesFilter).recordAccepted(net.id, true, frames, bytes);
+      // #fpFilter is the filter these frames were accepted under (fastFrame settles on a change)
+      (this.#fpFilter as RulesFilter).counters.record(net.id, true, true, bytes, frames);
       this.multicast.gatePassed(this.#fpNow, net, this.#fpPeer);
     } catch (e) {
       this.#node.internalError("frames_settle", e);

@@ -107,12 +107,6 @@ export class RulesFilter implements FrameFilter {
     return acceptsAll(nc);
   }
 
-  /** Counts `frames` accepted frames of `bytes` payload bytes without evaluating rules. */
-  recordAccepted(networkId: bigint, inbound: boolean, frames: number, bytes: number): void {
-    for (let i = 1; i < frames; i++) this.counters.record(networkId, inbound, true, 0);
-    this.counters.record(networkId, inbound, true, bytes);
-  }
-
   /** Inbound check (see {@link FrameFilter.filterInbound}); sends copies; 0 = do not deliver. */
   filterInbound(frame: FilterFrame): 0 | 1 | 2 {
     const { net, peer: source, srcMac, dstMac, etherType, payload, start, end, now } = frame;

@@ -1,5 +1,7 @@
 // A simulated member with a data plane and a tiny IP stack behind its tap (ARP + ICMP echo), for sim tests.
 import type { Sim } from "../../src/sim/sim.ts";
+import { Verb } from "../../src/vl1/packet.ts";
+import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import {
   arpRequestTarget,
   ethDst,
@@ -45,6 +47,19 @@ export class Member {
 
   send(frame: Uint8Array): boolean {
     return this.frames.tapFrame(this.sim.now, this.nwid, frame, 0, frame.length);
+  }
+
+  /**
+   * Sends Ethernet frame `frame` to member `to` as a FRAME on network `nwid` straight through our
+   * node (past our own data plane: no rules, no gate, any network ID).
+   */
+  sendFrameTo(to: Member, nwid: bigint, frame: Uint8Array): void {
+    this.sn.node.sendPacket(
+      this.sim.now,
+      to.sn.node.address,
+      Verb.FRAME,
+      encodeFrame({ networkId: nwid, etherType: ethType(frame, 0), payload: frame.subarray(14) }),
+    );
   }
 
   received(pred: (f: Uint8Array) => boolean): Uint8Array[] {

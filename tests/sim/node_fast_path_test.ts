@@ -1,8 +1,6 @@
 // The FRAME fast path gives what the full path gives: the same frames on the taps, the same node, peer, rules and frame counters and peer times, settled at once or after the round (deferSettle); the unusual cases (other network, rules that are not accept-all, a failed gate) still take the full path.
 import assert from "node:assert/strict";
 import { Sim } from "../../src/sim/sim.ts";
-import { Verb } from "../../src/vl1/packet.ts";
-import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import { ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
 import { ruleCountersOf } from "../../src/vl2/rules_filter.ts";
 import { toHex } from "../../src/util/hex.ts";
@@ -51,17 +49,25 @@ function setMode(m: Member, mode: Mode): void {
   core.node.setFrameFastPath(mode === "off" ? undefined : core.frames, mode === "deferred");
 }
 
-/** m1 pings m2 PINGS times (each answered by m2's stack), then everything both recorded. */
-async function exchange(mode: Mode) {
+/**
+ * m1 pings m2 PINGS times, `burst` pings at once (each answered by m2's stack), then everything
+ * both recorded.
+ */
+async function exchange(mode: Mode, burst = 1) {
   const { sim, nwid, m1, m2 } = lab();
   for (const m of [m1, m2]) setMode(m, mode);
-  for (let i = 0; i < PINGS; i++) {
-    const req = echo(m1, m2.mac, m2.ip, i, 40 + i * 97);
-    const isReply = (f: Uint8Array) =>
-      ethType(f, 0) === ETHERTYPE_IPV4 && ethSrc(f, 0) === m2.mac && f[14 + 20] === 0 &&
-      f[14 + 27] === i;
-    assert.ok(m1.send(req));
-    assert.ok(sim.clock.runUntilTrue(() => m1.received(isReply).length === 1, 5_000), `reply ${i}`);
+  for (let i = 0; i < PINGS; i += burst) {
+    const seqs = Array.from({ length: Math.min(burst, PINGS - i) }, (_, k) => i + k);
+    for (const seq of seqs) assert.ok(m1.send(echo(m1, m2.mac, m2.ip, seq, 40 + seq * 97)));
+    for (const seq of seqs) {
+      const isReply = (f: Uint8Array) =>
+        ethType(f, 0) === ETHERTYPE_IPV4 && ethSrc(f, 0) === m2.mac && f[14 + 20] === 0 &&
+        f[14 + 27] === seq;
+      assert.ok(
+        sim.clock.runUntilTrue(() => m1.received(isReply).length === 1, 5_000),
+        `reply ${seq}`,
+      );
+    }
     await Promise.resolve(); // a host's round ends (deferred bookkeeping runs here)
     sim.clock.runFor(200);
   }
@@ -125,12 +131,7 @@ Deno.test("fast path: not taken where rules are to be evaluated (a DROP still dr
   // sent past m1's own filter: m2 evaluates the rules and drops it too
   const drops = m2.frames.counters.drops.filter;
   const tap = m2.tap.length;
-  m1.sn.node.sendPacket(
-    sim.now,
-    m2.sn.node.address,
-    Verb.FRAME,
-    encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: udp.subarray(14) }),
-  );
+  m1.sendFrameTo(m2, nwid, udp);
   sim.clock.runFor(300);
   assert.equal(m2.frames.counters.drops.filter, drops + 1, "UDP dropped by the rule");
   assert.equal(m2.tap.length, tap);
@@ -147,13 +148,7 @@ Deno.test("fast path: a FRAME for another network, or from a sender the gate ref
   const fast = m2.frames.counters.fastIn;
   assert.ok(fast > 0);
   const noNet = m2.frames.counters.drops.noNetwork;
-  const raw = echo(m1, m2.mac, m2.ip, 5);
-  m1.sn.node.sendPacket(
-    sim.now,
-    m2.sn.node.address,
-    Verb.FRAME,
-    encodeFrame({ networkId: nwid ^ 1n, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
-  );
+  m1.sendFrameTo(m2, nwid ^ 1n, echo(m1, m2.mac, m2.ip, 5));
   sim.clock.runFor(300);
   assert.equal(m2.frames.counters.drops.noNetwork, noNet + 1, "not a network of ours: dropped");
   assert.equal(m2.frames.counters.fastIn, fast);
@@ -162,17 +157,22 @@ Deno.test("fast path: a FRAME for another network, or from a sender the gate ref
   const before = m2.tap.length;
   const gate = m2.frames.counters.drops.gate;
   for (let i = 0; i < 3; i++) {
-    const raw = echo(outsider, m2.mac, m2.ip, 50 + i);
-    outsider.sn.node.sendPacket(
-      sim.now,
-      m2.sn.node.address,
-      Verb.FRAME,
-      encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
-    );
+    outsider.sendFrameTo(m2, nwid, echo(outsider, m2.mac, m2.ip, 50 + i));
     sim.clock.runFor(50);
   }
   sim.clock.runFor(6000);
   assert.equal(m2.tap.length, before, "nothing from the outsider delivered");
   assert.ok(m2.frames.counters.drops.gate >= gate + 3, "each gated");
   assert.equal(m2.frames.counters.fastIn, fast);
+});
+
+Deno.test("fast path: frames settled together (a burst before the round ends) are each counted", async () => {
+  const off = await exchange("off", 3);
+  const deferred = await exchange("deferred", 3);
+  for (const [i, m] of off.entries()) {
+    assert.ok(deferred[i].fastIn >= PINGS - 3, `m${i + 1}: ${deferred[i].fastIn} fast in`);
+    const { fastIn: _, fastOut: _o, ...got } = deferred[i];
+    const { fastIn: __, fastOut: __o, ...want } = m;
+    assert.deepEqual(got, want, `m${i + 1}`);
+  }
 });

@@ -1,8 +1,6 @@
 // Three members of a real simulated controller's network exchange Ethernet frames: ARP via its multicast group, unicast IPv4, broadcast, the gate against outsiders and revoked members.
 import assert from "node:assert/strict";
 import { Sim } from "../../src/sim/sim.ts";
-import { Verb } from "../../src/vl1/packet.ts";
-import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import { ethDst, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
 import { BROADCAST_MAC } from "../../src/vl2/mac.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
@@ -108,12 +106,7 @@ Deno.test("sim: members exchange ARP (multicast group) and unicast IPv4, broadca
   const before = m1.tap.length;
   const drops = m1.frames.counters.drops.gate;
   const raw = echo(outsider, m1.mac, m1.ip, 7);
-  outsider.sn.node.sendPacket(
-    sim.now,
-    m1.sn.node.address,
-    Verb.FRAME,
-    encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: raw.subarray(14) }),
-  );
+  outsider.sendFrameTo(m1, nwid, raw);
   assert.ok(!outsider.send(raw), "no config: the outsider's own tap frames go nowhere");
   sim.clock.runFor(11_000); // 5 s of retries, expired at a later node tick (≤ 5 s apart)
   assert.equal(m1.tap.length, before, "nothing from the outsider delivered");
@@ -127,14 +120,7 @@ Deno.test("sim: members exchange ARP (multicast group) and unicast IPv4, broadca
   const t3 = m1.tap.length;
   const g3 = m1.frames.counters.drops.gate;
   const req = echo(m3, m1.mac, m1.ip, 42);
-  if (!m3.send(req)) {
-    m3.sn.node.sendPacket(
-      sim.now,
-      m1.sn.node.address,
-      Verb.FRAME,
-      encodeFrame({ networkId: nwid, etherType: ETHERTYPE_IPV4, payload: req.subarray(14) }),
-    );
-  }
+  if (!m3.send(req)) m3.sendFrameTo(m1, nwid, req);
   sim.clock.runFor(7000);
   assert.equal(m1.tap.length, t3, "revoked member's frame dropped");
   assert.ok(m1.frames.counters.drops.gate > g3, "it arrived and failed the gate");

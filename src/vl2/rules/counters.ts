@@ -38,15 +38,18 @@ export class RuleCounters {
   #byNetwork = new LastHitMap<bigint, RuleCounterValues>();
   #bytes = new LastHitMap<bigint, RuleByteCounts>();
 
-  /** Records one filtering outcome; `bytes` (the frame's payload length) counts if accepted. */
-  record(networkId: bigint, inbound: boolean, accepted: boolean, bytes = 0): void {
+  /**
+   * Records the outcome of one frame (or of `frames` frames, `bytes` of payload in all); `bytes`
+   * counts if accepted.
+   */
+  record(networkId: bigint, inbound: boolean, accepted: boolean, bytes = 0, frames = 1): void {
     let c = this.#byNetwork.get(networkId);
     if (!c) {
       c = zero();
       this.#byNetwork.set(networkId, c);
     }
-    if (inbound) accepted ? c.rxAccepted++ : c.rxDropped++;
-    else accepted ? c.txAccepted++ : c.txDropped++;
+    if (inbound) accepted ? (c.rxAccepted += frames) : (c.rxDropped += frames);
+    else accepted ? (c.txAccepted += frames) : (c.txDropped += frames);
     if (!accepted || bytes <= 0) return;
     let b = this.#bytes.get(networkId);
     if (!b) {
