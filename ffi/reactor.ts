@@ -27,6 +27,15 @@
 // tcpdump on the veth and the TAP of one node plus performance.now() stamps): from a datagram's
 // arrival to the JS handler ~45-55 µs this way against ~115-160 µs through the helper thread.
 //
+// Warm ticks (`warmMs`, env ZT_REACTOR_WARM_MS for the shared reactor, default 5; 0 = off): on this
+// shared 2-core VM a lone packet after a pause of 10 ms or more pays ~2-10 µs for every distinct
+// piece of code and data it touches first (cache and TLB refills), and zt's path touches far more
+// pieces than the reference's native one (pings 2 ms apart: zt/ref 1.14; 0.2 s apart: 1.5-1.6).
+// So while the loop blocks idle, it wakes every `warmMs` of quiet and runs the warm hooks
+// ({@link Reactor.onWarm}): the data plane re-runs its last lone frame's path without effects
+// (`Core.rehearse`). A hook that has nothing to rehearse returns false, and the ticks stop until
+// the next ready fd; they also stop with the linger time. Nothing runs on an idle node.
+//
 // Receive moderation (`moderate`, `moderateVeto`, env ZT_REACTOR_NAP_US, default 100 µs): when a
 // handler took only a few datagrams of a steady stream, the loop naps after the round's
 // microtasks before polling again, so the next round takes more at once; bulk input read for
@@ -64,6 +73,12 @@ export interface ReactorOptions {
    * ZT_REACTOR_LINGER_MS for the shared reactor).
    */
   lingerMs?: number;
+  /**
+   * Warm ticks (see the file comment): while blocking idle, the warm hooks run after every this
+   * many ms without a ready fd. 0 = off (default here; the shared reactor uses env
+   * ZT_REACTOR_WARM_MS, default {@link DEFAULT_WARM_MS}).
+   */
+  warmMs?: number;
   /** Called with errors thrown by handlers (which never stop the loop). */
   onError?: (e: unknown) => void;
 }
@@ -82,6 +97,8 @@ export interface ReactorCounters {
   yields: number;
   /** Receive-moderation naps taken ({@link Reactor.moderate}). */
   naps: number;
+  /** Warm ticks in which a warm hook had work ({@link Reactor.onWarm}). */
+  warmTicks: number;
 }
 
 interface Entry {
@@ -123,11 +140,16 @@ export class Reactor {
     errors: 0,
     yields: 0,
     naps: 0,
+    warmTicks: 0,
   };
   readonly #hotUs: number;
   readonly #hotMs: number;
   readonly #idleMs: number;
   readonly #lingerMs: number;
+  readonly #warmUs: number;
+  #warmHooks: (() => boolean)[] = [];
+  /** Warm ticks wanted: some hook had work at the last tick, or a fd was ready since. */
+  #warmOn = false;
   /** performance.now() of the last round with a ready fd. */
   #lastData = -Infinity;
   /** The event loop's epoll fd while this reactor blocks idle (-1: it does not). */
@@ -158,6 +180,7 @@ export class Reactor {
     this.#hotMs = Math.max(0, Math.min(100, o.hotBudgetMs ?? 4));
     this.#idleMs = Math.max(0, Math.min(1000, Math.floor(o.idleBlockMs ?? 0)));
     this.#lingerMs = Math.max(0, Math.min(60_000, o.lingerMs ?? DEFAULT_LINGER_MS));
+    this.#warmUs = Math.floor(Math.max(0, Math.min(1000, o.warmMs ?? 0)) * 1000);
     this.#onError = o.onError;
     this.#one[0] = 1;
   }
@@ -169,7 +192,8 @@ export class Reactor {
 
   /**
    * The process-wide reactor (tuned by ZT_REACTOR_HOT_US, ZT_REACTOR_HOT_MS,
-   * ZT_REACTOR_IDLE_MS (idle blocking, default 20; 0 turns it off) and ZT_REACTOR_LINGER_MS).
+   * ZT_REACTOR_IDLE_MS (idle blocking, default 20; 0 turns it off), ZT_REACTOR_LINGER_MS and
+   * ZT_REACTOR_WARM_MS (warm ticks, default 5; 0 turns them off)).
    */
   static shared(): Reactor {
     if (!Reactor.#shared) {
@@ -183,6 +207,7 @@ export class Reactor {
         hotBudgetMs: num("ZT_REACTOR_HOT_MS"),
         idleBlockMs: num("ZT_REACTOR_IDLE_MS") ?? DEFAULT_IDLE_BLOCK_MS,
         lingerMs: num("ZT_REACTOR_LINGER_MS"),
+        warmMs: num("ZT_REACTOR_WARM_MS") ?? DEFAULT_WARM_MS,
       });
     }
     return Reactor.#shared;
@@ -199,6 +224,32 @@ export class Reactor {
    */
   get waitingOnHelper(): boolean {
     return this.#inPoll;
+  }
+
+  /**
+   * Adds a warm hook (see the file comment): it runs on the JS thread at each warm tick and
+   * returns whether it had work (false from every hook stops the ticks until a fd is ready).
+   * Exceptions are reported like a handler's. Returns the function that removes it.
+   */
+  onWarm(hook: () => boolean): () => void {
+    this.#warmHooks = [...this.#warmHooks, hook];
+    return () => {
+      this.#warmHooks = this.#warmHooks.filter((h) => h !== hook);
+    };
+  }
+
+  /** Runs the warm hooks; false if none had work. */
+  #warm(): boolean {
+    let any = false;
+    for (const h of this.#warmHooks) {
+      try {
+        if (h()) any = true;
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+    if (any) this.counters.warmTicks++;
+    return any;
   }
 
   /** Number of fds watched. */
@@ -325,6 +376,7 @@ export class Reactor {
       libc().read(this.#wakeFd, buf, 8); // consume the wake-up
     }
     if (any) {
+      this.#warmOn = true;
       if (this.#loopFd >= 0) this.#lastData = performance.now(); // idle blocking's linger
       for (const e of polled) {
         if (e.removed || e.onRoundEnd === undefined) continue;
@@ -438,8 +490,16 @@ export class Reactor {
             if (now >= until) break;
             us = Math.max(1, Math.ceil((until - now) * 1000));
           }
+          const warm = block && this.#warmOn && this.#warmUs > 0 && us > this.#warmUs &&
+            this.#warmHooks.length > 0;
+          if (warm) us = this.#warmUs;
           this.counters.hotPolls++;
           const h = this.#syncPoll(us, block);
+          if (h === 0 && warm) {
+            // quiet for warmUs and still inside the wait: a warm tick, then wait on
+            this.#warmOn = this.#warm();
+            continue;
+          }
           if (h <= 0) break;
           const loop = block && this.#loopReady();
           if (h > (loop ? 1 : 0)) {
@@ -472,6 +532,8 @@ export class Reactor {
 export const DEFAULT_IDLE_BLOCK_MS = 20;
 /** Default of {@link ReactorOptions.lingerMs}. */
 export const DEFAULT_LINGER_MS = 1000;
+/** Default of {@link ReactorOptions.warmMs} for {@link Reactor.shared}. */
+export const DEFAULT_WARM_MS = 5;
 
 /**
  * The fd of this thread's event loop (the runtime's epoll instance: the lowest-numbered

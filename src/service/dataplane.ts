@@ -17,8 +17,10 @@ export const PORT_ERROR_CODE = -999;
 /** How often each interface's kernel multicast memberships are polled (spec §5.3). */
 export const MULTICAST_POLL_MS = 5_000;
 
-/** What the data plane drives in the core (a {@link Core} is one). */
-export type DataPlaneCore = Pick<Core, "tapFrame" | "multicastGroupsChanged" | "network">;
+/** What the data plane drives in the core (a {@link Core} is one; without `rehearse`, no rehearsals). */
+export type DataPlaneCore =
+  & Pick<Core, "tapFrame" | "multicastGroupsChanged" | "network">
+  & Partial<Pick<Core, "rehearse">>;
 
 /** Construction options of {@link DataPlane}. */
 export interface DataPlaneOptions {
@@ -37,6 +39,11 @@ export interface DataPlaneOptions {
    * what the burst queued). Optional.
    */
   flush?: () => void;
+  /**
+   * Registers a warm hook with the poll loop that reads the ports (`Reactor.onWarm`) and returns
+   * its removal; the attached core's `rehearse` goes there. Optional (no rehearsals).
+   */
+  onWarm?: (hook: () => boolean) => () => void;
 }
 
 /** The state of one network's port. */
@@ -89,6 +96,8 @@ export class DataPlane {
   readonly #now: () => number;
   readonly #createTap: () => Tap;
   readonly #flush: (() => void) | undefined;
+  readonly #onWarm: ((hook: () => boolean) => () => void) | undefined;
+  #unwarm: (() => void) | undefined;
   readonly #deviceName: (nwid: bigint) => string;
   readonly #ports = new LastHitMap<bigint, Port>();
   readonly #closing = new Set<Promise<void>>();
@@ -101,6 +110,7 @@ export class DataPlane {
     this.#now = opts.now;
     this.#createTap = opts.createTap ?? (() => createTap());
     this.#flush = opts.flush;
+    this.#onWarm = opts.onWarm;
     this.#deviceName = opts.deviceName ?? tapDeviceName;
     this.#pollTimer = setInterval(() => this.#pollAll(), opts.multicastPollMs ?? MULTICAST_POLL_MS);
   }
@@ -108,6 +118,9 @@ export class DataPlane {
   /** The core whose networks this data plane serves (frames from the TAPs go to it). */
   attach(core: DataPlaneCore): void {
     this.#core = core;
+    this.#unwarm?.();
+    const rehearse = core.rehearse?.bind(core);
+    if (rehearse) this.#unwarm = this.#onWarm?.(() => rehearse(this.#now()));
   }
 
   /**
@@ -173,6 +186,8 @@ export class DataPlane {
   /** Closes every interface (addresses and routes go with them) and stops the poll timer. */
   async close(): Promise<void> {
     this.#stopped = true;
+    this.#unwarm?.();
+    this.#unwarm = undefined;
     if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
     for (const nwid of [...this.#ports.keys()]) this.#closePort(nwid);

@@ -52,6 +52,7 @@ import { makePathCheck } from "./path_check.ts";
 import { installPacketCrypto } from "./packet_crypto.ts";
 import { PortInUseError, type UdpTransportApi } from "./udp_transport.ts";
 import { openUdpTransport } from "./udp_transport_ffi.ts";
+import { Reactor } from "../../ffi/reactor.ts";
 import { TransportMux } from "./transport_mux.ts";
 import { openExtraPort, PORT_INDEX, SecondaryPortKeeper } from "./udp_ports.ts";
 import { PortMapper } from "./port_mapper.ts";
@@ -557,6 +558,7 @@ export class Service {
           log,
           now,
           flush: () => t.flush?.(),
+          onWarm: (hook) => Reactor.shared().onWarm(hook),
           ...(opts.createTap ? { createTap: opts.createTap } : {}),
           ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
         });
@@ -590,6 +592,7 @@ export class Service {
         metadata: defaultConfigRequestMetadata(`${Deno.build.os}/${Deno.build.arch}`),
         frames: dataPlane !== undefined,
         deferSettle: true,
+        rehearsal: dataPlane !== undefined,
         ...(opts.createNode ? { createNode: opts.createNode } : {}),
       });
       dataPlane?.attach(c);

@@ -83,32 +83,37 @@ export class Incoming {
     const source = getSource(pkt);
     if (source === node.address.value || source === 0 || source >= 0xff_0000_0000) return;
     const cipher = getCipher(pkt);
+    const rehearsal = node.rehearsing; // work without effects (Node.rehearse)
     if (cipher === Cipher.C25519_POLY1305_NONE && (pkt[IDX_VERB] & VERB_MASK) === Verb.HELLO) {
+      if (rehearsal) return;
       node.counters.received(Verb.HELLO, source, undefined, len);
       this.#hello(now, localSocket, remote, pkt, false);
       return;
     }
     const peer = node.topology.getPeer(source);
     if (!peer) {
+      if (rehearsal) return;
       node.whois.queueRx({ source, packet: pkt.slice(), localSocket, remote, created: now });
       node.switch.requestWhois(now, source);
       return;
     }
     let trusted = false;
     if (cipher === Cipher.NO_CRYPTO_TRUSTED_PATH) {
+      if (rehearsal) return;
       const id = new DataView(pkt.buffer, pkt.byteOffset, len).getBigUint64(IDX_MAC);
       if (trustedPathIdFor(node.settings, remote) !== id) return;
       trusted = true;
     } else if (!dearmor(pkt, len, peer.keys)) {
-      node.counters.peerError(source);
+      if (!rehearsal) node.counters.peerError(source);
       return;
     }
-    if (peer.isDuplicate(pkt)) return;
+    if (!rehearsal && peer.isDuplicate(pkt)) return;
     // a direct, uncompressed FRAME: straight to the upper layer's fast path when it takes it
     if (
       pkt[IDX_VERB] === Verb.FRAME && (pkt[IDX_FLAGS] & FLAGS_HOPS_MASK) === 0 && !trusted &&
       node.fastFrame(now, peer, localSocket, remote, pkt)
     ) return;
+    if (rehearsal) return;
     const p = uncompressPacket(pkt, len);
     if (!p) return;
     this.dispatch(now, localSocket, remote, peer, p, trusted);

@@ -104,6 +104,9 @@ export class Node {
   #rxBytes = 0;
   #rxNow = 0;
   #settleQueued = false;
+  /** A rehearsal runs (see {@link rehearse}); whether its frame took the fast path. */
+  #rehearsing = false;
+  #rehearsed = false;
   readonly #settleTask = (): void => {
     this.#settleQueued = false;
     this.settle();
@@ -301,6 +304,11 @@ export class Node {
   ): boolean {
     const f = this.#fast;
     if (f === undefined) return false;
+    if (this.#rehearsing) {
+      // nothing recorded, nothing settled
+      this.#rehearsed = f.fastFrame(now, peer.identity.address.value, pkt, IDX_PAYLOAD);
+      return true;
+    }
     const r = this.#rxRemote;
     if (
       this.#rxPeer !== undefined &&
@@ -327,6 +335,44 @@ export class Node {
       queueMicrotask(this.#settleTask);
     }
     return true;
+  }
+
+  /**
+   * @internal Whether a rehearsal runs now (see {@link rehearse}): the data plane's code then
+   * does its work without effects.
+   */
+  get rehearsing(): boolean {
+    return this.#rehearsing;
+  }
+
+  /**
+   * Runs `fn` as a rehearsal: the lone-frame path (FRAME receive fast path, `sendFrame`) does
+   * all its work except what leaves a trace - no TAP write, no datagram, no counter, no peer,
+   * path or replay-filter note, no settle, no WHOIS; what would take the full path stops. It
+   * keeps that code and its data in the caches of a CPU that has been idle (see `Core.rehearse`).
+   * Exceptions are internal errors. Never throws.
+   */
+  rehearse(fn: () => void): void {
+    if (this.#rehearsing) return;
+    this.#rehearsing = true;
+    try {
+      fn();
+    } catch (e) {
+      this.internalError("rehearse", e);
+    } finally {
+      this.#rehearsing = false;
+    }
+  }
+
+  /**
+   * @internal Inside {@link rehearse}: runs the receive path on `pkt` (a whole, armored packet
+   * as it came from `remote`). True if it reached the frame fast path's delivery.
+   */
+  rehearseReceive(now: number, localSocket: number, remote: InetAddress, pkt: Uint8Array): boolean {
+    if (!this.#rehearsing) return false;
+    this.#rehearsed = false;
+    this.incoming.handle(now, localSocket, remote, pkt);
+    return this.#rehearsed;
   }
 
   /** Runs the bookkeeping the frame fast path put off. Never throws. */

@@ -118,6 +118,8 @@ export interface DataPlaneNode {
     start: number,
     end: number,
   ): boolean;
+  /** See `Node.rehearsing`: frames are handled without effects now. Optional (false). */
+  readonly rehearsing?: boolean;
   /** See `Node.noteTrustEstablished`. */
   noteTrustEstablished(
     now: number,
@@ -272,21 +274,9 @@ function xor40(a: number, b: number): number {
   return ((ah ^ bh) & 0xff) * TWO32 + (((a % TWO32) ^ (b % TWO32)) >>> 0);
 }
 
-/**
- * The data plane of a node: the {@link FrameHandler} the member side (`Networks.frameHandler`)
- * calls for FRAME, EXT_FRAME, MULTICAST_* and their OKs, plus the tap-facing entry points
- * {@link tapFrame} and {@link multicastGroupsChanged}. Pure: acts through the node and
- * {@link tapWrite}.
- */
-export class Frames implements FrameHandler {
-  /** Where inbound frames go. */
-  tapWrite: TapWrite;
-  /** The rules hook. */
-  filter: FrameFilter;
-  /** Multicast state (groups, members, replication). */
-  readonly multicast: Multicaster;
-  /** Traffic counters. */
-  readonly counters: FrameCounters = {
+/** Zeroed {@link FrameCounters}. */
+function newFrameCounters(): FrameCounters {
+  return {
     sentFrames: 0,
     sentExtFrames: 0,
     sentMulticasts: 0,
@@ -310,6 +300,27 @@ export class Frames implements FrameHandler {
       retryExpired: 0,
     },
   };
+}
+
+/**
+ * The data plane of a node: the {@link FrameHandler} the member side (`Networks.frameHandler`)
+ * calls for FRAME, EXT_FRAME, MULTICAST_* and their OKs, plus the tap-facing entry points
+ * {@link tapFrame} and {@link multicastGroupsChanged}. Pure: acts through the node and
+ * {@link tapWrite}.
+ */
+export class Frames implements FrameHandler {
+  /** Where inbound frames go. */
+  tapWrite: TapWrite;
+  /** The rules hook. */
+  filter: FrameFilter;
+  /** Multicast state (groups, members, replication). */
+  readonly multicast: Multicaster;
+  /**
+   * Traffic counters. During {@link rehearse} a throwaway set stands in (the same code counts,
+   * nothing real changes), so keep no reference across calls into this object.
+   */
+  counters: FrameCounters = newFrameCounters();
+  #scratchCounters: FrameCounters | undefined;
   readonly #node: DataPlaneNode;
   readonly #networks: DataPlaneNetworks;
   readonly #me: number;
@@ -352,6 +363,22 @@ export class Frames implements FrameHandler {
       controllerAuthorized: opts.controllerAuthorized,
       limits: opts.multicastLimits,
     });
+  }
+
+  /**
+   * Runs `fn` (a rehearsal of the lone-frame paths under `Node.rehearse`) with a throwaway set of
+   * {@link counters}. Never throws.
+   */
+  rehearse(fn: () => void): void {
+    const real = this.counters;
+    this.counters = this.#scratchCounters ??= newFrameCounters();
+    try {
+      fn();
+    } catch (e) {
+      this.#node.internalError("frames_rehearse", e);
+    } finally {
+      this.counters = real;
+    }
   }
 
   // ---- tap side --------------------------------------------------------------------------------
@@ -448,7 +475,9 @@ export class Frames implements FrameHandler {
     const nc = net?.config;
     if (!net || !nc) return false;
     const f = this.filter;
+    const rehearsal = this.#node.rehearsing === true;
     if (nc !== this.#fpConfig || f !== this.#fpFilter) {
+      if (rehearsal) return false;
       // rules are read once per config object (a new config is a new object) and filter; what
       // is pending was accepted under the previous ones
       this.settle();
@@ -460,19 +489,28 @@ export class Frames implements FrameHandler {
     const start = off + FRAME_HEADER_LENGTH;
     const len = end - start;
     if (len > MAX_PACKET_LENGTH) return false;
-    if (this.#fpNet !== undefined && (this.#fpNet !== net || this.#fpPeer !== source)) {
-      this.settle();
-    }
+    if (
+      !rehearsal && this.#fpNet !== undefined && (this.#fpNet !== net || this.#fpPeer !== source)
+    ) this.settle();
     const c = this.#netCache(net.id);
     const etherType = (p[off + 8] << 8) | p[off + 9];
     this.counters.fastIn++;
     this.#deliver(net.id, c.ourMac, this.#macOf(c, source), etherType, p, start, end);
+    if (rehearsal) return true;
     this.#fpNet = net;
     this.#fpPeer = source;
     this.#fpFrames++;
     this.#fpBytes += len;
     this.#fpNow = now;
     return true;
+  }
+
+  /**
+   * Whether the rules accept every frame of `nc`, as the receive fast path last read them; false
+   * when `nc` or the filter changed since (a rehearsal then stops short).
+   */
+  #acceptsAll(nc: NetworkConfig): boolean {
+    return nc === this.#fpConfig && this.filter === this.#fpFilter && this.#fpAcceptsAll;
   }
 
   /** Runs the bookkeeping the fast path put off (rules counters, the multicast gate note). */
@@ -587,6 +625,9 @@ export class Frames implements FrameHandler {
         return true;
       }
     }
+    // a rehearsal (Node.rehearse) goes on only where nothing but the unicast FRAME would leave
+    const rehearsal = this.#node.rehearsing === true;
+    if (rehearsal && (isMulticastMac(dst) || !this.#acceptsAll(nc))) return false;
     // Plain unicast FRAME / EXT_FRAME go uncompressed (spec §3.6, as the reference since 1.4.8);
     // multicasts and rule-generated copies are compressed unless the network disables it.
     if (isMulticastMac(dst)) {
@@ -627,14 +668,16 @@ export class Frames implements FrameHandler {
         d.toSelf++;
         return false;
       }
-      const allowed = this.filter.filterOutbound(
+      const allowed = rehearsal || this.filter.filterOutbound(
         this.#filterFrame(net, to, src, dst, et, frame, pStart, end, now),
       );
       if (!allowed) {
         d.filter++;
         return false;
       }
-      net.pushCredentials(now, to);
+      if (rehearsal) {
+        if (src !== c.ourMac) return false;
+      } else net.pushCredentials(now, to);
       let n: number;
       let verb: Verb;
       if (src === c.ourMac) {
@@ -644,6 +687,7 @@ export class Frames implements FrameHandler {
           this.counters.fastOut++;
           return true;
         }
+        if (rehearsal) return false;
         n = writeFrameHeader(tx, 0, nwid, et);
         verb = Verb.FRAME;
       } else {
@@ -965,6 +1009,7 @@ export class Frames implements FrameHandler {
     writeEthernetHeader(rx, 0, to, from, etherType);
     rx.set(payload.subarray(start, end), ETHERNET_HEADER_LENGTH);
     this.counters.delivered++;
+    if (this.#node.rehearsing === true) return; // Node.rehearse: built, never written
     this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
   }
 

@@ -261,3 +261,68 @@ Deno.test({
     libc().close(a);
   },
 });
+
+Deno.test({
+  name:
+    "reactor: warm ticks run the warm hooks in quiet spells while blocking, until none has work",
+  ignore: !linux,
+  async fn() {
+    const r = new Reactor({ idleBlockMs: 50, lingerMs: 60_000, warmMs: 2 });
+    const a = eventfd();
+    let n = 0, calls = 0, work = 3;
+    const w = r.watch(a, () => {
+      consume(a);
+      n++;
+    });
+    const unhook = r.onWarm(() => {
+      calls++;
+      return --work > 0;
+    });
+    signal(a);
+    await until("event", () => n === 1);
+    await until("three warm ticks", () => calls >= 3);
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(calls, 3, "no more ticks once the hook had no work");
+    assert.equal(r.counters.warmTicks, 2, "ticks with work are counted");
+    // a ready fd turns them on again
+    work = 2;
+    signal(a);
+    await until("second event", () => n === 2);
+    await until("ticks again", () => calls >= 4);
+    // a removed hook is not called
+    unhook();
+    work = 1_000;
+    const c = calls;
+    signal(a);
+    await until("third event", () => n === 3);
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(calls, c);
+    await w.close();
+    libc().close(a);
+  },
+});
+
+Deno.test({
+  name: "reactor: no warm ticks when they are off (warmMs 0)",
+  ignore: !linux,
+  async fn() {
+    const r = new Reactor({ idleBlockMs: 50, lingerMs: 60_000 });
+    const a = eventfd();
+    let n = 0, calls = 0;
+    const w = r.watch(a, () => {
+      consume(a);
+      n++;
+    });
+    r.onWarm(() => {
+      calls++;
+      return true;
+    });
+    signal(a);
+    await until("event", () => n === 1);
+    await new Promise((res) => setTimeout(res, 60));
+    assert.ok(r.blocking, "lingering: the loop blocks on the JS thread");
+    assert.equal(calls, 0);
+    await w.close();
+    libc().close(a);
+  },
+});

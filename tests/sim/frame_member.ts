@@ -45,8 +45,9 @@ export class Member {
     return ((a.ip[0] << 24) | (a.ip[1] << 16) | (a.ip[2] << 8) | a.ip[3]) >>> 0;
   }
 
+  /** A frame from our port, through the core (as a port's frames go). */
   send(frame: Uint8Array): boolean {
-    return this.frames.tapFrame(this.sim.now, this.nwid, frame, 0, frame.length);
+    return this.sn.core.tapFrame(this.sim.now, this.nwid, frame, 0, frame.length);
   }
 
   /**

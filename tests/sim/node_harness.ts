@@ -2,7 +2,7 @@
 import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore } from "../../src/controller/memory_store.ts";
 import { ControllerResponder } from "../../src/controller/responder.ts";
-import { Core, type CoreHost, type CoreStateKind } from "../../src/core/core.ts";
+import { Core, type CoreHost, type CoreOptions, type CoreStateKind } from "../../src/core/core.ts";
 import { FakeNetConfig } from "../../src/sim/fake_net_config.ts";
 import { MemFramePort } from "../../src/sim/mem_frame_port.ts";
 import { SimTransport } from "../../src/sim/sim_transport.ts";
@@ -87,6 +87,7 @@ export class SimNode {
     planet: World,
     port = 9993,
     settings?: Partial<NodeSettings>,
+    coreOptions?: Pick<CoreOptions, "rehearsal" | "deferSettle">,
   ) {
     this.sim = sim;
     this.host = host;
@@ -122,7 +123,7 @@ export class SimNode {
         if (e.type !== "trace") events.push(e);
       },
     };
-    this.core = new Core({ identity, host: ch, now: sim.now, planet, settings });
+    this.core = new Core({ identity, host: ch, now: sim.now, planet, settings, ...coreOptions });
     this.#schedule(0);
   }
 
