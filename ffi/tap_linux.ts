@@ -338,6 +338,8 @@ export class LinuxTapDevice {
   readonly #segmenter: TcpSegmenter | undefined;
   readonly #coalescer: TcpCoalescer | undefined;
   #flushQueued = false;
+  /** A {@link rehearseWrite} runs: the coalescer's sink writes nothing. */
+  #rehearsing = false;
   /** Delivers one segment of a super-frame (bound once: no closure per frame). */
   readonly #deliverSegment = (buf: Uint8Array, start: number, end: number): void => {
     this.#offloadCounters.segments++;
@@ -346,7 +348,11 @@ export class LinuxTapDevice {
   /** The coalescer's sink: one write(2) of virtio-net header + frame. */
   readonly #writeOut = (buf: Uint8Array, length: number, frames: number): void => {
     if (this.#fd < 0) {
-      this.counters.writeErrors += frames;
+      if (!this.#rehearsing) this.counters.writeErrors += frames;
+      return;
+    }
+    if (this.#rehearsing) {
+      libc().write(this.#fd, buf as Uint8Array<ArrayBuffer>, 0); // refused (EINVAL): no effect
       return;
     }
     this.#offloadCounters.writeCalls++;
@@ -568,6 +574,24 @@ export class LinuxTapDevice {
     }
     this.counters.framesWritten++;
     return true;
+  }
+
+  /**
+   * A rehearsal of {@link write} (see `FramePort.rehearseWrite`): the frame goes through the
+   * coalescer (counted in a throwaway set; skipped while frames are buffered) to a `write(2)` of
+   * zero bytes, which the kernel refuses (EINVAL) before it looks at the device: nothing is
+   * written, no interface counter moves, no flush or read is scheduled.
+   */
+  rehearseWrite(frame: Uint8Array, start = 0, end = frame.length): void {
+    if (this.#closed || this.#fd < 0 || end <= start) return;
+    const co = this.#coalescer;
+    this.#rehearsing = true;
+    try {
+      if (co) co.rehearse(frame, start, end);
+      else libc().write(this.#fd, frame as Uint8Array<ArrayBuffer>, 0);
+    } finally {
+      this.#rehearsing = false;
+    }
   }
 
   /** Writes every buffered frame now (no-op without offloads or when nothing is buffered). */

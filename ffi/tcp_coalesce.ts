@@ -75,6 +75,19 @@ const KIND_TCP = 2;
 /** #parse: a TCP segment that may be merged. */
 const KIND_MERGEABLE = 3;
 
+/** Zeroed {@link CoalesceCounters}. */
+function newCoalesceCounters(): CoalesceCounters {
+  return {
+    framesIn: 0,
+    writes: 0,
+    coalescedWrites: 0,
+    coalescedFrames: 0,
+    badChecksums: 0,
+    oversize: 0,
+    limitFlushes: 0,
+  };
+}
+
 /**
  * Buffers frames bound for a TAP with IFF_VNET_HDR and writes them through a sink, merging TCP
  * segments of one flow the way Linux GRO does: same MACs, IPv4 without options and not
@@ -86,16 +99,9 @@ const KIND_MERGEABLE = 3;
  * `subarray` per copied frame.
  */
 export class TcpCoalescer {
-  /** Counters. */
-  readonly counters: CoalesceCounters = {
-    framesIn: 0,
-    writes: 0,
-    coalescedWrites: 0,
-    coalescedFrames: 0,
-    badChecksums: 0,
-    oversize: 0,
-    limitFlushes: 0,
-  };
+  /** Counters (a throwaway set stands in during {@link rehearse}). */
+  counters: CoalesceCounters = newCoalesceCounters();
+  #scratchCounters: CoalesceCounters | undefined;
   readonly #sink: CoalesceSink;
   readonly #maxBytes: number;
   readonly #maxFlows: number;
@@ -215,6 +221,24 @@ export class TcpCoalescer {
       this.#newGroup(frame, start, end);
     } else {
       this.#addUnmerged(frame, start, end);
+    }
+    return true;
+  }
+
+  /**
+   * A rehearsal (see `Core.rehearse`): {@link add} and {@link flush} of one frame, counted in a
+   * throwaway set; the sink is called as usual (its owner makes that call a no-op). Only when
+   * nothing is buffered: false, with nothing done, otherwise.
+   */
+  rehearse(frame: Uint8Array, start = 0, end = frame.length): boolean {
+    if (this.#nItems > 0 || this.#flushing) return false;
+    const real = this.counters;
+    this.counters = this.#scratchCounters ??= newCoalesceCounters();
+    try {
+      this.add(frame, start, end);
+      this.flush();
+    } finally {
+      this.counters = real;
     }
     return true;
   }

@@ -63,6 +63,7 @@ import {
   SEND_SLOT,
   type SendRing,
   setPtr,
+  stage,
 } from "./udp_send_ring.ts";
 
 export {
@@ -387,15 +388,7 @@ export class LinuxUdp {
       return this.send(idx + 1, remote, data, ttl); // flushes the ring first
     }
     if (r === undefined) r = this.#rings[idx] = newSendRing();
-    const k = r.count;
-    r.buf.set(data, k * SEND_SLOT);
-    const saLen = k > 0 && r.remotes[k - 1] === remote
-      ? r.copyLastName(k)
-      : writeSockaddr(r.buf, r.namesOff + k * SOCKADDR_SLOT, remote);
-    r.remotes[k] = remote;
-    r.u32[((k * MSGHDR) >> 2) + 2] = saLen; // msg_namelen
-    r.iovU32[(k * IOVEC + 8) >> 2] = len; // iov_len (low half; the high half stays 0)
-    r.lens[k] = len;
+    const k = stage(r, remote, data);
     r.count = k + 1;
     this.counters.queued++;
     if (k + 1 === SEND_RING) this.#flushRing(idx, r);
@@ -404,6 +397,22 @@ export class LinuxUdp {
       queueMicrotask(this.#flushTask);
     }
     return true;
+  }
+
+  /**
+   * A rehearsal of {@link queue} (see `Core.rehearse`): the datagram is written into the ring's
+   * next free slot but not counted in, and `sendmmsg` is called with no message (the kernel
+   * returns 0 at once). Nothing is sent, counted or scheduled.
+   */
+  rehearseQueue(id: number, remote: InetAddress, data: Uint8Array): void {
+    if (this.#closed) return;
+    const idx = this.#pickIndex(id, remote.family);
+    if (idx < 0 || data.length > SEND_SLOT) return;
+    const r = this.#rings[idx] ??= newSendRing();
+    if (r.count >= SEND_RING) return;
+    stage(r, remote, data);
+    const s = this.sockets[idx];
+    if (s.fd >= 0) libc().sendmmsg(s.fd, r.msgs, 0, 0);
   }
 
   /** Hands every queued datagram to the kernel: one `sendmmsg` per socket with a non-empty ring. */

@@ -1,6 +1,6 @@
 // The send ring of a Linux UDP socket: preallocated datagram slots with their sockaddrs, iovecs and mmsghdrs, and the GSO messages built over them.
 import type { InetAddress } from "../src/vl1/inet_address.ts";
-import { SOCKADDR_SLOT, SOL_UDP, UDP_SEGMENT } from "./udp_socket.ts";
+import { SOCKADDR_SLOT, SOL_UDP, UDP_SEGMENT, writeSockaddr } from "./udp_socket.ts";
 
 /**
  * Datagrams a socket's send ring holds before it is flushed (sendmmsg vlen; <= UIO_MAXIOV). A busy
@@ -80,6 +80,25 @@ export function newSendRing(): SendRing {
     },
   };
   return ring;
+}
+
+/**
+ * Writes datagram `data` for `remote` into the ring's next free slot (`r.count`, which the caller
+ * then counts in, or not, for a rehearsal) with its sockaddr, iov_len and msg_namelen; returns the
+ * slot. `data` must fit {@link SEND_SLOT} and the ring must not be full.
+ */
+export function stage(r: SendRing, remote: InetAddress, data: Uint8Array): number {
+  const k = r.count;
+  const len = data.length;
+  r.buf.set(data, k * SEND_SLOT);
+  const saLen = k > 0 && r.remotes[k - 1] === remote
+    ? r.copyLastName(k)
+    : writeSockaddr(r.buf, r.namesOff + k * SOCKADDR_SLOT, remote);
+  r.remotes[k] = remote;
+  r.u32[((k * MSGHDR) >> 2) + 2] = saLen; // msg_namelen
+  r.iovU32[(k * IOVEC + 8) >> 2] = len; // iov_len (low half; the high half stays 0)
+  r.lens[k] = len;
+  return k;
 }
 
 /** mmsghdrs (and their UDP_SEGMENT control messages) for GSO sends over a ring's slots. */

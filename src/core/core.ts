@@ -45,6 +45,16 @@ export interface CoreHost {
    * and called without `this` (make it an arrow function or a bound one).
    */
   readonly tapWrite: TapWrite;
+  /**
+   * Runs the code of {@link send} for one datagram without sending it (the socket call is made
+   * with no message): a rehearsal's last step (see `Node.rehearse`). Optional.
+   */
+  rehearseSend?(localSocket: number, remote: InetAddress, data: Uint8Array): void;
+  /**
+   * Runs the code of {@link tapWrite} for one frame without writing it (a rehearsal's last step,
+   * see `Node.rehearse`). Optional.
+   */
+  readonly tapRehearse?: TapWrite;
   /** A network was joined or changed (`info` is its snapshot) or left (`info` undefined). */
   networkChanged?(nwid: bigint, info: NetworkInfo | undefined): void;
   /** Reads a piece of persistent state, or undefined. */
@@ -179,6 +189,7 @@ export class Core {
         networks: this.networks,
         random: (n) => host.random(n),
         tapWrite: host.tapWrite,
+        ...(host.tapRehearse ? { tapRehearse: host.tapRehearse } : {}),
       });
       this.networks.frameHandler = this.frames;
       node.setFrameFastPath(this.frames, o.deferSettle === true);

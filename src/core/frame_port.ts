@@ -28,6 +28,11 @@ export interface FramePort {
    * buffer a copy until {@link flush}.
    */
   write(frame: Uint8Array, start?: number, end?: number): boolean;
+  /**
+   * Runs the code of {@link write} for one frame without writing it (a rehearsal, see
+   * `Core.rehearse`): nothing reaches the OS, nothing is counted. Optional.
+   */
+  rehearseWrite?(frame: Uint8Array, start?: number, end?: number): void;
   /** Writes frames buffered by {@link write} now; optional. */
   flush?(): void;
   /**

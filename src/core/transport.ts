@@ -33,6 +33,11 @@ export interface Transport {
    * its buffer at once). False if it could not be sent or queued.
    */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
+  /**
+   * Runs the code of {@link send} for one datagram without sending or counting it (the socket
+   * call is made with no message): a rehearsal (see `Core.rehearse`). Optional.
+   */
+  rehearseSend?(localSocket: number, remote: InetAddress, data: Uint8Array): void;
   /** Hands queued datagrams on now ("end of batch"; optional, a no-op if absent). */
   flush?(): void;
   /** Local addresses bound, with the port. */

@@ -131,6 +131,11 @@ export class DataPlane {
     this.#ports.get(nwid)?.tap?.write(frame, start, end);
   };
 
+  /** A rehearsal of {@link tapWrite} (the core host's `tapRehearse`; see `Core.rehearse`). */
+  readonly tapRehearse = (nwid: bigint, frame: Uint8Array, start: number, end: number): void => {
+    this.#ports.get(nwid)?.tap?.rehearseWrite?.(frame, start, end);
+  };
+
   /** Interface names by network (open ports only). */
   deviceNames(): Map<bigint, string> {
     const out = new Map<bigint, string>();

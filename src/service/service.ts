@@ -565,7 +565,9 @@ export class Service {
       }
       const host: CoreHost = {
         send: (sock, remote, data, ttl) => mux.send(sock, remote, data, ttl),
+        rehearseSend: (sock, remote, data) => mux.rehearseSend(sock, remote, data),
         tapWrite: dataPlane ? dataPlane.tapWrite : () => {},
+        ...(dataPlane ? { tapRehearse: dataPlane.tapRehearse } : {}),
         networkChanged: (nwid, info) => networkFiles.onNetworkChanged(nwid, info),
         random,
         now,

@@ -169,6 +169,10 @@ class LinuxTap implements Tap {
     return this.#dev ? this.#dev.write(frame, start, end) : false;
   }
 
+  rehearseWrite(frame: Uint8Array, start = 0, end = frame.length): void {
+    this.#dev?.rehearseWrite(frame, start, end);
+  }
+
   flush(): void {
     this.#dev?.flush();
   }

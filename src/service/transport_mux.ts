@@ -163,6 +163,16 @@ export class TransportMux implements Transport {
     return ok || viaTunnel;
   }
 
+  /**
+   * A rehearsal of {@link send} (see `Transport.rehearseSend`): only to the socket named, never
+   * through the tunnel or its policy.
+   */
+  rehearseSend(localSocket: number, remote: InetAddress, data: Uint8Array): void {
+    if (this.#closed || localSocket <= 0) return;
+    const t = this.#slots[Math.floor(localSocket / SOCKET_ID_STRIDE)];
+    if (t && t !== this.#relay) t.rehearseSend?.(localSocket % SOCKET_ID_STRIDE, remote, data);
+  }
+
   /** Flushes every transport. */
   flush(): void {
     for (const t of this.#slots) t?.flush?.();

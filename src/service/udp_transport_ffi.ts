@@ -177,6 +177,11 @@ export class FfiUdpTransport implements UdpTransportApi {
     return this.udp.queue(localSocket, remote, data, ttl);
   }
 
+  /** See `Transport.rehearseSend`. */
+  rehearseSend(localSocket: number, remote: InetAddress, data: Uint8Array): void {
+    this.udp.rehearseQueue(localSocket, remote, data);
+  }
+
   /** Sends everything queued: one sendmmsg per socket. */
   flush(): void {
     this.udp.flush();

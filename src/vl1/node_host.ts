@@ -36,6 +36,11 @@ export interface NodeHost {
    * copy it before returning.
    */
   send(localSocket: number, remote: InetAddress, data: Uint8Array, ttl?: number): boolean;
+  /**
+   * Runs the code of {@link send} for one datagram without sending it (the socket call is made
+   * with no message): a rehearsal's last step (see `Node.rehearse`). Optional.
+   */
+  rehearseSend?(localSocket: number, remote: InetAddress, data: Uint8Array): void;
   /** Cryptographically strong random bytes. */
   random(n: number): Uint8Array;
   /** Stores (data) or deletes (undefined) a piece of state, e.g. ("peer", "89e92ceee5", bytes). */

@@ -205,11 +205,14 @@ export class Switch {
     } else {
       const aes = peer.aesSupported && node.settings.cipher === "aes";
       armor(pkt, len, peer.keys, opts.encrypt ? (aes ? 3 : 1) : 0);
-      if (node.rehearsing) return true; // Node.rehearse: built and armored, never sent
-      node.expecting.expect(pkt);
+      if (!node.rehearsing) node.expecting.expect(pkt);
     }
-    if (node.rehearsing) return true;
     const piece = evenPieceSize(len, mtu); // equal datagrams: the transport can batch them (GSO)
+    if (node.rehearsing) {
+      // Node.rehearse: built, armored and through the transport's code, never sent or counted
+      node.host.rehearseSend?.(localSocket, remote, pkt.subarray(0, Math.min(len, piece)));
+      return true;
+    }
     this.sendRaw(now, localSocket, remote, pkt.subarray(0, Math.min(len, piece)), undefined, path);
     for (let no = 1; no < pieces; no++) {
       const n = writeFragment(pkt, len, piece, no, this.#frag);

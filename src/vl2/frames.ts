@@ -238,6 +238,8 @@ export interface FramesOptions {
   random: (n: number) => Uint8Array;
   /** Inbound frames to the tap (may be set later; default: dropped). */
   tapWrite?: TapWrite;
+  /** A rehearsal's inbound frame: the port's write path without the write (optional). */
+  tapRehearse?: TapWrite;
   /** Rules hook (default: a {@link RulesFilter} sending copies through `node`). */
   filter?: FrameFilter;
   /** Whether our in-process controller recently authorized `peer` on `nwid` (LIKE/GATHER). */
@@ -321,6 +323,7 @@ export class Frames implements FrameHandler {
    */
   counters: FrameCounters = newFrameCounters();
   #scratchCounters: FrameCounters | undefined;
+  readonly #tapRehearse: TapWrite | undefined;
   readonly #node: DataPlaneNode;
   readonly #networks: DataPlaneNetworks;
   readonly #me: number;
@@ -354,6 +357,7 @@ export class Frames implements FrameHandler {
     this.#networks = opts.networks;
     this.#me = opts.node.address.value;
     this.tapWrite = opts.tapWrite ?? (() => {});
+    this.#tapRehearse = opts.tapRehearse;
     this.filter = opts.filter ?? new RulesFilter({ node: opts.node, random: opts.random });
     this.multicast = new Multicaster({
       node: opts.node,
@@ -1009,7 +1013,11 @@ export class Frames implements FrameHandler {
     writeEthernetHeader(rx, 0, to, from, etherType);
     rx.set(payload.subarray(start, end), ETHERNET_HEADER_LENGTH);
     this.counters.delivered++;
-    if (this.#node.rehearsing === true) return; // Node.rehearse: built, never written
+    if (this.#node.rehearsing === true) {
+      // Node.rehearse: the port's write path runs, nothing is written
+      this.#tapRehearse?.(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
+      return;
+    }
     this.tapWrite(nwid, rx, 0, ETHERNET_HEADER_LENGTH + len);
   }
 
