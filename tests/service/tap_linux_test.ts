@@ -224,6 +224,14 @@ Deno.test({
           } frames/s through the ` +
           `tap); ${(rep.perf.replies / rep.perf.polls).toFixed(1)} frames per poll`,
       );
+      // A rehearsed write is not seen by the kernel or counted; a real one is.
+      assert.deepEqual(rep.rehearsal, {
+        has: true,
+        statsSame: true,
+        writesSame: true,
+        answered: 0,
+        rxPacketsAfterWrite: 1,
+      });
       // Closed: the device is gone.
       assert.equal(rep.goneAfterClose, true);
     }),
@@ -337,6 +345,13 @@ interface ProbeReport {
   offload: boolean;
   perf: { sent: number; replies: number; ms: number; polls: number };
   goneAfterClose: boolean;
+  rehearsal: {
+    has: boolean;
+    statsSame: boolean;
+    writesSame: boolean;
+    answered: number;
+    rxPacketsAfterWrite: number;
+  };
 }
 
 const hexMac = (b: Uint8Array, o: number) =>
@@ -511,6 +526,32 @@ async function probe(): Promise<ProbeReport> {
     big.set(echo0, 10);
     tap.write(big, 10, 10 + echo0.length);
     await until(() => rep.echoReply !== undefined, 3000);
+
+    // A rehearsed write (Core.rehearse) reaches nothing: no interface counter moves, the kernel
+    // answers nothing, the device counts nothing; the same frame written for real is answered.
+    const stats = () =>
+      ["rx_packets", "rx_bytes", "rx_errors", "rx_dropped"].map((k) =>
+        Number(Deno.readTextFileSync(`/sys/class/net/${name}/statistics/${k}`).trim())
+      );
+    const writes = () => {
+      const o = tap.offloadCounters;
+      return JSON.stringify([tap.counters.framesWritten, tap.counters.writeErrors, o]);
+    };
+    const echo1 = echoRequest(macBytes, target, 9999, payload);
+    const s0 = stats(), w0 = writes(), r0 = perfReplies;
+    for (let i = 0; i < 10; i++) tap.rehearseWrite?.(echo1);
+    await new Promise((r) => setTimeout(r, 100));
+    const s1 = stats(), w1 = writes(), r1 = perfReplies;
+    tap.write(echo1);
+    await until(() => perfReplies > r1, 3000);
+    rep.rehearsal = {
+      has: typeof tap.rehearseWrite === "function",
+      statsSame: JSON.stringify(s0) === JSON.stringify(s1),
+      writesSame: w0 === w1,
+      answered: r1 - r0,
+      rxPacketsAfterWrite: stats()[0] - s1[0],
+    };
+    perfReplies = 0;
 
     rep.groups = tap.multicastGroups().map((g) =>
       `${g.mac.toString(16).padStart(12, "0")}/${g.adi.toString(16)}`

@@ -75,6 +75,12 @@ export class SimNode {
   readonly sim: Sim;
   /** Frames the core writes to a network's port (default: dropped). */
   onTap: ((nwid: bigint, frame: Uint8Array) => void) | undefined;
+  /** A rehearsal's datagram (`CoreHost.rehearseSend`; default: nothing). */
+  onRehearseSend:
+    | ((localSocket: number, remote: InetAddress, data: Uint8Array) => void)
+    | undefined;
+  /** A rehearsal's frame to a port (`CoreHost.tapRehearse`; default: nothing). */
+  onTapRehearse: ((nwid: bigint, frame: Uint8Array) => void) | undefined;
   /** Network joined/changed/left. */
   onNetworkChanged: ((nwid: bigint, info: NetworkInfo | undefined) => void) | undefined;
   stopped = false;
@@ -107,6 +113,8 @@ export class SimNode {
     });
     const ch: CoreHost = {
       send: (ls, remote, data, ttl) => !this.stopped && this.transport.send(ls, remote, data, ttl),
+      rehearseSend: (ls, remote, data) => this.onRehearseSend?.(ls, remote, data.slice()),
+      tapRehearse: (nwid, f, s, e) => this.onTapRehearse?.(nwid, f.slice(s, e)),
       tapWrite: (nwid, f, s, e) => {
         this.ports.get(nwid)?.write(f, s, e);
         this.onTap?.(nwid, f.slice(s, e));

@@ -120,11 +120,34 @@ Deno.test("rehearsal: both ways through both members, and not a trace of it", as
     assert.equal(s.built, 20, `m${i + 1}: built and armored each time`);
   }
   assert.deepEqual([state(m1, m2, nwid), state(m2, m1, nwid)], before, "no trace");
+  // the adapters are rehearsed with what the real path would give them: the port gets the frame
+  // last delivered for real, the transport a datagram that the peer takes as a real one
+  const toPort: Uint8Array[] = [];
+  const toWire: { remote: string; data: Uint8Array }[] = [];
+  m2.sn.onTapRehearse = (n, f) => {
+    assert.equal(n, nwid);
+    toPort.push(f);
+  };
+  m1.sn.onRehearseSend = (_s, remote, data) => toWire.push({ remote: `${remote}`, data });
+  for (const m of [m1, m2]) m.sn.core.rehearse(sim.now);
+  assert.equal(toPort.length, 1);
+  assert.deepEqual(toPort[0], m2.tap.at(-1), "the frame of the last echo request m2 received");
+  assert.equal(toWire.length, 1);
+  const path = m1.sn.node.topology.peers.get(m2.sn.node.address.value)!.bestPath(sim.now)!;
+  assert.equal(toWire[0].remote, `${path.address}`, "to m2's direct path");
+  const lastRequest = m2.tap.at(-1)!;
+  const m1Path = m2.sn.node.topology.peers.get(m1.sn.node.address.value)!.bestPath(sim.now)!;
+  m2.sn.core.receive(sim.now, m1Path.localSocket, m1Path.address, toWire[0].data);
+  assert.equal(m2.tap.length, before[1].tap + 1, "m2 took the rehearsed datagram as a real FRAME");
+  assert.deepEqual(m2.tap.at(-1), lastRequest, "...carrying the last echo request m1 sent");
+  m1.sn.onRehearseSend = m2.sn.onTapRehearse = undefined;
+  sim.clock.runFor(100); // m2's stack answers that copy
+
   // the real path goes on as before: the next pings are answered and counted
   await ping(sim, m1, m2, 10);
   await ping(sim, m2, m1, 11);
-  assert.equal(m1.frames.counters.fastIn, before[0].frames.fastIn + 2);
-  assert.equal(m2.frames.counters.fastIn, before[1].frames.fastIn + 2);
+  assert.equal(m1.frames.counters.fastIn, before[0].frames.fastIn + 3);
+  assert.equal(m2.frames.counters.fastIn, before[1].frames.fastIn + 3);
 });
 
 Deno.test("rehearsal: stops after its window, on a network that was left, and where rules are evaluated", async () => {
