@@ -12,7 +12,7 @@
 // Idle blocking (`idleBlockMs`, on by default for the shared reactor, 20 ms; env
 // ZT_REACTOR_IDLE_MS, 0 = off): a wake-up through the helper thread and the event loop is two
 // thread wake-ups in a row, and a lone packet (a ping) pays it at every hop. So while traffic is
-// recent (`lingerMs`, default 1 s after the last ready fd) the loop waits on the JS thread itself,
+// recent (`lingerMs`, default 1.5 s after the last ready fd) the loop waits on the JS thread itself,
 // in `ppoll` over its fds PLUS the event loop's own epoll fd (found in /proc/self/fd): whatever the
 // event loop would wake for (a socket of the HTTP API, a signal, a finished blocking op, a message
 // from another thread) makes that fd readable and the loop yields at once; timers are not fds, so
@@ -69,7 +69,7 @@ export interface ReactorOptions {
   idleBlockMs?: number;
   /**
    * With idle blocking: how long after the last ready fd the loop keeps waiting on the JS
-   * thread (then it waits on the helper thread again, at no cost). Default 1000 (env
+   * thread (then it waits on the helper thread again, at no cost). Default 1500 (env
    * ZT_REACTOR_LINGER_MS for the shared reactor).
    */
   lingerMs?: number;
@@ -531,7 +531,7 @@ export class Reactor {
 /** Default of {@link ReactorOptions.idleBlockMs} for {@link Reactor.shared}. */
 export const DEFAULT_IDLE_BLOCK_MS = 20;
 /** Default of {@link ReactorOptions.lingerMs}. */
-export const DEFAULT_LINGER_MS = 1000;
+export const DEFAULT_LINGER_MS = 1500;
 /** Default of {@link ReactorOptions.warmMs} for {@link Reactor.shared}. */
 export const DEFAULT_WARM_MS = 5;
 

@@ -223,7 +223,7 @@ export class Core {
    * VM: pings 0.2 s apart took zt 1.5-1.6x the RTT of ZeroTier One, 2 ms apart 1.14x); the
    * service's poll loop calls this every few ms of quiet for a second after frames moved
    * (`ffi/reactor.ts`, warm ticks). Returns whether either way ran to its end (built with
-   * `rehearsal`, a frame kept within the last second, `REHEARSAL_WINDOW_MS`, and its way still
+   * `rehearsal`, a frame kept within the last 2 s, `REHEARSAL_WINDOW_MS`, and its way still
    * the fast one: false stops the ticks). Never throws.
    */
   rehearse(now: number): boolean {

@@ -5,8 +5,11 @@ import type { InetAddress } from "../vl1/inet_address.ts";
 export const REHEARSAL_MAX_BYTES = 256;
 /** A kept frame is replaced at most this often (ms), so bulk traffic pays no copy per frame. */
 export const REHEARSAL_REFRESH_MS = 100;
-/** Rehearsals go on for this long (ms) after the newest kept frame, then stop. */
-export const REHEARSAL_WINDOW_MS = 1000;
+/**
+ * Rehearsals go on for this long (ms) after the newest kept frame, then stop (the poll loop's
+ * linger, 1.5 s by default, ends them sooner).
+ */
+export const REHEARSAL_WINDOW_MS = 2000;
 
 /**
  * The last small packet that took the FRAME receive fast path (whole and armored, as it came
