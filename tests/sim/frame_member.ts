@@ -1,5 +1,9 @@
 // A simulated member with a data plane and a tiny IP stack behind its tap (ARP + ICMP echo), for sim tests.
-import type { Sim } from "../../src/sim/sim.ts";
+import assert from "node:assert/strict";
+import { Sim } from "../../src/sim/sim.ts";
+import type { CoreOptions } from "../../src/core/core.ts";
+import type { Identity } from "../../src/vl1/identity.ts";
+import type { World } from "../../src/vl1/world.ts";
 import { Verb } from "../../src/vl1/packet.ts";
 import { encodeFrame } from "../../src/vl1/verbs/frame.ts";
 import {
@@ -14,7 +18,7 @@ import type { Frames } from "../../src/vl2/frames.ts";
 import { BROADCAST_MAC, macFromAddress } from "../../src/vl2/mac.ts";
 import type { Networks, NetworksHost } from "../../src/vl2/networks.ts";
 import { ethFrame } from "../vl2/data_plane_helpers.ts";
-import { attachDataPlane, type SimNode } from "./node_harness.ts";
+import { attachController, attachDataPlane, managedNetworkBody, SimNode } from "./node_harness.ts";
 
 /** A Networks host that stores nothing. */
 export const HOST: NetworksHost = { saveConfig() {}, saveLocalConf() {} };
@@ -141,4 +145,78 @@ export function echo(
   ip[27] = seq & 255;
   for (let i = 28; i < ip.length; i++) ip[i] = (i * 7 + seq) & 255;
   return ethFrame(toMac, from.mac, ETHERTYPE_IPV4, ip);
+}
+
+/** Options of {@link privateNetworkLab}. */
+export interface PrivateNetworkLabOptions {
+  /** Sim seed. */
+  seed: number;
+  /** Identities: [0] the root, [1] the controller, [2..] the members. */
+  ids: Identity[];
+  /** The planet naming ids[0] at `rootIp`. */
+  planet: World;
+  /** Network name. */
+  name: string;
+  /** Members (ids[2], ids[3], ...), each at 8<i>.0.0.1. */
+  members: number;
+  /** How many of them (the first ones) are authorized (default all). */
+  authorized?: number;
+  /** The network's rules (default the controller's accept-all). */
+  rules?: unknown[];
+  /** Extra core options of the members' nodes. */
+  coreOptions?: Pick<CoreOptions, "rehearsal" | "deferSettle">;
+  /** Sim time run once the authorized members are configured, ms (default 1000). */
+  settleMs?: number;
+  /** Root address (default 80.0.0.1). */
+  rootIp?: string;
+}
+
+/**
+ * A root, a controller and `members` members with a data plane, all online; the controller's
+ * private network joined by every member and configured on the authorized ones.
+ */
+export function privateNetworkLab(
+  o: PrivateNetworkLabOptions,
+): { sim: Sim; nwid: bigint; members: Member[] } {
+  const sim = new Sim(o.seed);
+  new SimNode(sim, sim.host(o.rootIp ?? "80.0.0.1"), o.ids[0], o.planet);
+  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), o.ids[1], o.planet);
+  const nodes = Array.from(
+    { length: o.members },
+    (_, k) =>
+      new SimNode(
+        sim,
+        sim.host(`8${k + 2}.0.0.1`),
+        o.ids[k + 2],
+        o.planet,
+        9993,
+        undefined,
+        o.coreOptions,
+      ),
+  );
+  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
+  const { ctl } = attachController(ctlNode, o.ids[1]);
+  const body = managedNetworkBody(o.name);
+  const created = ctl.postNetwork(
+    `${ctlNode.addr}______`,
+    o.rules ? { ...body, rules: o.rules } : body,
+  );
+  assert.ok(created.ok);
+  const nwidHex = String(created.value.id);
+  const nwid = BigInt("0x" + nwidHex);
+  const members = nodes.map((n) => new Member(sim, n));
+  const authorized = members.slice(0, o.authorized ?? members.length);
+  for (const m of authorized) {
+    assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
+  }
+  for (const m of members) {
+    m.nwid = nwid;
+    m.networks.join(sim.now, nwid);
+  }
+  assert.ok(
+    sim.clock.runUntilTrue(() => authorized.every((m) => m.ip !== 0), 15_000),
+    "configured",
+  );
+  sim.clock.runFor(o.settleMs ?? 1000);
+  return { sim, nwid, members };
 }

@@ -1,17 +1,10 @@
 // The FRAME fast path gives what the full path gives: the same frames on the taps, the same node, peer, rules and frame counters and peer times, settled at once or after the round (deferSettle); the unusual cases (other network, rules that are not accept-all, a failed gate) still take the full path.
 import assert from "node:assert/strict";
-import { Sim } from "../../src/sim/sim.ts";
 import { ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
 import { ruleCountersOf } from "../../src/vl2/rules_filter.ts";
 import { toHex } from "../../src/util/hex.ts";
-import { echo, Member } from "./frame_member.ts";
-import {
-  attachController,
-  makeIdentities,
-  makePlanet,
-  managedNetworkBody,
-  SimNode,
-} from "./node_harness.ts";
+import { echo, Member, privateNetworkLab } from "./frame_member.ts";
+import { makeIdentities, makePlanet } from "./node_harness.ts";
 
 const IDS = makeIdentities("node-fast-path", 5);
 const ROOT_IP = "80.0.0.1";
@@ -22,25 +15,15 @@ type Mode = "off" | "inline" | "deferred";
 
 /** A controller's private network with members m1, m2 (authorized) and an outsider. */
 function lab(rules?: unknown[]) {
-  const sim = new Sim(77);
-  new SimNode(sim, sim.host(ROOT_IP), IDS[0], PLANET);
-  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), IDS[1], PLANET);
-  const nodes = [2, 3, 4].map((i) => new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET));
-  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
-  const { ctl } = attachController(ctlNode, IDS[1]);
-  const body = managedNetworkBody("fast-net");
-  const created = ctl.postNetwork(`${ctlNode.addr}______`, rules ? { ...body, rules } : body);
-  assert.ok(created.ok);
-  const nwidHex = String(created.value.id);
-  const nwid = BigInt("0x" + nwidHex);
-  const [m1, m2, outsider] = nodes.map((n) => new Member(sim, n));
-  for (const m of [m1, m2]) assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
-  for (const m of [m1, m2, outsider]) {
-    m.nwid = nwid;
-    m.networks.join(sim.now, nwid);
-  }
-  assert.ok(sim.clock.runUntilTrue(() => m1.ip !== 0 && m2.ip !== 0, 15_000), "configured");
-  sim.clock.runFor(1000);
+  const { sim, nwid, members: [m1, m2, outsider] } = privateNetworkLab({
+    seed: 77,
+    ids: IDS,
+    planet: PLANET,
+    name: "fast-net",
+    members: 3,
+    authorized: 2,
+    rules,
+  });
   return { sim, nwid, m1, m2, outsider };
 }
 

@@ -1,16 +1,9 @@
 // A rules filter that throws (an injected bug) is counted as an internal error with its stack, never as a malformed frame, through to /metrics.
 import assert from "node:assert/strict";
-import { Sim } from "../../src/sim/sim.ts";
 import { ServiceMetrics } from "../../src/service/metrics.ts";
 import type { FrameFilter } from "../../src/vl2/frames.ts";
-import { echo, Member } from "./frame_member.ts";
-import {
-  attachController,
-  makeIdentities,
-  makePlanet,
-  managedNetworkBody,
-  SimNode,
-} from "./node_harness.ts";
+import { echo, privateNetworkLab } from "./frame_member.ts";
+import { makeIdentities, makePlanet, type SimNode } from "./node_harness.ts";
 
 const IDS = makeIdentities("node-internal-error", 4);
 const ROOT_IP = "80.0.0.1";
@@ -42,24 +35,14 @@ async function metricValue(sn: SimNode, where: string): Promise<number> {
 }
 
 Deno.test("sim: a throwing rule raises zt_internal_errors_total and an internalError event, not the malformed counter", async () => {
-  const sim = new Sim(47);
-  new SimNode(sim, sim.host(ROOT_IP), IDS[0], PLANET);
-  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), IDS[1], PLANET);
-  const nodes = [2, 3].map((i) => new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET));
-  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
-
-  const { ctl } = attachController(ctlNode, IDS[1]);
-  const created = ctl.postNetwork(`${ctlNode.addr}______`, managedNetworkBody("internal-net"));
-  assert.ok(created.ok);
-  const nwidHex = String(created.value.id);
-  const nwid = BigInt("0x" + nwidHex);
-  const [m1, m2] = nodes.map((n) => new Member(sim, n));
-  for (const m of [m1, m2]) {
-    assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
-    m.nwid = nwid;
-    m.networks.join(sim.now, nwid);
-  }
-  assert.ok(sim.clock.runUntilTrue(() => m1.ip !== 0 && m2.ip !== 0, 15_000), "configured");
+  const { sim, members: [m1, m2] } = privateNetworkLab({
+    seed: 47,
+    ids: IDS,
+    planet: PLANET,
+    name: "internal-net",
+    members: 2,
+    settleMs: 0,
+  });
 
   // control: with working rules the echo goes through and nothing is counted
   assert.ok(m1.send(echo(m1, m2.mac, m2.ip, 1)));

@@ -1,17 +1,11 @@
 // Core.rehearse runs the lone frame's way through a node each way (dearmor, fast-path delivery up to the port; build, armor) and leaves no trace: no datagram, no frame on a port, no counter, peer or path time; it stops after its window, where rules are evaluated, and on a network that was left.
 import assert from "node:assert/strict";
-import { Sim } from "../../src/sim/sim.ts";
+import type { Sim } from "../../src/sim/sim.ts";
 import { REHEARSAL_WINDOW_MS } from "../../src/core/rehearsal.ts";
 import { ETHERTYPE_IPV4, ethSrc, ethType } from "../../src/vl2/ethernet.ts";
 import { ruleCountersOf } from "../../src/vl2/rules_filter.ts";
-import { echo, Member } from "./frame_member.ts";
-import {
-  attachController,
-  makeIdentities,
-  makePlanet,
-  managedNetworkBody,
-  SimNode,
-} from "./node_harness.ts";
+import { echo, Member, privateNetworkLab } from "./frame_member.ts";
+import { makeIdentities, makePlanet } from "./node_harness.ts";
 
 const IDS = makeIdentities("rehearsal", 4);
 const ROOT_IP = "80.0.0.1";
@@ -19,30 +13,15 @@ const PLANET = makePlanet([{ identity: IDS[0], endpoint: `${ROOT_IP}/9993` }]);
 
 /** A controller's private network with members m1, m2 whose cores keep lone frames. */
 function lab(rules?: unknown[]) {
-  const sim = new Sim(91);
-  new SimNode(sim, sim.host(ROOT_IP), IDS[0], PLANET);
-  const ctlNode = new SimNode(sim, sim.host("81.0.0.1"), IDS[1], PLANET);
-  const nodes = [2, 3].map((i) =>
-    new SimNode(sim, sim.host(`8${i}.0.0.1`), IDS[i], PLANET, 9993, undefined, {
-      rehearsal: true,
-      deferSettle: true,
-    })
-  );
-  assert.ok(sim.clock.runUntilTrue(() => nodes.every((n) => n.node.online()), 20_000));
-  const { ctl } = attachController(ctlNode, IDS[1]);
-  const body = managedNetworkBody("rehearsal-net");
-  const created = ctl.postNetwork(`${ctlNode.addr}______`, rules ? { ...body, rules } : body);
-  assert.ok(created.ok);
-  const nwidHex = String(created.value.id);
-  const nwid = BigInt("0x" + nwidHex);
-  const [m1, m2] = nodes.map((n) => new Member(sim, n));
-  for (const m of [m1, m2]) {
-    assert.ok(ctl.postMember(nwidHex, m.sn.addr, { authorized: true }).ok);
-    m.nwid = nwid;
-    m.networks.join(sim.now, nwid);
-  }
-  assert.ok(sim.clock.runUntilTrue(() => m1.ip !== 0 && m2.ip !== 0, 15_000), "configured");
-  sim.clock.runFor(1000);
+  const { sim, nwid, members: [m1, m2] } = privateNetworkLab({
+    seed: 91,
+    ids: IDS,
+    planet: PLANET,
+    name: "rehearsal-net",
+    members: 2,
+    rules,
+    coreOptions: { rehearsal: true, deferSettle: true },
+  });
   return { sim, nwid, m1, m2 };
 }
 
